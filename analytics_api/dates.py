@@ -1,0 +1,131 @@
+"""Date, time and time-zone-offset parsing and rendering, shared by every endpoint.
+
+Offsets follow JavaScript's ``getTimezoneOffset()``: minutes of UTC − local, so India is −330 and
+New York (EST) 300. A UTC instant is therefore ``local + offset`` and local is ``utc − offset``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+OFFSET_MIN = -840
+OFFSET_MAX = 720
+
+_LOCAL_FORMS = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{2}:\d{2}:\d{2}))?$"
+)
+_UTC_FORMS = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{2}:\d{2}:\d{2})(?P<fraction>\.\d{1,6})?Z?)?$"
+)
+
+
+class DateFormatError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class LocalDateTime:
+    """A wall-clock time as the caller wrote it, and whether it had a time part."""
+
+    value: datetime  # naive
+    date_only: bool
+
+
+def _combine(date_text: str, time_text: str | None, fraction: str | None = None) -> datetime:
+    try:
+        day = date.fromisoformat(date_text)
+        moment = time.fromisoformat(time_text) if time_text else time(0, 0, 0)
+    except ValueError:
+        raise DateFormatError("is not a real calendar date or time") from None
+    result = datetime.combine(day, moment)
+    if fraction:
+        result = result.replace(microsecond=int(fraction[1:].ljust(6, "0")))
+    return result
+
+
+def parse_local(value: object, *, end_of_day: bool) -> LocalDateTime:
+    """``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DDTHH:MM:SS`` as a naive local time.
+
+    A date alone is the start of that day, or with ``end_of_day`` its last second inclusive
+    (23:59:59.999999).
+    """
+    if not isinstance(value, str):
+        raise DateFormatError("must be a string")
+    match = _LOCAL_FORMS.match(value.strip())
+    if not match:
+        raise DateFormatError("must be YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS")
+    parsed = _combine(match["date"], match["time"])
+    date_only = match["time"] is None
+    if date_only and end_of_day:
+        parsed = parsed + timedelta(days=1) - timedelta(microseconds=1)
+    return LocalDateTime(parsed, date_only)
+
+
+def parse_utc(value: object) -> datetime:
+    """A UTC time: ``YYYY-MM-DD[ |T]HH:MM:SS[.fff][Z]`` or a date alone (midnight); aware result."""
+    if not isinstance(value, str):
+        raise DateFormatError("must be a string")
+    match = _UTC_FORMS.match(value.strip())
+    if not match:
+        raise DateFormatError(
+            "must be YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS (UTC), optionally with a fraction and Z"
+        )
+    return _combine(match["date"], match["time"], match["fraction"]).replace(tzinfo=UTC)
+
+
+def parse_aware(value: object) -> datetime:
+    """An ISO-8601 instant that names its zone (``Z`` or ``±HH:MM``); returned in UTC.
+
+    Ingestion refuses times without a zone: guessing one would silently shift every record.
+    """
+    if not isinstance(value, str):
+        raise DateFormatError("must be an ISO-8601 string")
+    text = value.strip()
+    if len(text) < 11 or text[10] not in "T ":
+        raise DateFormatError("must be an ISO-8601 date and time such as 2025-09-30T06:10:31Z")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise DateFormatError("must be an ISO-8601 date and time such as 2025-09-30T06:10:31Z") from None
+    if parsed.tzinfo is None:
+        raise DateFormatError("has no time zone: add Z (UTC) or an explicit offset such as +05:30")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise DateFormatError("is outside the supported range of dates") from None
+
+
+def parse_offset(value: object) -> int:
+    """A ``timeZoneOffset`` in minutes, −840…720; integers or integer strings (header values)."""
+    if isinstance(value, bool):
+        raise DateFormatError("must be an integer number of minutes")
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"[+-]?\d{1,4}", text):
+            raise DateFormatError("must be an integer number of minutes")
+        value = int(text)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise DateFormatError("must be an integer number of minutes")
+    if not OFFSET_MIN <= value <= OFFSET_MAX:
+        raise DateFormatError(f"must be between {OFFSET_MIN} and {OFFSET_MAX} minutes (UTC − local)")
+    return value
+
+
+def local_to_utc(local: datetime, offset_minutes: int) -> datetime:
+    return (local + timedelta(minutes=offset_minutes)).replace(tzinfo=UTC)
+
+
+def render_local(instant: datetime, offset_minutes: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` in the caller's local time, no zone suffix (DESIGN §5)."""
+    local = instant.astimezone(UTC) - timedelta(minutes=offset_minutes)
+    return local.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def render_utc_ms(instant: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+    utc = instant.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

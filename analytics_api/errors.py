@@ -1,0 +1,170 @@
+"""The one error type and the one place that renders it (DESIGN §4).
+
+Services raise :class:`ApiError`; DRF's own exceptions, Django's 404/403 and anything unexpected
+are turned into the same envelope here::
+
+    {"errors": [{"msg": "<sentence>", "code": "<stable_code>", "field": "<name>"}]}
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from analytics_api.renderers import json_bytes
+
+logger = logging.getLogger(__name__)
+
+
+def error_item(msg: str, code: str, field: str | None = None) -> dict[str, str]:
+    item = {"msg": msg, "code": code}
+    if field:
+        item["field"] = field
+    return item
+
+
+class ApiError(Exception):
+    """A client-facing failure: an HTTP status and one or more envelope items."""
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        code: str,
+        status_code: int = 400,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(msg)
+        self.status_code = status_code
+        self.errors = [error_item(msg, code, field)]
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def many(cls, errors: list[dict[str, str]], *, status_code: int = 400) -> ApiError:
+        error = cls(errors[0]["msg"], code=errors[0]["code"], status_code=status_code)
+        error.errors = errors
+        return error
+
+
+# Stable codes for DRF's own exceptions; the messages are rewritten to say how to fix the request.
+_DRF_CODES: dict[type[exceptions.APIException], tuple[str, str]] = {
+    exceptions.ParseError: ("malformed_json", "The request body is not valid JSON: {detail}"),
+    exceptions.UnsupportedMediaType: (
+        "unsupported_media_type",
+        "Send the body as JSON with the header Content-Type: application/json.",
+    ),
+    exceptions.MethodNotAllowed: ("method_not_allowed", "{detail}"),
+    exceptions.NotAcceptable: ("not_acceptable", "This API answers in JSON only: accept application/json."),
+    exceptions.NotFound: ("not_found", "{detail}"),
+}
+
+
+def flatten_validation_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Turn DRF's nested ``ValidationError.detail`` into envelope items, one per problem.
+
+    Nested fields are named with dots and list indexes (``selectedFields.skills``,
+    ``records[3].sessionId``) so a client can find the exact spot.
+    """
+    items: list[dict[str, str]] = []
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
+            items.extend(flatten_validation_errors(value, name))
+    elif isinstance(detail, list | tuple):
+        for index, value in enumerate(detail):
+            if isinstance(value, Mapping | list | tuple):
+                items.extend(flatten_validation_errors(value, f"{prefix}[{index}]"))
+            else:
+                items.extend(flatten_validation_errors(value, prefix))
+    else:
+        code = getattr(detail, "code", None) or "invalid"
+        items.append(error_item(str(detail), "invalid" if code == "invalid" else str(code), prefix or None))
+    return items
+
+
+def envelope(errors: Iterable[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    return {"errors": list(errors)}
+
+
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every exception raised in a view becomes the envelope."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApiError):
+        return Response(envelope(exc.errors), status=exc.status_code, headers=exc.headers or None)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, exceptions.ValidationError):
+        return Response(envelope(flatten_validation_errors(exc.detail)), status=400)
+    if isinstance(exc, exceptions.Throttled):
+        wait = max(1, int(exc.wait or 1))
+        headers["Retry-After"] = str(wait)
+        item = error_item(
+            f"Rate limit exceeded for this client: retry in {wait} seconds.", "rate_limited"
+        )
+        return Response(envelope([item]), status=429, headers=headers)
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        request = context.get("request")
+        if request is not None:
+            authenticator = getattr(request, "_authenticator", None) or (
+                request.authenticators[0] if getattr(request, "authenticators", None) else None
+            )
+            if authenticator is not None:
+                headers["WWW-Authenticate"] = authenticator.authenticate_header(request)
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "not_authenticated"
+        return Response(envelope([error_item(str(exc.detail), str(code))]), status=401, headers=headers)
+    if isinstance(exc, exceptions.PermissionDenied):
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "permission_denied"
+        return Response(envelope([error_item(str(exc.detail), str(code))]), status=403)
+    if isinstance(exc, exceptions.APIException):
+        code, template = _DRF_CODES.get(type(exc), (str(exc.default_code), "{detail}"))
+        msg = template.format(detail=str(exc.detail))
+        if isinstance(exc, exceptions.MethodNotAllowed):
+            code = "method_not_allowed"
+        return Response(envelope([error_item(msg, code)]), status=exc.status_code)
+
+    logger.exception("Unhandled exception in %s", context.get("view").__class__.__name__)
+    return Response(envelope([_internal_error_item()]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _internal_error_item() -> dict[str, str]:
+    return error_item(
+        "An internal error occurred. It has been logged; quote the x-request-id header when reporting it.",
+        "internal_error",
+    )
+
+
+def json_error_response(status_code: int, errors: list[dict[str, str]], **headers: str) -> HttpResponse:
+    """An envelope response for code outside DRF (middleware, Django's error handlers)."""
+    response = HttpResponse(json_bytes(envelope(errors)), status=status_code, content_type="application/json")
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def not_found_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    item = error_item(
+        f"No endpoint at {request.path}. See /api/docs/ for the list of endpoints.", "not_found"
+    )
+    return json_error_response(404, [item])
+
+
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    return json_error_response(500, [_internal_error_item()])
+
+
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return json_error_response(400, [error_item("The request could not be understood.", "bad_request")])
+
+
+def permission_denied_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return json_error_response(403, [error_item("Access denied.", "permission_denied")])

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from analytics_api.models import ApiClient, Scope
+from analytics_api.services import account_ensure, api_client_create, jwt_mint
+
+DEMO_ACCOUNT_ID = "6123a3b2c4d5e6f708192a3b"
+DEMO_ORG_ID = "o-6f5c2a1e-8d3b-4c7a-9e21-5b4d3c2a1f00"
+DEMO_BOT_ID = "st-3f2a9c1e-7b4d-4e8a-a6c2-1d9e8f7a6b50"
+DEMO_CLIENT_NAME = "demo"
+
+
+class Command(BaseCommand):
+    help = (
+        "Make sure the demo account, its bot and a demo API client exist (seeding demo data when the "
+        "account is empty), then print the client id, a fresh JWT and a ready-to-paste curl."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--no-seed", action="store_true", help="Do not seed demo data")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        account = account_ensure(
+            account_id=DEMO_ACCOUNT_ID, org_id=DEMO_ORG_ID, name="Demo contact center", bot_ids=[DEMO_BOT_ID]
+        )
+        client = ApiClient.objects.filter(account=account, name=DEMO_CLIENT_NAME).first()
+        if client is None:
+            client = api_client_create(account_id=account.account_id, scopes=Scope.values, name=DEMO_CLIENT_NAME)
+        if not options["no_seed"] and not account.interactions.exists():
+            self.stdout.write("Seeding demo data (seed_demo)...")
+            call_command("seed_demo", account.account_id, stdout=self.stdout)
+        token = jwt_mint(client=client, ttl_seconds=24 * 3600)
+        base = options["base_url"]
+        self.stdout.write(
+            f"""
+Demo account: {account.account_id} (org {account.org_id}, bot {DEMO_BOT_ID})
+API client:   {client.client_id}
+JWT (24 h):   {token}
+
+Try it:
+curl -s -X POST '{base}/agentassist/api/public/analytics/account/{account.account_id}/v2/interactionDetails?limit=5' \\
+  -H 'Content-Type: application/json' -H 'auth: {token}' \\
+  -d '{{"startDate": "{_demo_start()}", "endDate": "{_demo_end()}", "timeZoneOffset": 0}}'
+
+API docs: {base}/api/docs/   (Redoc: {base}/api/redoc/)
+"""
+        )
+
+
+def _demo_end() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def _demo_start() -> str:
+    return (datetime.now(UTC).date() - timedelta(days=6)).isoformat()

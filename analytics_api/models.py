@@ -1,0 +1,90 @@
+"""Tenancy (DESIGN §3): accounts, their bots/apps, and the API clients that act for them."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.db import models
+
+
+class Scope(models.TextChoices):
+    ANALYTICS = "smartassist.analytics", "interactionDetails and calldetails"
+    QUALITYAI = "qualityai.analytics", "Quality AI rawdata"
+    INGEST = "ingest", "Ingestion endpoints"
+    RECORDINGS = "recordings", "Recordings"
+    ADMIN = "account.admin", "Account settings (retention) and audit log"
+
+
+class Account(models.Model):
+    account_id = models.CharField(max_length=64, unique=True, help_text="accountId, e.g. 24 hex characters")
+    org_id = models.CharField(max_length=64, help_text="orgId, e.g. o-<uuid>")
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name or self.account_id
+
+
+class Bot(models.Model):
+    """A bot or app of an account; a Quality AI ``streamId`` is one of these."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="bots")
+    bot_id = models.CharField(max_length=64, help_text="st-<uuid>")
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "bot_id"], name="bot_unique_per_account")]
+
+    def __str__(self) -> str:
+        return self.name or self.bot_id
+
+
+def new_client_id() -> str:
+    return f"cs-{uuid.uuid4()}"
+
+
+def new_client_secret() -> str:
+    # 48 random bytes, well above HS256's 32-byte minimum key length.
+    return secrets.token_urlsafe(48)
+
+
+class ApiClient(models.Model):
+    client_id = models.CharField(max_length=64, unique=True, default=new_client_id, editable=False)
+    secret = models.CharField(max_length=128, default=new_client_secret, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_clients")
+    name = models.CharField(max_length=200, blank=True)
+    scopes = models.JSONField(default=list, help_text="List of scopes, e.g. [\"smartassist.analytics\"]")
+    enabled = models.BooleanField(default=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Requests per minute; empty = the RATE_LIMIT_PER_MINUTE default"
+    )
+    rate_limit_per_hour = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Requests per hour; empty = the RATE_LIMIT_PER_HOUR default"
+    )
+    enforce_jti = models.BooleanField(
+        default=False,
+        help_text="Tokens must carry a jti, expire within an hour, and are accepted once",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "API client"
+
+    def __str__(self) -> str:
+        return self.name or self.client_id
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class UsedTokenId(models.Model):
+    """A ``jti`` already accepted for a client with enforce_jti; the unique pair makes reuse fail."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="used_token_ids")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "jti"], name="jti_once_per_client")]

@@ -1,0 +1,43 @@
+"""``make run``: gunicorn and the django-q2 worker side by side; Ctrl-C (or SIGTERM) stops both."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def main() -> int:
+    bind = os.environ.get("BIND", "127.0.0.1:8000")
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    commands = [
+        [sys.executable, "-m", "gunicorn", "analytics_api.wsgi:application", "--bind", bind,
+         "--workers", workers, "--access-logfile", "-", "--graceful-timeout", "10"],
+        [sys.executable, "manage.py", "qcluster"],
+    ]
+    processes = [subprocess.Popen(command) for command in commands]
+
+    def stop(*_: object) -> None:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    # When either process exits, stop the other: a half-running service is worse than none.
+    while all(process.poll() is None for process in processes):
+        time.sleep(0.5)
+    stop()
+    deadline = time.time() + 15
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

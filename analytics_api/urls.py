@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from analytics_api.views import HealthView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/health", HealthView.as_view(), name="health"),
+    path("", include("conversations.urls")),
+    path("", include("qualityai.urls")),
+    path("", include("recordings.urls")),
+]
+
+handler400 = "analytics_api.errors.bad_request_view"
+handler403 = "analytics_api.errors.permission_denied_view"
+handler404 = "analytics_api.errors.not_found_view"
+handler500 = "analytics_api.errors.server_error_view"

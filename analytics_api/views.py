@@ -1,0 +1,37 @@
+"""Endpoints of the project package itself: the health check."""
+
+from __future__ import annotations
+
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics_api.errors import ApiError
+
+
+class HealthView(APIView):
+    """Liveness and database reachability, for load balancers; no authentication."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = []
+
+    @extend_schema(
+        summary="Health check",
+        description="200 when the service and its database answer; 503 (error envelope) otherwise.",
+        responses={200: inline_serializer("Health", {"status": serializers.CharField()})},
+        tags=["health"],
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception:
+            raise ApiError(
+                "The database is unreachable.", code="dependency_unavailable", status_code=503,
+                headers={"Retry-After": "5"},
+            ) from None
+        return Response({"status": "ok"})
