@@ -5,45 +5,15 @@ from typing import Any
 
 import jwt
 import pytest
-from django.urls import path
-from rest_framework.response import Response
-from rest_framework.views import APIView
-
-from analytics_api.auth import account_matching
 from analytics_api.models import UsedTokenId
-from analytics_api.urls import urlpatterns as project_urls
 from tests.conftest import Tenant, make_tenant
 
 pytestmark = pytest.mark.django_db
 
 
-class AccountProbeView(APIView):
-    required_scope = "smartassist.analytics"
-
-    def post(self, request: Any, account_id: str) -> Response:
-        account = account_matching(request, account_id)
-        return Response({"accountId": account.account_id})
-
-
-class BoomView(APIView):
-    required_scope = None
-    authentication_classes = []
-    permission_classes = []
-
-    def get(self, request: Any) -> Response:
-        raise RuntimeError("boom")
-
-
-urlpatterns = [
-    path("probe/<str:account_id>", AccountProbeView.as_view()),
-    path("boom", BoomView.as_view()),
-    *project_urls,
-]
-
-
 @pytest.fixture(autouse=True)
 def _probe_urls(settings: Any) -> None:
-    settings.ROOT_URLCONF = __name__
+    settings.ROOT_URLCONF = "tests.analytics_api.probe_urls"
 
 
 def _claims(tenant: Tenant, **extra: Any) -> dict[str, Any]:
@@ -65,7 +35,7 @@ def _error(response: Any) -> dict[str, str]:
 def test_it_accepts_a_token_in_the_auth_header(tenant: Tenant) -> None:
     response = _post(tenant, tenant.token())
     assert response.status_code == 200
-    assert response.json() == {"accountId": tenant.account_id}
+    assert response.json() == {"accountId": tenant.account_id, "echo": {}}
 
 
 @pytest.mark.parametrize("header,prefix", [("Authorization", "Bearer "), ("Authorization", ""), ("auth", "Bearer ")])

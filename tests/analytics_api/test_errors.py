@@ -46,3 +46,65 @@ def test_security_headers_are_on_every_response(anonymous: Any) -> None:
     response = anonymous.get("/no/such/thing")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cache-Control"] == "no-store"
+
+
+@pytest.fixture
+def probe(settings: Any) -> None:
+    settings.ROOT_URLCONF = "tests.analytics_api.probe_urls"
+
+
+def test_malformed_json_is_400_envelope(tenant: Tenant, probe: None) -> None:
+    response = tenant.http.post(
+        f"/probe/{tenant.account_id}", '{"startDate": ', content_type="application/json",
+        headers={"auth": tenant.token()},
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["code"] == "malformed_json"
+    assert error["msg"].startswith("The request body is not valid JSON: JSON parse error")
+
+
+def test_nan_is_rejected_as_malformed_json(tenant: Tenant, probe: None) -> None:
+    response = tenant.http.post(
+        f"/probe/{tenant.account_id}", '{"limit": NaN}', content_type="application/json",
+        headers={"auth": tenant.token()},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "malformed_json"
+
+
+def test_non_json_body_is_415_envelope(tenant: Tenant, probe: None) -> None:
+    response = tenant.http.post(
+        f"/probe/{tenant.account_id}", "a=b", content_type="application/x-www-form-urlencoded",
+        headers={"auth": tenant.token()},
+    )
+    assert response.status_code == 415
+    assert response.json() == {
+        "errors": [{"msg": "Send the body as JSON with the header Content-Type: application/json.",
+                    "code": "unsupported_media_type"}]
+    }
+
+
+def test_rate_limit_is_429_with_retry_after(tenant: Tenant, probe: None) -> None:
+    tenant.api_client.rate_limit_per_minute = 2
+    tenant.api_client.save()
+    statuses = [tenant.post(f"/probe/{tenant.account_id}", {}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    limited = tenant.post(f"/probe/{tenant.account_id}", {})
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert limited.json()["errors"][0]["code"] == "rate_limited"
+    assert limited.json()["errors"][0]["msg"].startswith("Rate limit exceeded for this client: retry in ")
+
+
+def test_rate_limit_is_per_client(tenant: Tenant, outsider: Tenant, probe: None) -> None:
+    tenant.api_client.rate_limit_per_minute = 1
+    tenant.api_client.save()
+    assert tenant.post(f"/probe/{tenant.account_id}", {}).status_code == 200
+    assert tenant.post(f"/probe/{tenant.account_id}", {}).status_code == 429
+    assert outsider.post(f"/probe/{outsider.account_id}", {}).status_code == 200
+
+
+def test_health_reports_ok(anonymous: Any) -> None:
+    response = anonymous.get("/api/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

@@ -1,0 +1,23 @@
+# Production image: gunicorn serving the API; run the worker from the same image with `qcluster`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    VAR_DIR=/app/var DJANGO_SETTINGS_MODULE=analytics_api.settings
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY analytics_api ./analytics_api
+COPY conversations ./conversations
+COPY qualityai ./qualityai
+COPY recordings ./recordings
+COPY manage.py ./
+RUN pip install --no-cache-dir . \
+    && useradd --system --uid 10001 --home /app app \
+    && mkdir -p /app/var && chown app /app/var
+
+USER app
+EXPOSE 8000
+# Migrations run as a one-off (`docker compose run --rm web python manage.py migrate`), not here,
+# so that several web containers never race each other on start-up.
+CMD ["gunicorn", "analytics_api.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", \
+     "--timeout", "60", "--graceful-timeout", "20", "--access-logfile", "-"]
