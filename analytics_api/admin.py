@@ -35,4 +35,4 @@ class ApiClientAdmin(admin.ModelAdmin):
     @admin.display(description="Secret")
     def secret_prefix(self, obj: ApiClient) -> str:
         # The secret is shown in full only once, by create_api_client.
-        return f"{obj.secret[:4]}…" if obj.secret else ""
+        return f"{obj.secret[:4]}…" if obj.sealed_secret else ""

@@ -8,12 +8,14 @@ It travels in the ``auth`` header (raw, as the reference documents send it), or 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -135,13 +137,30 @@ def _accept_jti_once(client: ApiClient, claims: dict[str, Any], now: float) -> N
     UsedTokenId.objects.filter(client=client, expires_at__lt=datetime.fromtimestamp(now, UTC)).delete()
 
 
+def _failure_key(request: Request) -> str:
+    return f"authfail:{request.META.get('REMOTE_ADDR', '-')}:{int(time.time() // 60)}"
+
+
 class JWTAuthentication(BaseAuthentication):
+    """Authenticates by JWT; an address with too many recent failures is answered 429 at once."""
+
     def authenticate(self, request: Request) -> tuple[ClientPrincipal, ApiClient] | None:
         token = raw_token(request)
         if token is None:
             return None
-        client, _claims = client_for_token(token)
-        request.META["analytics.client_id"] = client.client_id
+        key = _failure_key(request)
+        if (cache.get(key) or 0) >= settings.AUTH_FAILURES_PER_MINUTE:
+            logger.warning("Authentication throttled for %s", request.META.get("REMOTE_ADDR"))
+            raise exceptions.Throttled(wait=60 - time.time() % 60)
+        try:
+            client, _claims = client_for_token(token)
+        except TokenInvalid:
+            cache.add(key, 0, timeout=120)
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=120)
+            raise
         return ClientPrincipal(client), client
 
     def authenticate_header(self, request: Request) -> str:

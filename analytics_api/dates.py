@@ -63,8 +63,12 @@ def parse_local(value: object, *, end_of_day: bool) -> LocalDateTime:
     return LocalDateTime(parsed, date_only)
 
 
-def parse_utc(value: object) -> datetime:
-    """A UTC time: ``YYYY-MM-DD[ |T]HH:MM:SS[.fff][Z]`` or a date alone (midnight); aware result."""
+def parse_utc(value: object, *, end_of_day: bool = False) -> datetime:
+    """A UTC time: ``YYYY-MM-DD[ |T]HH:MM:SS[.fff][Z]`` or a date alone; aware result.
+
+    A date alone is midnight, or with ``end_of_day`` that day's last instant (23:59:59.999999), so
+    that an inclusive window ending on a date covers the whole day.
+    """
     if not isinstance(value, str):
         raise DateFormatError("must be a string")
     match = _UTC_FORMS.match(value.strip())
@@ -72,7 +76,10 @@ def parse_utc(value: object) -> datetime:
         raise DateFormatError(
             "must be YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS (UTC), optionally with a fraction and Z"
         )
-    return _combine(match["date"], match["time"], match["fraction"]).replace(tzinfo=UTC)
+    parsed = _combine(match["date"], match["time"], match["fraction"]).replace(tzinfo=UTC)
+    if match["time"] is None and end_of_day:
+        parsed = parsed + timedelta(days=1) - timedelta(microseconds=1)
+    return parsed
 
 
 def parse_aware(value: object) -> datetime:

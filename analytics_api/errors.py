@@ -13,11 +13,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from analytics_api.renderers import json_bytes
+
+_DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError,
+)
+
+DEPENDENCY_RETRY_AFTER_SECONDS = 5
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +141,22 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
             code = "method_not_allowed"
         return Response(envelope([error_item(msg, code)]), status=exc.status_code)
 
+    if isinstance(exc, _DEPENDENCY_ERRORS) or _is_lost_connection(exc):
+        logger.error("Dependency unavailable: %s", exc)
+        item = error_item(
+            "A backing service (database or cache) is unavailable; retry shortly.", "dependency_unavailable"
+        )
+        return Response(
+            envelope([item]), status=503, headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)}
+        )
+
     logger.exception("Unhandled exception in %s", context.get("view").__class__.__name__)
     return Response(envelope([_internal_error_item()]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _is_lost_connection(exc: Exception) -> bool:
+    # psycopg reports a server that went away mid-query as a plain DatabaseError subclass.
+    return isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
 
 
 def _internal_error_item() -> dict[str, str]:

@@ -7,6 +7,8 @@ import uuid
 
 from django.db import models
 
+from analytics_api.secrets_box import seal, unseal
+
 
 class Scope(models.TextChoices):
     ANALYTICS = "smartassist.analytics", "interactionDetails and calldetails"
@@ -50,9 +52,14 @@ def new_client_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
+def new_sealed_secret() -> str:
+    return seal(new_client_secret())
+
+
 class ApiClient(models.Model):
     client_id = models.CharField(max_length=64, unique=True, default=new_client_id, editable=False)
-    secret = models.CharField(max_length=128, default=new_client_secret, editable=False)
+    # Encrypted at rest (analytics_api.secrets_box); read it through ``secret``.
+    sealed_secret = models.TextField(default=new_sealed_secret, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_clients")
     name = models.CharField(max_length=200, blank=True)
     scopes = models.JSONField(default=list, help_text="List of scopes, e.g. [\"smartassist.analytics\"]")
@@ -75,6 +82,10 @@ class ApiClient(models.Model):
     def __str__(self) -> str:
         return self.name or self.client_id
 
+    @property
+    def secret(self) -> str:
+        return unseal(self.sealed_secret)
+
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
@@ -88,3 +99,6 @@ class UsedTokenId(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "jti"], name="jti_once_per_client")]
+
+    def __str__(self) -> str:
+        return self.jti

@@ -215,6 +215,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# Fernet keys encrypting API client secrets at rest, newest first; derived from SECRET_KEY if unset.
+SECRET_ENCRYPTION_KEYS = env_list("SECRET_ENCRYPTION_KEYS")
+
 # JWT (DESIGN §3).
 JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 30, minimum=0)
 JWT_MAX_AGE_SECONDS = env_int("JWT_MAX_AGE_SECONDS", 24 * 3600, minimum=60)
@@ -223,6 +226,8 @@ JWT_DEFAULT_TTL_SECONDS = env_int("JWT_DEFAULT_TTL_SECONDS", 3600, minimum=60)
 # Per-client limits, sized like the reference platform's runtime APIs; each client may override.
 RATE_LIMIT_PER_MINUTE = env_int("RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 RATE_LIMIT_PER_HOUR = env_int("RATE_LIMIT_PER_HOUR", 18000, minimum=1)
+# Failed authentications tolerated per client address and minute before answering 429.
+AUTH_FAILURES_PER_MINUTE = env_int("AUTH_FAILURES_PER_MINUTE", 30, minimum=1)
 
 # Recordings storage: the local filesystem under MEDIA_ROOT unless S3_BUCKET is set.
 S3_BUCKET = env_str("S3_BUCKET")
@@ -231,6 +236,17 @@ AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL")
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
 S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 300, minimum=1)
 RECORDING_SOURCE_ALLOWED_HOSTS = env_list("RECORDING_SOURCE_ALLOWED_HOSTS")
+# s3:// recording sources: only these buckets when set; the recordings bucket itself never.
+RECORDING_SOURCE_S3_BUCKETS = env_list("RECORDING_SOURCE_S3_BUCKETS")
+RECORDING_CONNECT_TIMEOUT_SECONDS = env_int("RECORDING_CONNECT_TIMEOUT_SECONDS", 10, minimum=1)
+RECORDING_READ_TIMEOUT_SECONDS = env_int("RECORDING_READ_TIMEOUT_SECONDS", 60, minimum=1)
+RECORDING_MAX_BYTES = env_int("RECORDING_MAX_BYTES", 2 * 1024**3, minimum=1)
+# A fetch gives up after RECORDING_FETCH_MAX_SECONDS; its lease must outlive it, or a second worker
+# would reclaim a job that is still running.
+RECORDING_FETCH_MAX_SECONDS = env_int("RECORDING_FETCH_MAX_SECONDS", 240, minimum=1)
+RECORDING_LEASE_SECONDS = env_int("RECORDING_LEASE_SECONDS", 600, minimum=10)
+if RECORDING_LEASE_SECONDS <= RECORDING_FETCH_MAX_SECONDS:
+    raise ImproperlyConfigured("RECORDING_LEASE_SECONDS must be higher than RECORDING_FETCH_MAX_SECONDS")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "analytics@localhost")

@@ -5,6 +5,7 @@ from typing import Any
 
 import jwt
 import pytest
+
 from analytics_api.models import UsedTokenId
 from tests.conftest import Tenant, make_tenant
 
@@ -140,3 +141,20 @@ def test_unexpected_exception_is_a_500_envelope_with_request_id(tenant: Tenant, 
     assert _error(response)["code"] == "internal_error"
     assert response["x-request-id"] == "trace-42"
     assert "boom" in caplog.text
+
+
+def test_repeated_failures_from_one_address_are_throttled(tenant: Tenant, settings: Any) -> None:
+    settings.AUTH_FAILURES_PER_MINUTE = 3
+    statuses = [_post(tenant, "garbage").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    blocked = _post(tenant, tenant.token())
+    assert blocked.status_code == 429
+    assert int(blocked["Retry-After"]) >= 1
+
+
+def test_failures_are_logged_with_client_id_but_never_the_token(tenant: Tenant, caplog: Any) -> None:
+    token = jwt.encode(_claims(tenant), "wrong-secret-" * 4, algorithm="HS256")
+    with caplog.at_level("INFO", logger="analytics_api.auth"):
+        _post(tenant, token)
+    assert tenant.api_client.client_id in caplog.text
+    assert token not in caplog.text

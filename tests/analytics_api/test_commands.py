@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import jwt
@@ -51,7 +52,7 @@ def test_create_api_client_json_output_is_one_object_on_the_last_line() -> None:
 
 
 def test_create_api_client_for_unknown_account_fails_clearly() -> None:
-    with pytest.raises(CommandError, match="No account 'nope': create it first with create_account."):
+    with pytest.raises(CommandError, match=re.escape("No account 'nope': create it first with create_account.")):
         _run("create_api_client", "nope", "--scope", "ingest")
     assert not ApiClient.objects.exists()
 
@@ -70,7 +71,7 @@ def test_mint_jwt_prints_a_token_for_the_client(tenant: Any) -> None:
 
 
 def test_mint_jwt_for_unknown_client_fails_clearly() -> None:
-    with pytest.raises(CommandError, match="No API client 'cs-x'; create one with create_api_client."):
+    with pytest.raises(CommandError, match=re.escape("No API client 'cs-x'; create one with create_api_client.")):
         _run("mint_jwt", "cs-x")
 
 

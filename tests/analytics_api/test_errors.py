@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 
+from tests.analytics_api import probe_urls
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +110,17 @@ def test_health_reports_ok(anonymous: Any) -> None:
     response = anonymous.get("/api/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_database_outage_is_503_with_retry_after(tenant: Tenant, probe: None, monkeypatch: Any) -> None:
+    def down(self: Any, request: Any, account_id: str) -> Any:
+        raise OperationalError("could not connect to server: Connection refused")
+
+    monkeypatch.setattr(probe_urls.AccountProbeView, "post", down)
+    response = tenant.post(f"/probe/{tenant.account_id}", {})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {
+        "errors": [{"msg": "A backing service (database or cache) is unavailable; retry shortly.",
+                    "code": "dependency_unavailable"}]
+    }

@@ -38,7 +38,10 @@ def test_debug_is_off_by_default(tmp_path: Path) -> None:
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be a boolean"),
         ({"RATE_LIMIT_PER_MINUTE": "lots"}, "RATE_LIMIT_PER_MINUTE must be an integer"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with sqlite:// or postgres://"),
-        ({"Q_TIMEOUT_SECONDS": "700", "Q_RETRY_SECONDS": "600"}, "Q_TIMEOUT_SECONDS must be lower than Q_RETRY_SECONDS"),
+        (
+            {"Q_TIMEOUT_SECONDS": "700", "Q_RETRY_SECONDS": "600"},
+            "Q_TIMEOUT_SECONDS must be lower than Q_RETRY_SECONDS",
+        ),
         ({"DJANGO_DEBUG": "1", "ALLOWED_HOSTS": "api.example.com"}, "DJANGO_DEBUG may only be on"),
     ],
 )
