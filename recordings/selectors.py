@@ -1,12 +1,79 @@
-"""Reads for recordings."""
+"""Reads for recordings: links for other endpoints, the retention settings, the audit log."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import quote, urlencode
 
 from analytics_api.models import Account
+from analytics_api.paging import page_rows
+from recordings.models import AuditEntry, Channel, RecordingFile, RecordingState, RetentionSettings
+
+
+def recording_download_path(*, conversation_id: str, channel: str, part: int = 1) -> str:
+    """The API path that serves one stored file (relative: selectors have no request to build a host)."""
+    query = {"channel": channel}
+    if part > 1:
+        query["part"] = str(part)
+    return f"/api/v1/recordings/{quote(conversation_id, safe='')}/download?{urlencode(query)}"
+
+
+def recording_available_files(*, recording_ids: Iterable[int]) -> dict[int, list[tuple[RecordingFile, int]]]:
+    """Available files per recording, each with its 1-based part number within its channel."""
+    parts: dict[int, list[tuple[RecordingFile, int]]] = {}
+    counters: dict[tuple[int, str], int] = {}
+    rows = RecordingFile.objects.filter(
+        recording_id__in=list(recording_ids), state=RecordingState.AVAILABLE
+    ).order_by("recording_id", "channel", "pk")
+    for item in rows:
+        key = (item.recording_id, item.channel)
+        counters[key] = counters.get(key, 0) + 1
+        parts.setdefault(item.recording_id, []).append((item, counters[key]))
+    return parts
 
 
 def recording_links(*, account: Account, conversation_ids: Iterable[str]) -> dict[str, dict[str, list[str]]]:
-    """``{conversationId: {"agent": [url, ...], "customer": [url, ...]}}`` for available recordings."""
-    raise NotImplementedError("filled in by the recordings work (issue 5)")
+    """``{conversationId: {"agent": [url, ...], "customer": [url, ...]}}`` for available recordings.
+
+    One query for a whole page of conversations. Conversations without an available file are left
+    out. A ``mixed`` file holds both parties, so its link is listed under both ``agent`` and
+    ``customer`` (after any single-party files of that side). Links are API paths
+    (``/api/v1/recordings/{conversationId}/download?channel=…``), relative to this service's host;
+    the caller needs a JWT with the ``recordings`` scope to follow them.
+    """
+    ids = list(dict.fromkeys(conversation_ids))
+    if not ids:
+        return {}
+    rows = (
+        RecordingFile.objects.filter(
+            recording__account=account,
+            recording__conversation_id__in=ids,
+            recording__deleted_at__isnull=True,
+            state=RecordingState.AVAILABLE,
+        )
+        .order_by("recording__conversation_id", "channel", "pk")
+        .values_list("recording__conversation_id", "channel")
+    )
+    # Ordered by channel, so single-party files ("agent", "customer") come before "mixed" ones.
+    links: dict[str, dict[str, list[str]]] = {}
+    counters: dict[tuple[str, str], int] = {}
+    for conversation_id, channel in rows:
+        counters[(conversation_id, channel)] = part = counters.get((conversation_id, channel), 0) + 1
+        url = recording_download_path(conversation_id=conversation_id, channel=channel, part=part)
+        sides = links.setdefault(conversation_id, {"agent": [], "customer": []})
+        if channel == Channel.MIXED:
+            sides["agent"].append(url)
+            sides["customer"].append(url)
+        else:
+            sides[channel].append(url)
+    return links
+
+
+def retention_settings_get(*, account: Account) -> RetentionSettings:
+    """The account's settings; an account that never set any keeps recordings forever."""
+    return RetentionSettings.objects.filter(account=account).first() or RetentionSettings(account=account)
+
+
+def audit_entries_page(*, account: Account, skip: int, limit: int) -> tuple[list[AuditEntry], bool]:
+    """Newest first; ordered by id so that pages never overlap."""
+    return page_rows(AuditEntry.objects.filter(account=account).order_by("-id"), skip=skip, limit=limit)

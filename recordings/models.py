@@ -1,0 +1,213 @@
+"""Recordings (DESIGN §8): one recording per conversation, one fetch job per source, retention.
+
+Recordings are keyed by ``(account, conversation_id)`` rather than by a foreign key to the
+conversations app, so that ingestion can register sources inside its own transaction and the two
+apps stay independent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from analytics_api.models import Account
+
+
+class RecordingState(models.TextChoices):
+    """The documented states (reference 001, "List of recording status and messages")."""
+
+    CALL_IN_PROGRESS = "call_in_progress", "Call in progress"
+    MEDIA_IN_PROGRESS = "media_in_progress", "Media in progress"
+    FETCHING_IN_PROGRESS = "fetching_in_progress", "Fetching in progress"
+    AVAILABLE = "available", "Available"
+    MEDIA_UNAVAILABLE = "media_unavailable", "Media unavailable"
+    INITIAL_FETCH_FAILED = "initial_fetch_failed", "Initial fetch failed"
+    RETRY_FAILED = "retry_failed", "Retry failed"
+    RETRY_24HR_FAILED = "24hr_retry_failed", "24-hour retry failed"
+    PARTIAL_DOWNLOAD_FAILED = "partial_download_failed", "Partial download failed"
+    PARTIAL_UPLOAD_FAILED = "partial_upload_failed", "Partial upload failed"
+    PARTIAL_FAILED = "partial_failed", "Partial failed"
+    FAILED = "failed", "Failed"
+    # Ours, not in the table: the retention job removed the audio.
+    DELETED = "deleted", "Deleted (retention)"
+
+
+STATE_MESSAGES: dict[str, str] = {
+    RecordingState.FAILED: "Media generation failed due to a technical issue. Please contact your administrator.",
+    RecordingState.MEDIA_UNAVAILABLE: "No audio recording found on the server. Please contact your administrator.",
+    RecordingState.CALL_IN_PROGRESS: (
+        "Media unavailable while the call is in progress. Please recheck once the call has ended."
+    ),
+    RecordingState.MEDIA_IN_PROGRESS: "Media generation is in progress. Please wait for a few minutes.",
+    RecordingState.PARTIAL_DOWNLOAD_FAILED: "Unable to fetch the recording. Please click the button below to retry.",
+    RecordingState.PARTIAL_UPLOAD_FAILED: "Unable to fetch the recording. Please click the button below to retry.",
+    RecordingState.PARTIAL_FAILED: "Unable to fetch the recording. Please click the button below to retry.",
+    RecordingState.FETCHING_IN_PROGRESS: (
+        "Generating your call recording... This may take a few minutes. Please wait."
+    ),
+    RecordingState.INITIAL_FETCH_FAILED: "We couldn\u2019t load the call recording. Please try again.",
+    RecordingState.RETRY_FAILED: "Still unable to fetch the recording. Please try again after 15 minutes.",
+    RecordingState.RETRY_24HR_FAILED: (
+        "We couldn\u2019t generate the call recording due to a technical issue. "
+        "Please contact your administrator for assistance."
+    ),
+    RecordingState.AVAILABLE: "The call recording is available.",
+    RecordingState.DELETED: (
+        "Recording not available. It may have been deleted as per your data retention policy."
+    ),
+}
+
+# States a user may retry (POST .../retry): every failure the system could recover from.
+RETRYABLE_STATES = frozenset(
+    {
+        RecordingState.INITIAL_FETCH_FAILED,
+        RecordingState.RETRY_FAILED,
+        RecordingState.RETRY_24HR_FAILED,
+        RecordingState.PARTIAL_DOWNLOAD_FAILED,
+        RecordingState.PARTIAL_UPLOAD_FAILED,
+        RecordingState.PARTIAL_FAILED,
+        RecordingState.FAILED,
+    }
+)
+
+
+class Channel(models.TextChoices):
+    MIXED = "mixed", "Both parties in one file"
+    AGENT = "agent", "Agent"
+    CUSTOMER = "customer", "Customer"
+
+
+class AttemptKind(models.TextChoices):
+    """Which attempt of the documented rhythm the next (or current) fetch is."""
+
+    INITIAL = "initial", "First attempt, 10 minutes after the call"
+    AUTO_RETRY = "auto_retry", "Automatic retry, 24 hours after the first failure"
+    USER = "user", "Retry asked for by a user"
+
+
+class Recording(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recordings")
+    conversation_id = models.CharField(max_length=200)
+    call_ended_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        max_length=32, choices=RecordingState.choices, default=RecordingState.CALL_IN_PROGRESS, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Retention bookkeeping; each mark is set by one conditional UPDATE so it happens once.
+    notice_sent_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    retention_batch = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "conversation_id"], name="recording_unique_per_conversation")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} ({self.state})"
+
+    @property
+    def message(self) -> str:
+        return STATE_MESSAGES[self.state]
+
+
+class RecordingFile(models.Model):
+    """One source of a recording, and the fetch job that copies it into storage."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="files")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    source_url = models.TextField()
+    state = models.CharField(
+        max_length=32, choices=RecordingState.choices, default=RecordingState.CALL_IN_PROGRESS
+    )
+    attempt_kind = models.CharField(max_length=16, choices=AttemptKind.choices, default=AttemptKind.INITIAL)
+    attempts = models.PositiveIntegerField(default=0)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Next attempt; empty = nothing scheduled")
+    auto_retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="The pending automatic 24-hour retry; empty once it has run"
+    )
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True, help_text="Lease of the worker fetching it")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    storage_key = models.CharField(max_length=500, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recording", "channel", "source_url"], name="recording_file_unique_source"
+            )
+        ]
+        indexes = [models.Index(fields=["due_at", "claimed_until"], name="recording_file_due")]
+
+    def __str__(self) -> str:
+        return f"{self.recording.conversation_id}/{self.channel} ({self.state})"
+
+
+class RetentionSettings(models.Model):
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="recording_retention")
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days a recording is kept after the call; empty = forever"
+    )
+    notify_customers = models.BooleanField(
+        default=False, help_text="E-mail a notice 7 days before deletion and a confirmation after it"
+    )
+    notification_email = models.EmailField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "retention settings"
+        verbose_name_plural = "retention settings"
+
+    def __str__(self) -> str:
+        days = "forever" if self.retention_days is None else f"{self.retention_days} days"
+        return f"{self.account}: {days}"
+
+
+class AuditAction(models.TextChoices):
+    RETENTION_CHANGED = "retention_changed", "Retention settings changed"
+    DELETION_NOTICE_SENT = "deletion_notice_sent", "Deletion notice sent"
+    RECORDING_DELETED = "recording_deleted", "Recording deleted"
+    DELETION_CONFIRMATION_SENT = "deletion_confirmation_sent", "Deletion confirmation sent"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("The audit log is append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("The audit log is append-only.")
+
+
+class AuditEntry(models.Model):
+    """Who did what when to retention settings and recordings; rows are never changed or removed."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_entries")
+    at = models.DateTimeField(db_index=True)
+    actor = models.CharField(max_length=200, help_text="client:<id>, admin:<username> or system")
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    conversation_id = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["account", "-id"], name="audit_entry_account_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("The audit log is append-only.")
