@@ -1,0 +1,70 @@
+"""Interaction records (DESIGN §5): indexed columns for what is filtered and sorted, plus the document.
+
+The document is the record as served by interactionDetails, with every time stored in UTC; the
+columns duplicate the few values that queries filter and order on, so a page is one index scan.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from analytics_api.models import Account
+
+
+class Channel(models.TextChoices):
+    RTM = "rtm", "Web/Mobile Client"
+    VOICE = "voice", "Voice"
+    EMAIL = "email", "System Mail"
+
+
+class Interaction(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="interactions")
+    session_id = models.CharField(max_length=128)
+    conversation_id = models.CharField(max_length=128, null=True, blank=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    bot_id = models.CharField(max_length=64)
+    session_start = models.DateTimeField()
+    session_end = models.DateTimeField(null=True, blank=True)
+    document = models.JSONField(help_text="The record as served, times in UTC (YYYY-MM-DDTHH:MM:SS.mmmZ)")
+    recording_sources = models.JSONField(
+        default=list, blank=True, help_text="[{url, channel}] for the recordings worker; never served"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "session_id"], name="interaction_session_per_account"),
+        ]
+        indexes = [
+            # One ordered range scan per page: window on session_start, ties broken by session_id.
+            models.Index(fields=["account", "session_start", "session_id"], name="interaction_window"),
+            models.Index(
+                fields=["account", "channel", "session_start", "session_id"], name="interaction_channel_window"
+            ),
+            models.Index(fields=["account", "bot_id", "session_start", "session_id"], name="interaction_bot_window"),
+            models.Index(fields=["account", "conversation_id"], name="interaction_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return self.conversation_id or self.session_id
+
+
+class InteractionQueue(models.Model):
+    """One row per queue an interaction entered, so the ``queues`` filter is an indexed semi-join."""
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="queue_links")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    queue_id = models.CharField(max_length=128)
+    session_start = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["interaction", "queue_id"], name="interaction_queue_once"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "queue_id", "session_start"], name="interaction_queue_window"),
+        ]
+
+    def __str__(self) -> str:
+        return self.queue_id

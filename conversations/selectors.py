@@ -1,0 +1,73 @@
+"""Reads of interaction records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+
+from analytics_api.models import Account
+from analytics_api.paging import page_rows
+from conversations.documents import document_render
+from conversations.models import Interaction, InteractionQueue
+
+
+@dataclass(frozen=True)
+class InteractionQuery:
+    """A validated request: the UTC window, the filters, the sections and the page."""
+
+    start: datetime
+    end: datetime
+    offset_minutes: int
+    channels: tuple[str, ...]
+    queues: tuple[str, ...]
+    bots: tuple[str, ...]
+    sections: Mapping[str, list[str]]
+    skip: int
+    limit: int
+
+
+def interaction_page(
+    *, account: Account, query: InteractionQuery, bot_id: str | None = None, channel: str | None = None
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of served records and whether more follow.
+
+    ``bot_id`` (the IId header) and ``channel`` (calldetails) narrow the caller's filters further.
+
+    1. Filter on indexed columns only: the account, the UTC window on ``session_start``, channel,
+       bot and, through the queue link table, queues (``EXISTS``, so a record is never repeated).
+    2. Order by session start then session id: a total order, so consecutive pages neither overlap
+       nor skip.
+    3. Read only the documents of ``limit + 1`` rows after ``skip`` (no count): one query.
+    4. Render each document for the caller's offset and selected sections.
+    """
+    channels = query.channels
+    if channel is not None:
+        # calldetails: the caller's channel filter, narrowed to the endpoint's one channel.
+        if channels and channel not in channels:
+            return [], False
+        channels = (channel,)
+    rows = Interaction.objects.filter(
+        account=account, session_start__gte=query.start, session_start__lte=query.end
+    )
+    if channels:
+        rows = rows.filter(channel__in=channels)
+    if query.bots:
+        rows = rows.filter(bot_id__in=query.bots)
+    if bot_id is not None:
+        rows = rows.filter(bot_id=bot_id)
+    if query.queues:
+        rows = rows.filter(
+            Exists(InteractionQueue.objects.filter(interaction=OuterRef("pk"), queue_id__in=query.queues))
+        )
+    documents, has_more = page_rows(
+        rows.order_by("session_start", "session_id").values_list("document", flat=True),
+        skip=query.skip,
+        limit=query.limit,
+    )
+    sections = query.sections
+    offset = query.offset_minutes
+    return [document_render(document, offset=offset, sections=sections) for document in documents], has_more

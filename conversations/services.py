@@ -1,0 +1,103 @@
+"""Writes of interaction records: the bulk upsert behind ingestion, the import command and seed_demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from analytics_api.ingestion import IngestResult, RecordKind, batch_ingest
+from analytics_api.models import Account
+from conversations.models import Channel, Interaction, InteractionQueue
+from conversations.records import InteractionRecordSerializer, channel_code
+from recordings.services import recording_sources_register
+
+_UPDATED_COLUMNS = [
+    "conversation_id", "channel", "bot_id", "session_start", "session_end", "document", "recording_sources",
+    "updated_at",
+]
+
+
+def interaction_kind(*, account: Account) -> RecordKind[dict[str, Any]]:
+    """How :func:`batch_ingest` validates and stores interaction records of ``account``."""
+    return RecordKind(
+        validator=InteractionRecordSerializer,
+        upsert=partial(interactions_upsert, account=account),
+        key=lambda record: record["sessionId"],
+    )
+
+
+def interaction_ingest_context(*, account: Account) -> dict[str, Any]:
+    """Validation context: the account's bot ids, read once per batch rather than once per record."""
+    return {"account": account, "bot_ids": frozenset(account.bots.values_list("bot_id", flat=True))}
+
+
+def interactions_ingest(*, account: Account, records: list[Any]) -> IngestResult:
+    return batch_ingest(
+        kind=interaction_kind(account=account),
+        records=records,
+        context=interaction_ingest_context(account=account),
+    )
+
+
+def _instant(stored: str | None) -> datetime | None:
+    return datetime.fromisoformat(stored) if stored else None
+
+
+def _queue_ids(document: dict[str, Any]) -> Iterable[str]:
+    for destination in document.get("destinations", ()):
+        if destination.get("destinationType") == "QueueEntry":
+            yield destination["queueId"]
+
+
+def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> tuple[int, int]:
+    """Insert or update validated records on (account, sessionId); returns (created, updated).
+
+    Runs inside the batch's transaction, in a fixed number of queries whatever the batch size:
+
+    1. Read which session ids already exist (for the created/updated counts).
+    2. Upsert every row in one ``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite alike), which
+       stays correct when two batches race on the same new session.
+    3. Replace the queue links of the batch's interactions.
+    4. Register the recording sources of voice conversations with the recordings worker.
+    """
+    session_ids = [record["sessionId"] for record in records]
+    existing = set(
+        Interaction.objects.filter(account=account, session_id__in=session_ids).values_list("session_id", flat=True)
+    )
+    rows = []
+    for record in records:
+        document = {key: value for key, value in record.items() if key != "recordingSources"}
+        rows.append(
+            Interaction(
+                account=account,
+                session_id=record["sessionId"],
+                conversation_id=record.get("conversationId"),
+                channel=channel_code(record["channel"]),
+                bot_id=record["botId"],
+                session_start=_instant(record["sessionStartTime"]),
+                session_end=_instant(record.get("sessionEndTime")),
+                document=document,
+                recording_sources=[dict(source) for source in record.get("recordingSources", ())],
+            )
+        )
+    Interaction.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["account", "session_id"], update_fields=_UPDATED_COLUMNS
+    )
+    InteractionQueue.objects.filter(interaction__in=[row.pk for row in rows]).delete()
+    InteractionQueue.objects.bulk_create(
+        InteractionQueue(interaction=row, account=account, queue_id=queue_id, session_start=row.session_start)
+        for row in rows
+        for queue_id in dict.fromkeys(_queue_ids(row.document))
+    )
+    for row in rows:
+        if row.channel == Channel.VOICE and row.recording_sources:
+            recording_sources_register(
+                account=account,
+                conversation_id=row.conversation_id or row.session_id,
+                call_ended_at=row.session_end,
+                sources=row.recording_sources,
+            )
+    created = sum(1 for session_id in session_ids if session_id not in existing)
+    return created, len(session_ids) - created

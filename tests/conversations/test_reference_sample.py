@@ -1,0 +1,91 @@
+"""The acceptance test: the reference document's sample response comes back field for field."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from analytics_api.models import Bot
+from tests.conftest import Tenant
+from tests.conversations.conftest import details, ingest
+
+SAMPLE = Path(__file__).resolve().parents[2] / "conversations" / "sample_response.json"
+INDIA = -330
+# Every time the reference renders in the caller's local time (the callback times are already UTC).
+LOCAL_TIMES = {
+    "sessionStartTime", "sessionEndTime", "EnterTime", "firstResponseTime", "interactionEndTime",
+    "afterCallWorkEndTime", "acceptedTime", "assignedAt", "consultingEndTime",
+}
+FREE_FORM = {"metaInfo", "customerinfo"}
+
+
+def to_utc(value: Any) -> Any:
+    """The sample as an ingestion record: each local time (offset −330) as UTC with Z."""
+    if isinstance(value, list):
+        return [to_utc(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key in LOCAL_TIMES:
+            local = datetime.strptime(item, "%Y-%m-%dT%H:%M:%S")
+            out[key] = (local + timedelta(minutes=INDIA)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif key in FREE_FORM:
+            out[key] = item
+        else:
+            out[key] = to_utc(item)
+    return out
+
+
+def sample() -> dict[str, Any]:
+    return json.loads(SAMPLE.read_text())
+
+
+def test_sample_records_come_back_field_for_field(tenant: Tenant) -> None:
+    expected = sample()["data"]
+    for bot_id in {record["botId"] for record in expected}:
+        Bot.objects.create(account=tenant.account, bot_id=bot_id)
+    ingest(tenant, [to_utc(record) for record in copy.deepcopy(expected)])
+
+    response = details(
+        tenant,
+        {
+            "startDate": "2025-09-30",
+            "endDate": "2025-10-01",
+            "timeZoneOffset": INDIA,
+            "selectedFields": {"skills": [], "userleveltags": [], "sessionleveltags": [], "customerinfo": []},
+        },
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    # The sample lists the 12:37 call before the 12:04 one; the contract orders by session start,
+    # then session id. Same records, same fields, same values: only that order differs.
+    ordered = sorted(expected, key=lambda record: (record["sessionStartTime"], record["sessionId"]))
+    assert [record["sessionId"] for record in body["data"]] == [record["sessionId"] for record in ordered]
+    assert body["data"] == ordered
+    assert body["numResults"] == len(expected) == 6
+    assert body["hasMore"] is False
+
+
+def test_sample_records_keep_the_documented_key_order(tenant: Tenant) -> None:
+    expected = sample()["data"]
+    for bot_id in {record["botId"] for record in expected}:
+        Bot.objects.create(account=tenant.account, bot_id=bot_id)
+    ingest(tenant, [to_utc(record) for record in expected])
+
+    body = details(
+        tenant,
+        {"startDate": "2025-09-30", "endDate": "2025-10-01", "timeZoneOffset": INDIA,
+         "selectedFields": {"skills": [], "userleveltags": [], "sessionleveltags": [], "customerinfo": []}},
+    ).json()
+
+    by_session = {record["sessionId"]: record for record in expected}
+    for record in body["data"]:
+        original = by_session[record["sessionId"]]
+        assert list(record) == list(original)
+        for served, documented in zip(record.get("destinations", []), original.get("destinations", []), strict=True):
+            assert list(served) == list(documented)
