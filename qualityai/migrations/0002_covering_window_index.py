@@ -1,0 +1,30 @@
+"""PostgreSQL only: make the window index covering, for index-only COUNTs of totalResults.
+
+The model declares ``qa_contact_stream_start`` as a plain index (SQLite has no covering indexes and
+Django would warn about one); on PostgreSQL it is rebuilt under the same name with
+``INCLUDE (duration_ms, direction)``, the columns the threshold and direction filters read.
+"""
+
+from django.db import migrations
+
+_COVERING = (
+    "CREATE INDEX qa_contact_stream_start ON qualityai_qacontact "
+    "(stream_id, started_at, conversation_id) INCLUDE (duration_ms, direction)"
+)
+_PLAIN = "CREATE INDEX qa_contact_stream_start ON qualityai_qacontact (stream_id, started_at, conversation_id)"
+
+
+def _rebuild(sql):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute("DROP INDEX IF EXISTS qa_contact_stream_start")
+        schema_editor.execute(sql)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [("qualityai", "0001_initial")]
+
+    operations = [migrations.RunPython(_rebuild(_COVERING), _rebuild(_PLAIN))]

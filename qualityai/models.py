@@ -1,0 +1,113 @@
+"""Quality AI contacts of a stream, their queryable custom fields, and per-stream settings (DESIGN §6).
+
+A contact keeps the document exactly as it was ingested (``document``) and copies into indexed
+columns only what the rawdata endpoint filters and orders on. ``duration_status`` is deliberately
+not a column: it depends on the stream's *current* minimum duration, which may change after the
+contact was stored, so it is derived from ``duration_ms`` at query time.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+
+from analytics_api.models import Account, Bot
+
+DEFAULT_MIN_DURATION_SECONDS = 10
+# A day: anything longer is a typo, and it keeps the threshold far inside BigInteger milliseconds.
+MAX_MIN_DURATION_SECONDS = 86_400
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class DurationStatus(models.TextChoices):
+    EVALUATED = "evaluated", "Evaluated"
+    BELOW_THRESHOLD = "below_threshold", "Below threshold"
+    DURATION_UNAVAILABLE = "duration_unavailable", "Duration unavailable"
+
+
+class StreamSettings(models.Model):
+    """Quality AI settings of one stream (a bot/app); a stream without a row uses the defaults."""
+
+    stream = models.OneToOneField(Bot, on_delete=models.CASCADE, related_name="qa_settings")
+    min_duration_seconds = models.PositiveIntegerField(
+        default=DEFAULT_MIN_DURATION_SECONDS,
+        validators=[MaxValueValidator(MAX_MIN_DURATION_SECONDS)],
+        help_text="Contacts shorter than this are below_threshold and left out of rawdata by default",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "stream settings"
+        verbose_name_plural = "stream settings"
+
+    def __str__(self) -> str:
+        return f"Settings of {self.stream}"
+
+    @property
+    def min_duration_ms(self) -> int:
+        return self.min_duration_seconds * 1000
+
+
+class QaContact(models.Model):
+    """One evaluated conversation of a stream, unique by its ``Conversation ID``."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="qa_contacts")
+    stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="qa_contacts")
+    conversation_id = models.CharField(max_length=128)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    direction_defaulted = models.BooleanField(
+        default=False, help_text="The direction was not sent at ingestion and was inferred"
+    )
+    duration_ms = models.BigIntegerField(null=True, blank=True, help_text="Empty: duration unavailable")
+    audit_complete = models.BooleanField(default=False)
+    document = models.JSONField(help_text="The contact as it was ingested (§6 result shape)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Quality AI contact"
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "conversation_id"], name="qa_contact_unique_per_stream"),
+        ]
+        indexes = [
+            # Window filter, ordering and paging. On PostgreSQL migration 0002 rebuilds it as a
+            # covering index (INCLUDE duration_ms, direction) so that the COUNT of totalResults
+            # runs as an index-only scan; SQLite has no covering indexes.
+            models.Index(fields=["stream", "started_at", "conversation_id"], name="qa_contact_stream_start"),
+            models.Index(
+                fields=["stream", "direction", "started_at", "conversation_id"],
+                name="qa_contact_stream_direction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.conversation_id
+
+
+class QaContactCustomField(models.Model):
+    """One ``custom_fields`` entry of a contact, so filters work on every database.
+
+    JSON containment lookups do not exist on SQLite; a row per key lets ``custom_fields`` filters
+    run as indexed ``EXISTS`` subqueries on both databases. Values are stored as text: strings as
+    they are, numbers and booleans as their JSON text (``7``, ``true``).
+    """
+
+    contact = models.ForeignKey(QaContact, on_delete=models.CASCADE, related_name="custom_field_rows")
+    stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    value = models.CharField(max_length=500)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "key"], name="qa_custom_field_unique_key"),
+        ]
+        indexes = [models.Index(fields=["stream", "key", "value"], name="qa_custom_field_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

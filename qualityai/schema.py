@@ -1,0 +1,328 @@
+"""OpenAPI documentation of the Quality AI endpoints: descriptions, parameters and examples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+from qualityai.rendering import RESULT_KEY_ORDER
+
+STREAM_ID = OpenApiParameter(
+    "streamId",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The stream: a bot/app id of your account (`st-<uuid>`). Another account's or an unknown one is 404.",
+)
+HEADERS = [
+    OpenApiParameter(
+        "accountId",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="Your account id (e.g. 24 hex characters). Must be the account of the token's client, else 403.",
+    ),
+    OpenApiParameter(
+        "orgId",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="The org of that account (`o-<uuid>`). Must be the account's org, else 403.",
+    ),
+]
+
+RAWDATA_DESCRIPTION = """
+Quality AI evaluations of the contacts of one stream, one page at a time.
+
+**Headers.** `accountId` and `orgId` are required: a missing one is a 400 naming it; one that is not
+your client's account, or that account's org, is a 403. The `streamId` must be a bot/app of that
+account, else 404. The token needs the `qualityai.analytics` scope.
+
+**Window.** `startDate` and `endDate` are required and in UTC: `YYYY-MM-DD HH:MM:SS` or
+`YYYY-MM-DDTHH:MM:SS`, optionally with a fraction of a second and `Z`. Both bounds are inclusive;
+a contact matches when its conversation started inside the window. A date alone means midnight for
+`startDate` and the end of that day for `endDate`. `endDate` may not be before `startDate`.
+
+**Paging.** `offset` is required: the number of records to skip (0 or more). `limit` is 1–100
+(default 10) and `page` 1 or more (default 1). The records skipped are
+`offset + (page − 1) × limit`, so `offset` shifts the whole sequence of pages. Contacts are ordered
+by conversation start time, then conversation id: consecutive pages never overlap or skip one.
+`totalResults` counts every matching contact, `totalPages` is `ceil(totalResults / limit)` and
+`hasMore` says whether a contact follows this page.
+
+**Filters.** `contact_direction` is `inbound` or `outbound`. `custom_fields` is an object whose keys
+must all match: a string value must equal the contact's value, a list value matches any of its
+items (`{"Region": ["US", "UK"], "CallType": "CLINumber"}`).
+
+**Minimum duration.** Each stream has a minimum duration (default 10 seconds; an administrator sets
+it in the admin or with `manage.py set_stream_settings`). `duration_status` is computed on every
+request from the stream's current minimum: `duration_unavailable` when the contact has no duration,
+`below_threshold` when it is shorter, else `evaluated`. Below-threshold contacts are left out (and
+not counted) unless `include_below_threshold` is true; contacts without a duration are always
+included.
+
+**Results.** Each result uses the documented keys exactly, spaces and capitals included
+(`"Conversation ID"`, `"Kore Evaluation Score"`, `"Customer emotions"`, `"Configured_Intents"`, …).
+Times are UTC ISO-8601 with milliseconds and `Z`; `"Duration"` is `"<ms> milliseconds"` (null when
+unknown); `"Kore Evaluation Score"` is `"NA"` when the contact was not evaluated;
+`customConversationId` appears only when it was set, `"Audit Score"` only once the audit is complete
+(`"Audit Status"` Audited or Completed). `is_direction_defaulted` is true when no direction was given
+at ingestion and `contactDirection` was inferred (inbound). `agentRecordings` / `customerRecordings`
+list download links of the conversation's recordings when it has any.
+
+**Errors.** Every invalid field of the body is reported at once, in one 400, each item naming its
+`field`.
+""".strip()
+
+INGEST_DESCRIPTION = """
+Store Quality AI contacts of one stream (our ingestion endpoint; the reference documents describe
+only the read side). The token needs the `ingest` scope; `streamId` must be a bot/app of the
+client's account, else 404.
+
+The body is `{"records": [...]}` with 1 to 1,000 contacts in the rawdata result shape. Each record
+is validated on its own: the valid ones are stored in one transaction, the invalid ones are
+reported under their index with every reason; a 200 answer says how many were created, updated and
+rejected.
+
+A contact is identified by its `"Conversation ID"` within the stream: sending it again replaces
+the stored contact (never a duplicate); within one batch the last copy wins.
+
+Required: `"Conversation ID"` and `"Conversation Start Time"`. Times must name their zone (`Z` or
+`+05:30`) and are returned in UTC. `"Duration"` is `"<ms> milliseconds"` or a whole number of
+milliseconds; without it the contact is `duration_unavailable`. `contactDirection` is `inbound` or
+`outbound`; without it the direction is inferred (inbound) and flagged with `is_direction_defaulted`.
+`custom_fields` values are strings, numbers or booleans (filterable in rawdata). `duration_status`,
+`is_direction_defaulted` and recording links are derived on every read, so values sent for them are
+ignored. Any other key is stored and returned as sent.
+""".strip()
+
+# One contact in the documented result shape, shortened (reference 004's sample has 20 metrics).
+SAMPLE_CONTACT: dict[str, Any] = {
+    "src": "rtm",
+    "customConversationId": "UATMa2c0A4",
+    "contactDirection": "inbound",
+    "Conversation ID": "c-de2dd02c-7a1e-4f1b-9d6e-130590459421",
+    "Conversation Start Time": "2026-05-02T13:01:34.000Z",
+    "Conversation End Time": "2026-05-02T13:03:13.000Z",
+    "Language": "English",
+    "Duration": "99000 milliseconds",
+    "Sentiment Score": 1.78,
+    "Queues": [{"Queue ID": "qu-321bc8a2c1d", "Queue Name": "Expressq11"}],
+    "Agents": [
+        {
+            "agentId": "a-6470432c688",
+            "Agent Name": "satya admin",
+            "Agent Start Time": "2026-05-02T13:01:34.000Z",
+            "Empathy Score": 0,
+            "Agent Email": "john.doe@example.com",
+        }
+    ],
+    "Kore Evaluation Score": 35,
+    "IsChurnRiskObserved": False,
+    "IsEscalationObserved": False,
+    "Fatal Errors": 0,
+    "Emotions": ["Happy", "Neutral"],
+    "Taxonomy Resolution": "YES",
+    "Audit Status": "Unassigned",
+    "Audit Date": None,
+    "Auditor Name": None,
+    "duration_status": "evaluated",
+    "Speaking Rate": [],
+    "Sentiment Pattern": {"start": "neutral", "end": "neutral"},
+    "Customer emotions": [
+        {"emotion": "Happy", "duration": 0, "proportion": 56.25},
+        {"emotion": "Confusion", "duration": 0, "proportion": 43.75},
+    ],
+    "Agent emotions": [{"emotion": "Patience", "duration": 0, "proportion": 100}],
+    "Sentiment Ratio": {"positive": 28, "neutral": 50, "negative": 22},
+    "Metrics": [
+        {
+            "Metric ID": "em-598f22b2cac6e",
+            "Metric Name": "Agent Rude",
+            "Metric Weight": 3,
+            "Metric Negative Weight": 10,
+            "Qualification": "YES",
+            "isFatalError": False,
+            "triggerJustification": [],
+            "justification": [
+                {
+                    "message_id": ["ms-ae818432c6d4c"],
+                    "timestamp": [1777726914000],
+                    "justification": "The representative stays polite and helpful throughout the interaction.",
+                }
+            ],
+            "Auditor Response": None,
+        }
+    ],
+    "Pass Score": 40,
+    "IsPassed": False,
+    "Evaluation Form Name": "Dyn Batching EV",
+    "Evaluation Form Scoring Type": "percentage",
+    "Generated Intents": [
+        {
+            "emotions": ["Happy"],
+            "intent": "Check the current bank interest rate on the user's account",
+            "keywords": ["bank", "interest rate"],
+            "Sentiment": "positive",
+            "Sentiment Score": 8,
+        }
+    ],
+    "custom_fields": {"CallType": "CLINumber", "Region": "US"},
+    "Configured_Intents": {
+        "topics": [
+            {
+                "topic_name": "Core Banking Inquiry",
+                "level": "L1",
+                "confidence_score": 0.95,
+                "L2_topics": [
+                    {
+                        "topic_name": "Account Details",
+                        "confidence_score": 0.9,
+                        "L3_topics": [
+                            {
+                                "topic_name": "Get Interest Rate on Account",
+                                "confidence_score": 0.95,
+                                "sentiment": 8,
+                                "resolution": 1,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+        "total_topics_identified": 1,
+    },
+}
+_SAMPLE_RESULT_VALUES = {
+    **SAMPLE_CONTACT,
+    "is_direction_defaulted": False,
+    "agentRecordings": ["https://analytics.example.com/api/v1/recordings/c-de2dd02c/download?channel=agent"],
+    "customerRecordings": ["https://analytics.example.com/api/v1/recordings/c-de2dd02c/download?channel=customer"],
+}
+SAMPLE_RESULT = {key: _SAMPLE_RESULT_VALUES[key] for key in RESULT_KEY_ORDER if key in _SAMPLE_RESULT_VALUES}
+
+RAWDATA_REQUEST_EXAMPLES = [
+    OpenApiExample(
+        "First page of a day",
+        value={"offset": 0, "startDate": "2026-03-23 10:17:54", "endDate": "2026-03-23 23:00:35", "limit": 5,
+               "page": 1, "contact_direction": "inbound"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Filtered by custom fields, below-threshold contacts included",
+        value={"offset": 0, "startDate": "2026-05-01T00:00:00Z", "endDate": "2026-05-31T23:59:59.999Z",
+               "limit": 100, "page": 3, "include_below_threshold": True,
+               "custom_fields": {"Region": ["US", "UK"], "CallType": "CLINumber"}},
+        request_only=True,
+    ),
+]
+RAWDATA_RESPONSE_EXAMPLE = OpenApiExample(
+    "A page",
+    value={"results": [SAMPLE_RESULT], "totalResults": 191, "hasMore": True, "totalPages": 96},
+    response_only=True,
+    status_codes=["200"],
+)
+
+ERROR_ENVELOPE = inline_serializer(
+    "QualityAiErrorEnvelope",
+    {
+        "errors": inline_serializer(
+            "QualityAiErrorItem",
+            {"msg": serializers.CharField(), "code": serializers.CharField(),
+             "field": serializers.CharField(required=False)},
+            many=True,
+        )
+    },
+)
+
+
+def error_response(description: str, *examples: tuple[str, list[dict[str, str]]], status: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        ERROR_ENVELOPE,
+        description=description,
+        examples=[
+            OpenApiExample(name, value={"errors": errors}, response_only=True, status_codes=[status])
+            for name, errors in examples
+        ],
+    )
+
+
+RAWDATA_ERRORS = {
+    400: error_response(
+        "Invalid request: every problem listed, each naming its field.",
+        ("Missing header and bad paging", [
+            {"msg": "The orgId header is required.", "code": "missing_header", "field": "orgId"},
+            {"msg": "offset is required: the number of records to skip (0 or more).", "code": "required",
+             "field": "offset"},
+            {"msg": "limit must be an integer from 1 to 100.", "code": "invalid", "field": "limit"},
+        ]),
+        status="400",
+    ),
+    401: error_response(
+        "Missing or invalid token.",
+        ("Expired token", [{"msg": "The token has expired: mint a new one.", "code": "invalid_token"}]),
+        status="401",
+    ),
+    403: error_response(
+        "The token lacks the scope, or the headers name another account or org.",
+        ("Another org", [{"msg": "This API client is not allowed to access org 'o-1234'.",
+                          "code": "org_forbidden", "field": "orgId"}]),
+        status="403",
+    ),
+    404: error_response(
+        "The stream is not a bot/app of the account.",
+        ("Unknown stream", [{"msg": "No bot or app 'st-1234' in this account.", "code": "not_found",
+                             "field": "streamId"}]),
+        status="404",
+    ),
+}
+
+RAWDATA_RESPONSE = inline_serializer(
+    "QualityAiRawdataPage",
+    {
+        "results": serializers.ListField(
+            child=serializers.DictField(), help_text="Contacts in the documented result shape (see the example)"
+        ),
+        "totalResults": serializers.IntegerField(help_text="Every contact matching the request"),
+        "hasMore": serializers.BooleanField(help_text="Whether a contact follows this page"),
+        "totalPages": serializers.IntegerField(help_text="ceil(totalResults / limit)"),
+    },
+)
+
+INGEST_REQUEST_EXAMPLES = [
+    OpenApiExample("Two contacts", value={"records": [
+        {key: value for key, value in SAMPLE_CONTACT.items() if key != "duration_status"},
+        {"Conversation ID": "c-775ad2c0-1f3e-4b55-9a0c-5e4d3f74d18c",
+         "Conversation Start Time": "2026-05-02T18:31:34+05:30", "Duration": 7000,
+         "Kore Evaluation Score": "NA", "custom_fields": {"Region": "UK", "Priority": 2}},
+    ]}, request_only=True),
+]
+INGEST_RESPONSE_EXAMPLES = [
+    OpenApiExample(
+        "One stored, one rejected",
+        value={"created": 1, "updated": 0, "rejected": [{"index": 1, "errors": [
+            {"msg": "Conversation Start Time has no time zone: add Z (UTC) or an explicit offset such as +05:30.",
+             "code": "invalid", "field": "Conversation Start Time"},
+            {"msg": "contactDirection must be inbound or outbound.", "code": "invalid_choice",
+             "field": "contactDirection"},
+        ]}]},
+        response_only=True,
+        status_codes=["200"],
+    ),
+]
+INGEST_ERRORS = {
+    400: error_response(
+        "The body is not a batch of 1 to 1,000 records.",
+        ("Empty batch", [{"msg": "Send at least one record.", "code": "empty", "field": "records"}]),
+        status="400",
+    ),
+    401: RAWDATA_ERRORS[401],
+    403: error_response(
+        "The token lacks the ingest scope.",
+        ("No scope", [{"msg": "This API client lacks the scope 'ingest'.", "code": "permission_denied"}]),
+        status="403",
+    ),
+    404: RAWDATA_ERRORS[404],
+}

@@ -1,0 +1,107 @@
+"""Reads for Quality AI: the rawdata page of a stream (DESIGN §6)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from analytics_api.models import Account, Bot
+from analytics_api.paging import page_rows
+from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
+from qualityai.rendering import contact_result
+from recordings.selectors import recording_links
+
+# What rendering a result reads; the rest of the row stays in the database.
+_RESULT_COLUMNS = (
+    "conversation_id", "started_at", "ended_at", "direction", "direction_defaulted", "duration_ms",
+    "audit_complete", "document",
+)
+
+
+@dataclass(frozen=True)
+class RawdataQuery:
+    start: datetime
+    end: datetime
+    skip: int
+    limit: int
+    include_below_threshold: bool = False
+    direction: str | None = None
+    # key → accepted values (any of them); keys are AND-ed.
+    custom_fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RawdataPage:
+    results: list[dict[str, Any]]
+    total: int
+    has_more: bool
+    total_pages: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "results": self.results,
+            "totalResults": self.total,
+            "hasMore": self.has_more,
+            "totalPages": self.total_pages,
+        }
+
+
+def stream_min_duration_ms(*, stream: Bot) -> int:
+    seconds = (
+        StreamSettings.objects.filter(stream=stream).values_list("min_duration_seconds", flat=True).first()
+    )
+    return (DEFAULT_MIN_DURATION_SECONDS if seconds is None else seconds) * 1000
+
+
+def contact_queryset(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> QuerySet[QaContact]:
+    """The contacts a query matches, on indexed columns only (unordered).
+
+    Below-threshold means a *known* duration under the minimum: contacts without a duration are
+    ``duration_unavailable`` and stay in the default answer.
+    """
+    contacts = QaContact.objects.filter(stream=stream, started_at__gte=query.start, started_at__lte=query.end)
+    if query.direction:
+        contacts = contacts.filter(direction=query.direction)
+    if not query.include_below_threshold:
+        contacts = contacts.filter(Q(duration_ms__gte=min_duration_ms) | Q(duration_ms__isnull=True))
+    for key, values in query.custom_fields.items():
+        matching = QaContactCustomField.objects.filter(
+            contact_id=OuterRef("pk"), stream=stream, key=key, value__in=values
+        )
+        contacts = contacts.filter(Exists(matching))
+    return contacts
+
+
+def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> RawdataPage:
+    """One page of a stream's contacts, with the total count.
+
+    1. Read the stream's current minimum duration (it may have changed since ingestion).
+    2. Count the matching contacts with a COUNT over the same indexed filter (no rows loaded).
+    3. Load the page ordered by start time, then conversation id: a total order, so consecutive
+       pages never overlap or skip a contact.
+    4. Fetch the page's recording links in one call and render each result.
+    """
+    min_duration_ms = stream_min_duration_ms(stream=stream)
+    contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
+    total = contacts.count()
+    ordered = contacts.order_by("started_at", "conversation_id").only(*_RESULT_COLUMNS)
+    rows, has_more = page_rows(ordered, skip=query.skip, limit=query.limit) if total else ([], False)
+    links = (
+        recording_links(account=account, conversation_ids=[row.conversation_id for row in rows])
+        if rows
+        else {}
+    )
+    results = [
+        contact_result(row, min_duration_ms=min_duration_ms, recordings=links.get(row.conversation_id))
+        for row in rows
+    ]
+    return RawdataPage(
+        results=results,
+        total=total,
+        has_more=has_more,
+        total_pages=math.ceil(total / query.limit),
+    )

@@ -1,0 +1,402 @@
+"""Input validation of Quality AI: the rawdata request body and one ingested contact.
+
+Every message names its field, so a client sees all that is wrong with a request at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from analytics_api.dates import DateFormatError, parse_aware, parse_utc
+from qualityai.models import QaContact, QaContactCustomField
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 10
+AUDIT_COMPLETE_STATUSES = frozenset({"audited", "completed"})
+NOT_EVALUATED = "NA"
+_DIRECTIONS = ("inbound", "outbound")
+_CONVERSATION_ID_MAX = QaContact._meta.get_field("conversation_id").max_length
+_CUSTOM_KEY_MAX = QaContactCustomField._meta.get_field("key").max_length
+_CUSTOM_VALUE_MAX = QaContactCustomField._meta.get_field("value").max_length
+
+
+def is_number(data: Any) -> bool:
+    return isinstance(data, int | float) and not isinstance(data, bool) and math.isfinite(data)
+
+
+class NamedMessages:
+    """Mixin: DRF's "required"/"null"/"blank" messages, rewritten to name the field."""
+
+    error_messages: dict[str, str]
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.explicit_messages = set(kwargs.get("error_messages", {}))
+        super().__init__(**kwargs)
+
+    def bind(self, field_name: str, parent: Any) -> None:
+        super().bind(field_name, parent)  # type: ignore[misc]
+        named = {
+            "required": f"{field_name} is required.",
+            "null": f"{field_name} must not be null.",
+            "blank": f"{field_name} must not be empty.",
+        }
+        for key, msg in named.items():
+            if key not in self.explicit_messages:
+                self.error_messages[key] = msg
+
+
+class _Strict(NamedMessages, serializers.Field):
+    """A field taking one JSON type as it is; no coercion (``"5"`` is not 5, ``1`` is not true)."""
+
+    expected = "a value"
+
+    def accepts(self, data: Any) -> bool:
+        raise NotImplementedError
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not self.accepts(data):
+            raise serializers.ValidationError(f"{self.field_name} must be {self.expected}.", code="invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class StrictInteger(_Strict):
+    def __init__(self, *, minimum: int, maximum: int | None = None, **kwargs: Any) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        if maximum is None:
+            self.expected = f"an integer of {minimum} or more"
+        else:
+            self.expected = f"an integer from {minimum} to {maximum}"
+        super().__init__(**kwargs)
+
+    def accepts(self, data: Any) -> bool:
+        return (
+            isinstance(data, int)
+            and not isinstance(data, bool)
+            and data >= self.minimum
+            and (self.maximum is None or data <= self.maximum)
+        )
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBoolean(_Strict):
+    expected = "true or false"
+
+    def accepts(self, data: Any) -> bool:
+        return isinstance(data, bool)
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class StrictNumber(_Strict):
+    expected = "a number"
+
+    def accepts(self, data: Any) -> bool:
+        return is_number(data)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class StrictString(_Strict):
+    def __init__(self, *, max_length: int | None = None, allow_blank: bool = True, **kwargs: Any) -> None:
+        self.max_length = max_length
+        self.allow_blank_text = allow_blank
+        self.expected = "a non-empty string" if not allow_blank else "a string"
+        if max_length:
+            self.expected += f" of at most {max_length} characters"
+        super().__init__(**kwargs)
+
+    def accepts(self, data: Any) -> bool:
+        return (
+            isinstance(data, str)
+            and (self.allow_blank_text or bool(data.strip()))
+            and (self.max_length is None or len(data) <= self.max_length)
+        )
+
+
+@extend_schema_field({"type": "array", "items": {}})
+class StrictList(_Strict):
+    expected = "a list"
+
+    def accepts(self, data: Any) -> bool:
+        return isinstance(data, list)
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class StrictObject(_Strict):
+    expected = "an object"
+
+    def accepts(self, data: Any) -> bool:
+        return isinstance(data, dict)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class UtcDateTime(NamedMessages, serializers.Field):
+    """A rawdata window bound: UTC, ``YYYY-MM-DD HH:MM:SS`` / ``THH:MM:SS``, optional fraction and Z.
+
+    A date alone is accepted too: midnight for ``startDate``, the day's last instant for ``endDate``.
+    """
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> datetime:
+        try:
+            return parse_utc(data, end_of_day=self.end_of_day)
+        except DateFormatError as error:
+            raise serializers.ValidationError(f"{self.field_name} {error}.", code="invalid") from None
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareDateTime(NamedMessages, serializers.Field):
+    """An ingested instant: ISO-8601 naming its zone (``Z`` or ``±HH:MM``)."""
+
+    def to_internal_value(self, data: Any) -> datetime:
+        try:
+            return parse_aware(data)
+        except DateFormatError as error:
+            raise serializers.ValidationError(f"{self.field_name} {error}.", code="invalid") from None
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class CustomFieldsFilter(NamedMessages, serializers.Field):
+    """``{"key": "value" | ["any", "of"]}`` → ``{"key": ["value"]}``; every problem named by its key."""
+
+    def to_internal_value(self, data: Any) -> dict[str, list[str]]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                "custom_fields must be an object mapping field names to a string or a list of strings.",
+                code="invalid",
+            )
+        wanted: dict[str, list[str]] = {}
+        errors: dict[str, list[str]] = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                wanted[key] = [value]
+            elif isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+                wanted[key] = list(dict.fromkeys(value))
+            else:
+                errors[key] = [
+                    f"custom_fields.{key} must be a string or a non-empty list of strings (any of them matches)."
+                ]
+        if errors:
+            raise serializers.ValidationError(errors, code="invalid")
+        return wanted
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class Choice(NamedMessages, serializers.ChoiceField):
+    pass
+
+
+class RawdataQuerySerializer(serializers.Serializer):
+    """The rawdata request body (DESIGN §6). Unknown fields are ignored."""
+
+    offset = StrictInteger(
+        minimum=0,
+        error_messages={"required": "offset is required: the number of records to skip (0 or more)."},
+        help_text="Records to skip (required). Records skipped = offset + (page − 1) × limit.",
+    )
+    startDate = UtcDateTime(
+        error_messages={"required": "startDate is required (UTC, YYYY-MM-DD HH:MM:SS)."},
+        help_text="Window start, UTC, inclusive: YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS[.fff][Z].",
+    )
+    endDate = UtcDateTime(
+        end_of_day=True,
+        error_messages={"required": "endDate is required (UTC, YYYY-MM-DD HH:MM:SS)."},
+        help_text="Window end, UTC, inclusive; a date alone means the end of that day.",
+    )
+    limit = StrictInteger(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT, help_text="1–100, default 10")
+    page = StrictInteger(minimum=1, default=1, help_text="1 or more, default 1")
+    include_below_threshold = StrictBoolean(
+        default=False, help_text="Also return contacts shorter than the stream's minimum duration"
+    )
+    custom_fields = CustomFieldsFilter(
+        required=False,
+        help_text="Each key must match: a string value exactly, a list value any of its items.",
+    )
+    contact_direction = Choice(
+        choices=_DIRECTIONS,
+        required=False,
+        error_messages={"invalid_choice": "contact_direction must be inbound or outbound."},
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["endDate"] < attrs["startDate"]:
+            raise serializers.ValidationError(
+                {"endDate": ["endDate must not be before startDate."]}, code="invalid"
+            )
+        return attrs
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class CustomFieldsValues(NamedMessages, serializers.Field):
+    """Ingested ``custom_fields``: scalar values, kept as text rows for filtering (nulls are skipped)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                "custom_fields must be an object of field names to strings, numbers or booleans.",
+                code="invalid",
+            )
+        values: dict[str, str] = {}
+        errors: dict[str, list[str]] = {}
+        for key, value in data.items():
+            name = f"custom_fields.{key}"
+            if not key.strip() or len(key) > _CUSTOM_KEY_MAX:
+                errors[key] = [f"{name}: a field name must have 1 to {_CUSTOM_KEY_MAX} characters."]
+            elif value is None:
+                continue
+            elif isinstance(value, str):
+                values[key] = value
+            elif isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+                values[key] = json.dumps(value)
+            else:
+                errors[key] = [f"{name} must be a string, a number, a boolean or null."]
+                continue
+            if key in values and len(values[key]) > _CUSTOM_VALUE_MAX:
+                errors[key] = [f"{name} must have at most {_CUSTOM_VALUE_MAX} characters."]
+        if errors:
+            raise serializers.ValidationError(errors, code="invalid")
+        return values
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": [NOT_EVALUATED]}]})
+class EvaluationScore(_Strict):
+    expected = 'a number, or "NA" when not evaluated'
+
+    def accepts(self, data: Any) -> bool:
+        return data == NOT_EVALUATED or is_number(data)
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "example": "99000 milliseconds"}, {"type": "integer"}]})
+class DurationMs(NamedMessages, serializers.Field):
+    """Milliseconds: an integer, or the documented ``"<ms> milliseconds"`` text."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str):
+            text = data.strip()
+            number = text.removesuffix("milliseconds").strip()
+            if number.isdigit() and number != text:
+                return int(number)
+        elif isinstance(data, int) and not isinstance(data, bool) and data >= 0:
+            return data
+        raise serializers.ValidationError(
+            'Duration must be "<milliseconds> milliseconds" (e.g. "99000 milliseconds") or a whole number '
+            "of milliseconds, 0 or more.",
+            code="invalid",
+        )
+
+    def to_representation(self, value: int) -> str:
+        return f"{value} milliseconds"
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    """One valid ingested contact: its indexed values and the document as it was sent."""
+
+    conversation_id: str
+    started_at: datetime
+    ended_at: datetime | None
+    direction: str
+    direction_defaulted: bool
+    duration_ms: int | None
+    audit_complete: bool
+    custom_fields: dict[str, str]
+    document: dict[str, Any]
+
+
+def _optional(field: serializers.Field) -> serializers.Field:
+    field.required = False
+    field.allow_null = True
+    return field
+
+
+class ContactRecordSerializer(serializers.Serializer):
+    """One Quality AI contact in the §6 result shape; keys other than these are stored untouched.
+
+    ``duration_status``, ``is_direction_defaulted`` and recording links are derived on every read,
+    so whatever a record says about them is ignored.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        lists = ("Queues", "Agents", "Metrics", "Emotions", "Generated Intents", "Customer emotions",
+                 "Agent emotions", "Speaking Rate")
+        objects = ("Configured_Intents", "Sentiment Pattern", "Sentiment Ratio")
+        numbers = ("Sentiment Score", "Fatal Errors", "Pass Score", "Audit Score")
+        booleans = ("IsPassed", "IsChurnRiskObserved", "IsEscalationObserved")
+        texts = ("src", "Language", "Audit Status", "Auditor Name", "Evaluation Form Name",
+                 "Evaluation Form Scoring Type", "Taxonomy Resolution")
+        fields: dict[str, serializers.Field] = {
+            "Conversation ID": StrictString(
+                max_length=_CONVERSATION_ID_MAX,
+                allow_blank=False,
+                error_messages={"required": "Conversation ID is required."},
+            ),
+            "Conversation Start Time": AwareDateTime(
+                error_messages={"required": "Conversation Start Time is required."}
+            ),
+            "Conversation End Time": _optional(AwareDateTime()),
+            "Audit Date": _optional(AwareDateTime()),
+            "Duration": _optional(DurationMs()),
+            "contactDirection": _optional(
+                Choice(
+                    choices=_DIRECTIONS,
+                    error_messages={"invalid_choice": "contactDirection must be inbound or outbound."},
+                )
+            ),
+            "customConversationId": _optional(StrictString(max_length=256)),
+            "Kore Evaluation Score": _optional(EvaluationScore()),
+            "custom_fields": _optional(CustomFieldsValues()),
+        }
+        fields.update({name: _optional(StrictList()) for name in lists})
+        fields.update({name: _optional(StrictObject()) for name in objects})
+        fields.update({name: _optional(StrictNumber()) for name in numbers})
+        fields.update({name: _optional(StrictBoolean()) for name in booleans})
+        fields.update({name: _optional(StrictString()) for name in texts})
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> ContactRecord:  # type: ignore[override]
+        started_at = attrs["Conversation Start Time"]
+        ended_at = attrs.get("Conversation End Time")
+        if ended_at is not None and ended_at < started_at:
+            raise serializers.ValidationError(
+                {"Conversation End Time": ["Conversation End Time must not be before Conversation Start Time."]},
+                code="invalid",
+            )
+        direction = attrs.get("contactDirection")
+        status = attrs.get("Audit Status")
+        return ContactRecord(
+            conversation_id=attrs["Conversation ID"],
+            started_at=started_at,
+            ended_at=ended_at,
+            # Nothing in a contact says more about its direction: inferred as inbound (and flagged).
+            direction=direction or "inbound",
+            direction_defaulted=direction is None,
+            duration_ms=attrs.get("Duration"),
+            audit_complete=isinstance(status, str) and status.strip().lower() in AUDIT_COMPLETE_STATUSES,
+            custom_fields=attrs.get("custom_fields") or {},
+            document=dict(self.initial_data),
+        )
