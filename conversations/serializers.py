@@ -30,8 +30,8 @@ _DIGITS = re.compile(r"^\d{1,6}$")
 class PagingSerializer(serializers.Serializer):
     """``?limit=&offset=``: strict integers, never clamped."""
 
-    limit = serializers.CharField(required=False)
-    offset = serializers.CharField(required=False)
+    limit = serializers.CharField(required=False, allow_blank=True)
+    offset = serializers.CharField(required=False, allow_blank=True)
 
     @staticmethod
     def _bounded(value: str, low: int, high: int, msg: str) -> int:
