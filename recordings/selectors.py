@@ -5,9 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import quote, urlencode
 
+from analytics_api.errors import ApiError
 from analytics_api.models import Account
 from analytics_api.paging import page_rows
-from recordings.models import AuditEntry, Channel, RecordingFile, RecordingState, RetentionSettings
+from recordings.models import AuditEntry, Channel, Recording, RecordingFile, RecordingState, RetentionSettings
+
+
+def recording_get(*, account: Account, conversation_id: str) -> Recording:
+    """The recording of a conversation of this account; anything else (another account's) is 404."""
+    recording = Recording.objects.filter(account=account, conversation_id=conversation_id).first()
+    if recording is None:
+        raise ApiError(
+            f"No recording for conversation {conversation_id!r} in this account.",
+            code="not_found",
+            status_code=404,
+            field="conversationId",
+        )
+    return recording
 
 
 def recording_download_path(*, conversation_id: str, channel: str, part: int = 1) -> str:

@@ -31,6 +31,7 @@ from recordings.models import (
     RecordingFile,
     RecordingState,
 )
+from recordings.selectors import recording_get
 
 logger = logging.getLogger(__name__)
 
@@ -166,19 +167,6 @@ def recording_state_refresh(*, recording: Recording) -> str:
     return state
 
 
-def recording_for_account(*, account: Account, conversation_id: str) -> Recording:
-    """The recording of a conversation of this account; anything else (another account's) is 404."""
-    recording = Recording.objects.filter(account=account, conversation_id=conversation_id).first()
-    if recording is None:
-        raise ApiError(
-            f"No recording for conversation {conversation_id!r} in this account.",
-            code="not_found",
-            status_code=404,
-            field="conversationId",
-        )
-    return recording
-
-
 def recording_retry(*, account: Account, conversation_id: str) -> Recording:
     """Re-queue every failed file of a recording now (a user's Retry).
 
@@ -188,7 +176,7 @@ def recording_retry(*, account: Account, conversation_id: str) -> Recording:
     3. After commit, queue a task that claims and fetches those files at once; the minute sweep
        would find them anyway, and the claim makes sure only one of the two fetches.
     """
-    recording = recording_for_account(account=account, conversation_id=conversation_id)
+    recording = recording_get(account=account, conversation_id=conversation_id)
     now = timezone.now()
     with transaction.atomic():
         recording = Recording.objects.select_for_update().get(pk=recording.pk)

@@ -1,3 +1,17 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from recordings import views
+
+urlpatterns = [
+    path("api/v1/recordings/<str:conversation_id>", views.RecordingDetailView.as_view(), name="recording-detail"),
+    path(
+        "api/v1/recordings/<str:conversation_id>/download",
+        views.RecordingDownloadView.as_view(),
+        name="recording-download",
+    ),
+    path("api/v1/recordings/<str:conversation_id>/retry", views.RecordingRetryView.as_view(), name="recording-retry"),
+    path("api/v1/settings/retention", views.RetentionSettingsView.as_view(), name="retention-settings"),
+    path("api/v1/settings/audit-log", views.AuditLogView.as_view(), name="audit-log"),
+]

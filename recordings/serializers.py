@@ -1,0 +1,71 @@
+"""Input serializers (validation only) and output shapes of the recordings endpoints."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from recordings.models import AuditAction, Channel, RecordingState
+
+MAX_RETENTION_DAYS = 36500
+
+
+class RecordingFileOut(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    format = serializers.CharField(help_text='Always "flac".')
+    sizeBytes = serializers.IntegerField()
+    sha256 = serializers.CharField(help_text="Hex SHA-256 of the stored bytes.")
+    downloadUrl = serializers.URLField()
+
+
+class RecordingOut(serializers.Serializer):
+    conversationId = serializers.CharField()
+    state = serializers.ChoiceField(choices=RecordingState.choices)
+    message = serializers.CharField(help_text="The documented message of the state.")
+    files = RecordingFileOut(many=True, help_text="The stored files (only when some are available).")
+    deleteAfter = serializers.CharField(
+        allow_null=True, help_text="When retention deletes it (UTC); null = kept forever."
+    )
+    deletedAt = serializers.CharField(required=False, help_text="Only on a recording retention deleted.")
+
+
+class DownloadQuery(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    part = serializers.IntegerField(min_value=1, default=1)
+
+
+class RetentionIn(serializers.Serializer):
+    retentionDays = serializers.IntegerField(
+        min_value=1, max_value=MAX_RETENTION_DAYS, allow_null=True,
+        help_text="Days a recording is kept after its call ended; null = forever.",
+    )
+    notifyCustomers = serializers.BooleanField(
+        help_text="E-mail a notice 7 days before deletion and a confirmation after it."
+    )
+    notificationEmail = serializers.EmailField(required=False, allow_blank=True, default="")
+
+
+class RetentionOut(serializers.Serializer):
+    retentionDays = serializers.IntegerField(allow_null=True)
+    notifyCustomers = serializers.BooleanField()
+    notificationEmail = serializers.CharField()
+    updatedAt = serializers.CharField(allow_null=True)
+
+
+class AuditQuery(serializers.Serializer):
+    offset = serializers.IntegerField(min_value=0, default=0, help_text="Entries to skip.")
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+
+
+class AuditEntryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.CharField()
+    actor = serializers.CharField(help_text="client:<clientId>, admin:<username> or system")
+    action = serializers.ChoiceField(choices=AuditAction.choices)
+    conversationId = serializers.CharField(allow_blank=True)
+    details = serializers.DictField()
+
+
+class AuditPageOut(serializers.Serializer):
+    numResults = serializers.IntegerField()
+    hasMore = serializers.BooleanField()
+    data = AuditEntryOut(many=True)

@@ -1,0 +1,42 @@
+"""django-q2 tasks: thin wrappers around the job and retention services; they take ids, not objects.
+
+``recordings_sweep`` runs every minute and ``recordings_retention`` daily (schedules created by
+migration ``0002_schedules``).
+"""
+
+from __future__ import annotations
+
+from django_q.tasks import async_task
+
+from recordings.jobs import Claim, recording_file_fetch, recording_files_claim, recordings_process_due
+from recordings.retention import retention_run
+
+SWEEP_BATCH = 500
+
+
+def recordings_sweep() -> int:
+    """Claim due files and queue one fetch task each; the claim's lease covers the queue wait."""
+    claims = recording_files_claim(limit=SWEEP_BATCH)
+    for claim in claims:
+        async_task(
+            "recordings.tasks.recording_file_fetch_claimed",
+            claim.file_id,
+            claim.token,
+            claim.previous_token,
+            task_name=f"recording-file-{claim.file_id}",
+        )
+    return len(claims)
+
+
+def recording_file_fetch_claimed(file_id: int, token: str, previous_token: str) -> str:
+    return recording_file_fetch(claim=Claim(file_id=file_id, token=token, previous_token=previous_token))
+
+
+def recording_files_fetch_now(file_ids: list[int]) -> dict[str, int]:
+    """A user's retry: claim and fetch these files at once, if nothing else took them first."""
+    return dict(recordings_process_due(file_ids=file_ids))
+
+
+def recordings_retention() -> dict[str, int]:
+    report = retention_run()
+    return {"notices": report.notices, "deletions": report.deletions}
