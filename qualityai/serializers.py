@@ -263,7 +263,8 @@ class CustomFieldsValues(NamedMessages, serializers.Field):
         for key, value in data.items():
             name = f"custom_fields.{key}"
             if not key.strip() or len(key) > _CUSTOM_KEY_MAX:
-                errors[key] = [f"{name}: a field name must have 1 to {_CUSTOM_KEY_MAX} characters."]
+                shown = key.strip() or '""'
+                errors[shown] = [f"custom_fields.{shown}: field names must have 1 to {_CUSTOM_KEY_MAX} characters."]
             elif value is None:
                 continue
             elif isinstance(value, str):
