@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from analytics_api.errors import ApiError
 from recordings.models import AuditEntry, Recording, RecordingFile, RetentionSettings
 from recordings.retention import retention_settings_update
 from recordings.services import recording_retry
@@ -47,7 +48,7 @@ class RecordingAdmin(admin.ModelAdmin):
         for recording in queryset.select_related("account"):
             try:
                 recording_retry(account=recording.account, conversation_id=recording.conversation_id)
-            except Exception as error:  # an ApiError for recordings that are not failed
+            except ApiError as error:
                 self.message_user(request, f"{recording.conversation_id}: {error}", messages.WARNING)
             else:
                 queued += 1

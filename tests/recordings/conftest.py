@@ -1,0 +1,162 @@
+"""A real, misbehaving recording server on 127.0.0.1, a real S3-compatible server (moto), a clock."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+import time_machine
+from moto.server import ThreadedMotoServer
+
+from analytics_api.models import Account
+from recordings.models import Recording
+from recordings.services import recording_sources_register
+
+CALL_END = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+AUDIO = b"fLaC\x00\x00\x00\x22" + bytes(range(256)) * 400
+
+
+@dataclass
+class Reply:
+    """How the server answers one request."""
+
+    status: int = 200
+    body: bytes = AUDIO
+    announced: int | None = None  # Content-Length to send; defaults to len(body); -1 sends none
+    headers_delay: float = 0.0  # seconds before the status line
+    body_delay: float = 0.0  # seconds after half the body
+    location: str | None = None
+
+
+@dataclass
+class RecordingServer:
+    host: str
+    port: int
+    routes: dict[str, list[Reply]] = field(default_factory=dict)
+    hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def serve(self, path: str, *replies: Reply) -> str:
+        """Answer ``path`` with these replies in turn, the last one from then on."""
+        self.routes[path] = list(replies)
+        return self.url(path)
+
+    def reply_for(self, path: str) -> Reply:
+        self.hits[path] += 1
+        replies = self.routes.get(path) or [Reply(status=404, body=b"")]
+        return replies.pop(0) if len(replies) > 1 else replies[0]
+
+
+def _handler(server: RecordingServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            reply = server.reply_for(self.path)
+            time.sleep(reply.headers_delay)
+            try:
+                self.send_response(reply.status)
+                if reply.location:
+                    self.send_header("Location", reply.location)
+                announced = len(reply.body) if reply.announced is None else reply.announced
+                if announced >= 0:
+                    self.send_header("Content-Length", str(announced))
+                self.send_header("Content-Type", "audio/flac")
+                self.end_headers()
+                half = len(reply.body) // 2
+                self.wfile.write(reply.body[:half])
+                self.wfile.flush()
+                time.sleep(reply.body_delay)
+                self.wfile.write(reply.body[half:])
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def recording_server(settings: Any) -> Iterator[RecordingServer]:
+    """An HTTP recording server on 127.0.0.1 (allowed as a source host) with short timeouts."""
+    state = RecordingServer(host="127.0.0.1", port=0)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd.daemon_threads = True
+    state.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    settings.RECORDING_SOURCE_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.RECORDING_CONNECT_TIMEOUT_SECONDS = 2
+    settings.RECORDING_READ_TIMEOUT_SECONDS = 1
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3-compatible server on 127.0.0.1, speaking the real protocol over HTTP."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+    }.items():
+        os.environ.setdefault(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(settings: Any, moto_endpoint: str) -> Any:
+    """S3 storage switched on, in a fresh bucket; returns a plain boto3 client on the same server."""
+    bucket = f"rec-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=bucket)
+    settings.S3_BUCKET = bucket
+    settings.S3_PREFIX = "recordings/"
+    settings.AWS_ENDPOINT_URL = moto_endpoint
+    settings.AWS_REGION = "us-east-1"
+    client.bucket = bucket
+    return client
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    """Frozen at the call's end; move with ``clock.move_to(...)`` or ``clock.shift(...)``."""
+    with time_machine.travel(CALL_END, tick=False) as traveller:
+        yield traveller
+
+
+def register(
+    account: Account, conversation_id: str, *sources: tuple[str, str], ended: datetime | None = CALL_END
+) -> Recording:
+    recording_sources_register(
+        account=account,
+        conversation_id=conversation_id,
+        call_ended_at=ended,
+        sources=[{"url": url, "channel": channel} for url, channel in sources],
+    )
+    return Recording.objects.get(account=account, conversation_id=conversation_id)
