@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from analytics_api.errors import ApiError
 from analytics_api.models import Account, Bot
 from analytics_api.paging import page_rows
 from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
@@ -48,6 +49,28 @@ class RawdataPage:
             "hasMore": self.has_more,
             "totalPages": self.total_pages,
         }
+
+
+def stream_by_id(*, stream_id: str, account_id: str | None = None) -> Bot:
+    """A stream named on the command line: its bot id, and the account when two accounts share it."""
+    streams = list(Bot.objects.select_related("account").filter(bot_id=stream_id)[:2])
+    if account_id is not None:
+        streams = [stream for stream in streams if stream.account.account_id == account_id]
+    if not streams:
+        where = f" in account {account_id}" if account_id else ""
+        raise ApiError(
+            f"No stream (bot/app) {stream_id!r}{where}; add it with create_account --bot.",
+            code="not_found",
+            status_code=404,
+            field="streamId",
+        )
+    if len(streams) > 1:
+        raise ApiError(
+            f"Several accounts have a stream {stream_id!r}: name the account with --account.",
+            code="ambiguous",
+            field="streamId",
+        )
+    return streams[0]
 
 
 def stream_min_duration_ms(*, stream: Bot) -> int:
