@@ -62,7 +62,7 @@ def _recording_payload(request: Request, recording: Recording) -> dict[str, Any]
 
 
 class RecordingDetailView(APIView):
-    required_scope = Scope.RECORDINGS
+    required_scope = Scope.RECORDINGS.value
 
     @extend_schema(**schema.RECORDING_DETAIL)
     def get(self, request: Request, conversation_id: str) -> Response:
@@ -105,7 +105,7 @@ def _chosen_file(recording: Recording, channel: str | None, part: int) -> Record
 
 
 class RecordingDownloadView(APIView):
-    required_scope = Scope.RECORDINGS
+    required_scope = Scope.RECORDINGS.value
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # Players send Accept: audio/*; errors are still answered in JSON rather than with a 406.
@@ -138,7 +138,7 @@ class RecordingDownloadView(APIView):
 
 
 class RecordingRetryView(APIView):
-    required_scope = Scope.RECORDINGS
+    required_scope = Scope.RECORDINGS.value
 
     @extend_schema(**schema.RECORDING_RETRY)
     def post(self, request: Request, conversation_id: str) -> Response:
@@ -156,7 +156,7 @@ def _retention_payload(retention: RetentionSettings) -> dict[str, Any]:
 
 
 class RetentionSettingsView(APIView):
-    required_scope = Scope.ADMIN
+    required_scope = Scope.ADMIN.value
 
     @extend_schema(**schema.RETENTION_GET)
     def get(self, request: Request) -> Response:
@@ -177,7 +177,7 @@ class RetentionSettingsView(APIView):
 
 
 class AuditLogView(APIView):
-    required_scope = Scope.ADMIN
+    required_scope = Scope.ADMIN.value
 
     @extend_schema(**schema.AUDIT_LOG)
     def get(self, request: Request) -> Response:

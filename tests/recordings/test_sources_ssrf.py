@@ -1,0 +1,111 @@
+"""Recording sources are untrusted: only http/https/s3, no internal addresses, no foreign redirects."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from recordings.jobs import recordings_process_due
+from recordings.models import Recording, RecordingFile, RecordingState
+from recordings.sources import SourceRefused, address_refusal, redacted, source_open
+from tests.recordings.conftest import CALL_END, RecordingServer, Reply, register
+
+FIRST = CALL_END + timedelta(minutes=10)
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "127.0.0.1 is a loopback address"),
+        ("::1", "::1 is a loopback address"),
+        ("::ffff:127.0.0.1", "127.0.0.1 is a loopback address"),
+        ("10.1.2.3", "10.1.2.3 is a private address"),
+        ("192.168.0.10", "192.168.0.10 is a private address"),
+        ("172.16.5.5", "172.16.5.5 is a private address"),
+        ("169.254.169.254", "169.254.169.254 is a cloud metadata address"),
+        ("fd00:ec2::254", "fd00:ec2::254 is a cloud metadata address"),
+        ("169.254.10.1", "169.254.10.1 is a link-local address"),
+        ("fe80::1", "fe80::1 is a link-local address"),
+        ("100.64.0.1", "100.64.0.1 is not a public address"),
+        ("0.0.0.0", "0.0.0.0 is a private address"),
+        ("8.8.8.8", None),
+        ("2606:4700:4700::1111", None),
+    ],
+)
+def test_internal_addresses_are_refused(address: str, reason: str | None) -> None:
+    assert address_refusal(address) == reason
+
+
+@pytest.mark.parametrize(
+    ("url", "msg"),
+    [
+        ("ftp://example.com/a.flac", "scheme 'ftp' is not allowed: only http, https and s3"),
+        ("file:///etc/passwd", "scheme 'file' is not allowed: only http, https and s3"),
+        ("http://127.0.0.1:9/a.flac", "host 127.0.0.1 resolves to 127.0.0.1: 127.0.0.1 is a loopback address"),
+        ("http://localhost:9/a.flac", "host localhost resolves to"),
+        ("http://169.254.169.254/latest/meta-data/",
+         "host 169.254.169.254 resolves to 169.254.169.254: 169.254.169.254 is a cloud metadata address"),
+        ("http://[::1]:9/a.flac", "host ::1 resolves to ::1: ::1 is a loopback address"),
+        ("http:///a.flac", "the address has no host"),
+    ],
+)
+def test_refused_addresses_are_never_connected_to(settings: Any, url: str, msg: str) -> None:
+    settings.RECORDING_SOURCE_ALLOWED_HOSTS = []
+    with pytest.raises(SourceRefused) as raised:
+        source_open(url)
+    assert str(raised.value).startswith(msg)
+
+
+def test_credentials_are_kept_out_of_logs() -> None:
+    assert redacted("https://user:secret@rec.example.com:8443/a.flac?x=1") == "https://rec.example.com:8443/a.flac?x=1"
+
+
+@pytest.mark.django_db
+def test_loopback_source_without_allow_listing_is_media_unavailable_with_the_reason_logged(
+    tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any, caplog: Any
+) -> None:
+    settings.RECORDING_SOURCE_ALLOWED_HOSTS = []
+    url = recording_server.serve("/c1.flac", Reply())
+    register(tenant.account, "c1", (url, "mixed"))
+    clock.move_to(FIRST)
+
+    with caplog.at_level(logging.WARNING, logger="recordings.jobs"):
+        assert recordings_process_due() == {"media_unavailable": 1}
+
+    assert recording_server.hits["/c1.flac"] == 0
+    reason = "source refused: host 127.0.0.1 resolves to 127.0.0.1: 127.0.0.1 is a loopback address"
+    assert RecordingFile.objects.get().last_error == reason
+    assert reason in caplog.text
+    assert Recording.objects.get().state == RecordingState.MEDIA_UNAVAILABLE
+
+
+@pytest.mark.django_db
+def test_redirect_to_another_host_is_refused(
+    tenant: Any, recording_server: RecordingServer, clock: Any, caplog: Any
+) -> None:
+    other = f"http://localhost:{recording_server.port}/final.flac"
+    recording_server.serve("/final.flac", Reply())
+    url = recording_server.serve("/c1.flac", Reply(status=302, body=b"", location=other))
+    register(tenant.account, "c1", (url, "mixed"))
+    clock.move_to(FIRST)
+
+    with caplog.at_level(logging.WARNING, logger="recordings.jobs"):
+        assert recordings_process_due() == {"media_unavailable": 1}
+
+    assert recording_server.hits["/final.flac"] == 0
+    assert RecordingFile.objects.get().last_error == f"source refused: redirect to another host refused: {other}"
+    assert "redirect to another host refused" in caplog.text
+
+
+@pytest.mark.django_db
+def test_unsupported_scheme_is_media_unavailable(tenant: Any, clock: Any) -> None:
+    register(tenant.account, "c1", ("gopher://rec.example.com/c1", "mixed"))
+    clock.move_to(FIRST)
+
+    assert recordings_process_due() == {"media_unavailable": 1}
+    assert RecordingFile.objects.get().last_error == (
+        "source refused: scheme 'gopher' is not allowed: only http, https and s3"
+    )
