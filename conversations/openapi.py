@@ -18,13 +18,13 @@ from analytics_api.ingestion import IngestResultSerializer
 _SAMPLE = json.loads((Path(__file__).parent / "sample_response.json").read_text())
 
 
-class ErrorSerializer(serializers.Serializer):
-    class ItemSerializer(serializers.Serializer):
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    class ErrorEnvelopeItemSerializer(serializers.Serializer):
         msg = serializers.CharField()
         code = serializers.CharField()
-        field = serializers.CharField(required=False)
+        field = serializers.CharField(required=False, help_text="The field at fault, when there is one")
 
-    errors = ItemSerializer(many=True)
+    errors = ErrorEnvelopeItemSerializer(many=True)
 
 
 class SelectedFieldsSerializer(serializers.Serializer):
@@ -150,6 +150,10 @@ milliseconds and `Z`.
 """
 
 PAGING_PARAMETERS = [
+    OpenApiParameter(
+        "accountId", OpenApiTypes.STR, OpenApiParameter.PATH,
+        description="The account; must be the API client's own account (else 403)",
+    ),
     OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Page size, 1–100 (default 100)"),
     OpenApiParameter(
         "offset", OpenApiTypes.INT, OpenApiParameter.QUERY,
@@ -319,11 +323,16 @@ INGEST_EXAMPLES = [
     ),
 ]
 
-INGEST_RESPONSES = {200: IngestResultSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
+INGEST_RESPONSES = {
+    200: IngestResultSerializer,
+    400: ErrorEnvelopeSerializer,
+    401: ErrorEnvelopeSerializer,
+    403: ErrorEnvelopeSerializer,
+}
 READ_RESPONSES = {
     200: InteractionPageSerializer,
-    400: ErrorSerializer,
-    401: ErrorSerializer,
-    403: ErrorSerializer,
-    404: ErrorSerializer,
+    400: ErrorEnvelopeSerializer,
+    401: ErrorEnvelopeSerializer,
+    403: ErrorEnvelopeSerializer,
+    404: ErrorEnvelopeSerializer,
 }

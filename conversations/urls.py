@@ -4,11 +4,15 @@ from django.urls import path, re_path
 
 from conversations.views import CallDetailsView, InteractionDetailsView, InteractionIngestView
 
-_ACCOUNT = r"^agentassist/api/public/analytics/account/(?P<account_id>[^/]+)/v2/"
+_ACCOUNT = "agentassist/api/public/analytics/account/<str:accountId>/v2/"
+_ACCOUNT_RE = r"^agentassist/api/public/analytics/account/(?P<accountId>[^/]+)/v2/"
 
 urlpatterns = [
-    # The reference documents spell the segment both interactionDetails and interactiondetails.
-    re_path(_ACCOUNT + r"(?i:interactiondetails)/?$", InteractionDetailsView.as_view(), name="interaction-details"),
-    re_path(_ACCOUNT + r"(?i:calldetails)/?$", CallDetailsView.as_view(), name="call-details"),
+    path(_ACCOUNT + "interactionDetails", InteractionDetailsView.as_view(), name="interaction-details"),
+    path(_ACCOUNT + "calldetails", CallDetailsView.as_view(), name="call-details"),
+    # The reference documents also write interactiondetails: any letter case is the same endpoint
+    # (left out of the schema, which documents the canonical spelling).
+    re_path(_ACCOUNT_RE + r"(?i:interactiondetails)$", InteractionDetailsView.as_view(schema=None)),
+    re_path(_ACCOUNT_RE + r"(?i:calldetails)$", CallDetailsView.as_view(schema=None)),
     path("api/v1/ingest/interactions", InteractionIngestView.as_view(), name="ingest-interactions"),
 ]

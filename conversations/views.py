@@ -32,8 +32,8 @@ class InteractionDetailsView(APIView):
         examples=[*openapi.REQUEST_EXAMPLES, *openapi.INTERACTION_RESPONSE_EXAMPLES],
         tags=["conversations"],
     )
-    def post(self, request: Request, account_id: str) -> Response:
-        account = account_matching(request, account_id)
+    def post(self, request: Request, accountId: str) -> Response:
+        account = account_matching(request, accountId)
         header_account = request.headers.get("accountId")
         if header_account is not None:
             account_matching(request, header_account, source="header")
@@ -66,8 +66,8 @@ class CallDetailsView(InteractionDetailsView):
         examples=[*openapi.REQUEST_EXAMPLES, *openapi.CALL_RESPONSE_EXAMPLES],
         tags=["conversations"],
     )
-    def post(self, request: Request, account_id: str) -> Response:
-        return super().post(request, account_id)
+    def post(self, request: Request, accountId: str) -> Response:
+        return super().post(request, accountId)
 
 
 class InteractionIngestView(APIView):
