@@ -42,7 +42,7 @@ def _error(description: str, status: int, *examples: tuple[str, dict[str, str]])
 
 
 CONVERSATION_ID = OpenApiParameter(
-    "conversation_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The conversation's id."
+    "conversationId", OpenApiTypes.STR, OpenApiParameter.PATH, description="The conversation's id."
 )
 _BASE = "https://analytics.example.com/api/v1/recordings/c-91b7e2f0"
 _SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

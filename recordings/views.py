@@ -65,8 +65,8 @@ class RecordingDetailView(APIView):
     required_scope = Scope.RECORDINGS.value
 
     @extend_schema(**schema.RECORDING_DETAIL)
-    def get(self, request: Request, conversation_id: str) -> Response:
-        recording = recording_get(account=request_account(request), conversation_id=conversation_id)
+    def get(self, request: Request, conversationId: str) -> Response:
+        recording = recording_get(account=request_account(request), conversation_id=conversationId)
         return Response(_recording_payload(request, recording))
 
 
@@ -112,10 +112,10 @@ class RecordingDownloadView(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(**schema.RECORDING_DOWNLOAD)
-    def get(self, request: Request, conversation_id: str) -> FileResponse | HttpResponseRedirect:
+    def get(self, request: Request, conversationId: str) -> FileResponse | HttpResponseRedirect:
         query = DownloadQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        recording = recording_get(account=request_account(request), conversation_id=conversation_id)
+        recording = recording_get(account=request_account(request), conversation_id=conversationId)
         item = _chosen_file(recording, query.validated_data.get("channel"), query.validated_data["part"])
         part = query.validated_data["part"]
         name = _UNSAFE_FILENAME.sub("_", recording.conversation_id)[:100] or "recording"
@@ -141,8 +141,8 @@ class RecordingRetryView(APIView):
     required_scope = Scope.RECORDINGS.value
 
     @extend_schema(**schema.RECORDING_RETRY)
-    def post(self, request: Request, conversation_id: str) -> Response:
-        recording = recording_retry(account=request_account(request), conversation_id=conversation_id)
+    def post(self, request: Request, conversationId: str) -> Response:
+        recording = recording_retry(account=request_account(request), conversation_id=conversationId)
         return Response(_recording_payload(request, recording), status=202)
 
 
