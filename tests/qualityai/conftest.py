@@ -11,6 +11,7 @@ import pytest
 
 from qualityai.services import contacts_ingest
 from tests.conftest import Tenant
+from tests.qualityai.factories import ContactDocumentFactory
 
 SAMPLE_PATH = Path("/work/shared/reference/samples/rawdata_response.json")
 RAWDATA = "/qualityai/api/v1/public/qualitymanagement/app/{}/rawdata"
@@ -45,6 +46,12 @@ def errors_of(response: Any, status: int = 400) -> list[dict[str, str]]:
 
 def ids_of(page: dict[str, Any]) -> list[str]:
     return [result["Conversation ID"] for result in page["results"]]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sequence() -> None:
+    """Every test's contacts start at 10:00 on the factories' day, whatever ran before."""
+    ContactDocumentFactory.reset_sequence(force=True)
 
 
 @pytest.fixture
