@@ -56,7 +56,8 @@ class QaContact(models.Model):
     """One evaluated conversation of a stream, unique by its ``Conversation ID``."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="qa_contacts")
-    stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="qa_contacts")
+    # No single-column index: the composite indexes below all start with the stream.
+    stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="qa_contacts", db_index=False)
     conversation_id = models.CharField(max_length=128)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -98,8 +99,9 @@ class QaContactCustomField(models.Model):
     they are, numbers and booleans as their JSON text (``7``, ``true``).
     """
 
-    contact = models.ForeignKey(QaContact, on_delete=models.CASCADE, related_name="custom_field_rows")
-    stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+")
+    # Served by the (contact, key) unique constraint and the (stream, key, value) index.
+    contact = models.ForeignKey(QaContact, on_delete=models.CASCADE, related_name="custom_field_rows", db_index=False)
+    stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=100)
     value = models.CharField(max_length=500)
 
