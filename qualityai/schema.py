@@ -45,8 +45,8 @@ account, else 404. The token needs the `qualityai.analytics` scope.
 a contact matches when its conversation started inside the window. A date alone means midnight for
 `startDate` and the end of that day for `endDate`. `endDate` may not be before `startDate`.
 
-**Paging.** `offset` is required: the number of records to skip (0 or more). `limit` is 1–100
-(default 10) and `page` 1 or more (default 1). The records skipped are
+**Paging.** `offset` is required: the number of records to skip (0 to 1,000,000,000). `limit` is
+1–100 (default 10) and `page` 1 to 10,000,000 (default 1). The records skipped are
 `offset + (page − 1) × limit`, so `offset` shifts the whole sequence of pages. Contacts are ordered
 by conversation start time, then conversation id: consecutive pages never overlap or skip one.
 `totalResults` counts every matching contact, `totalPages` is `ceil(totalResults / limit)` and

@@ -20,6 +20,11 @@ from qualityai.models import QaContact, QaContactCustomField
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
+# Bounds that keep records skipped well inside a 64-bit OFFSET (a bigger one would be a database error).
+MAX_OFFSET = 1_000_000_000
+MAX_PAGE = 10_000_000
+# A year: longer is a unit mistake, and it keeps durations far inside a 64-bit column.
+MAX_DURATION_MS = 365 * 24 * 3600 * 1000
 AUDIT_COMPLETE_STATUSES = frozenset({"audited", "completed"})
 NOT_EVALUATED = "NA"
 _DIRECTIONS = ("inbound", "outbound")
@@ -78,7 +83,7 @@ class StrictInteger(_Strict):
         if maximum is None:
             self.expected = f"an integer of {minimum} or more"
         else:
-            self.expected = f"an integer from {minimum} to {maximum}"
+            self.expected = f"an integer from {minimum:,} to {maximum:,}"
         super().__init__(**kwargs)
 
     def accepts(self, data: Any) -> bool:
@@ -213,6 +218,7 @@ class RawdataQuerySerializer(serializers.Serializer):
 
     offset = StrictInteger(
         minimum=0,
+        maximum=MAX_OFFSET,
         error_messages={"required": "offset is required: the number of records to skip (0 or more)."},
         help_text="Records to skip (required). Records skipped = offset + (page − 1) × limit.",
     )
@@ -226,7 +232,7 @@ class RawdataQuerySerializer(serializers.Serializer):
         help_text="Window end, UTC, inclusive; a date alone means the end of that day.",
     )
     limit = StrictInteger(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT, help_text="1–100, default 10")
-    page = StrictInteger(minimum=1, default=1, help_text="1 or more, default 1")
+    page = StrictInteger(minimum=1, maximum=MAX_PAGE, default=1, help_text="1 to 10,000,000, default 1")
     include_below_threshold = StrictBoolean(
         default=False, help_text="Also return contacts shorter than the stream's minimum duration"
     )
@@ -294,21 +300,24 @@ class EvaluationScore(_Strict):
 
 @extend_schema_field({"oneOf": [{"type": "string", "example": "99000 milliseconds"}, {"type": "integer"}]})
 class DurationMs(NamedMessages, serializers.Field):
-    """Milliseconds: an integer, or the documented ``"<ms> milliseconds"`` text."""
+    """Milliseconds: an integer, or the documented ``"<ms> milliseconds"`` text; at most a year."""
 
     def to_internal_value(self, data: Any) -> int:
+        value: int | None = None
         if isinstance(data, str):
             text = data.strip()
             number = text.removesuffix("milliseconds").strip()
             if number.isdigit() and number != text:
-                return int(number)
-        elif isinstance(data, int) and not isinstance(data, bool) and data >= 0:
-            return data
-        raise serializers.ValidationError(
-            'Duration must be "<milliseconds> milliseconds" (e.g. "99000 milliseconds") or a whole number '
-            "of milliseconds, 0 or more.",
-            code="invalid",
-        )
+                value = int(number)
+        elif isinstance(data, int) and not isinstance(data, bool):
+            value = data
+        if value is None or not 0 <= value <= MAX_DURATION_MS:
+            raise serializers.ValidationError(
+                'Duration must be "<milliseconds> milliseconds" (e.g. "99000 milliseconds") or a whole number '
+                f"of milliseconds, from 0 to {MAX_DURATION_MS} (a year).",
+                code="invalid",
+            )
+        return value
 
     def to_representation(self, value: int) -> str:
         return f"{value} milliseconds"

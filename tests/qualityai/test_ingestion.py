@@ -107,7 +107,7 @@ def test_invalid_records_are_rejected_by_index_with_every_reason_and_valid_ones_
             {"msg": "Conversation End Time must be an ISO-8601 date and time such as 2025-09-30T06:10:31Z.",
              "code": "invalid", "field": "Conversation End Time"},
             {"msg": 'Duration must be "<milliseconds> milliseconds" (e.g. "99000 milliseconds") or a whole number '
-                    "of milliseconds, 0 or more.", "code": "invalid", "field": "Duration"},
+                    "of milliseconds, from 0 to 31536000000 (a year).", "code": "invalid", "field": "Duration"},
             {"msg": "contactDirection must be inbound or outbound.", "code": "invalid_choice",
              "field": "contactDirection"},
             {"msg": 'Kore Evaluation Score must be a number, or "NA" when not evaluated.', "code": "invalid",
@@ -136,10 +136,13 @@ def test_invalid_records_are_rejected_by_index_with_every_reason_and_valid_ones_
         ({"start": None}, "Conversation Start Time", "Conversation Start Time must not be null.", "null"),
         ({"duration": -5}, "Duration",
          'Duration must be "<milliseconds> milliseconds" (e.g. "99000 milliseconds") or a whole number of '
-         "milliseconds, 0 or more.", "invalid"),
+         "milliseconds, from 0 to 31536000000 (a year).", "invalid"),
+        ({"duration": "31536000001 milliseconds"}, "Duration",
+         'Duration must be "<milliseconds> milliseconds" (e.g. "99000 milliseconds") or a whole number of '
+         "milliseconds, from 0 to 31536000000 (a year).", "invalid"),
         ({"duration": "99000 seconds"}, "Duration",
          'Duration must be "<milliseconds> milliseconds" (e.g. "99000 milliseconds") or a whole number of '
-         "milliseconds, 0 or more.", "invalid"),
+         "milliseconds, from 0 to 31536000000 (a year).", "invalid"),
         ({"custom_fields": {"": "x"}}, 'custom_fields.""',
          'custom_fields."": field names must have 1 to 100 characters.', "invalid"),
         ({"custom_fields": {"Long": "x" * 501}}, "custom_fields.Long",

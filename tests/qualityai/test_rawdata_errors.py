@@ -141,12 +141,12 @@ def test_every_invalid_field_is_reported_at_once(tenant: Tenant) -> None:
     }
 
     assert errors_of(rawdata(tenant, body)) == [
-        {"msg": "offset must be an integer of 0 or more.", "code": "invalid", "field": "offset"},
+        {"msg": "offset must be an integer from 0 to 1,000,000,000.", "code": "invalid", "field": "offset"},
         {"msg": "startDate must be YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS (UTC), optionally with a "
                 "fraction and Z.", "code": "invalid", "field": "startDate"},
         {"msg": "endDate is not a real calendar date or time.", "code": "invalid", "field": "endDate"},
         {"msg": "limit must be an integer from 1 to 100.", "code": "invalid", "field": "limit"},
-        {"msg": "page must be an integer of 1 or more.", "code": "invalid", "field": "page"},
+        {"msg": "page must be an integer from 1 to 10,000,000.", "code": "invalid", "field": "page"},
         {"msg": "include_below_threshold must be true or false.", "code": "invalid",
          "field": "include_below_threshold"},
         {"msg": "custom_fields.Region must be a string or a non-empty list of strings (any of them matches).",
@@ -161,12 +161,14 @@ def test_every_invalid_field_is_reported_at_once(tenant: Tenant) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "msg"),
     [
-        ("offset", "0", "offset must be an integer of 0 or more."),
-        ("offset", 1.5, "offset must be an integer of 0 or more."),
+        ("offset", "0", "offset must be an integer from 0 to 1,000,000,000."),
+        ("offset", 1.5, "offset must be an integer from 0 to 1,000,000,000."),
         ("offset", None, "offset must not be null."),
         ("limit", True, "limit must be an integer from 1 to 100."),
         ("limit", 0, "limit must be an integer from 1 to 100."),
-        ("page", -3, "page must be an integer of 1 or more."),
+        ("page", -3, "page must be an integer from 1 to 10,000,000."),
+        ("page", 10**30, "page must be an integer from 1 to 10,000,000."),
+        ("offset", 10**30, "offset must be an integer from 0 to 1,000,000,000."),
         ("startDate", 20260502, "startDate must be a string."),
         ("custom_fields", ["Region"], "custom_fields must be an object mapping field names to a string or a list "
                                       "of strings."),
