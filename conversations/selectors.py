@@ -60,9 +60,16 @@ def interaction_page(
     if bot_id is not None:
         rows = rows.filter(bot_id=bot_id)
     if query.queues:
-        rows = rows.filter(
-            Exists(InteractionQueue.objects.filter(interaction=OuterRef("pk"), queue_id__in=query.queues))
+        # The link rows repeat the account and session start so that this probe is a range scan of
+        # their (account, queue_id, session_start) index, not a scan of every link.
+        entered = InteractionQueue.objects.filter(
+            interaction=OuterRef("pk"),
+            account=account,
+            queue_id__in=query.queues,
+            session_start__gte=query.start,
+            session_start__lte=query.end,
         )
+        rows = rows.filter(Exists(entered))
     documents, has_more = page_rows(
         rows.order_by("session_start", "session_id").values_list("document", flat=True),
         skip=query.skip,
