@@ -54,7 +54,8 @@ by conversation start time, then conversation id: consecutive pages never overla
 
 **Filters.** `contact_direction` is `inbound` or `outbound`. `custom_fields` is an object whose keys
 must all match: a string value must equal the contact's value, a list value matches any of its
-items (`{"Region": ["US", "UK"], "CallType": "CLINumber"}`).
+items (`{"Region": ["US", "UK"], "CallType": "CLINumber"}`); at most 20 keys of at most 100 values.
+Numbers and booleans stored in custom fields match their JSON text (`"2"`, `"true"`).
 
 **Minimum duration.** Each stream has a minimum duration (default 10 seconds; an administrator sets
 it in the admin or with `manage.py set_stream_settings`). `duration_status` is computed on every

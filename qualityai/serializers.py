@@ -23,6 +23,9 @@ DEFAULT_LIMIT = 10
 # Bounds that keep records skipped well inside a 64-bit OFFSET (a bigger one would be a database error).
 MAX_OFFSET = 1_000_000_000
 MAX_PAGE = 10_000_000
+# Each custom_fields key is one EXISTS subquery: a bound keeps every request cheap.
+MAX_FILTER_KEYS = 20
+MAX_FILTER_VALUES = 100
 # A year: longer is a unit mistake, and it keeps durations far inside a 64-bit column.
 MAX_DURATION_MS = 365 * 24 * 3600 * 1000
 AUDIT_COMPLETE_STATUSES = frozenset({"audited", "completed"})
@@ -190,16 +193,25 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
                 "custom_fields must be an object mapping field names to a string or a list of strings.",
                 code="invalid",
             )
+        if len(data) > MAX_FILTER_KEYS:
+            raise serializers.ValidationError(
+                f"custom_fields may name at most {MAX_FILTER_KEYS} fields, not {len(data)}.", code="invalid"
+            )
         wanted: dict[str, list[str]] = {}
         errors: dict[str, list[str]] = {}
         for key, value in data.items():
             if isinstance(value, str):
                 wanted[key] = [value]
-            elif isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+            elif (
+                isinstance(value, list)
+                and 0 < len(value) <= MAX_FILTER_VALUES
+                and all(isinstance(item, str) for item in value)
+            ):
                 wanted[key] = list(dict.fromkeys(value))
             else:
                 errors[key] = [
-                    f"custom_fields.{key} must be a string or a non-empty list of strings (any of them matches)."
+                    f"custom_fields.{key} must be a string or a list of 1 to {MAX_FILTER_VALUES} strings "
+                    "(any of them matches)."
                 ]
         if errors:
             raise serializers.ValidationError(errors, code="invalid")

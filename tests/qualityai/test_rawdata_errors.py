@@ -149,9 +149,9 @@ def test_every_invalid_field_is_reported_at_once(tenant: Tenant) -> None:
         {"msg": "page must be an integer from 1 to 10,000,000.", "code": "invalid", "field": "page"},
         {"msg": "include_below_threshold must be true or false.", "code": "invalid",
          "field": "include_below_threshold"},
-        {"msg": "custom_fields.Region must be a string or a non-empty list of strings (any of them matches).",
+        {"msg": "custom_fields.Region must be a string or a list of 1 to 100 strings (any of them matches).",
          "code": "invalid", "field": "custom_fields.Region"},
-        {"msg": "custom_fields.CallType must be a string or a non-empty list of strings (any of them matches).",
+        {"msg": "custom_fields.CallType must be a string or a list of 1 to 100 strings (any of them matches).",
          "code": "invalid", "field": "custom_fields.CallType"},
         {"msg": "contact_direction must be inbound or outbound.", "code": "invalid_choice",
          "field": "contact_direction"},
@@ -170,6 +170,7 @@ def test_every_invalid_field_is_reported_at_once(tenant: Tenant) -> None:
         ("page", 10**30, "page must be an integer from 1 to 10,000,000."),
         ("offset", 10**30, "offset must be an integer from 0 to 1,000,000,000."),
         ("startDate", 20260502, "startDate must be a string."),
+        ("custom_fields", {f"k{n}": "v" for n in range(21)}, "custom_fields may name at most 20 fields, not 21."),
         ("custom_fields", ["Region"], "custom_fields must be an object mapping field names to a string or a list "
                                       "of strings."),
     ],
@@ -180,6 +181,16 @@ def test_wrong_types_are_400_with_the_field_named(
     errors = errors_of(rawdata(tenant, {**day, field: value}))
 
     assert [(e["field"], e["msg"]) for e in errors] == [(field, msg)]
+
+
+def test_custom_fields_list_of_more_than_a_hundred_values_is_400(tenant: Tenant, day: dict[str, Any]) -> None:
+    errors = errors_of(rawdata(tenant, {**day, "custom_fields": {"Region": [f"r{n}" for n in range(101)]}}))
+
+    assert errors == [{
+        "msg": "custom_fields.Region must be a string or a list of 1 to 100 strings (any of them matches).",
+        "code": "invalid",
+        "field": "custom_fields.Region",
+    }]
 
 
 def test_end_before_start_is_400(tenant: Tenant) -> None:
