@@ -5,8 +5,6 @@ The views render plain dicts; these serializers exist to describe them in the sc
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -14,8 +12,9 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import serializers
 
 from analytics_api.ingestion import IngestResultSerializer
+from conversations.reference_sample import SAMPLE_RESPONSE
 
-_SAMPLE = json.loads((Path(__file__).parent / "sample_response.json").read_text())
+_SAMPLE = SAMPLE_RESPONSE
 
 
 class ErrorEnvelopeSerializer(serializers.Serializer):

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from analytics_api.models import Bot
+from conversations.reference_sample import SAMPLE_RESPONSE
 from tests.conftest import Tenant
 from tests.conversations.conftest import details, ingest
 
-SAMPLE = Path(__file__).resolve().parents[2] / "conversations" / "sample_response.json"
 INDIA = -330
 # Every time the reference renders in the caller's local time (the callback times are already UTC).
 LOCAL_TIMES = {
@@ -41,7 +43,7 @@ def to_utc(value: Any) -> Any:
 
 
 def sample() -> dict[str, Any]:
-    return json.loads(SAMPLE.read_text())
+    return copy.deepcopy(SAMPLE_RESPONSE)
 
 
 def test_sample_records_come_back_field_for_field(tenant: Tenant) -> None:
@@ -89,3 +91,11 @@ def test_sample_records_keep_the_documented_key_order(tenant: Tenant) -> None:
         assert list(record) == list(original)
         for served, documented in zip(record.get("destinations", []), original.get("destinations", []), strict=True):
             assert list(served) == list(documented)
+
+
+REFERENCE = Path("/work/shared/reference/samples/interactionDetails_response.json")
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="the shared reference documents are not on this machine")
+def test_embedded_sample_is_the_reference_verbatim() -> None:
+    assert json.loads(REFERENCE.read_text()) == SAMPLE_RESPONSE
