@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from analytics_api.dates import parse_aware, render_utc_ms
+from qualityai.fields import is_number
 from qualityai.models import DurationStatus, QaContact
-from qualityai.serializers import NOT_EVALUATED, is_number
+from qualityai.serializers import NOT_EVALUATED
 
 # The documented order of a result's keys (reference 004's sample), with our derived keys beside
 # their kin. PostgreSQL's jsonb does not keep key order, so results are put in this order on every
