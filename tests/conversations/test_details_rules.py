@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from analytics_api.models import ApiClient
 from tests.conftest import Tenant
@@ -283,3 +284,9 @@ def test_unauthenticated_requests_are_refused(anonymous: Any, tenant: Tenant, wi
     response = anonymous.post(DETAILS.format(tenant.account_id), window, format="json")
     assert response.status_code == 401
 
+
+
+def test_project_urls_still_reverse(db: None) -> None:
+    # A case-insensitive pattern Django cannot reverse would break every reverse() of the project.
+    assert reverse("interaction-details", kwargs={"accountId": "a1"}).endswith("/v2/interactionDetails")
+    assert reverse("swagger-ui") == "/api/docs/"
