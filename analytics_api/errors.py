@@ -84,7 +84,13 @@ def flatten_validation_errors(detail: Any, prefix: str = "") -> list[dict[str, s
     items: list[dict[str, str]] = []
     if isinstance(detail, Mapping):
         for key, value in detail.items():
-            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
+            if key == "non_field_errors":
+                name = prefix
+            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                # ListField/DictField children report their errors under the item's index.
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             items.extend(flatten_validation_errors(value, name))
     elif isinstance(detail, list | tuple):
         for index, value in enumerate(detail):

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 
+from analytics_api.errors import flatten_validation_errors
 from tests.analytics_api import probe_urls
 from tests.conftest import Tenant
 
@@ -124,3 +125,11 @@ def test_database_outage_is_503_with_retry_after(tenant: Tenant, probe: None, mo
         "errors": [{"msg": "A backing service (database or cache) is unavailable; retry shortly.",
                     "code": "dependency_unavailable"}]
     }
+
+
+def test_list_item_errors_are_named_with_their_index() -> None:
+    detail = {"queues": {1: ["Not a valid string."]}, "selectedFields": {"skills": ["Bad."]}}
+    assert flatten_validation_errors(detail) == [
+        {"msg": "Not a valid string.", "code": "invalid", "field": "queues[1]"},
+        {"msg": "Bad.", "code": "invalid", "field": "selectedFields.skills"},
+    ]
