@@ -40,5 +40,6 @@ class Command(BaseCommand):
         )
         contacts = contacts_seed(account=account, conversations=conversations, seed=options["seed"])
         self.stdout.write(
-            f"Seeded account {account.account_id}: {len(conversations)} interactions, {contacts} Quality AI contacts."
+            f"Seeded account {account.account_id}: {account.interactions.count()} interactions "
+            f"({len(conversations)} agent-handled), {contacts} Quality AI contacts."
         )
