@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 OFFSET_MIN = -840
 OFFSET_MAX = 720
+STORABLE_MIN = datetime(2, 1, 1, tzinfo=UTC)
+STORABLE_MAX = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 _LOCAL_FORMS = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{2}:\d{2}:\d{2}))?$"
@@ -59,7 +61,7 @@ def parse_local(value: object, *, end_of_day: bool) -> LocalDateTime:
     parsed = _combine(match["date"], match["time"])
     date_only = match["time"] is None
     if date_only and end_of_day:
-        parsed = parsed + timedelta(days=1) - timedelta(microseconds=1)
+        parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
     return LocalDateTime(parsed, date_only)
 
 
@@ -78,7 +80,7 @@ def parse_utc(value: object, *, end_of_day: bool = False) -> datetime:
         )
     parsed = _combine(match["date"], match["time"], match["fraction"]).replace(tzinfo=UTC)
     if match["time"] is None and end_of_day:
-        parsed = parsed + timedelta(days=1) - timedelta(microseconds=1)
+        parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
     return parsed
 
 
@@ -99,9 +101,13 @@ def parse_aware(value: object) -> datetime:
     if parsed.tzinfo is None:
         raise DateFormatError("has no time zone: add Z (UTC) or an explicit offset such as +05:30")
     try:
-        return parsed.astimezone(UTC)
+        instant = parsed.astimezone(UTC)
     except OverflowError:
         raise DateFormatError("is outside the supported range of dates") from None
+    # Stored times must render in every offset (±14 h) without leaving datetime's range.
+    if not STORABLE_MIN <= instant <= STORABLE_MAX:
+        raise DateFormatError("is outside the supported range of dates (years 0002 to 9998)")
+    return instant
 
 
 def parse_offset(value: object) -> int:
@@ -123,7 +129,15 @@ def parse_offset(value: object) -> int:
 
 
 def local_to_utc(local: datetime, offset_minutes: int) -> datetime:
-    return (local + timedelta(minutes=offset_minutes)).replace(tzinfo=UTC)
+    """The UTC instant of a local wall-clock time.
+
+    A bound that falls outside datetime's range (9999-12-31 in UTC−12, 0001-01-01 in UTC+14) is
+    clamped to the range's edge: no stored record lies beyond it, so the window means the same.
+    """
+    try:
+        return (local + timedelta(minutes=offset_minutes)).replace(tzinfo=UTC)
+    except OverflowError:
+        return (datetime.max if offset_minutes > 0 else datetime.min).replace(tzinfo=UTC)
 
 
 def render_local(instant: datetime, offset_minutes: int) -> str:

@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["analytics_api.auth.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["analytics_api.throttling.ClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["analytics_api.renderers.FastJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["analytics_api.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "analytics_api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
