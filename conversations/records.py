@@ -59,24 +59,8 @@ class ChannelField(serializers.Field):
         return value
 
 
-class ItemsField(serializers.ListField):
-    """A list whose item errors are reported as a list, so they are named ``field[i]`` in the envelope.
-
-    DRF keys them by index in a dict, which the shared flattener would name ``field.i``.
-    """
-
-    def run_child_validation(self, data: list[Any]) -> list[Any]:
-        try:
-            return super().run_child_validation(data)
-        except serializers.ValidationError as error:
-            detail = error.detail
-            if isinstance(detail, Mapping):
-                detail = [detail.get(index, {}) for index in range(max(detail) + 1)]
-            raise serializers.ValidationError(detail) from None
-
-
 def _texts(**kwargs: Any) -> serializers.ListField:
-    return ItemsField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), **kwargs)
+    return serializers.ListField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), **kwargs)
 
 
 def _text(**kwargs: Any) -> serializers.CharField:
@@ -115,8 +99,8 @@ class AgentSegmentSerializer(OpenSerializer):
     interactionDuration = serializers.IntegerField(required=False, min_value=0)
     afterCallWorkDuration = serializers.IntegerField(required=False, min_value=0)
     afterCallWorkEndTime = AwareTimeField(required=False)
-    ConsultingAgents = ItemsField(child=ConsultingAgentSerializer(), required=False)
-    JoinedUsers = ItemsField(child=serializers.JSONField(), required=False)
+    ConsultingAgents = serializers.ListField(child=ConsultingAgentSerializer(), required=False)
+    JoinedUsers = serializers.ListField(child=serializers.JSONField(), required=False)
     email = _text()
     name = _text()
     acceptedTime = AwareTimeField(required=False)
@@ -133,7 +117,7 @@ class QueueEntrySerializer(OpenSerializer):
     userCallbackAcceptTime = AwareTimeField(required=False)
     EnterTime = AwareTimeField(required=False)
     respondingAgent = AgentSegmentSerializer(required=False)
-    nonRespondingAgents = ItemsField(child=AgentSegmentSerializer(), required=False)
+    nonRespondingAgents = serializers.ListField(child=AgentSegmentSerializer(), required=False)
 
 
 class DestinationField(serializers.Field):
@@ -197,11 +181,11 @@ class InteractionRecordSerializer(OpenSerializer):
     dispositionRemarks = _texts(required=False)
     metaInfo = serializers.DictField(required=False)
     customerinfo = serializers.DictField(required=False)
-    skills = ItemsField(child=serializers.JSONField(), required=False)
-    userleveltags = ItemsField(child=TagSerializer(), required=False)
-    sessionleveltags = ItemsField(child=TagSerializer(), required=False)
-    destinations = ItemsField(child=DestinationField(), required=False)
-    recordingSources = ItemsField(child=RecordingSourceSerializer(), required=False)
+    skills = serializers.ListField(child=serializers.JSONField(), required=False)
+    userleveltags = serializers.ListField(child=TagSerializer(), required=False)
+    sessionleveltags = serializers.ListField(child=TagSerializer(), required=False)
+    destinations = serializers.ListField(child=DestinationField(), required=False)
+    recordingSources = serializers.ListField(child=RecordingSourceSerializer(), required=False)
 
     def validate_botId(self, value: str) -> str:
         if value not in self.context["bot_ids"]:
