@@ -114,6 +114,23 @@ def _with_audio(retention: RetentionSettings) -> QuerySet[Recording]:
     return Recording.objects.filter(account=retention.account, deleted_at__isnull=True, pk__in=stored)
 
 
+def _system_entries(
+    retention: RetentionSettings, now: datetime, action: str, rows: list[Recording], details: dict[str, object]
+) -> list[AuditEntry]:
+    """One audit entry per recording, written by the retention job itself."""
+    return [
+        AuditEntry(
+            account=retention.account,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            action=action,
+            conversation_id=row.conversation_id,
+            details=details,
+        )
+        for row in rows
+    ]
+
+
 def _send_notices(retention: RetentionSettings, now: datetime) -> int:
     """Notice every recording expiring within 7 days that has not had one, in e-mails of ≤ BATCH."""
     days = timedelta(days=retention.retention_days or 0)
@@ -143,15 +160,10 @@ def _send_notices(retention: RetentionSettings, now: datetime) -> int:
                 recipient_list=[retention.notification_email],
             )
             AuditEntry.objects.bulk_create(
-                AuditEntry(
-                    account=retention.account,
-                    at=now,
-                    actor=SYSTEM_ACTOR,
-                    action=AuditAction.DELETION_NOTICE_SENT,
-                    conversation_id=row.conversation_id,
-                    details={"to": retention.notification_email, "retentionDays": retention.retention_days},
+                _system_entries(
+                    retention, now, AuditAction.DELETION_NOTICE_SENT, rows,
+                    {"to": retention.notification_email, "retentionDays": retention.retention_days},
                 )
-                for row in rows
             )
         sent += len(rows)
         logger.info("Retention: deletion notice for %s recording(s) of account %s", len(rows), retention.account)
@@ -198,17 +210,9 @@ def _delete_expired(retention: RetentionSettings, now: datetime) -> int:
                 claimed_until=None,
                 updated_at=now,
             )
-            entries = [
-                AuditEntry(
-                    account=retention.account,
-                    at=now,
-                    actor=SYSTEM_ACTOR,
-                    action=AuditAction.RECORDING_DELETED,
-                    conversation_id=row.conversation_id,
-                    details={"retentionDays": retention.retention_days},
-                )
-                for row in rows
-            ]
+            entries = _system_entries(
+                retention, now, AuditAction.RECORDING_DELETED, rows, {"retentionDays": retention.retention_days}
+            )
             if retention.notify_customers and retention.notification_email:
                 send_mail(
                     subject=f"{len(rows)} call recording(s) deleted",
@@ -220,17 +224,10 @@ def _delete_expired(retention: RetentionSettings, now: datetime) -> int:
                     from_email=settings.DEFAULT_FROM_EMAIL,
                     recipient_list=[retention.notification_email],
                 )
-                entries += [
-                    AuditEntry(
-                        account=retention.account,
-                        at=now,
-                        actor=SYSTEM_ACTOR,
-                        action=AuditAction.DELETION_CONFIRMATION_SENT,
-                        conversation_id=row.conversation_id,
-                        details={"to": retention.notification_email},
-                    )
-                    for row in rows
-                ]
+                entries += _system_entries(
+                    retention, now, AuditAction.DELETION_CONFIRMATION_SENT, rows,
+                    {"to": retention.notification_email},
+                )
             AuditEntry.objects.bulk_create(entries)
         deleted += len(rows)
         logger.info("Retention: deleted %s recording(s) of account %s", len(rows), retention.account)
