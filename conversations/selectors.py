@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from analytics_api.models import Account
 from analytics_api.paging import page_rows
@@ -30,10 +30,10 @@ class InteractionQuery:
     limit: int
 
 
-def interaction_page(
+def interaction_rows(
     *, account: Account, query: InteractionQuery, bot_id: str | None = None, channel: str | None = None
-) -> tuple[list[dict[str, Any]], bool]:
-    """One page of served records and whether more follow.
+) -> QuerySet[Interaction] | None:
+    """The matching interactions in page order, or None when the filters exclude everything.
 
     ``bot_id`` (the IId header) and ``channel`` (calldetails) narrow the caller's filters further.
 
@@ -41,14 +41,12 @@ def interaction_page(
        bot and, through the queue link table, queues (``EXISTS``, so a record is never repeated).
     2. Order by session start then session id: a total order, so consecutive pages neither overlap
        nor skip.
-    3. Read only the documents of ``limit + 1`` rows after ``skip`` (no count): one query.
-    4. Render each document for the caller's offset and selected sections.
     """
     channels = query.channels
     if channel is not None:
         # calldetails: the caller's channel filter, narrowed to the endpoint's one channel.
         if channels and channel not in channels:
-            return [], False
+            return None
         channels = (channel,)
     rows = Interaction.objects.filter(
         account=account, session_start__gte=query.start, session_start__lte=query.end
@@ -70,11 +68,22 @@ def interaction_page(
             session_start__lte=query.end,
         )
         rows = rows.filter(Exists(entered))
-    documents, has_more = page_rows(
-        rows.order_by("session_start", "session_id").values_list("document", flat=True),
-        skip=query.skip,
-        limit=query.limit,
-    )
+    return rows.order_by("session_start", "session_id")
+
+
+def interaction_page(
+    *, account: Account, query: InteractionQuery, bot_id: str | None = None, channel: str | None = None
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of served records and whether more follow.
+
+    1. Select the rows with :func:`interaction_rows`.
+    2. Read only the documents of ``limit + 1`` rows after ``skip`` (no count): one query.
+    3. Render each document for the caller's offset and selected sections.
+    """
+    rows = interaction_rows(account=account, query=query, bot_id=bot_id, channel=channel)
+    if rows is None:
+        return [], False
+    documents, has_more = page_rows(rows.values_list("document", flat=True), skip=query.skip, limit=query.limit)
     sections = query.sections
     offset = query.offset_minutes
     return [document_render(document, offset=offset, sections=sections) for document in documents], has_more

@@ -34,6 +34,19 @@ class RawdataQuery:
     # key → accepted values (any of them); keys are AND-ed.
     custom_fields: dict[str, list[str]] = field(default_factory=dict)
 
+    @classmethod
+    def from_validated(cls, data: dict[str, Any]) -> RawdataQuery:
+        """The query of a validated rawdata body: records skipped = offset + (page − 1) × limit."""
+        return cls(
+            start=data["startDate"],
+            end=data["endDate"],
+            skip=data["offset"] + (data["page"] - 1) * data["limit"],
+            limit=data["limit"],
+            include_below_threshold=data["include_below_threshold"],
+            direction=data.get("contact_direction"),
+            custom_fields=data.get("custom_fields", {}),
+        )
+
 
 @dataclass(frozen=True)
 class RawdataPage:

@@ -54,16 +54,7 @@ class RawdataView(APIView):
                 field="orgId",
             )
         stream = account_bot(account, streamId, field="streamId")
-        data = body.validated_data
-        query = RawdataQuery(
-            start=data["startDate"],
-            end=data["endDate"],
-            skip=data["offset"] + (data["page"] - 1) * data["limit"],
-            limit=data["limit"],
-            include_below_threshold=data["include_below_threshold"],
-            direction=data.get("contact_direction"),
-            custom_fields=data.get("custom_fields", {}),
-        )
+        query = RawdataQuery.from_validated(body.validated_data)
         return Response(rawdata_page(account=account, stream=stream, query=query).as_dict())
 
 

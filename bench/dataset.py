@@ -1,0 +1,368 @@
+"""A realistic benchmark data set, loaded fast with COPY instead of through the API.
+
+Realism comes from the demo generators: a few thousand interactions and their Quality AI contacts
+are made by ``seed_demo``'s own code and stored through the ingestion path, so every shape and
+size is what integrators send. Volume comes from cloning those templates with COPY: each clone
+gets fresh ids and a start time of its own, and every time inside its document moves with it.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+from django.db import connection
+
+from analytics_api.models import Account, Bot
+from analytics_api.services import account_ensure
+from conversations.demo import interactions_seed
+from conversations.models import Interaction, InteractionQueue
+from qualityai.demo import contacts_seed
+from qualityai.models import QaContact, QaContactCustomField
+
+# A stored time (UTC, milliseconds, Z), quoted: the only form documents keep times in.
+_STORED_TIME = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"')
+_TEMPLATE_ACCOUNT = "benchtemplate000000000000"
+_COPY_CHUNK = 5_000
+DAYS = 30
+
+
+@dataclass(frozen=True)
+class Scale:
+    interactions: int  # per account
+    qa_contacts: int  # per account
+    accounts: int = 2
+    templates: int = 2_000
+
+
+FULL = Scale(interactions=1_000_000, qa_contacts=300_000)
+QUICK = Scale(interactions=60_000, qa_contacts=20_000, templates=600)
+
+
+@dataclass
+class Template:
+    """A stored document split around its ids and times, to be re-joined with new ones.
+
+    ``slots`` says what goes between ``parts[i]`` and ``parts[i + 1]``: the session id, the
+    conversation id, or a time given as milliseconds after the record's start.
+    """
+
+    parts: list[str]
+    slots: list[str | int]
+    columns: dict[str, Any]
+    start: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, *, document: Any, ids: dict[str, str], start: datetime, columns: dict[str, Any]) -> Template:
+        text = orjson.dumps(document).decode()
+        names = "|".join(re.escape(orjson.dumps(value).decode()) for value in ids.values())
+        pattern = re.compile(f"{_STORED_TIME.pattern}|{names}")
+        by_text = {orjson.dumps(value).decode(): name for name, value in ids.items()}
+        parts: list[str] = []
+        slots: list[str | int] = []
+        cursor = 0
+        for match in pattern.finditer(text):
+            parts.append(text[cursor : match.start()])
+            if match.group(1):
+                moment = datetime.fromisoformat(match.group(1))
+                slots.append(round((moment - start).total_seconds() * 1000))
+            else:
+                slots.append(by_text[match.group(0)])
+            cursor = match.end()
+        parts.append(text[cursor:])
+        return cls(parts=parts, slots=slots, columns=columns, start=start)
+
+    def render(self, *, start_ms: int, ids: dict[str, str]) -> str:
+        out = [self.parts[0]]
+        for slot, part in zip(self.slots, self.parts[1:], strict=True):
+            if isinstance(slot, int):
+                out.append(f'"{stored_time(start_ms + slot)}"')
+            else:
+                out.append(f'"{ids[slot]}"')
+            out.append(part)
+        return "".join(out)
+
+
+def stored_time(epoch_ms: int) -> str:
+    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+def _epoch_ms(moment: datetime | None) -> int | None:
+    return None if moment is None else round(moment.timestamp() * 1000)
+
+
+@dataclass
+class Templates:
+    interactions: list[Template]
+    contacts: dict[str, Template]  # by the template interaction's conversation id
+    # Position of each interaction template that has a contact → its rank among those.
+    eligible_ranks: dict[int, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.eligible_ranks = {}
+        for position, template in enumerate(self.interactions):
+            if template.extra["conversation_id"] in self.contacts:
+                self.eligible_ranks[position] = len(self.eligible_ranks)
+
+
+def templates_make(*, count: int, seed: int = 7) -> Templates:
+    """Make ``count`` template interactions (and their contacts) through the real ingestion path.
+
+    They live in a throw-away account that is deleted once captured, so it never shows in a figure.
+    """
+    account = account_ensure(account_id=_TEMPLATE_ACCOUNT, org_id="o-benchtemplate", bot_ids=["st-benchtemplate"])
+    conversations = interactions_seed(account=account, days=1, per_day=count, seed=seed)
+    contacts_seed(account=account, conversations=conversations, seed=seed)
+    interactions = []
+    for row in Interaction.objects.filter(account=account).order_by("session_start", "session_id"):
+        ids = {"session": row.session_id, "bot": row.bot_id, "org": account.org_id}
+        if row.conversation_id:
+            ids["conversation"] = row.conversation_id
+        template = Template.of(
+            document=row.document, ids=ids, start=row.session_start,
+            columns={"channel": row.channel, "end_ms": _epoch_ms(row.session_end)},
+        )
+        template.extra["queues"] = list(
+            row.queue_links.order_by("queue_id").values_list("queue_id", flat=True)
+        )
+        template.extra["conversation_id"] = row.conversation_id
+        interactions.append(template)
+    contacts: dict[str, Template] = {}
+    for contact in QaContact.objects.filter(account=account).prefetch_related("custom_field_rows"):
+        template = Template.of(
+            document=contact.document, ids={"conversation": contact.conversation_id}, start=contact.started_at,
+            columns={
+                "direction": contact.direction, "direction_defaulted": contact.direction_defaulted,
+                "duration_ms": contact.duration_ms, "audit_complete": contact.audit_complete,
+                "end_ms": _epoch_ms(contact.ended_at),
+            },
+        )
+        template.extra["custom_fields"] = [(row.key, row.value) for row in contact.custom_field_rows.all()]
+        contacts[contact.conversation_id] = template
+    account.delete()
+    return Templates(interactions=interactions, contacts=contacts)
+
+
+@dataclass(frozen=True)
+class LoadTarget:
+    """One account to fill: its row id, its stream, and the id ranges reserved for its rows."""
+
+    account_pk: int
+    account_tag: int
+    bot_pk: int
+    bot_id: str
+    org_id: str
+    window_start_ms: int
+    interactions: int
+    qa_contacts: int
+    interaction_pk0: int
+    contact_pk0: int
+
+
+def _clone_ids(target: LoadTarget, index: int) -> dict[str, str]:
+    return {
+        "bot": target.bot_id,
+        "org": target.org_id,
+        "session": f"{target.account_tag:02x}{index:022x}",
+        "conversation": f"c-{uuid.UUID(int=(target.account_tag << 64) | index, version=4)}",
+    }
+
+
+def _start_ms(target: LoadTarget, index: int) -> int:
+    # Evenly over the window, with a deterministic sub-second jitter so ties are rare but possible.
+    span = DAYS * 86_400_000
+    return target.window_start_ms + index * span // target.interactions + (index * 7919) % 997
+
+
+def _chunks(total: int, workers: int) -> list[tuple[int, int]]:
+    size = math.ceil(total / workers)
+    return [(begin, min(total, begin + size)) for begin in range(0, total, size)]
+
+
+def _contact_step(target: LoadTarget, templates: Templates) -> float:
+    share = len(templates.eligible_ranks) / len(templates.interactions)
+    return target.interactions * share / target.qa_contacts
+
+
+def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int, int, int]:
+    """Worker: COPY interactions ``[begin, end)`` of one account, their queue links and contacts.
+
+    Contacts are made for every ``step``-th interaction that has a template contact, so that they
+    spread over the whole window and each links to a real conversation.
+    """
+    url, target, templates, begin, end = args
+    now = datetime.now(UTC)
+    step = _contact_step(target, templates)
+    written = [0, 0, 0]
+    with psycopg.connect(url) as db:
+        db.execute("SET synchronous_commit = off")
+        for low in range(begin, end, _COPY_CHUNK):
+            high = min(end, low + _COPY_CHUNK)
+            interactions, links, contacts, fields = [], [], [], []
+            for index in range(low, high):
+                template = templates.interactions[index % len(templates.interactions)]
+                ids = _clone_ids(target, index)
+                start_ms = _start_ms(target, index)
+                start = datetime.fromtimestamp(start_ms / 1000, UTC)
+                end_ms = template.columns["end_ms"]
+                end_at = None if end_ms is None else start + timedelta(
+                    milliseconds=end_ms - _epoch_ms(template.start)
+                )
+                pk = target.interaction_pk0 + index
+                conversation = ids["conversation"] if template.extra["conversation_id"] else None
+                interactions.append((
+                    pk, target.account_pk, ids["session"], conversation, template.columns["channel"],
+                    target.bot_id, start, end_at, template.render(start_ms=start_ms, ids=ids), "[]", now, now,
+                ))
+                links.extend((pk, target.account_pk, queue, start) for queue in template.extra["queues"])
+                contact = templates.contacts.get(template.extra["conversation_id"] or "")
+                ordinal = _contact_ordinal(index, step, templates)
+                if contact is None or ordinal is None or ordinal >= target.qa_contacts:
+                    continue
+                contact_pk = target.contact_pk0 + ordinal
+                contact_start_ms = start_ms + (_epoch_ms(contact.start) - _epoch_ms(template.start))
+                c_end = contact.columns["end_ms"]
+                contacts.append((
+                    contact_pk, target.account_pk, target.bot_pk, ids["conversation"],
+                    datetime.fromtimestamp(contact_start_ms / 1000, UTC),
+                    None if c_end is None else datetime.fromtimestamp(
+                        (contact_start_ms + c_end - _epoch_ms(contact.start)) / 1000, UTC
+                    ),
+                    contact.columns["direction"], contact.columns["direction_defaulted"],
+                    contact.columns["duration_ms"], contact.columns["audit_complete"],
+                    contact.render(start_ms=contact_start_ms, ids=ids), now, now,
+                ))
+                fields.extend((contact_pk, target.bot_pk, key, value) for key, value in contact.extra["custom_fields"])
+            _copy(db, Interaction, (
+                "id", "account_id", "session_id", "conversation_id", "channel", "bot_id", "session_start",
+                "session_end", "document", "recording_sources", "created_at", "updated_at",
+            ), interactions)
+            _copy(db, InteractionQueue, ("interaction_id", "account_id", "queue_id", "session_start"), links)
+            _copy(db, QaContact, (
+                "id", "account_id", "stream_id", "conversation_id", "started_at", "ended_at", "direction",
+                "direction_defaulted", "duration_ms", "audit_complete", "document", "created_at", "updated_at",
+            ), contacts)
+            _copy(db, QaContactCustomField, ("contact_id", "stream_id", "key", "value"), fields)
+            db.commit()
+            written[0] += len(interactions)
+            written[2] += len(contacts)
+            written[1] += len(links)
+    return written[0], written[1], written[2]
+
+
+def _contact_ordinal(index: int, step: float, templates: Templates) -> int | None:
+    """The contact number of interaction ``index``, or None when it gets no contact.
+
+    Interactions with a template contact are ranked (the rank repeats with the templates'
+    period, so it is computed, not counted); the first rank of every ``step``-wide bucket gets one.
+    """
+    ranks = templates.eligible_ranks
+    rank_in_period = ranks.get(index % len(templates.interactions))
+    if rank_in_period is None:
+        return None
+    rank = (index // len(templates.interactions)) * len(ranks) + rank_in_period
+    bucket = math.floor(rank / step)
+    return bucket if rank == 0 or bucket != math.floor((rank - 1) / step) else None
+
+
+def _copy(db: psycopg.Connection, model: type, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    with db.cursor().copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+@dataclass
+class LoadReport:
+    interactions: int
+    queue_links: int
+    qa_contacts: int
+    seconds: float
+    analyze_seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return (self.interactions + self.qa_contacts) / self.seconds
+
+
+def accounts_ensure(scale: Scale) -> list[Account]:
+    """The benchmark accounts: ``bench0…`` with one stream each (the second is the neighbour)."""
+    return [
+        account_ensure(
+            account_id=f"bench{number:019d}", org_id=f"o-bench-{number}", bot_ids=[f"st-bench-{number}"]
+        )
+        for number in range(scale.accounts)
+    ]
+
+
+def dataset_load(*, url: str, scale: Scale, window_end: datetime, workers: int = 2) -> LoadReport:
+    """Fill every benchmark account with ``scale`` rows ending at ``window_end``.
+
+    1. Make the templates through the ingestion path (in this process, through Django).
+    2. Reserve primary-key ranges for every account, so workers COPY explicit ids without a
+       round-trip to the sequences, then move the sequences past them.
+    3. COPY from ``workers`` processes in parallel, committing every few thousand rows.
+    4. VACUUM ANALYZE: fresh statistics for the planner and a visibility map for index-only scans.
+    """
+    templates = templates_make(count=scale.templates)
+    accounts = accounts_ensure(scale)
+    window_start_ms = _epoch_ms(window_end) - DAYS * 86_400_000
+    targets = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM conversations_interaction")
+        interaction_pk = cursor.fetchone()[0] + 1
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM qualityai_qacontact")
+        contact_pk = cursor.fetchone()[0] + 1
+    for tag, account in enumerate(accounts):
+        bot: Bot = account.bots.get()
+        targets.append(LoadTarget(
+            account_pk=account.pk, account_tag=tag, bot_pk=bot.pk, bot_id=bot.bot_id, org_id=account.org_id,
+            window_start_ms=window_start_ms, interactions=scale.interactions, qa_contacts=scale.qa_contacts,
+            interaction_pk0=interaction_pk, contact_pk0=contact_pk,
+        ))
+        interaction_pk += scale.interactions
+        contact_pk += scale.qa_contacts
+    jobs = [
+        (url, target, templates, begin, end)
+        for target in targets
+        for begin, end in _chunks(target.interactions, workers)
+    ]
+    began = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        counts = pool.map(_copy_range, jobs)
+    loaded = time.perf_counter() - began
+    with psycopg.connect(url, autocommit=True) as db:
+        for table in ("conversations_interaction", "qualityai_qacontact"):
+            db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+        analyze_began = time.perf_counter()
+        db.execute("VACUUM ANALYZE")
+        analyzed = time.perf_counter() - analyze_began
+    return LoadReport(
+        interactions=sum(c[0] for c in counts), queue_links=sum(c[1] for c in counts),
+        qa_contacts=sum(c[2] for c in counts), seconds=loaded, analyze_seconds=analyzed,
+    )
+
+
+def interaction_lines(
+    *, templates: Templates, count: int, account_tag: int, bot_id: str, org_id: str, start: datetime
+) -> Iterator[bytes]:
+    """``count`` ingestion records (JSON lines) cloned from the templates, one second apart."""
+    target = LoadTarget(
+        account_pk=0, account_tag=account_tag, bot_pk=0, bot_id=bot_id, org_id=org_id, window_start_ms=_epoch_ms(start),
+        interactions=count, qa_contacts=0, interaction_pk0=0, contact_pk0=0,
+    )
+    for index in range(count):
+        template = templates.interactions[index % len(templates.interactions)]
+        yield template.render(start_ms=_start_ms(target, index), ids=_clone_ids(target, index)).encode()
