@@ -291,6 +291,7 @@ class LoadReport:
     qa_contacts: int
     seconds: float
     analyze_seconds: float
+    templates: Templates = field(repr=False)
 
     @property
     def rows_per_second(self) -> float:
@@ -351,7 +352,7 @@ def dataset_load(*, url: str, scale: Scale, window_end: datetime, workers: int =
         analyzed = time.perf_counter() - analyze_began
     return LoadReport(
         interactions=sum(c[0] for c in counts), queue_links=sum(c[1] for c in counts),
-        qa_contacts=sum(c[2] for c in counts), seconds=loaded, analyze_seconds=analyzed,
+        qa_contacts=sum(c[2] for c in counts), seconds=loaded, analyze_seconds=analyzed, templates=templates,
     )
 
 
@@ -366,3 +367,15 @@ def interaction_lines(
     for index in range(count):
         template = templates.interactions[index % len(templates.interactions)]
         yield template.render(start_ms=_start_ms(target, index), ids=_clone_ids(target, index)).encode()
+
+
+def contact_lines(*, templates: Templates, count: int, account_tag: int, start: datetime) -> Iterator[bytes]:
+    """``count`` Quality AI contact records (JSON lines) cloned from the template contacts."""
+    target = LoadTarget(
+        account_pk=0, account_tag=account_tag, bot_pk=0, bot_id="", org_id="", window_start_ms=_epoch_ms(start),
+        interactions=count, qa_contacts=0, interaction_pk0=0, contact_pk0=0,
+    )
+    contacts = list(templates.contacts.values())
+    for index in range(count):
+        contact = contacts[index % len(contacts)]
+        yield contact.render(start_ms=_start_ms(target, index), ids=_clone_ids(target, index)).encode()

@@ -23,6 +23,10 @@ _RESULT_COLUMNS = (
 )
 
 
+# A total order: consecutive pages never overlap or skip a contact.
+PAGE_ORDER = ("started_at", "conversation_id")
+
+
 @dataclass(frozen=True)
 class RawdataQuery:
     start: datetime
@@ -117,14 +121,13 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
 
     1. Read the stream's current minimum duration (it may have changed since ingestion).
     2. Count the matching contacts with a COUNT over the same indexed filter (no rows loaded).
-    3. Load the page ordered by start time, then conversation id: a total order, so consecutive
-       pages never overlap or skip a contact.
+    3. Load the page in ``PAGE_ORDER``: start time, then conversation id.
     4. Fetch the page's recording links in one call and render each result.
     """
     min_duration_ms = stream_min_duration_ms(stream=stream)
     contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
     total = contacts.count()
-    ordered = contacts.order_by("started_at", "conversation_id").only(*_RESULT_COLUMNS)
+    ordered = contacts.order_by(*PAGE_ORDER).only(*_RESULT_COLUMNS)
     rows, has_more = page_rows(ordered, skip=query.skip, limit=query.limit) if total else ([], False)
     links = (
         recording_links(account=account, conversation_ids=[row.conversation_id for row in rows])

@@ -1,0 +1,69 @@
+"""``make bench`` / ``make bench-quick``: the whole benchmark, from an empty database to the report.
+
+Usage: ``python -m bench.run [--quick] [--runs N] [--seconds S]``. Everything happens in a scratch
+PostgreSQL database (created and dropped here) on the server at ``BENCH_ADMIN_URL`` (default: this
+machine's, ``postgres://postgres@127.0.0.1:5432/postgres``), never in a developer's database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import django
+
+from harness.pg import ADMIN_URL, migrate, scratch_database
+from harness.server import Gunicorn
+from harness.wrk import ensure_wrk
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="Small data set, one short run per figure")
+    parser.add_argument("--runs", type=int, help="Runs per figure (median, min, max); default 3, quick 1")
+    parser.add_argument("--seconds", type=float, help="Seconds per wrk run; default 8, quick 3")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (the Dockerfile's 4)")
+    args = parser.parse_args(argv)
+    runs = args.runs or (1 if args.quick else 3)
+    seconds = args.seconds or (3.0 if args.quick else 8.0)
+    ensure_wrk()
+    admin_url = os.environ.get("BENCH_ADMIN_URL", ADMIN_URL)
+    var_dir = tempfile.mkdtemp(prefix="bench-var-")
+    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir}
+    with scratch_database(admin_url=admin_url, prefix="bench") as url:
+        print(f"Scratch database: {url}", flush=True)
+        migrate(url, env=env)
+        os.environ.update(env, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="false")
+        django.setup()
+        # Django must be set up before the modules that import models.
+        from bench.suite import Suite
+
+        suite = Suite(url=url, quick=args.quick, runs=runs, seconds=seconds, window_end=datetime.now(UTC))
+        suite.prepare()
+        server_env = {
+            **env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        }
+        with Gunicorn(env=server_env, workers=args.workers) as server:
+            suite.measure(server)
+        report = suite.report()
+    RESULTS.mkdir(exist_ok=True)
+    name = "latest-quick" if args.quick else "latest"
+    (RESULTS / f"{name}.json").write_text(report.as_json())
+    markdown = report.as_markdown()
+    (RESULTS / f"{name}.md").write_text(markdown)
+    if not args.quick:
+        report.update_benchmarks_md(Path(__file__).resolve().parent.parent / "BENCHMARKS.md")
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
