@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema install clean bench bench-quick
+.PHONY: run test lint schema install clean bench bench-quick drill-load drill-outage
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) is required"; exit 1; }
@@ -31,6 +31,13 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick $(BENCH_ARGS)
+
+# Reliability drills (RELIABILITY.md); results in drills/results/. DRILL_DURATION, DRILL_CONCURRENCY shorten them.
+drill-load: $(STAMP)
+	$(PY) -m drills.load
+
+drill-outage: $(STAMP)
+	$(PY) -m drills.outage
 
 schema: $(STAMP)
 	$(PY) manage.py spectacular --file openapi/schema.yaml --validate

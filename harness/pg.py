@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from harness.server import BIN, REPO, process_env
+from harness.server import manage
 
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -57,11 +56,4 @@ def migrate(url: str, *, env: dict[str, str] | None = None, timeout_s: float = 6
     ``env`` adds variables (``VAR_DIR``, ``SECRET_KEY``, ...) to the same clean environment the
     servers of :mod:`harness.server` get.
     """
-    command = [str(BIN / "python"), "manage.py", "migrate", "--noinput"]
-    done = subprocess.run(
-        command, cwd=REPO, env=process_env({**(env or {}), "DATABASE_URL": url}),
-        capture_output=True, text=True, timeout=timeout_s, check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"migrate failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    return done.stdout
+    return manage({**(env or {}), "DATABASE_URL": url}, "migrate", "--noinput", timeout_s=timeout_s)

@@ -53,6 +53,19 @@ def process_env(env: dict[str, str]) -> dict[str, str]:
     return base
 
 
+def manage(env: dict[str, str], *args: str, timeout_s: float = 600.0) -> str:
+    """Run ``manage.py <args>`` in the clean environment ``env``; its stdout, or raise with its output."""
+    done = subprocess.run(
+        [str(BIN / "python"), "manage.py", *args], cwd=REPO, env=process_env(env),
+        capture_output=True, text=True, timeout=timeout_s, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"manage.py {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+        )
+    return done.stdout
+
+
 def rss_mb(pids: list[int]) -> dict[int, float]:
     """Resident memory per live process, in MiB (processes that exited meanwhile are left out)."""
     sizes: dict[int, float] = {}
