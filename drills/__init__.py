@@ -1,0 +1,1 @@
+"""Reliability drills: the production processes under load and through outages (RELIABILITY.md)."""

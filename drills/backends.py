@@ -1,0 +1,170 @@
+"""Private PostgreSQL and Redis servers that a drill may stop and start at will.
+
+The machine's own PostgreSQL and Redis serve other people's test runs: a drill never stops,
+restarts or reconfigures them. These run from temporary directories on free loopback ports and
+are removed on exit, whatever happened.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import psycopg
+import redis
+from psycopg import sql
+
+from harness.server import free_port
+
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster: ``initdb`` into a temp dir, ``pg_ctl start/stop``.
+
+    PostgreSQL refuses to run as root, so when the drill runs as root the cluster belongs to the
+    ``postgres`` system user and every command goes through ``runuser``. The Unix socket lives in
+    the cluster's own directory, so nothing touches the system server's socket directory.
+    """
+
+    def __init__(self, *, os_user: str = "postgres") -> None:
+        self.os_user = os_user
+        self.port = 0
+        self.root: Path | None = None
+        self.running = False
+
+    @property
+    def data(self) -> Path:
+        if self.root is None:
+            raise RuntimeError("the cluster is not initialised")
+        return self.root / "data"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *command: str, timeout_s: float = 120.0) -> str:
+        prefix = ["runuser", "-u", self.os_user, "--"] if os.geteuid() == 0 else []
+        done = subprocess.run(
+            [*prefix, *command], cwd=self.root, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}): {done.stderr or done.stdout}")
+        return done.stdout
+
+    def __enter__(self) -> PrivatePostgres:
+        self.root = Path(tempfile.mkdtemp(prefix="drill-pg-"))
+        if os.geteuid() == 0:
+            account = pwd.getpwnam(self.os_user)
+            os.chown(self.root, account.pw_uid, account.pw_gid)
+        self.port = free_port()
+        try:
+            self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                      "-E", "UTF8", "--no-sync")
+            self.start()
+        except BaseException:
+            self._remove()
+            raise
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
+                  "-o", options, "-w", "-t", "60", "start")
+        self.running = True
+
+    def stop(self, *, mode: str = "immediate") -> None:
+        """Stop the server; ``immediate`` drops every connection at once, as a crash would."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+        self.running = False
+
+    def create_database(self, name: str) -> str:
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url(name)
+
+    def _remove(self) -> None:
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        try:
+            if self.running:
+                self.stop(mode="fast")
+        finally:
+            self._remove()
+
+
+class PrivateRedis:
+    """``redis-server`` on a free port with no persistence: a restart loses everything queued."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.root: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def __enter__(self) -> PrivateRedis:
+        self.root = Path(tempfile.mkdtemp(prefix="drill-redis-"))
+        self.port = free_port()
+        try:
+            self.start()
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
+        return self
+
+    def start(self) -> None:
+        if self.root is None:
+            raise RuntimeError("PrivateRedis is used outside its with block")
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.root), "--logfile", str(self.root / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self._ping():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not answer PING on port {self.port}")
+
+    def _ping(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        try:
+            self.stop()
+        finally:
+            if self.root is not None:
+                shutil.rmtree(self.root, ignore_errors=True)
+                self.root = None

@@ -1,0 +1,465 @@
+"""``make drill-outage``: PostgreSQL and Redis taken away under load, and a worker killed mid-fetch.
+
+Everything runs against a PRIVATE PostgreSQL cluster (``initdb`` into a temp dir, own port) and
+a PRIVATE ``redis-server``, which the drill stops and starts; the machine's own servers are never
+touched. The app runs with its production settings (gunicorn with the Dockerfile's flags, a
+qcluster on Redis) except short recording leases, so that a killed fetch is taken over within a
+minute or two rather than ten.
+
+Scenarios, in order (exit 1 if any criterion fails; results in ``drills/results/outage-latest.json``):
+
+(a) PostgreSQL stopped (``pg_ctl -m immediate``, like a crash) for ``DRILL_OUTAGE_SECONDS``
+    (default 30) under wrk load, a sequential probe and an ingestion stream, with recording jobs
+    claimed and queued. Every answer is 200 or 503 — never a 500, a reset or a timeout; each 503 is
+    the error envelope with ``Retry-After``; no answer takes longer than ``MAX_LATENCY_S``; the
+    service answers 200 again within ``RECOVERY_BOUND_S`` of the database's return with nobody
+    touching it; every ingestion batch is stored completely or not at all (counted per batch id,
+    the one in flight when the database died included), and re-sending the failed ones stores
+    each exactly once.
+(b) The same with Redis stopped (rate-limit cache and django-q2 broker; queued tasks are lost,
+    since the drill's Redis does not persist).
+(c) The recording jobs queued before each outage all end ``available`` afterwards.
+(d) ``kill -9`` of the django-q2 worker holding a connection to the (slow) recording server: once
+    the lease runs out the job is fetched again, and every recording ends ``available`` exactly
+    once — one stored object per file with the served bytes' sha256, no temporary leftovers, no
+    deletion in the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+from drills.backends import PrivatePostgres, PrivateRedis
+from drills.client import Hit, Probe, call
+from drills.ingest import BatchOutcome, IngestStream, StreamPlan, batch_bodies
+from drills.recording_server import RecordingServer, sha256_for
+from drills.records import (
+    INGEST_CONTACTS,
+    INGEST_INTERACTIONS,
+    contact_batch_prefix,
+    interaction_batch_prefix,
+    interaction_record,
+    json_body,
+    read_requests,
+)
+from drills.report import Report, log_markers, wrk_summary
+from drills.stack import (
+    ACCOUNT_ID,
+    BOT_ID,
+    ORG_ID,
+    DrillClient,
+    app_env,
+    audit_actions,
+    client_create,
+    counts_by_prefix,
+    recording_files,
+    tenant_create,
+)
+from harness.pg import migrate
+from harness.server import Gunicorn, Qcluster
+from harness.wrk import WrkRequest, run_wrk
+
+MAX_LATENCY_S = 10.0  # DB_CONNECT_TIMEOUT (5 s) plus room for a loaded machine
+RECOVERY_BOUND_S = 15.0
+BEFORE_S = 10.0
+SETTLE_S = 10.0
+AFTER_S = 20.0
+LEASE_S = 30
+FETCH_MAX_S = 20
+TRICKLE_S = 8.0
+RECORDINGS_PER_OUTAGE = 6
+RECORDINGS_TO_KILL = 4
+# A sweep runs every minute; a reclaim needs the lease to end and then the next sweep.
+RECORDINGS_WAIT_S = 300.0
+
+
+@dataclass
+class Stack:
+    """What every scenario needs: the servers, the clients, where things are stored."""
+
+    server: Gunicorn
+    cluster: Qcluster
+    pg: PrivatePostgres
+    database_url: str
+    media_root: Path
+    recording_server: RecordingServer
+    reader: DrillClient
+    ingester: DrillClient
+    reads: list[tuple[str, WrkRequest]]
+    concurrency: int
+    var_dir: Path
+    registered: list[str] = field(default_factory=list)
+
+
+def _register_recordings(stack: Stack, label: str, count: int) -> list[str]:
+    """Voice calls ended 20 minutes ago, so their recording jobs are due at the next sweep."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    tag = hashlib.sha256(label.encode()).hexdigest()[:14]
+    records = [
+        interaction_record(tag=tag, batch=0, index=index, bot_id=BOT_ID, org_id=ORG_ID,
+                           start=start + timedelta(seconds=index),
+                           recording_url=stack.recording_server.url(f"/{label}/{index}.flac"))
+        for index in range(count)
+    ]
+    answer = call(stack.server.base_url, "POST", INGEST_INTERACTIONS, body=json_body({"records": records}),
+                  headers={"auth": stack.ingester.token, "Content-Type": "application/json"})
+    if answer.status != 200 or answer.json()["created"] != count:
+        raise RuntimeError(f"could not ingest the {label} calls: {answer.status} {answer.body[:500]!r}")
+    ids = [record["conversationId"] for record in records]
+    stack.registered += ids
+    return ids
+
+
+def _wait(condition: Callable[[], bool], *, timeout_s: float, every_s: float = 1.0) -> float:
+    """Seconds until ``condition`` held, or -1 when it did not within ``timeout_s``."""
+    began = time.monotonic()
+    while time.monotonic() - began <= timeout_s:
+        if condition():
+            return time.monotonic() - began
+        time.sleep(every_s)
+    return -1.0
+
+
+def _recovery_s(hits: list[Hit], restarted_at: float) -> float:
+    """From the dependency's return to the first probe after which every probe answered 200."""
+    after = [hit for hit in hits if hit.at >= restarted_at]
+    failures = [hit for hit in after if hit.status != 200]
+    if not after:
+        return -1.0
+    if not failures:
+        return after[0].at - restarted_at
+    later = [hit for hit in after if hit.at > failures[-1].at]
+    return later[0].at - restarted_at if later else -1.0
+
+
+def _statuses(hits: list[Hit]) -> dict[str, int]:
+    return {str(status): count for status, count in sorted(Counter(hit.status for hit in hits).items())}
+
+
+def _batches_check(
+    report: Report, name: str, stack: Stack, plan: StreamPlan, outcomes: list[BatchOutcome], stopped_at: float
+) -> None:
+    """All-or-nothing per batch, then re-send what failed: every batch stored exactly once."""
+    firsts = [o for o in outcomes if not o.resend]
+    stored = {}
+    for kind, table, column, prefix in (
+        ("interactions", "conversations_interaction", "session_id", interaction_batch_prefix),
+        ("contacts", "qualityai_qacontact", "conversation_id", contact_batch_prefix),
+    ):
+        batches = sorted({o.batch for o in firsts if o.kind == kind})
+        counts = counts_by_prefix(stack.database_url, table=table, column=column,
+                                  prefixes=[prefix(plan.tag, batch) for batch in batches])
+        stored.update({(kind, batch): counts[prefix(plan.tag, batch)] for batch in batches})
+    partial = {f"{o.kind}#{o.batch}": stored[(o.kind, o.batch)] for o in firsts
+               if stored[(o.kind, o.batch)] not in (0, o.size)}
+    lost = {f"{o.kind}#{o.batch}": stored[(o.kind, o.batch)] for o in firsts
+            if o.status == 200 and stored[(o.kind, o.batch)] != o.size}
+    in_flight = [o for o in firsts if o.sent_at <= stopped_at <= o.sent_at + o.latency_s]
+    failed = [o for o in firsts if o.status != 200]
+    report.data[name]["ingestion"] = {
+        "batches": len(firsts),
+        "statuses": dict(Counter(str(o.status) for o in firsts)),
+        "in_flight_at_stop": [
+            {"kind": o.kind, "batch": o.batch, "status": o.status, "rows_stored": stored[(o.kind, o.batch)],
+             "size": o.size} for o in in_flight
+        ],
+    }
+    report.check(f"{name}: each ingestion batch stored completely or not at all", not partial and not lost,
+                 f"{len(firsts)} batches ({len(failed)} failed, {len(in_flight)} in flight when it stopped: "
+                 + ", ".join(f"{o.kind}#{o.batch} -> {o.status}, {stored[(o.kind, o.batch)]}/{o.size} rows"
+                             for o in in_flight)
+                 + f"); partial: {partial or 'none'}; answered 200 but missing: {lost or 'none'}")
+    headers = {"auth": plan.token, "Content-Type": "application/json"}
+    resent = []
+    for outcome in failed:
+        interactions, contacts = batch_bodies(plan, outcome.batch)
+        path, body = ((INGEST_INTERACTIONS, interactions) if outcome.kind == "interactions"
+                      else (INGEST_CONTACTS.format(stream=BOT_ID), contacts))
+        answer = call(stack.server.base_url, "POST", path, headers=headers, body=body, timeout_s=120)
+        result = answer.json() if answer.status == 200 else {}
+        resent.append(answer.status == 200 and result["created"] + result["updated"] == outcome.size
+                      and not result["rejected"])
+    exact = True
+    for kind, table, column, prefix in (
+        ("interactions", "conversations_interaction", "session_id", interaction_batch_prefix),
+        ("contacts", "qualityai_qacontact", "conversation_id", contact_batch_prefix),
+    ):
+        sizes = {o.batch: o.size for o in firsts if o.kind == kind}
+        total = counts_by_prefix(stack.database_url, table=table, column=column, prefixes=[prefix(plan.tag, None)])
+        exact = exact and total[prefix(plan.tag, None)] == sum(sizes.values())
+    report.check(f"{name}: failed batches re-sent, every batch stored exactly once", all(resent) and exact,
+                 f"{len(failed)} re-sent, {sum(resent)} accepted; row totals equal records sent: {exact}")
+
+
+def _outage(
+    report: Report, stack: Stack, name: str, *, down: Callable[[], None], up: Callable[[], None], outage_s: float
+) -> list[str]:
+    """One dependency outage under load; returns the recordings queued before it.
+
+    1. Register recordings due now and wait (bounded) until the sweep has claimed one, so jobs are
+       queued or running when the dependency goes.
+    2. Start the ingestion stream, the probe and one wrk run covering the whole scenario.
+    3. After ``BEFORE_S``, wait for an ingestion batch to be in flight and stop the dependency.
+    4. ``outage_s`` later start it again; let the load run ``SETTLE_S + AFTER_S`` more.
+    5. Check statuses, envelopes, latency, recovery, and every batch against the database.
+    """
+    report.data[name] = {}
+    recordings = _register_recordings(stack, name, RECORDINGS_PER_OUTAGE)
+    claimed_after = _wait(
+        lambda: any(f.state == "fetching_in_progress" for f in recording_files(stack.database_url, recordings)),
+        timeout_s=90,
+    )
+    plan = StreamPlan(
+        base_url=stack.server.base_url, token=stack.ingester.token, tag=hashlib.sha256(name.encode()).hexdigest()[:14],
+        interval_s=0.5, interactions_per_batch=400, contacts_per_batch=100, resend_every=0,
+        start=datetime.now(UTC).replace(microsecond=0) - timedelta(days=120), timeout_s=90,
+    )
+    total_s = BEFORE_S + 5 + outage_s + SETTLE_S + AFTER_S
+    with ExitStack() as running, ThreadPoolExecutor(max_workers=1) as pool:
+        stream = running.enter_context(IngestStream(plan, stack.var_dir / f"{name}.jsonl"))
+        probe = running.enter_context(Probe(stack.server.base_url, stack.reads))
+        began = time.time()
+        load = pool.submit(run_wrk, base_url=stack.server.base_url, requests=[r for _, r in stack.reads],
+                           connections=stack.concurrency, threads=2, duration_s=total_s, timeout_s=60)
+        time.sleep(BEFORE_S)
+        in_flight_since = stream.wait_in_flight(for_at_least_s=0.3, timeout_s=5)
+        stopped_at = time.time()
+        down()
+        print(f"[outage] {name}: dependency stopped (a batch in flight since {stopped_at - in_flight_since:.1f} s)"
+              if in_flight_since else f"[outage] {name}: dependency stopped", flush=True)
+        time.sleep(max(0.0, stopped_at + outage_s - time.time()))
+        up()
+        restarted_at = time.time()
+        print(f"[outage] {name}: dependency back after {restarted_at - stopped_at:.0f} s", flush=True)
+        result = load.result()
+        stream.stop()
+        probe.stop()
+    hits = probe.hits
+    outcomes = stream.outcomes()
+    during = probe.between(stopped_at, restarted_at)
+    recovery = _recovery_s(hits, restarted_at)
+    statuses = {
+        "wrk": {str(k): v for k, v in sorted(result.status_counts.items())},
+        "probe": _statuses(hits),
+        "ingestion": dict(Counter(str(o.status) for o in outcomes)),
+    }
+    all_503 = [hit for hit in hits if hit.status == 503]
+    bad_503 = [asdict(hit) for hit in all_503 if not hit.envelope or not hit.retry_after.isdigit()]
+    bad_503 += [{"batch": o.batch, "kind": o.kind} for o in outcomes
+                if o.status == 503 and (not o.envelope or not o.retry_after.isdigit())]
+    slowest = max([hit.latency_s for hit in hits] + [o.latency_s for o in outcomes] + [result.max_ms / 1000])
+    report.data[name].update({
+        "stopped_for_s": round(restarted_at - stopped_at, 1),
+        "recordings_claimed_before_outage_after_s": round(claimed_after, 1),
+        "wrk": wrk_summary(result),
+        "statuses": statuses,
+        "probe_during_outage": {"statuses": _statuses(during),
+                                "max_latency_ms": round(max((h.latency_s for h in during), default=0) * 1000, 1)},
+        "probe_by_endpoint_during_outage": {
+            endpoint: _statuses([hit for hit in during if hit.name == endpoint])
+            for endpoint in dict.fromkeys(hit.name for hit in during)
+        },
+        "max_latency_ms": round(slowest * 1000, 1),
+        "recovery_s": round(recovery, 2),
+        "scenario_s": round(time.time() - began, 1),
+    })
+    unexpected = {source: {s for s in counts if s not in ("200", "503")} for source, counts in statuses.items()}
+    report.check(f"{name}: only 200 or 503, no 500, reset or timeout",
+                 not any(unexpected.values()) and result.socket_errors == 0,
+                 f"statuses {statuses}; wrk socket errors {result.socket_error_kinds}")
+    report.check(f"{name}: the outage answered 503 with the envelope and Retry-After",
+                 any(hit.status == 503 for hit in during) and not bad_503,
+                 f"{sum(hit.status == 503 for hit in during)} probe 503s during the outage, "
+                 f"{len(all_503)} in all; without envelope or Retry-After: {bad_503[:3] or 'none'}")
+    report.check(f"{name}: no request hung", slowest <= MAX_LATENCY_S,
+                 f"slowest answer {slowest * 1000:.0f} ms (bound {MAX_LATENCY_S:.0f} s)")
+    report.check(f"{name}: recovered by itself", 0 <= recovery <= RECOVERY_BOUND_S,
+                 f"every probe 200 from {recovery:.1f} s after the dependency returned "
+                 f"(bound {RECOVERY_BOUND_S:.0f} s)")
+    _batches_check(report, name, stack, plan, outcomes, stopped_at)
+    return recordings
+
+
+def _check_recordings(report: Report, name: str, stack: Stack, ids: list[str], served: dict[str, str]) -> None:
+    """Every recording ``available`` once: database, stored objects and their checksums."""
+    files = recording_files(stack.database_url, ids)
+    wrong = [f"{f.conversation_id}: {f.state} ({f.last_error[:120]})" for f in files if f.state != "available"]
+    bad_sum = [f.conversation_id for f in files if f.state == "available" and f.sha256 != served[f.source_url]]
+    missing = []
+    for stored in files:
+        path = stack.media_root / stored.storage_key
+        if stored.state == "available" and (
+            not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != stored.sha256
+        ):
+            missing.append(stored.conversation_id)
+    report.check(f"{name}: every recording available, with the served bytes",
+                 len(files) == len(ids) and not wrong and not bad_sum and not missing,
+                 f"{len(files) - len(wrong)}/{len(ids)} available; wrong sha256: {bad_sum or 'none'}; "
+                 f"object missing or altered: {missing or 'none'}"
+                 + (f"; not available: {wrong}" if wrong else ""))
+
+
+def _check_storage(report: Report, stack: Stack) -> None:
+    """Exactly the objects the database points at: no duplicate, no temporary leftover."""
+    on_disk = sorted(str(path.relative_to(stack.media_root)) for path in stack.media_root.rglob("*")
+                     if path.is_file())
+    expected = sorted(f.storage_key for f in recording_files(stack.database_url, stack.registered)
+                      if f.state == "available")
+    report.data["storage"] = {"objects": len(on_disk), "expected": len(expected)}
+    extra = sorted(set(on_disk) - set(expected))
+    report.check("storage holds each recording exactly once", on_disk == expected,
+                 f"{len(on_disk)} objects for {len(expected)} available files; extra: {extra[:5] or 'none'}")
+    actions = audit_actions(stack.database_url)
+    report.data["audit_actions"] = actions
+    report.check("audit log: no recording deleted", not actions.get("recording_deleted"), str(actions))
+
+
+def _fetching_worker(stack: Stack) -> int:
+    """A qcluster process with an open connection to the recording server (a fetch in flight)."""
+    for pid in stack.cluster.pids():
+        try:
+            connections = psutil.Process(pid).net_connections(kind="tcp")
+        except psutil.NoSuchProcess:
+            continue
+        if any(c.raddr and c.raddr.port == stack.recording_server.port and c.status == psutil.CONN_ESTABLISHED
+               for c in connections):
+            return pid
+    return 0
+
+
+def _worker_kill(report: Report, stack: Stack) -> None:
+    """(d) ``kill -9`` of the worker in the middle of a fetch; every recording still ends available once.
+
+    1. Register recordings due now on the slow recording server.
+    2. Wait for a qcluster process holding a connection to that server, and kill it (SIGKILL).
+    3. Wait until every recording is available (the lease runs out, the next sweep reclaims).
+    4. Check the database, the stored objects and the audit log; the cluster has replaced the worker.
+    """
+    report.data["worker_kill"] = {}
+    ids = _register_recordings(stack, "kill", RECORDINGS_TO_KILL)
+    processes_before = len(stack.cluster.pids())
+    began = time.monotonic()
+    victim = 0
+    while not victim and time.monotonic() - began < 150:
+        victim = _fetching_worker(stack)
+        time.sleep(0.2)
+    if not report.check("worker kill: a worker was caught mid-fetch", victim > 0,
+                        f"pid {victim} after {time.monotonic() - began:.1f} s" if victim
+                        else "no fetch seen within 150 s"):
+        return
+    # Halfway through the trickle: bytes are already in the temporary object.
+    time.sleep(TRICKLE_S / 2)
+    os.kill(victim, signal.SIGKILL)
+    killed_at = time.time()
+    print(f"[outage] worker kill: SIGKILL to pid {victim} while fetching", flush=True)
+    done_after = _wait(lambda: all(f.state == "available" for f in recording_files(stack.database_url, ids)),
+                       timeout_s=RECORDINGS_WAIT_S, every_s=2)
+    served = {stack.recording_server.url(f"/kill/{i}.flac"): sha256_for(f"/kill/{i}.flac")
+              for i in range(RECORDINGS_TO_KILL)}
+    paths = [f"/kill/{i}.flac" for i in range(RECORDINGS_TO_KILL)]
+    files = recording_files(stack.database_url, ids)
+    refetched = [path for path in paths if stack.recording_server.hits[path] > 1]
+    report.data["worker_kill"] = {
+        "victim_pid": victim,
+        "available_after_s": round(done_after, 1),
+        "server_hits": {path: stack.recording_server.hits[path] for path in paths},
+        "attempts": {f.conversation_id: f.attempts for f in files},
+        "killed_at": killed_at,
+    }
+    report.check("worker kill: the interrupted fetch was taken over after its lease",
+                 done_after >= 0 and any(f.attempts >= 2 for f in files),
+                 f"all available {done_after:.0f} s after the kill (lease {LEASE_S} s, sweep every 60 s); "
+                 f"attempts {[f.attempts for f in files]}; server hits {report.data['worker_kill']['server_hits']}; "
+                 f"fetched more than once: {refetched}")
+    _check_recordings(report, "worker kill", stack, ids, served)
+    report.check("worker kill: the cluster replaced the worker", len(stack.cluster.pids()) >= processes_before,
+                 f"{processes_before} qcluster processes before, {len(stack.cluster.pids())} after")
+
+
+def main() -> int:
+    """Run the outage drill; the exit code says whether every criterion held.
+
+    1. Private PostgreSQL cluster and Redis; migrate, seed, create the reader and ingester clients.
+    2. Start gunicorn (Dockerfile flags) and a qcluster with short recording leases, and a local
+       recording server that trickles each recording over ``TRICKLE_S`` seconds.
+    3. (a) PostgreSQL outage, (b) Redis outage — see :func:`_outage`.
+    4. (c) The recordings queued before each outage all become available.
+    5. (d) Worker kill — see :func:`_worker_kill`; then the storage and audit log checks.
+    """
+    outage_s = float(os.environ.get("DRILL_OUTAGE_SECONDS") or 30)
+    concurrency = int(os.environ.get("DRILL_CONCURRENCY") or 8)
+    workers = int(os.environ.get("DRILL_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
+    settings = {"outage_s": outage_s, "concurrency": concurrency, "workers": workers, "lease_s": LEASE_S,
+                "fetch_max_s": FETCH_MAX_S, "trickle_s": TRICKLE_S, "max_latency_s": MAX_LATENCY_S,
+                "recovery_bound_s": RECOVERY_BOUND_S}
+    report = Report("outage", settings=settings)
+    with ExitStack() as stack:
+        var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="drill-outage-")))
+        pg = stack.enter_context(PrivatePostgres())
+        redis = stack.enter_context(PrivateRedis())
+        recording_server = stack.enter_context(RecordingServer(trickle_s=TRICKLE_S))
+        database_url = pg.create_database("drill")
+        env = app_env(
+            database_url=database_url, redis_url=redis.url(), var_dir=var_dir,
+            RATE_LIMIT_PER_MINUTE="10000000", RATE_LIMIT_PER_HOUR="100000000",
+            RECORDING_LEASE_SECONDS=str(LEASE_S), RECORDING_FETCH_MAX_SECONDS=str(FETCH_MAX_S),
+            RECORDING_READ_TIMEOUT_SECONDS="10", RECORDING_CONNECT_TIMEOUT_SECONDS="2",
+            Q_WORKERS="2", Q_TIMEOUT_SECONDS="60", Q_RETRY_SECONDS="120",
+        )
+        print(f"[outage] private PostgreSQL on port {pg.port}, Redis on {redis.port}; migrating and seeding",
+              flush=True)
+        migrate(database_url, env=env)
+        tenant_create(env, days=7, per_day=40)
+        ttl_s = 3 * 3600
+        reader = client_create(env, name="drill reader",
+                               scopes=["smartassist.analytics", "qualityai.analytics", "recordings", "account.admin"],
+                               ttl_s=ttl_s)
+        ingester = client_create(env, name="drill ingester", scopes=["ingest"], ttl_s=ttl_s)
+        server = stack.enter_context(Gunicorn(env=env, workers=workers))
+        cluster = stack.enter_context(Qcluster(env=env))
+        reads = read_requests(token=reader.token, account_id=ACCOUNT_ID, org_id=ORG_ID, bot_id=BOT_ID,
+                              conversation_ids=[], today=datetime.now(UTC))
+        state = Stack(
+            server=server, cluster=cluster, pg=pg, database_url=database_url, media_root=var_dir / "media",
+            recording_server=recording_server, reader=reader, ingester=ingester,
+            reads=[*reads, ("health", WrkRequest("GET", "/api/health", {}))],
+            concurrency=concurrency, var_dir=var_dir,
+        )
+        queued = _outage(report, state, "postgres", down=pg.stop, up=pg.start, outage_s=outage_s)
+        queued += _outage(report, state, "redis", down=redis.stop, up=redis.start, outage_s=outage_s)
+
+        print("[outage] waiting for the recordings queued before the outages", flush=True)
+        waited = _wait(lambda: all(f.state == "available" for f in recording_files(database_url, queued)),
+                       timeout_s=RECORDINGS_WAIT_S, every_s=2)
+        report.data["queued_recordings_available_after_s"] = round(waited, 1)
+        served = {recording_server.url(f"/{label}/{i}.flac"): sha256_for(f"/{label}/{i}.flac")
+                  for label in ("postgres", "redis") for i in range(RECORDINGS_PER_OUTAGE)}
+        _check_recordings(report, "queued jobs resume after the outages", state, queued, served)
+        _worker_kill(report, state)
+        _check_storage(report, state)
+        logs = {"gunicorn": log_markers(server.stderr_path), "qcluster": log_markers(cluster.stderr_path)}
+        report.data["log_markers"] = logs
+        unhandled = {name: counts["Unhandled exception"] + counts["Internal Server Error"]
+                     for name, counts in logs.items()}
+        report.check("no unhandled exception (500) logged", not any(unhandled.values()),
+                     f"{unhandled}; tracebacks logged (dependency errors included): "
+                     f"{ {name: counts['Traceback'] for name, counts in logs.items()} }")
+    return report.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
