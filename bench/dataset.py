@@ -25,12 +25,15 @@ from django.db import connection
 from analytics_api.models import Account, Bot
 from analytics_api.services import account_ensure
 from conversations.demo import interactions_seed
+from conversations.documents import document_prerender
 from conversations.models import Interaction, InteractionQueue
 from qualityai.demo import contacts_seed
 from qualityai.models import QaContact, QaContactCustomField
 
 # A stored time (UTC, milliseconds, Z), quoted: the only form documents keep times in.
 _STORED_TIME = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"')
+# A local time of a pre-rendered text (conversations.documents): a marker, then the time at offset 0.
+_SERVED_LOCAL = re.compile('"\x01(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d)"')
 _TEMPLATE_ACCOUNT = "benchtemplate000000000000"
 _COPY_CHUNK = 5_000
 DAYS = 30
@@ -50,47 +53,63 @@ QUICK = Scale(interactions=60_000, qa_contacts=20_000, templates=600)
 
 @dataclass
 class Template:
-    """A stored document split around its ids and times, to be re-joined with new ones.
+    """A stored text split around its ids and times, to be re-joined with new ones.
 
-    ``slots`` says what goes between ``parts[i]`` and ``parts[i + 1]``: the session id, the
-    conversation id, or a time given as milliseconds after the record's start.
+    ``slots`` says what goes between ``parts[i]`` and ``parts[i + 1]``: ``("id", name)``, or a
+    time as milliseconds after the record's start, in the document's UTC form (``"utc"``) or the
+    pre-rendered local form (``"local"``, a marker then ``YYYY-MM-DDTHH:MM:SS``). Clones start at the same
+    millisecond within their second as the template, so local times truncate the same way.
     """
 
     parts: list[str]
-    slots: list[str | int]
+    slots: list[tuple[str, Any]]
     columns: dict[str, Any]
     start: datetime
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, *, document: Any, ids: dict[str, str], start: datetime, columns: dict[str, Any]) -> Template:
-        text = orjson.dumps(document).decode()
+    def of(
+        cls, *, text: str, ids: dict[str, str], start: datetime, columns: dict[str, Any] | None = None,
+        document_text: str | None = None,
+    ) -> Template:
+        """Split ``text``; local times are looked up among the stored times of ``document_text``."""
         names = "|".join(re.escape(orjson.dumps(value).decode()) for value in ids.values())
-        pattern = re.compile(f"{_STORED_TIME.pattern}|{names}")
+        pattern = re.compile(f"{_STORED_TIME.pattern}|{_SERVED_LOCAL.pattern}|{names}")
         by_text = {orjson.dumps(value).decode(): name for name, value in ids.items()}
+        # Which delta a local time stands for: every stored time, truncated to the second.
+        local_deltas = {
+            found[:19]: _delta_ms(found, start) for found in _STORED_TIME.findall(document_text or text)
+        }
         parts: list[str] = []
-        slots: list[str | int] = []
+        slots: list[tuple[str, Any]] = []
         cursor = 0
         for match in pattern.finditer(text):
             parts.append(text[cursor : match.start()])
             if match.group(1):
-                moment = datetime.fromisoformat(match.group(1))
-                slots.append(round((moment - start).total_seconds() * 1000))
+                slots.append(("utc", _delta_ms(match.group(1), start)))
+            elif match.group(2):
+                slots.append(("local", local_deltas[match.group(2)]))
             else:
-                slots.append(by_text[match.group(0)])
+                slots.append(("id", by_text[match.group(0)]))
             cursor = match.end()
         parts.append(text[cursor:])
-        return cls(parts=parts, slots=slots, columns=columns, start=start)
+        return cls(parts=parts, slots=slots, columns=columns or {}, start=start)
 
     def render(self, *, start_ms: int, ids: dict[str, str]) -> str:
         out = [self.parts[0]]
-        for slot, part in zip(self.slots, self.parts[1:], strict=True):
-            if isinstance(slot, int):
-                out.append(f'"{stored_time(start_ms + slot)}"')
+        for (kind, value), part in zip(self.slots, self.parts[1:], strict=True):
+            if kind == "utc":
+                out.append(f'"{stored_time(start_ms + value)}"')
+            elif kind == "local":
+                out.append(f'"\x01{stored_time(start_ms + value)[:19]}"')
             else:
-                out.append(f'"{ids[slot]}"')
+                out.append(f'"{ids[value]}"')
             out.append(part)
         return "".join(out)
+
+
+def _delta_ms(stored: str, start: datetime) -> int:
+    return round((datetime.fromisoformat(stored) - start).total_seconds() * 1000)
 
 
 def stored_time(epoch_ms: int) -> str:
@@ -129,9 +148,13 @@ def templates_make(*, count: int, seed: int = 7) -> Templates:
         ids = {"session": row.session_id, "bot": row.bot_id, "org": account.org_id}
         if row.conversation_id:
             ids["conversation"] = row.conversation_id
+        document_text = orjson.dumps(row.document).decode()
         template = Template.of(
-            document=row.document, ids=ids, start=row.session_start,
+            text=document_text, ids=ids, start=row.session_start,
             columns={"channel": row.channel, "end_ms": _epoch_ms(row.session_end)},
+        )
+        template.extra["served"] = None if row.served is None else Template.of(
+            text=row.served, ids=ids, start=row.session_start, document_text=document_text
         )
         template.extra["queues"] = list(
             row.queue_links.order_by("queue_id").values_list("queue_id", flat=True)
@@ -141,7 +164,8 @@ def templates_make(*, count: int, seed: int = 7) -> Templates:
     contacts: dict[str, Template] = {}
     for contact in QaContact.objects.filter(account=account).prefetch_related("custom_field_rows"):
         template = Template.of(
-            document=contact.document, ids={"conversation": contact.conversation_id}, start=contact.started_at,
+            text=orjson.dumps(contact.document).decode(), ids={"conversation": contact.conversation_id},
+            start=contact.started_at,
             columns={
                 "direction": contact.direction, "direction_defaulted": contact.direction_defaulted,
                 "duration_ms": contact.duration_ms, "audit_complete": contact.audit_complete,
@@ -179,10 +203,11 @@ def _clone_ids(target: LoadTarget, index: int) -> dict[str, str]:
     }
 
 
-def _start_ms(target: LoadTarget, index: int) -> int:
-    # Evenly over the window, with a deterministic sub-second jitter so ties are rare but possible.
+def _start_ms(target: LoadTarget, index: int, template: Template) -> int:
+    """Evenly over the window, at the template's millisecond within the second (see Template)."""
     span = DAYS * 86_400_000
-    return target.window_start_ms + index * span // target.interactions + (index * 7919) % 997
+    moment = target.window_start_ms + index * span // target.interactions
+    return moment - moment % 1000 + _epoch_ms(template.start) % 1000
 
 
 def _chunks(total: int, workers: int) -> list[tuple[int, int]]:
@@ -213,17 +238,19 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
             for index in range(low, high):
                 template = templates.interactions[index % len(templates.interactions)]
                 ids = _clone_ids(target, index)
-                start_ms = _start_ms(target, index)
+                start_ms = _start_ms(target, index, template)
                 start = datetime.fromtimestamp(start_ms / 1000, UTC)
                 end_ms = template.columns["end_ms"]
                 end_at = None if end_ms is None else start + timedelta(
                     milliseconds=end_ms - _epoch_ms(template.start)
                 )
                 pk = target.interaction_pk0 + index
+                served = template.extra["served"]
                 conversation = ids["conversation"] if template.extra["conversation_id"] else None
                 interactions.append((
                     pk, target.account_pk, ids["session"], conversation, template.columns["channel"],
-                    target.bot_id, start, end_at, template.render(start_ms=start_ms, ids=ids), "[]", now, now,
+                    target.bot_id, start, end_at, template.render(start_ms=start_ms, ids=ids),
+                    None if served is None else served.render(start_ms=start_ms, ids=ids), "[]", now, now,
                 ))
                 links.extend((pk, target.account_pk, queue, start) for queue in template.extra["queues"])
                 contact = templates.contacts.get(template.extra["conversation_id"] or "")
@@ -246,7 +273,7 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                 fields.extend((contact_pk, target.bot_pk, key, value) for key, value in contact.extra["custom_fields"])
             _copy(db, Interaction, (
                 "id", "account_id", "session_id", "conversation_id", "channel", "bot_id", "session_start",
-                "session_end", "document", "recording_sources", "created_at", "updated_at",
+                "session_end", "document", "served", "recording_sources", "created_at", "updated_at",
             ), interactions)
             _copy(db, InteractionQueue, ("interaction_id", "account_id", "queue_id", "session_start"), links)
             _copy(db, QaContact, (
@@ -350,10 +377,23 @@ def dataset_load(*, url: str, scale: Scale, window_end: datetime, workers: int =
         analyze_began = time.perf_counter()
         db.execute("VACUUM ANALYZE")
         analyzed = time.perf_counter() - analyze_began
+    _verify_served(targets)
     return LoadReport(
         interactions=sum(c[0] for c in counts), queue_links=sum(c[1] for c in counts),
         qa_contacts=sum(c[2] for c in counts), seconds=loaded, analyze_seconds=analyzed, templates=templates,
     )
+
+
+def _verify_served(targets: list[LoadTarget], samples: int = 200) -> None:
+    """Cloned pre-rendered texts must be exactly what ingestion would have stored."""
+    pks = [
+        target.interaction_pk0 + number * target.interactions // samples
+        for target in targets
+        for number in range(samples)
+    ]
+    for pk, document, served in Interaction.objects.filter(pk__in=pks).values_list("pk", "document", "served"):
+        if served != document_prerender(document):
+            raise RuntimeError(f"interaction {pk}: the cloned pre-rendered text differs from its document")
 
 
 def interaction_lines(
@@ -366,7 +406,7 @@ def interaction_lines(
     )
     for index in range(count):
         template = templates.interactions[index % len(templates.interactions)]
-        yield template.render(start_ms=_start_ms(target, index), ids=_clone_ids(target, index)).encode()
+        yield template.render(start_ms=_start_ms(target, index, template), ids=_clone_ids(target, index)).encode()
 
 
 def contact_lines(*, templates: Templates, count: int, account_tag: int, start: datetime) -> Iterator[bytes]:
@@ -378,4 +418,4 @@ def contact_lines(*, templates: Templates, count: int, account_tag: int, start: 
     contacts = list(templates.contacts.values())
     for index in range(count):
         contact = contacts[index % len(contacts)]
-        yield contact.render(start_ms=_start_ms(target, index), ids=_clone_ids(target, index)).encode()
+        yield contact.render(start_ms=_start_ms(target, index, contact), ids=_clone_ids(target, index)).encode()

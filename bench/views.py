@@ -39,6 +39,5 @@ class PrerenderedPageView(APIView):
             query = interaction_query_validate(
                 query_params=request.query_params, body=request.data, header_offset=None
             )
-            records, has_more = interaction_page(account=account, query=query)
-            page = _PAGES[key] = json_bytes({"numResults": len(records), "hasMore": has_more, "data": records})
+            page = _PAGES[key] = json_bytes(interaction_page(account=account, query=query).as_dict())
         return HttpResponse(page, content_type="application/json")

@@ -8,10 +8,14 @@ in), local times are shifted to the caller's offset, and the optional sections a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date as date_type
+from datetime import datetime, timedelta
 from typing import Any, Union
+
+import orjson
 
 from analytics_api.dates import render_local, render_utc_ms
 
@@ -102,29 +106,32 @@ def stored_time(instant: datetime) -> str:
     return render_utc_ms(instant)
 
 
+Local = Callable[[Any], Any]
+
+
 def _local(value: Any, offset: int) -> Any:
     if not isinstance(value, str):
         return value
     return render_local(datetime.fromisoformat(value), offset)
 
 
-def _render(obj: Mapping[str, Any], shape: Shape, offset: int) -> dict[str, Any]:
+def _render(obj: Mapping[str, Any], shape: Shape, local: Local) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in shape.ordered_keys(obj):
         value = obj[key]
         if key in shape.local_times:
-            value = _local(value, offset)
+            value = local(value)
         elif key in shape.children:
-            value = _render_child(value, shape.children[key], offset)
+            value = _render_child(value, shape.children[key], local)
         out[key] = value
     return out
 
 
-def _render_child(value: Any, child: Shape | Callable[[Mapping[str, Any]], Shape], offset: int) -> Any:
+def _render_child(value: Any, child: Shape | Callable[[Mapping[str, Any]], Shape], local: Local) -> Any:
     def one(item: Any) -> Any:
         if not isinstance(item, Mapping):
             return item
-        return _render(item, child if isinstance(child, Shape) else child(item), offset)
+        return _render(item, child if isinstance(child, Shape) else child(item), local)
 
     return [one(item) for item in value] if isinstance(value, list) else one(value)
 
@@ -155,6 +162,10 @@ def document_render(document: Mapping[str, Any], *, offset: int, sections: Mappi
     3. Render local times as ``YYYY-MM-DDTHH:MM:SS`` at ``offset`` (UTC − local, in minutes), at
        every level; callback times stay UTC with milliseconds and ``Z``.
     """
+    return _render_document(document, sections, lambda value: _local(value, offset))
+
+
+def _render_document(document: Mapping[str, Any], sections: Mapping[str, list[str]], local: Local) -> dict:
     shape = CONVERSATION if "conversationId" in document else SESSION
     out: dict[str, Any] = {}
     for key in shape.ordered_keys(document):
@@ -164,8 +175,87 @@ def document_render(document: Mapping[str, Any], *, offset: int, sections: Mappi
                 continue
             value = _keep_section(key, value, sections[key])
         elif key in shape.local_times:
-            value = _local(value, offset)
+            value = local(value)
         elif key in shape.children:
-            value = _render_child(value, shape.children[key], offset)
+            value = _render_child(value, shape.children[key], local)
         out[key] = value
     return out
+
+
+# --- Pre-rendered documents -------------------------------------------------------------------
+#
+# Rendering a page from parsed documents costs more than PostgreSQL takes to read it. So at
+# ingestion each document is also rendered once to JSON text (``Interaction.served``): keys in the
+# documented order, every section present, local times at offset 0. Serving is then text work on
+# the whole page at once: drop the sections the caller did not select and shift local times.
+#
+# Raw control characters mark what serving edits. JSON text never contains them unescaped (a
+# string's U+0001 is written ``\u0001``), so a marker can only be ours:
+#   * ``\x01`` precedes every local time: ``"\x01YYYY-MM-DDTHH:MM:SS"``;
+#   * ``\x02,"name":value\x03`` wraps each optional section.
+# A document whose own strings contain these characters is not pre-rendered (``served`` stays
+# empty) and is rendered from its parsed form instead.
+
+_TIME_MARK, _OPEN, _CLOSE = "\x01", "\x02", "\x03"
+_MARKED_TIME = re.compile("\x01(\\d{4}-\\d\\d-\\d\\d)T(\\d\\d):(\\d\\d)")
+_MARKED_SECTION = re.compile('\x02,"([a-z]+)":[^\x03]*\x03')
+_SENTINEL = "\x00section\x00"
+_ESCAPED_MARKS = ("\\u0000", "\\u0001", "\\u0002", "\\u0003")
+
+
+def _mark_time(value: Any) -> Any:
+    return value if not isinstance(value, str) else _TIME_MARK + _local(value, 0)
+
+
+def document_prerender(document: Mapping[str, Any]) -> str | None:
+    """The served text of ``document`` with markers (see above), or None when it cannot be marked.
+
+    1. Render it at offset 0 with every section, local times prefixed by a marker and every
+       section's value replaced by a sentinel string.
+    2. Dump it with orjson and put each section back, wrapped in markers, in place of its sentinel.
+    """
+    plain = orjson.dumps(document).decode()
+    if any(mark in plain for mark in _ESCAPED_MARKS):
+        return None
+    sections = {name: document[name] for name in SECTIONS if name in document}
+    rendered = _render_document(document, {name: [] for name in SECTIONS}, _mark_time)
+    for name in sections:
+        rendered[name] = _SENTINEL
+    text = orjson.dumps(rendered).decode().replace('\\u0001', _TIME_MARK)
+    for name, value in sections.items():
+        text = text.replace(
+            f',"{name}":"\\u0000section\\u0000"', f'{_OPEN},"{name}":{orjson.dumps(value).decode()}{_CLOSE}', 1
+        )
+    return text
+
+
+def served_page(texts: list[str], *, offset: int, sections: Mapping[str, list[str]]) -> str:
+    """The ``data`` array of a page from pre-rendered texts, for the caller's offset and sections.
+
+    Only for sections selected without a name filter; ``page_needs_documents`` says when not.
+    """
+    page = "[" + ",".join(texts) + "]"
+    if len(sections) == len(SECTIONS):
+        page = page.replace(_OPEN, "").replace(_CLOSE, "")
+    else:
+        page = _MARKED_SECTION.sub(lambda match: match.group(0)[1:-1] if match.group(1) in sections else "", page)
+    if offset == 0:
+        return page.replace(_TIME_MARK, "")
+    shifted_dates: dict[tuple[str, int], str] = {}
+
+    def shift(match: re.Match[str]) -> str:
+        day, minutes = divmod(int(match.group(2)) * 60 + int(match.group(3)) - offset, 1440)
+        date = match.group(1)
+        if day:
+            key = (date, day)
+            if key not in shifted_dates:
+                shifted_dates[key] = (date_type.fromisoformat(date) + timedelta(days=day)).isoformat()
+            date = shifted_dates[key]
+        return f"{date}T{minutes // 60:02d}:{minutes % 60:02d}"
+
+    return _MARKED_TIME.sub(shift, page)
+
+
+def page_needs_documents(sections: Mapping[str, list[str]]) -> bool:
+    """Sections filtered by name are rendered from parsed documents, not from the served text."""
+    return any(sections.values())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from analytics_api.fields import FastJSONField
 from analytics_api.models import Account
 
 
@@ -25,8 +26,12 @@ class Interaction(models.Model):
     bot_id = models.CharField(max_length=64)
     session_start = models.DateTimeField()
     session_end = models.DateTimeField(null=True, blank=True)
-    document = models.JSONField(help_text="The record as served, times in UTC (YYYY-MM-DDTHH:MM:SS.mmmZ)")
-    recording_sources = models.JSONField(
+    document = FastJSONField(help_text="The record as served, times in UTC (YYYY-MM-DDTHH:MM:SS.mmmZ)")
+    served = models.TextField(
+        null=True, blank=True, editable=False,
+        help_text="The document pre-rendered as JSON text with markers (conversations.documents); empty: render",
+    )
+    recording_sources = FastJSONField(
         default=list, blank=True, help_text="[{url, channel}] for the recordings worker; never served"
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db.models import Exists, OuterRef, QuerySet
 
+from analytics_api.fields import json_text
 from analytics_api.models import Account
 from analytics_api.paging import page_rows
-from conversations.documents import document_render
+from conversations.documents import document_render, page_needs_documents, served_page
 from conversations.models import Interaction, InteractionQueue
 
 
@@ -71,19 +73,48 @@ def interaction_rows(
     return rows.order_by("session_start", "session_id")
 
 
+@dataclass(frozen=True)
+class InteractionPage:
+    """A page as served: ``data`` is the records' JSON array, already rendered."""
+
+    data: orjson.Fragment
+    count: int
+    has_more: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"numResults": self.count, "hasMore": self.has_more, "data": self.data}
+
+
 def interaction_page(
     *, account: Account, query: InteractionQuery, bot_id: str | None = None, channel: str | None = None
-) -> tuple[list[dict[str, Any]], bool]:
+) -> InteractionPage:
     """One page of served records and whether more follow.
 
     1. Select the rows with :func:`interaction_rows`.
-    2. Read only the documents of ``limit + 1`` rows after ``skip`` (no count): one query.
-    3. Render each document for the caller's offset and selected sections.
+    2. Read only ``limit + 1`` rows after ``skip`` (no count), in one query: their pre-rendered
+       text, or their documents when sections are filtered by name.
+    3. Render documents that have no pre-rendered text (rare: see ``document_prerender``) in a
+       second query by primary key.
+    4. Turn the texts into the page for the caller's offset and sections in one pass.
     """
     rows = interaction_rows(account=account, query=query, bot_id=bot_id, channel=channel)
     if rows is None:
-        return [], False
-    documents, has_more = page_rows(rows.values_list("document", flat=True), skip=query.skip, limit=query.limit)
-    sections = query.sections
-    offset = query.offset_minutes
-    return [document_render(document, offset=offset, sections=sections) for document in documents], has_more
+        return InteractionPage(data=orjson.Fragment("[]"), count=0, has_more=False)
+    offset, sections = query.offset_minutes, query.sections
+    if page_needs_documents(sections):
+        documents, has_more = page_rows(rows.values_list("document", flat=True), skip=query.skip, limit=query.limit)
+        texts = [json_text(document_render(document, offset=offset, sections=sections)) for document in documents]
+    else:
+        served, has_more = page_rows(rows.values_list("pk", "served"), skip=query.skip, limit=query.limit)
+        missing = [pk for pk, text in served if text is None]
+        documents = dict(Interaction.objects.filter(pk__in=missing).values_list("pk", "document")) if missing else {}
+        texts = [
+            text if text is not None
+            else json_text(document_render(documents[pk], offset=offset, sections=sections))
+            for pk, text in served
+        ]
+    return InteractionPage(
+        data=orjson.Fragment(served_page(texts, offset=offset, sections=sections)),
+        count=len(texts),
+        has_more=has_more,
+    )

@@ -9,13 +9,14 @@ from typing import Any
 
 from analytics_api.ingestion import IngestResult, RecordKind, batch_ingest
 from analytics_api.models import Account
+from conversations.documents import document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue
 from conversations.records import InteractionRecordSerializer, channel_code
 from recordings.services import recording_sources_register
 
 _UPDATED_COLUMNS = [
-    "conversation_id", "channel", "bot_id", "session_start", "session_end", "document", "recording_sources",
-    "updated_at",
+    "conversation_id", "channel", "bot_id", "session_start", "session_end", "document", "served",
+    "recording_sources", "updated_at",
 ]
 
 
@@ -79,6 +80,7 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
                 session_start=_instant(record["sessionStartTime"]),
                 session_end=_instant(record.get("sessionEndTime")),
                 document=document,
+                served=document_prerender(document),
                 recording_sources=[dict(source) for source in record.get("recordingSources", ())],
             )
         )

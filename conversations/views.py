@@ -44,10 +44,8 @@ class InteractionDetailsView(APIView):
             body=request.data,
             header_offset=request.headers.get("x-timezone-offset"),
         )
-        records, has_more = interaction_page(
-            account=account, query=query, bot_id=bot.bot_id if bot else None, channel=self.channel
-        )
-        return Response({"numResults": len(records), "hasMore": has_more, "data": records})
+        page = interaction_page(account=account, query=query, bot_id=bot.bot_id if bot else None, channel=self.channel)
+        return Response(page.as_dict())
 
 
 class CallDetailsView(InteractionDetailsView):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator
 from django.db import models
 
+from analytics_api.fields import FastJSONField
 from analytics_api.models import Account, Bot
 
 DEFAULT_MIN_DURATION_SECONDS = 10
@@ -67,7 +68,7 @@ class QaContact(models.Model):
     )
     duration_ms = models.BigIntegerField(null=True, blank=True, help_text="Empty: duration unavailable")
     audit_complete = models.BooleanField(default=False)
-    document = models.JSONField(help_text="The contact as it was ingested (§6 result shape)")
+    document = FastJSONField(help_text="The contact as it was ingested (§6 result shape)")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

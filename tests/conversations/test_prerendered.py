@@ -1,0 +1,97 @@
+"""Pre-rendered documents are served exactly as rendering the parsed document would serve them."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import orjson
+import pytest
+
+from analytics_api.models import Account, Bot
+from conversations.demo import interactions_seed
+from conversations.documents import SECTIONS, document_prerender, document_render, served_page
+from conversations.models import Interaction
+from tests.conftest import Tenant
+from tests.conversations.conftest import details, ingest
+from tests.conversations.factories import ConversationRecordFactory
+from tests.conversations.test_reference_sample import sample, to_utc
+
+pytestmark = pytest.mark.django_db
+
+# Offsets that move times across midnight both ways, and the edges of the accepted range.
+OFFSETS = (0, -330, 300, -720, 720, 59, -1)
+SECTION_CHOICES = [
+    {name: [] for name in chosen}
+    for size in range(len(SECTIONS) + 1)
+    for chosen in itertools.combinations(SECTIONS, size)
+]
+
+
+def _documents(account: Account) -> list[dict[str, Any]]:
+    return list(Interaction.objects.filter(account=account).values_list("document", flat=True))
+
+
+def test_served_text_matches_rendering_for_every_offset_and_sections(tenant: Tenant) -> None:
+    interactions_seed(account=tenant.account, days=2, per_day=25, seed=3)
+    records = sample()["data"]
+    for bot_id in {record["botId"] for record in records}:
+        Bot.objects.create(account=tenant.account, bot_id=bot_id)
+    ingest(tenant, [to_utc(record) for record in records])
+    documents = _documents(tenant.account)
+    texts = [document_prerender(document) for document in documents]
+    assert None not in texts
+    for offset, sections in itertools.product(OFFSETS, SECTION_CHOICES):
+        expected = [document_render(document, offset=offset, sections=sections) for document in documents]
+        served = served_page(texts, offset=offset, sections=sections)  # type: ignore[arg-type]
+        # Byte for byte, key order included.
+        assert served == orjson.dumps(expected).decode(), (offset, sorted(sections))
+
+
+def test_ingestion_stores_the_pre_rendered_text(tenant: Tenant) -> None:
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id)])
+    row = Interaction.objects.get(account=tenant.account)
+    assert row.served == document_prerender(row.document)
+    assert "\x01" in row.served
+
+
+def test_strings_that_look_like_markers_are_served_from_the_document(tenant: Tenant, window: dict[str, Any]) -> None:
+    # A user string holding a marker character could be mistaken for ours: no pre-rendering then.
+    record = ConversationRecordFactory(
+        botId=tenant.bot.bot_id,
+        sessionleveltags=[{"name": "note", "value": "\x012025-09-30T10:00:00"}],
+        userleveltags=[{"name": "x", "value": "\x02,\"skills\":1\x03"}],
+    )
+    ingest(tenant, [record])
+    row = Interaction.objects.get(account=tenant.account)
+    assert row.served is None
+    body = {**window, "timeZoneOffset": -330, "selectedFields": {"sessionleveltags": [], "userleveltags": []}}
+    response = details(tenant, body)
+    assert response.status_code == 200
+    served = response.json()["data"][0]
+    assert served["sessionleveltags"] == [{"name": "note", "value": "\x012025-09-30T10:00:00"}]
+    assert served["userleveltags"] == [{"name": "x", "value": "\x02,\"skills\":1\x03"}]
+    assert served == document_render(row.document, offset=-330, sections=body["selectedFields"])
+
+
+def test_a_page_mixes_pre_rendered_and_unrendered_records_in_order(tenant: Tenant, window: dict[str, Any]) -> None:
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id) for _ in range(4)])
+    # As after an upgrade whose backfill has not reached these rows yet.
+    first = Interaction.objects.filter(account=tenant.account).order_by("session_start", "session_id")[:2]
+    Interaction.objects.filter(pk__in=[row.pk for row in first]).update(served=None)
+    documents = list(
+        Interaction.objects.filter(account=tenant.account)
+        .order_by("session_start", "session_id")
+        .values_list("document", flat=True)
+    )
+    response = details(tenant, {**window, "timeZoneOffset": 300})
+    assert response.status_code == 200
+    assert response.json()["data"] == [document_render(d, offset=300, sections={}) for d in documents]
+
+
+def test_sections_filtered_by_name_are_rendered_from_documents(tenant: Tenant, window: dict[str, Any]) -> None:
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id)])
+    sections = {"customerinfo": ["CustomerPhone"], "skills": []}
+    response = details(tenant, {**window, "selectedFields": sections})
+    document = Interaction.objects.get(account=tenant.account).document
+    assert response.json()["data"] == [document_render(document, offset=0, sections=sections)]
