@@ -197,7 +197,6 @@ def _render_document(document: Mapping[str, Any], sections: Mapping[str, list[st
 # empty) and is rendered from its parsed form instead.
 
 _TIME_MARK, _OPEN, _CLOSE = "\x01", "\x02", "\x03"
-_MARKED_TIME = re.compile("\x01(\\d{4}-\\d\\d-\\d\\d)T(\\d\\d):(\\d\\d)")
 _MARKED_SECTION = re.compile('\x02,"([a-z]+)":[^\x03]*\x03')
 _SENTINEL = "\x00section\x00"
 _ESCAPED_MARKS = ("\\u0000", "\\u0001", "\\u0002", "\\u0003")
@@ -241,19 +240,28 @@ def served_page(texts: list[str], *, offset: int, sections: Mapping[str, list[st
         page = _MARKED_SECTION.sub(lambda match: match.group(0)[1:-1] if match.group(1) in sections else "", page)
     if offset == 0:
         return page.replace(_TIME_MARK, "")
-    shifted_dates: dict[tuple[str, int], str] = {}
+    return _shift_times(page, offset)
 
-    def shift(match: re.Match[str]) -> str:
-        day, minutes = divmod(int(match.group(2)) * 60 + int(match.group(3)) - offset, 1440)
-        date = match.group(1)
-        if day:
-            key = (date, day)
-            if key not in shifted_dates:
-                shifted_dates[key] = (date_type.fromisoformat(date) + timedelta(days=day)).isoformat()
-            date = shifted_dates[key]
-        return f"{date}T{minutes // 60:02d}:{minutes % 60:02d}"
 
-    return _MARKED_TIME.sub(shift, page)
+def _shift_times(page: str, offset: int) -> str:
+    """Local times of ``page`` (offset 0) at ``offset``: only ``YYYY-MM-DDTHH:MM`` changes.
+
+    Offsets are whole minutes, so seconds never move. The page is split at the markers, every
+    piece then starts with a time; a page repeats the same minutes, so each is computed once.
+    """
+    pieces = page.split(_TIME_MARK)
+    out = [pieces[0]]
+    shifted: dict[str, str] = {}
+    for piece in pieces[1:]:
+        minute = piece[:16]
+        local = shifted.get(minute)
+        if local is None:
+            day, minutes = divmod(int(minute[11:13]) * 60 + int(minute[14:16]) - offset, 1440)
+            date = minute[:10] if not day else (date_type.fromisoformat(minute[:10]) + timedelta(days=day)).isoformat()
+            local = shifted[minute] = f"{date}T{minutes // 60:02d}:{minutes % 60:02d}"
+        out.append(local)
+        out.append(piece[16:])
+    return "".join(out)
 
 
 def page_needs_documents(sections: Mapping[str, list[str]]) -> bool:
