@@ -25,10 +25,11 @@ from django.db import connection
 from analytics_api.models import Account, Bot
 from analytics_api.services import account_ensure
 from conversations.demo import interactions_seed
-from conversations.documents import document_prerender
+from conversations.documents import SECTIONS, document_render, served_page
 from conversations.models import Interaction, InteractionQueue
 from qualityai.demo import contacts_seed
 from qualityai.models import QaContact, QaContactCustomField
+from qualityai.rendering import contact_result, served_result
 
 # A stored time (UTC, milliseconds, Z), quoted: the only form documents keep times in.
 _STORED_TIME = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"')
@@ -163,14 +164,19 @@ def templates_make(*, count: int, seed: int = 7) -> Templates:
         interactions.append(template)
     contacts: dict[str, Template] = {}
     for contact in QaContact.objects.filter(account=account).prefetch_related("custom_field_rows"):
+        document_text = orjson.dumps(contact.document).decode()
+        ids = {"conversation": contact.conversation_id}
         template = Template.of(
-            text=orjson.dumps(contact.document).decode(), ids={"conversation": contact.conversation_id},
+            text=document_text, ids=ids,
             start=contact.started_at,
             columns={
                 "direction": contact.direction, "direction_defaulted": contact.direction_defaulted,
                 "duration_ms": contact.duration_ms, "audit_complete": contact.audit_complete,
                 "end_ms": _epoch_ms(contact.ended_at),
             },
+        )
+        template.extra["served"] = None if contact.served is None else Template.of(
+            text=contact.served, ids=ids, start=contact.started_at, document_text=document_text
         )
         template.extra["custom_fields"] = [(row.key, row.value) for row in contact.custom_field_rows.all()]
         contacts[contact.conversation_id] = template
@@ -258,6 +264,7 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                 if contact is None or ordinal is None or ordinal >= target.qa_contacts:
                     continue
                 contact_pk = target.contact_pk0 + ordinal
+                contact_served = contact.extra["served"]
                 contact_start_ms = start_ms + (_epoch_ms(contact.start) - _epoch_ms(template.start))
                 c_end = contact.columns["end_ms"]
                 contacts.append((
@@ -268,7 +275,9 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                     ),
                     contact.columns["direction"], contact.columns["direction_defaulted"],
                     contact.columns["duration_ms"], contact.columns["audit_complete"],
-                    contact.render(start_ms=contact_start_ms, ids=ids), now, now,
+                    contact.render(start_ms=contact_start_ms, ids=ids),
+                    None if contact_served is None else contact_served.render(start_ms=contact_start_ms, ids=ids),
+                    now, now,
                 ))
                 fields.extend((contact_pk, target.bot_pk, key, value) for key, value in contact.extra["custom_fields"])
             _copy(db, Interaction, (
@@ -278,7 +287,8 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
             _copy(db, InteractionQueue, ("interaction_id", "account_id", "queue_id", "session_start"), links)
             _copy(db, QaContact, (
                 "id", "account_id", "stream_id", "conversation_id", "started_at", "ended_at", "direction",
-                "direction_defaulted", "duration_ms", "audit_complete", "document", "created_at", "updated_at",
+                "direction_defaulted", "duration_ms", "audit_complete", "document", "served", "created_at",
+                "updated_at",
             ), contacts)
             _copy(db, QaContactCustomField, ("contact_id", "stream_id", "key", "value"), fields)
             db.commit()
@@ -385,15 +395,29 @@ def dataset_load(*, url: str, scale: Scale, window_end: datetime, workers: int =
 
 
 def _verify_served(targets: list[LoadTarget], samples: int = 200) -> None:
-    """Cloned pre-rendered texts must be exactly what ingestion would have stored."""
+    """Cloned pre-rendered texts must serve what rendering their rows serves (same values).
+
+    Values, not bytes: the texts keep the key order of the records as sent, which PostgreSQL's
+    jsonb does not keep for the documents.
+    """
+    every = {name: [] for name in SECTIONS}
     pks = [
         target.interaction_pk0 + number * target.interactions // samples
         for target in targets
         for number in range(samples)
     ]
     for pk, document, served in Interaction.objects.filter(pk__in=pks).values_list("pk", "document", "served"):
-        if served != document_prerender(document):
+        if orjson.loads(served_page([served], offset=0, sections=every)) != [
+            document_render(document, offset=0, sections=every)
+        ]:
             raise RuntimeError(f"interaction {pk}: the cloned pre-rendered text differs from its document")
+    contact_pks = [
+        target.contact_pk0 + number * target.qa_contacts // samples for target in targets for number in range(samples)
+    ]
+    for contact in QaContact.objects.filter(pk__in=contact_pks):
+        served = served_result(contact.served, duration_ms=contact.duration_ms, min_duration_ms=0, recordings=None)
+        if orjson.loads(served) != contact_result(contact, min_duration_ms=0):
+            raise RuntimeError(f"contact {contact.pk}: the cloned pre-rendered result differs from its row")
 
 
 def interaction_lines(

@@ -182,7 +182,7 @@ class Suite:
                         self._headers(accountId=self.account.account_id, orgId=self.account.org_id),
                         orjson.dumps(body),
                     ),
-                    records=len(page.results),
+                    records=page.count,
                     floor_statements=[
                         count_sql(contacts),
                         json_page_sql(contacts.order_by(*PAGE_ORDER), skip=query.skip, limit=query.limit),

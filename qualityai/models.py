@@ -69,6 +69,10 @@ class QaContact(models.Model):
     duration_ms = models.BigIntegerField(null=True, blank=True, help_text="Empty: duration unavailable")
     audit_complete = models.BooleanField(default=False)
     document = FastJSONField(help_text="The contact as it was ingested (§6 result shape)")
+    served = models.TextField(
+        null=True, blank=True, editable=False,
+        help_text="The result pre-rendered as JSON text with markers (qualityai.rendering); empty: render",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

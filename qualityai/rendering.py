@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytics_api.dates import parse_aware, render_utc_ms
+from analytics_api.fields import json_text
 from qualityai.fields import is_number
 from qualityai.models import DurationStatus, QaContact
 from qualityai.serializers import NOT_EVALUATED
@@ -71,3 +72,44 @@ def contact_result(
     ordered = {key: values.pop(key) for key in RESULT_KEY_ORDER if key in values}
     ordered.update(values)
     return ordered
+
+
+# --- Pre-rendered results ---------------------------------------------------------------------
+#
+# A result is fixed by its row except ``duration_status`` (the stream's minimum duration may
+# change) and the recording links (recordings arrive later). So each contact's result is rendered
+# to JSON text once, at ingestion (``QaContact.served``), with raw control characters where those
+# go — JSON text never holds them unescaped, so a marker can only be ours:
+#   * ``\x01`` is the value of ``duration_status``;
+#   * ``\x02`` / ``\x03`` stand where ``,"agentRecordings":[…]`` / ``,"customerRecordings":[…]`` go.
+# A document whose own strings hold such characters is not pre-rendered (``served`` stays empty).
+
+_STATUS, _AGENT, _CUSTOMER = "\x01", "\x02", "\x03"
+_SIDES = (("agent", _AGENT), ("customer", _CUSTOMER))
+_ESCAPED_MARKS = ("\\u0000", "\\u0001", "\\u0002", "\\u0003")
+_SENTINEL = "\x00{}\x00"
+
+
+def contact_prerender(contact: QaContact) -> str | None:
+    """The result of ``contact`` as JSON text with markers, or None when it cannot be marked."""
+    if any(mark in json_text(contact.document) for mark in _ESCAPED_MARKS):
+        return None
+    result = contact_result(
+        contact, min_duration_ms=0, recordings={side: [_SENTINEL.format(side)] for side, _ in _SIDES}
+    )
+    result["duration_status"] = _SENTINEL.format("status")
+    text = json_text(result).replace('"\\u0000status\\u0000"', f'"{_STATUS}"', 1)
+    for side, mark in _SIDES:
+        text = text.replace(f',"{side}Recordings":["\\u0000{side}\\u0000"]', mark, 1)
+    return text
+
+
+def served_result(
+    text: str, *, duration_ms: int | None, min_duration_ms: int, recordings: dict[str, list[str]] | None
+) -> str:
+    """A pre-rendered result completed with its current duration status and recording links."""
+    text = text.replace(_STATUS, duration_status(duration_ms, min_duration_ms=min_duration_ms), 1)
+    for side, mark in _SIDES:
+        links = (recordings or {}).get(side)
+        text = text.replace(mark, f',"{side}Recordings":{json_text(links)}' if links else "", 1)
+    return text

@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from analytics_api.errors import ApiError
+from analytics_api.fields import json_text
 from analytics_api.models import Account, Bot
 from analytics_api.paging import page_rows
 from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
-from qualityai.rendering import contact_result
+from qualityai.rendering import contact_result, served_result
 from recordings.selectors import recording_links
 
 # What rendering a result reads; the rest of the row stays in the database.
@@ -54,7 +56,8 @@ class RawdataQuery:
 
 @dataclass(frozen=True)
 class RawdataPage:
-    results: list[dict[str, Any]]
+    results: orjson.Fragment  # the JSON array of results, already rendered
+    count: int
     total: int
     has_more: bool
     total_pages: int
@@ -122,24 +125,30 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
     1. Read the stream's current minimum duration (it may have changed since ingestion).
     2. Count the matching contacts with a COUNT over the same indexed filter (no rows loaded).
     3. Load the page in ``PAGE_ORDER``: start time, then conversation id.
-    4. Fetch the page's recording links in one call and render each result.
+    4. Fetch the page's recording links in one call and complete each pre-rendered result.
     """
     min_duration_ms = stream_min_duration_ms(stream=stream)
     contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
     total = contacts.count()
-    ordered = contacts.order_by(*PAGE_ORDER).only(*_RESULT_COLUMNS)
+    ordered = contacts.order_by(*PAGE_ORDER).values_list("pk", "conversation_id", "duration_ms", "served")
     rows, has_more = page_rows(ordered, skip=query.skip, limit=query.limit) if total else ([], False)
-    links = (
-        recording_links(account=account, conversation_ids=[row.conversation_id for row in rows])
-        if rows
+    links = recording_links(account=account, conversation_ids=[row[1] for row in rows]) if rows else {}
+    # Contacts without a pre-rendered result (see contact_prerender) are rendered from their row.
+    missing = [pk for pk, _, _, text in rows if text is None]
+    unrendered = (
+        {contact.pk: contact for contact in QaContact.objects.filter(pk__in=missing).only(*_RESULT_COLUMNS)}
+        if missing
         else {}
     )
     results = [
-        contact_result(row, min_duration_ms=min_duration_ms, recordings=links.get(row.conversation_id))
-        for row in rows
+        served_result(text, duration_ms=duration_ms, min_duration_ms=min_duration_ms, recordings=links.get(cid))
+        if text is not None
+        else json_text(contact_result(unrendered[pk], min_duration_ms=min_duration_ms, recordings=links.get(cid)))
+        for pk, cid, duration_ms, text in rows
     ]
     return RawdataPage(
-        results=results,
+        results=orjson.Fragment("[" + ",".join(results) + "]"),
+        count=len(results),
         total=total,
         has_more=has_more,
         total_pages=math.ceil(total / query.limit),

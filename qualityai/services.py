@@ -10,11 +10,12 @@ from analytics_api.errors import ApiError
 from analytics_api.ingestion import ImportReport, IngestResult, RecordKind, batch_ingest, import_jsonl
 from analytics_api.models import Bot
 from qualityai.models import MAX_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
+from qualityai.rendering import contact_prerender
 from qualityai.serializers import ContactRecord, ContactRecordSerializer
 
 _UPDATED_COLUMNS = [
     "started_at", "ended_at", "direction", "direction_defaulted", "duration_ms", "audit_complete",
-    "document", "updated_at",
+    "document", "served", "updated_at",
 ]
 
 
@@ -29,22 +30,25 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
     existing = set(
         QaContact.objects.filter(stream=stream, conversation_id__in=ids).values_list("conversation_id", flat=True)
     )
+    contacts = [
+        QaContact(
+            account_id=stream.account_id,
+            stream=stream,
+            conversation_id=record.conversation_id,
+            started_at=record.started_at,
+            ended_at=record.ended_at,
+            direction=record.direction,
+            direction_defaulted=record.direction_defaulted,
+            duration_ms=record.duration_ms,
+            audit_complete=record.audit_complete,
+            document=record.document,
+        )
+        for record in records
+    ]
+    for contact in contacts:
+        contact.served = contact_prerender(contact)
     QaContact.objects.bulk_create(
-        [
-            QaContact(
-                account_id=stream.account_id,
-                stream=stream,
-                conversation_id=record.conversation_id,
-                started_at=record.started_at,
-                ended_at=record.ended_at,
-                direction=record.direction,
-                direction_defaulted=record.direction_defaulted,
-                duration_ms=record.duration_ms,
-                audit_complete=record.audit_complete,
-                document=record.document,
-            )
-            for record in records
-        ],
+        contacts,
         update_conflicts=True,
         unique_fields=["stream", "conversation_id"],
         update_fields=_UPDATED_COLUMNS,

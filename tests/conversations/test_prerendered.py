@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
-from analytics_api.models import Account, Bot
+from analytics_api.models import Bot
 from conversations.demo import interactions_seed
-from conversations.documents import SECTIONS, document_prerender, document_render, served_page
+from conversations.documents import SECTIONS, document_render, served_page
 from conversations.models import Interaction
 from tests.conftest import Tenant
 from tests.conversations.conftest import details, ingest
@@ -28,31 +28,32 @@ SECTION_CHOICES = [
 ]
 
 
-def _documents(account: Account) -> list[dict[str, Any]]:
-    return list(Interaction.objects.filter(account=account).values_list("document", flat=True))
-
-
 def test_served_text_matches_rendering_for_every_offset_and_sections(tenant: Tenant) -> None:
     interactions_seed(account=tenant.account, days=2, per_day=25, seed=3)
     records = sample()["data"]
     for bot_id in {record["botId"] for record in records}:
         Bot.objects.create(account=tenant.account, bot_id=bot_id)
     ingest(tenant, [to_utc(record) for record in records])
-    documents = _documents(tenant.account)
-    texts = [document_prerender(document) for document in documents]
+    rows = list(Interaction.objects.filter(account=tenant.account).values_list("document", "served"))
+    documents = [document for document, _ in rows]
+    texts = [served for _, served in rows]
     assert None not in texts
     for offset, sections in itertools.product(OFFSETS, SECTION_CHOICES):
         expected = [document_render(document, offset=offset, sections=sections) for document in documents]
-        served = served_page(texts, offset=offset, sections=sections)  # type: ignore[arg-type]
-        # Byte for byte, key order included.
-        assert served == orjson.dumps(expected).decode(), (offset, sorted(sections))
+        served = orjson.loads(served_page(texts, offset=offset, sections=sections))  # type: ignore[arg-type]
+        assert served == expected, (offset, sorted(sections))
+        # Keys in the documented order. (Inside free-form objects such as metaInfo, the served text
+        # keeps the order the record was sent in, which PostgreSQL's jsonb does not keep.)
+        assert [list(record) for record in served] == [list(record) for record in expected]
 
 
 def test_ingestion_stores_the_pre_rendered_text(tenant: Tenant) -> None:
     ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id)])
     row = Interaction.objects.get(account=tenant.account)
-    assert row.served == document_prerender(row.document)
+    assert row.served is not None
     assert "\x01" in row.served
+    served = orjson.loads(served_page([row.served], offset=0, sections={name: [] for name in SECTIONS}))
+    assert served == [document_render(row.document, offset=0, sections={name: [] for name in SECTIONS})]
 
 
 def test_strings_that_look_like_markers_are_served_from_the_document(tenant: Tenant, window: dict[str, Any]) -> None:
