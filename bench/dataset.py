@@ -279,7 +279,11 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                     None if contact_served is None else contact_served.render(start_ms=contact_start_ms, ids=ids),
                     now, now,
                 ))
-                fields.extend((contact_pk, target.bot_pk, key, value) for key, value in contact.extra["custom_fields"])
+                contact_start = datetime.fromtimestamp(contact_start_ms / 1000, UTC)
+                fields.extend(
+                    (contact_pk, target.bot_pk, key, value, contact_start)
+                    for key, value in contact.extra["custom_fields"]
+                )
             _copy(db, Interaction, (
                 "id", "account_id", "session_id", "conversation_id", "channel", "bot_id", "session_start",
                 "session_end", "document", "served", "recording_sources", "created_at", "updated_at",
@@ -290,7 +294,7 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                 "direction_defaulted", "duration_ms", "audit_complete", "document", "served", "created_at",
                 "updated_at",
             ), contacts)
-            _copy(db, QaContactCustomField, ("contact_id", "stream_id", "key", "value"), fields)
+            _copy(db, QaContactCustomField, ("contact_id", "stream_id", "key", "value", "started_at"), fields)
             db.commit()
             written[0] += len(interactions)
             written[2] += len(contacts)

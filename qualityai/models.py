@@ -109,12 +109,17 @@ class QaContactCustomField(models.Model):
     stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=100)
     value = models.CharField(max_length=500)
+    # The contact's start, repeated so that a filter reads only the window's rows of its index
+    # (not every row of the stream with that value, which would be a scan on a large stream).
+    started_at = models.DateTimeField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["contact", "key"], name="qa_custom_field_unique_key"),
         ]
-        indexes = [models.Index(fields=["stream", "key", "value"], name="qa_custom_field_lookup")]
+        indexes = [
+            models.Index(fields=["stream", "key", "value", "started_at"], name="qa_custom_field_window"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"

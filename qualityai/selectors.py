@@ -113,7 +113,8 @@ def contact_queryset(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) 
         contacts = contacts.filter(Q(duration_ms__gte=min_duration_ms) | Q(duration_ms__isnull=True))
     for key, values in query.custom_fields.items():
         matching = QaContactCustomField.objects.filter(
-            contact_id=OuterRef("pk"), stream=stream, key=key, value__in=values
+            contact_id=OuterRef("pk"), stream=stream, key=key, value__in=values,
+            started_at__gte=query.start, started_at__lte=query.end,
         )
         contacts = contacts.filter(Exists(matching))
     return contacts

@@ -59,7 +59,10 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
     QaContactCustomField.objects.filter(contact_id__in=pks.values()).delete()
     QaContactCustomField.objects.bulk_create(
         [
-            QaContactCustomField(contact_id=pks[record.conversation_id], stream=stream, key=key, value=value)
+            QaContactCustomField(
+                contact_id=pks[record.conversation_id], stream=stream, key=key, value=value,
+                started_at=record.started_at,
+            )
             for record in records
             for key, value in record.custom_fields.items()
         ]

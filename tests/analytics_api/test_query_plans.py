@@ -1,0 +1,204 @@
+"""Every endpoint's queries use an index on the account (or stream) and the time window.
+
+On PostgreSQL, with two accounts of realistic size and fresh statistics, each endpoint is called
+for real, every SELECT it ran is EXPLAINed, and the plans are checked: no sequential scan of a data
+table, and the read endpoints' main table is reached through an index whose condition names both
+the account (or stream) and the window column. A dropped index or a query that stops using one
+fails here, not in production.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from analytics_api.models import Account, Bot
+from conversations.models import Interaction, InteractionQueue
+from qualityai.models import QaContact, QaContactCustomField
+from recordings.models import AuditEntry, Recording, RecordingFile
+from tests.conftest import Tenant
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="query plans are checked on PostgreSQL"),
+]
+
+PER_ACCOUNT = 8000
+END = datetime(2026, 3, 31, tzinfo=UTC)
+DATA_TABLES = {
+    model._meta.db_table
+    for model in (Interaction, InteractionQueue, QaContact, QaContactCustomField, Recording, RecordingFile, AuditEntry)
+}
+INTERACTIONS = (Interaction._meta.db_table, "account_id", "session_start")
+CONTACTS = (QaContact._meta.db_table, "stream_id", "started_at")
+QUEUE_LINKS = (InteractionQueue._meta.db_table, "account_id", "session_start")
+
+
+def _fill(account: Account, bot: Bot) -> None:
+    """``PER_ACCOUNT`` interactions and contacts over 30 days, queue links, recordings, audit entries."""
+    step = timedelta(days=30) / PER_ACCOUNT
+    interactions = Interaction.objects.bulk_create(
+        Interaction(
+            account=account, session_id=f"s-{number}", conversation_id=f"c-{number}",
+            channel=("voice", "rtm", "email")[number % 3], bot_id=bot.bot_id,
+            session_start=END - step * number, document={"sessionId": f"s-{number}"}, served="{}",
+        )
+        for number in range(PER_ACCOUNT)
+    )
+    InteractionQueue.objects.bulk_create(
+        InteractionQueue(
+            interaction=row, account=account, queue_id=f"qu-{number % 7}", session_start=row.session_start
+        )
+        for number, row in enumerate(interactions)
+    )
+    contacts = QaContact.objects.bulk_create(
+        QaContact(
+            account=account, stream=bot, conversation_id=f"c-{number}", started_at=END - step * number,
+            direction=("inbound", "outbound")[number % 2], duration_ms=number * 10, document={}, served="{}",
+        )
+        for number in range(PER_ACCOUNT)
+    )
+    QaContactCustomField.objects.bulk_create(
+        QaContactCustomField(
+            contact=contact, stream=bot, key="Region", value=("US", "UK", "IN", "DE")[number % 4],
+            started_at=contact.started_at,
+        )
+        for number, contact in enumerate(contacts)
+    )
+    recordings = Recording.objects.bulk_create(
+        Recording(account=account, conversation_id=f"c-{number}", call_ended_at=END - step * number)
+        for number in range(PER_ACCOUNT)
+    )
+    RecordingFile.objects.bulk_create(
+        RecordingFile(recording=recording, channel="mixed", source_url="https://rec.example/x")
+        for recording in recordings
+    )
+    AuditEntry.objects.bulk_create(
+        AuditEntry(account=account, at=END - step * number, actor="system", action="notice_sent")
+        for number in range(0, PER_ACCOUNT, 2)
+    )
+
+
+@pytest.fixture
+def volume(tenant: Tenant, outsider: Tenant) -> Tenant:
+    for persona in (tenant, outsider):
+        _fill(persona.account, persona.bot)
+    with connection.cursor() as cursor:
+        for table in DATA_TABLES:
+            cursor.execute(f"ANALYZE {table}")
+    return tenant
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _nodes(child)
+
+
+def _plans_of(queries: list[dict[str, str]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    plans = []
+    with connection.cursor() as cursor:
+        for query in queries:
+            sql = query["sql"]
+            if not sql.startswith("SELECT") or not any(f'"{table}"' in sql for table in DATA_TABLES):
+                continue
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+            raw = cursor.fetchone()[0]
+            plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+            plans.append((sql, list(_nodes(plan))))
+    return plans
+
+
+def _uses_window_index(nodes: list[dict[str, Any]], table: str, owner: str, window: str) -> bool:
+    return any(
+        node.get("Relation Name") == table
+        and "Index Name" in node
+        and owner in node.get("Index Cond", "")
+        and window in node.get("Index Cond", "")
+        for node in nodes
+    )
+
+
+def _summary(nodes: list[dict[str, Any]]) -> str:
+    return "; ".join(
+        f"{node['Node Type']} {node.get('Relation Name', '')} {node.get('Index Name', '')} {node.get('Index Cond', '')}"
+        for node in nodes
+    )
+
+
+def _details(tenant: Tenant, kind: str = "interactionDetails") -> str:
+    return f"/agentassist/api/public/analytics/account/{tenant.account_id}/v2/{kind}?limit=100&offset=3"
+
+
+DAY = {"startDate": "2026-03-20", "endDate": "2026-03-21", "timeZoneOffset": -330}
+QA_DAYS = {"startDate": "2026-03-19 00:00:00", "endDate": "2026-03-21 23:59:59", "limit": 100}
+
+# name → (method, path, body, extra headers, [main table, owner column, window column] or None)
+CASES: dict[str, tuple[str, Any, dict[str, Any] | None, dict[str, str], tuple[str, str, str] | None]] = {
+    "interactionDetails": ("post", _details, DAY, {}, INTERACTIONS),
+    "interactionDetails-channels": ("post", _details, {**DAY, "channels": ["voice", "email"]}, {}, INTERACTIONS),
+    # Through the queue links' own (account, queue, window) index, then the interactions by key.
+    "interactionDetails-queues": (
+        "post", _details, {**DAY, "queues": ["qu-3"]}, {}, QUEUE_LINKS,
+    ),
+    "interactionDetails-sections": (
+        "post", _details, {**DAY, "selectedFields": {"customerinfo": ["CustomerPhone"]}}, {}, INTERACTIONS,
+    ),
+    "calldetails": ("post", lambda t: _details(t, "calldetails"), DAY, {}, INTERACTIONS),
+    "rawdata": ("post", None, {**QA_DAYS, "offset": 0}, {}, CONTACTS),
+    "rawdata-deep": ("post", None, {**QA_DAYS, "offset": 600}, {}, CONTACTS),
+    "rawdata-filters": (
+        "post", None,
+        {**QA_DAYS, "offset": 0, "contact_direction": "inbound", "include_below_threshold": True,
+         "custom_fields": {"Region": ["US", "UK"]}},
+        {}, CONTACTS,
+    ),
+    "recording": ("get", lambda t: "/api/v1/recordings/c-8", None, {}, None),
+    "recording-download": ("get", lambda t: "/api/v1/recordings/c-8/download", None, {}, None),
+    "audit-log": ("get", lambda t: "/api/v1/settings/audit-log?limit=50&offset=100", None, {}, None),
+    "retention": ("get", lambda t: "/api/v1/settings/retention", None, {}, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_endpoint_queries_use_the_account_and_window_indexes(volume: Tenant, name: str) -> None:
+    method, path, body, headers, main = CASES[name]
+    if path is None:
+        url = f"/qualityai/api/v1/public/qualitymanagement/app/{volume.bot.bot_id}/rawdata"
+        headers = {"accountId": volume.account_id, "orgId": volume.account.org_id}
+    else:
+        url = path(volume)
+    with CaptureQueriesContext(connection) as captured:
+        response = volume.post(url, body, **headers) if method == "post" else volume.get(url, **headers)
+    assert response.status_code < 500, response.content[:500]
+    if main is not None:
+        assert response.status_code == 200, response.content[:500]
+    plans = _plans_of(captured.captured_queries)
+    for sql, nodes in plans:
+        scans = [node["Relation Name"] for node in nodes if node["Node Type"] == "Seq Scan"]
+        assert not set(scans) & DATA_TABLES, f"sequential scan of {scans} in: {sql[:300]}"
+    if main is not None:
+        table, owner, window = main
+        assert any(_uses_window_index(nodes, table, owner, window) for _, nodes in plans), (
+            f"no index on ({owner}, {window}) of {table} in: " + " | ".join(_summary(nodes) for _, nodes in plans)
+        )
+
+
+def test_ingestion_lookups_use_indexes(volume: Tenant) -> None:
+    records = [
+        {"sessionId": f"s-{number}", "channel": "rtm", "botId": volume.bot.bot_id,
+         "sessionStartTime": "2026-03-20T10:00:00Z", "userId": "u-1", "orgId": volume.account.org_id}
+        for number in range(0, 200, 2)
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        response = volume.post("/api/v1/ingest/interactions", {"records": records})
+    assert response.status_code == 200, response.content[:500]
+    for sql, nodes in _plans_of(captured.captured_queries):
+        scans = [node["Relation Name"] for node in nodes if node["Node Type"] == "Seq Scan"]
+        assert not set(scans) & DATA_TABLES, f"sequential scan of {scans} in: {sql[:300]}"
