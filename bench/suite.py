@@ -129,7 +129,7 @@ class Suite:
                 query = interaction_query_validate(
                     query_params={"limit": "100", "offset": str(page)}, body=body, header_offset=None
                 )
-                page = interaction_page(account=self.account, query=query)
+                served = interaction_page(account=self.account, query=query)
                 self.scenarios.append(Scenario(
                     key=f"interactions-{name}-page{page}", figure=figure,
                     title=f"interactionDetails {name}, page {page}",
@@ -137,7 +137,7 @@ class Suite:
                         "POST", INTERACTIONS.format(account=self.account.account_id, page=page),
                         self._headers(), orjson.dumps(body),
                     ),
-                    records=page.count,
+                    records=served.count,
                     floor_statements=_first_rows(
                         interaction_rows(account=self.account, query=query), query.skip, query.limit
                     ),
