@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -23,6 +24,25 @@ def _count(key: str, window_seconds: int) -> int:
         return 1
 
 
+def window_counts(windows: list[tuple[str, int]]) -> list[int]:
+    """Count one more hit in each ``(key, window_seconds)`` and return the new counts.
+
+    On Redis this is one round trip for every window (a pipeline of INCR, then EXPIRE … NX so the
+    first hit sets the expiry and later ones keep it); it runs on every request, so it pays.
+    Other caches count with add() and incr(), two round trips per window.
+    """
+    store = caches["default"]
+    if isinstance(store, RedisCache):
+        # Django's RedisCache keeps its redis-py client behind _cache; the key scheme stays Django's.
+        pipe = store._cache.get_client(write=True).pipeline(transaction=False)
+        for key, window_seconds in windows:
+            full_key = store.make_and_validate_key(key)
+            pipe.incr(full_key)
+            pipe.expire(full_key, window_seconds + 5, nx=True)
+        return [int(count) for count in pipe.execute()[0::2]]
+    return [_count(key, window_seconds) for key, window_seconds in windows]
+
+
 class ClientRateThrottle(BaseThrottle):
     """Allows ``rate_limit_per_minute`` and ``rate_limit_per_hour`` requests per client."""
 
@@ -37,9 +57,15 @@ class ClientRateThrottle(BaseThrottle):
             (3600, client.rate_limit_per_hour or settings.RATE_LIMIT_PER_HOUR),
         )
         self._wait = 0.0
-        for window, limit in limits:
-            bucket = int(now // window)
-            if _count(f"rl:{client.client_id}:{window}:{bucket}", window) > limit:
+        buckets = [int(now // window) for window, _ in limits]
+        counts = window_counts(
+            [
+                (f"rl:{client.client_id}:{window}:{bucket}", window)
+                for (window, _), bucket in zip(limits, buckets, strict=True)
+            ]
+        )
+        for (window, limit), bucket, count in zip(limits, buckets, counts, strict=True):
+            if count > limit:
                 self._wait = max(self._wait, (bucket + 1) * window - now)
         return self._wait == 0.0
 
