@@ -293,7 +293,9 @@ AUDIT_LOG: dict[str, Any] = {
         "entries follow. Requires the `account.admin` scope."
     ),
     "parameters": [
-        OpenApiParameter("offset", OpenApiTypes.INT, required=False, description="Entries to skip; default 0."),
+        OpenApiParameter(
+            "offset", OpenApiTypes.INT, required=False, description="Entries to skip, 0 to 1,000,000,000; default 0."
+        ),
         OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="1–100; default 50."),
     ],
     "responses": {

@@ -7,6 +7,9 @@ from rest_framework import serializers
 from recordings.models import AuditAction, Channel, RecordingState
 
 MAX_RETENTION_DAYS = 36500
+# Far beyond any account's audit log, and well inside 64 bits: a larger OFFSET made the query itself
+# fail (a 500) instead of returning an empty page.
+MAX_AUDIT_OFFSET = 1_000_000_000
 
 
 class RecordingFileOut(serializers.Serializer):
@@ -52,7 +55,7 @@ class RetentionOut(serializers.Serializer):
 
 
 class AuditQuery(serializers.Serializer):
-    offset = serializers.IntegerField(min_value=0, default=0, help_text="Entries to skip.")
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_AUDIT_OFFSET, default=0, help_text="Entries to skip.")
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
 

@@ -256,6 +256,16 @@ def test_audit_log_rejects_bad_paging(tenant: Any) -> None:
     ]}
 
 
+def test_audit_log_offset_beyond_a_billion_is_rejected_not_a_server_error(tenant: Any) -> None:
+    # Found by schemathesis: a 20-digit offset overflowed SQLite's OFFSET and answered 500.
+    response = tenant.get("/api/v1/settings/audit-log?offset=47804130652171640832")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": [
+        {"msg": "Ensure this value is less than or equal to 1000000000.", "code": "max_value", "field": "offset"}
+    ]}
+
+
 def test_audit_entries_cannot_be_changed_or_removed(tenant: Any) -> None:
     keep_30_days(tenant, notify=False)
     entry = AuditEntry.objects.get()
