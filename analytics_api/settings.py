@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlencode, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -103,6 +103,13 @@ def _database(url: str) -> dict:
             "OPTIONS": {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5, minimum=1), **options},
         }
     raise ImproperlyConfigured(f"DATABASE_URL must start with sqlite:// or postgres://, got {parsed.scheme!r}")
+
+
+def _with_query_defaults(url: str, **defaults: object) -> str:
+    """``url`` with ``defaults`` added to its query string; values the URL already sets win."""
+    parsed = urlparse(url)
+    query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    return parsed._replace(query=urlencode({**{k: str(v) for k, v in defaults.items()}, **query})).geturl()
 
 
 SECRET_KEY = _secret_key()
@@ -265,8 +272,15 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Task queue",
 }
+# The broker's connections time out like the cache's: a Redis that accepts connections but never
+# answers (hung, or cut off with the connections left half-open) would otherwise block the
+# cluster's sentinel and pusher for good — no schedules, no tasks, no worker restarts — even after
+# Redis is back. Reads wait longer than the pusher's own one-second BLPOP.
+Q_REDIS_READ_TIMEOUT_SECONDS = env_int("Q_REDIS_READ_TIMEOUT_SECONDS", 5, minimum=2)
 if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
+    Q_CLUSTER["redis"] = _with_query_defaults(
+        REDIS_URL, socket_connect_timeout=2, socket_timeout=Q_REDIS_READ_TIMEOUT_SECONDS
+    )
 else:
     Q_CLUSTER["orm"] = "default"
 

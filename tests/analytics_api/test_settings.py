@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,38 @@ def test_bad_values_fail_loudly_naming_the_variable(tmp_path: Path, env: dict[st
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+_BROKER_WRITE = """
+import time, django
+django.setup()
+import redis
+from django_q.brokers import get_broker
+began = time.monotonic()
+try:
+    get_broker().set_stat("probe", "v", 3)
+    print("answered")
+except redis.TimeoutError:
+    print(f"timed out after {time.monotonic() - began:.1f}")
+"""
+
+
+def test_the_task_broker_gives_up_on_a_redis_that_never_answers(tmp_path: Path) -> None:
+    # Found by the outage drill: without socket timeouts the qcluster's sentinel blocked for good on
+    # a Redis that accepted connections and never answered, and stayed stuck after Redis came back.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshakes; nothing ever reads or answers
+        clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL")}
+        env = {
+            **clean, "VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "analytics_api.settings",
+            "REDIS_URL": f"redis://127.0.0.1:{silent.getsockname()[1]}/0", "Q_REDIS_READ_TIMEOUT_SECONDS": "2",
+        }
+        try:
+            result = subprocess.run([sys.executable, "-c", _BROKER_WRITE], cwd=ROOT, env=env,
+                                    capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the broker waited for a silent Redis for 30 s")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("timed out after "), result.stdout
+    assert float(result.stdout.split()[-1]) < 5
