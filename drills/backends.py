@@ -11,8 +11,10 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -168,3 +170,58 @@ class PrivateRedis:
             if self.root is not None:
                 shutil.rmtree(self.root, ignore_errors=True)
                 self.root = None
+
+
+class SilentPort:
+    """A listener that accepts connections and never answers: a hung server, or a half-open path.
+
+    Put on a stopped server's port, it turns refused connections (which fail at once) into the
+    worse case, where only the client's own connect or read timeout ends the wait.
+    """
+
+    def __init__(self) -> None:
+        self._listener: socket.socket | None = None
+        self._held: list[socket.socket] = []
+        self._thread: threading.Thread | None = None
+
+    def open(self, port: int) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(512)
+        self._listener = listener
+        self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._thread.start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed by close()
+            self._held.append(connection)
+
+    def close(self, *, keep_held: bool = False) -> None:
+        """Stop listening (freeing the port); drop the held connections unless ``keep_held``.
+
+        Kept, they stay half-open — what a network partition leaves behind: their clients learn
+        nothing until their own timeouts fire. ``release()`` drops them later.
+        """
+        if self._listener is not None:
+            # shutdown() wakes the accept() blocked in the thread; close() alone may not.
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if not keep_held:
+            self.release()
+
+    def release(self) -> None:
+        for connection in self._held:
+            connection.close()
+        self._held.clear()

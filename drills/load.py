@@ -1,7 +1,8 @@
 """``make drill-load``: the production server under sustained read load and a steady ingestion stream.
 
-Backing services: a scratch database on the machine's PostgreSQL (dropped at the end) and a
-private ``redis-server`` on a free port — the system Redis serves other people's tests, and a
+Backing services: a scratch database (dropped at the end) on the PostgreSQL server of
+``DRILL_ADMIN_URL`` (default: the machine's, ``harness.pg.ADMIN_URL``) and a private
+``redis-server`` on a free port — the system Redis serves other people's tests, and a
 private one can be neither disturbed nor disturb (same django-q2 queue names, rate-limit keys).
 
 Environment: ``DRILL_DURATION`` (seconds of soak after warm-up, default 600), ``DRILL_CONCURRENCY``
@@ -66,7 +67,7 @@ from drills.stack import (
     recordings_wait,
     tenant_create,
 )
-from harness.pg import migrate, scratch_database
+from harness.pg import ADMIN_URL, migrate, scratch_database
 from harness.server import Gunicorn, Qcluster
 from harness.wrk import run_wrk
 
@@ -260,7 +261,8 @@ def main() -> int:
     with ExitStack() as stack:
         var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="drill-load-")))
         redis = stack.enter_context(PrivateRedis())
-        database_url = stack.enter_context(scratch_database(prefix="drill_load"))
+        admin_url = os.environ.get("DRILL_ADMIN_URL") or ADMIN_URL
+        database_url = stack.enter_context(scratch_database(admin_url=admin_url, prefix="drill_load"))
         recording_server = stack.enter_context(RecordingServer())
         env = app_env(database_url=database_url, redis_url=redis.url(), var_dir=var_dir,
                       RATE_LIMIT_PER_MINUTE="10000000", RATE_LIMIT_PER_HOUR="100000000")

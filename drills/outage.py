@@ -11,14 +11,17 @@ Scenarios, in order (exit 1 if any criterion fails; results in ``drills/results/
 (a) PostgreSQL stopped (``pg_ctl -m immediate``, like a crash) for ``DRILL_OUTAGE_SECONDS``
     (default 30) under wrk load, a sequential probe and an ingestion stream, with recording jobs
     claimed and queued. Every answer is 200 or 503 — never a 500, a reset or a timeout; each 503 is
-    the error envelope with ``Retry-After``; no answer takes longer than ``MAX_LATENCY_S``; the
+    the error envelope with ``Retry-After``; no answer takes longer than ``STOPPED_LATENCY_S``; the
     service answers 200 again within ``RECOVERY_BOUND_S`` of the database's return with nobody
     touching it; every ingestion batch is stored completely or not at all (counted per batch id,
     the one in flight when the database died included), and re-sending the failed ones stores
     each exactly once.
-(b) The same with Redis stopped (rate-limit cache and django-q2 broker; queued tasks are lost,
-    since the drill's Redis does not persist).
-(c) The recording jobs queued before each outage all end ``available`` afterwards.
+    ``postgres-hung``: the same, but the port then accepts connections and never answers (a hung
+    server, a half-open network path): only the app's own timeouts end the wait, so answers may
+    take up to ``HUNG_LATENCY_S``.
+(b) The same two with Redis (rate-limit cache and django-q2 broker; queued tasks are lost, since
+    the drill's Redis does not persist).
+(c) The recording jobs queued before each stopped-server outage all end ``available`` afterwards.
 (d) ``kill -9`` of the django-q2 worker holding a connection to the (slow) recording server: once
     the lease runs out the job is fetched again, and every recording ends ``available`` exactly
     once — one stored object per file with the served bytes' sha256, no temporary leftovers, no
@@ -42,8 +45,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
+import redis
 
-from drills.backends import PrivatePostgres, PrivateRedis
+from drills.backends import PrivatePostgres, PrivateRedis, SilentPort
 from drills.client import Hit, Probe, call
 from drills.ingest import BatchOutcome, IngestStream, StreamPlan, batch_bodies
 from drills.recording_server import RecordingServer, sha256_for
@@ -73,7 +77,12 @@ from harness.pg import migrate
 from harness.server import Gunicorn, Qcluster
 from harness.wrk import WrkRequest, run_wrk
 
-MAX_LATENCY_S = 10.0  # DB_CONNECT_TIMEOUT (5 s) plus room for a loaded machine
+# A stopped server refuses at once: any answer slower than this is a request stuck somewhere.
+STOPPED_LATENCY_S = 10.0
+# A hung one costs each request a full connect/read timeout (DB_CONNECT_TIMEOUT 5 s; Redis 2 s to
+# connect, 2 s to read), and a request may queue behind one such request per gunicorn worker
+# (10 clients over 5 workers): 2 × 5 s, plus room for a loaded machine.
+HUNG_LATENCY_S = 15.0
 RECOVERY_BOUND_S = 15.0
 BEFORE_S = 10.0
 SETTLE_S = 10.0
@@ -102,6 +111,7 @@ class Stack:
     reads: list[tuple[str, WrkRequest]]
     concurrency: int
     var_dir: Path
+    redis_url: str
     registered: list[str] = field(default_factory=list)
 
 
@@ -205,9 +215,30 @@ def _batches_check(
                  f"{len(failed)} re-sent, {sum(resent)} accepted; row totals equal records sent: {exact}")
 
 
-def _outage(
-    report: Report, stack: Stack, name: str, *, down: Callable[[], None], up: Callable[[], None], outage_s: float
-) -> list[str]:
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    down: Callable[[], None]
+    up: Callable[[], None]
+    latency_bound_s: float
+
+
+def _hung(name: str, server: PrivatePostgres | PrivateRedis, silent: SilentPort) -> Scenario:
+    """The server stops and its port accepts connections that are never answered; afterwards those
+    connections stay half-open (as a network partition leaves them) while the server returns."""
+
+    def down() -> None:
+        server.stop()
+        silent.open(server.port)
+
+    def up() -> None:
+        silent.close(keep_held=True)
+        server.start()
+
+    return Scenario(name, down, up, HUNG_LATENCY_S)
+
+
+def _outage(report: Report, stack: Stack, scenario: Scenario, *, outage_s: float) -> list[str]:
     """One dependency outage under load; returns the recordings queued before it.
 
     1. Register recordings due now and wait (bounded) until the sweep has claimed one, so jobs are
@@ -217,6 +248,7 @@ def _outage(
     4. ``outage_s`` later start it again; let the load run ``SETTLE_S + AFTER_S`` more.
     5. Check statuses, envelopes, latency, recovery, and every batch against the database.
     """
+    name = scenario.name
     report.data[name] = {}
     recordings = _register_recordings(stack, name, RECORDINGS_PER_OUTAGE)
     claimed_after = _wait(
@@ -238,11 +270,11 @@ def _outage(
         time.sleep(BEFORE_S)
         in_flight_since = stream.wait_in_flight(for_at_least_s=0.3, timeout_s=5)
         stopped_at = time.time()
-        down()
+        scenario.down()
         print(f"[outage] {name}: dependency stopped (a batch in flight since {stopped_at - in_flight_since:.1f} s)"
               if in_flight_since else f"[outage] {name}: dependency stopped", flush=True)
         time.sleep(max(0.0, stopped_at + outage_s - time.time()))
-        up()
+        scenario.up()
         restarted_at = time.time()
         print(f"[outage] {name}: dependency back after {restarted_at - stopped_at:.0f} s", flush=True)
         result = load.result()
@@ -285,13 +317,26 @@ def _outage(
                  any(hit.status == 503 for hit in during) and not bad_503,
                  f"{sum(hit.status == 503 for hit in during)} probe 503s during the outage, "
                  f"{len(all_503)} in all; without envelope or Retry-After: {bad_503[:3] or 'none'}")
-    report.check(f"{name}: no request hung", slowest <= MAX_LATENCY_S,
-                 f"slowest answer {slowest * 1000:.0f} ms (bound {MAX_LATENCY_S:.0f} s)")
+    report.check(f"{name}: no request hung", slowest <= scenario.latency_bound_s,
+                 f"slowest answer {slowest * 1000:.0f} ms (bound {scenario.latency_bound_s:.0f} s)")
     report.check(f"{name}: recovered by itself", 0 <= recovery <= RECOVERY_BOUND_S,
                  f"every probe 200 from {recovery:.1f} s after the dependency returned "
                  f"(bound {RECOVERY_BOUND_S:.0f} s)")
+    alive_after = _wait(lambda: _cluster_alive(stack.redis_url), timeout_s=30)
+    report.check(f"{name}: the task cluster's sentinel is alive again", alive_after >= 0,
+                 f"status key refreshed {alive_after:.0f} s after the check began" if alive_after >= 0
+                 else "no status refresh within 30 s: the sentinel is stuck")
     _batches_check(report, name, stack, plan, outcomes, stopped_at)
     return recordings
+
+
+def _cluster_alive(redis_url: str) -> bool:
+    """The qcluster's sentinel rewrites its status key (3-second expiry) every half second."""
+    try:
+        return bool(redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+                    .keys("django_q:*:cluster:*"))
+    except redis.RedisError:
+        return False
 
 
 def _check_recordings(report: Report, name: str, stack: Stack, ids: list[str], served: dict[str, str]) -> None:
@@ -404,23 +449,24 @@ def main() -> int:
     concurrency = int(os.environ.get("DRILL_CONCURRENCY") or 8)
     workers = int(os.environ.get("DRILL_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
     settings = {"outage_s": outage_s, "concurrency": concurrency, "workers": workers, "lease_s": LEASE_S,
-                "fetch_max_s": FETCH_MAX_S, "trickle_s": TRICKLE_S, "max_latency_s": MAX_LATENCY_S,
+                "fetch_max_s": FETCH_MAX_S, "trickle_s": TRICKLE_S, "stopped_latency_s": STOPPED_LATENCY_S,
+                "hung_latency_s": HUNG_LATENCY_S,
                 "recovery_bound_s": RECOVERY_BOUND_S}
     report = Report("outage", settings=settings)
     with ExitStack() as stack:
         var_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="drill-outage-")))
         pg = stack.enter_context(PrivatePostgres())
-        redis = stack.enter_context(PrivateRedis())
+        redis_server = stack.enter_context(PrivateRedis())
         recording_server = stack.enter_context(RecordingServer(trickle_s=TRICKLE_S))
         database_url = pg.create_database("drill")
         env = app_env(
-            database_url=database_url, redis_url=redis.url(), var_dir=var_dir,
+            database_url=database_url, redis_url=redis_server.url(), var_dir=var_dir,
             RATE_LIMIT_PER_MINUTE="10000000", RATE_LIMIT_PER_HOUR="100000000",
             RECORDING_LEASE_SECONDS=str(LEASE_S), RECORDING_FETCH_MAX_SECONDS=str(FETCH_MAX_S),
             RECORDING_READ_TIMEOUT_SECONDS="10", RECORDING_CONNECT_TIMEOUT_SECONDS="2",
             Q_WORKERS="2", Q_TIMEOUT_SECONDS="60", Q_RETRY_SECONDS="120",
         )
-        print(f"[outage] private PostgreSQL on port {pg.port}, Redis on {redis.port}; migrating and seeding",
+        print(f"[outage] private PostgreSQL on port {pg.port}, Redis on {redis_server.port}; migrating and seeding",
               flush=True)
         migrate(database_url, env=env)
         tenant_create(env, days=7, per_day=40)
@@ -437,17 +483,25 @@ def main() -> int:
             server=server, cluster=cluster, pg=pg, database_url=database_url, media_root=var_dir / "media",
             recording_server=recording_server, reader=reader, ingester=ingester,
             reads=[*reads, ("health", WrkRequest("GET", "/api/health", {}))],
-            concurrency=concurrency, var_dir=var_dir,
+            concurrency=concurrency, var_dir=var_dir, redis_url=redis_server.url(),
         )
-        queued = _outage(report, state, "postgres", down=pg.stop, up=pg.start, outage_s=outage_s)
-        queued += _outage(report, state, "redis", down=redis.stop, up=redis.start, outage_s=outage_s)
+        silent = SilentPort()
+        stack.callback(silent.release)
+        scenarios = [
+            Scenario("postgres", pg.stop, pg.start, STOPPED_LATENCY_S),
+            _hung("postgres-hung", pg, silent),
+            Scenario("redis", redis_server.stop, redis_server.start, STOPPED_LATENCY_S),
+            _hung("redis-hung", redis_server, silent),
+        ]
+        queued = [recording for scenario in scenarios for recording in _outage(report, state, scenario,
+                                                                                outage_s=outage_s)]
 
         print("[outage] waiting for the recordings queued before the outages", flush=True)
         waited = _wait(lambda: all(f.state == "available" for f in recording_files(database_url, queued)),
                        timeout_s=RECORDINGS_WAIT_S, every_s=2)
         report.data["queued_recordings_available_after_s"] = round(waited, 1)
-        served = {recording_server.url(f"/{label}/{i}.flac"): sha256_for(f"/{label}/{i}.flac")
-                  for label in ("postgres", "redis") for i in range(RECORDINGS_PER_OUTAGE)}
+        served = {recording_server.url(f"/{scenario.name}/{i}.flac"): sha256_for(f"/{scenario.name}/{i}.flac")
+                  for scenario in scenarios for i in range(RECORDINGS_PER_OUTAGE)}
         _check_recordings(report, "queued jobs resume after the outages", state, queued, served)
         _worker_kill(report, state)
         _check_storage(report, state)

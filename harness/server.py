@@ -242,7 +242,9 @@ class Qcluster(_Managed):
     a pusher, spawned in that order. Without ``setproctitle`` their command lines are identical,
     so the workers are told apart by spawn order, recorded once at start-up: the monitor and the
     pusher are the two last-born children of the sentinel. A worker killed later is replaced by a
-    new one, which ``worker_pids()`` includes.
+    new one, which ``worker_pids()`` includes; so would be a monitor or pusher the sentinel had to
+    restart (after a broker outage) — to find the process doing a given job, look at what it is
+    connected to instead (``psutil.Process(pid).net_connections()``).
     """
 
     name = "qcluster"
