@@ -7,23 +7,18 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from analytics_api.ingestion import IngestResult, RecordKind, batch_ingest
+from analytics_api.ingestion import IngestResult, RecordKind, batch_ingest, rows_insert, rows_upsert
 from analytics_api.models import Account
 from conversations.documents import document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue
-from conversations.records import InteractionRecordSerializer, channel_code
+from conversations.records import channel_code, interaction_record_validator
 from recordings.services import recording_sources_register
-
-_UPDATED_COLUMNS = [
-    "conversation_id", "channel", "bot_id", "session_start", "session_end", "document", "served",
-    "recording_sources", "updated_at",
-]
 
 
 def interaction_kind(*, account: Account) -> RecordKind[dict[str, Any]]:
     """How :func:`batch_ingest` validates and stores interaction records of ``account``."""
     return RecordKind(
-        validator=InteractionRecordSerializer,
+        validator=lambda context: interaction_record_validator(bot_ids=context["bot_ids"]),
         upsert=partial(interactions_upsert, account=account),
         key=lambda record: record["sessionId"],
     )
@@ -55,51 +50,54 @@ def _queue_ids(document: dict[str, Any]) -> Iterable[str]:
 def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> tuple[int, int]:
     """Insert or update validated records on (account, sessionId); returns (created, updated).
 
-    Runs inside the batch's transaction, in a fixed number of queries whatever the batch size:
+    Runs inside the batch's transaction, in a fixed number of statements whatever the batch size:
 
-    1. Read which session ids already exist (for the created/updated counts).
-    2. Upsert every row in one ``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite alike), which
-       stays correct when two batches race on the same new session.
-    3. Replace the queue links of the batch's interactions.
-    4. Register the recording sources of voice conversations with the recordings worker.
+    1. Upsert every row in one statement (:func:`rows_upsert`, which also says which rows were new);
+       it stays correct when two batches race on the same new session.
+    2. Replace the queue links: delete those of the updated interactions (new ones have none), then
+       insert the batch's links in one statement.
+    3. Register the recording sources of voice conversations with the recordings worker.
     """
-    session_ids = [record["sessionId"] for record in records]
-    existing = set(
-        Interaction.objects.filter(account=account, session_id__in=session_ids).values_list("session_id", flat=True)
-    )
     rows = []
     for record in records:
         document = {key: value for key, value in record.items() if key != "recordingSources"}
         rows.append(
-            Interaction(
-                account=account,
-                session_id=record["sessionId"],
-                conversation_id=record.get("conversationId"),
-                channel=channel_code(record["channel"]),
-                bot_id=record["botId"],
-                session_start=_instant(record["sessionStartTime"]),
-                session_end=_instant(record.get("sessionEndTime")),
-                document=document,
-                served=document_prerender(document),
-                recording_sources=[dict(source) for source in record.get("recordingSources", ())],
-            )
+            {
+                "account_id": account.pk,
+                "session_id": record["sessionId"],
+                "conversation_id": record.get("conversationId"),
+                "channel": channel_code(record["channel"]),
+                "bot_id": record["botId"],
+                "session_start": _instant(record["sessionStartTime"]),
+                "session_end": _instant(record.get("sessionEndTime")),
+                "document": document,
+                "served": document_prerender(document),
+                "recording_sources": [dict(source) for source in record.get("recordingSources", ())],
+            }
         )
-    Interaction.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["account", "session_id"], update_fields=_UPDATED_COLUMNS
-    )
-    InteractionQueue.objects.filter(interaction__in=[row.pk for row in rows]).delete()
-    InteractionQueue.objects.bulk_create(
-        InteractionQueue(interaction=row, account=account, queue_id=queue_id, session_start=row.session_start)
-        for row in rows
-        for queue_id in dict.fromkeys(_queue_ids(row.document))
+    stored = rows_upsert(Interaction, rows, scope="account_id", key="session_id")
+    updated = [row.pk for row in stored.values() if not row.created]
+    if updated:
+        InteractionQueue.objects.filter(interaction_id__in=updated).delete()
+    rows_insert(
+        InteractionQueue,
+        [
+            {
+                "interaction_id": stored[row["session_id"]].pk,
+                "account_id": account.pk,
+                "queue_id": queue_id,
+                "session_start": row["session_start"],
+            }
+            for row in rows
+            for queue_id in dict.fromkeys(_queue_ids(row["document"]))
+        ],
     )
     for row in rows:
-        if row.channel == Channel.VOICE and row.recording_sources:
+        if row["channel"] == Channel.VOICE and row["recording_sources"]:
             recording_sources_register(
                 account=account,
-                conversation_id=row.conversation_id or row.session_id,
-                call_ended_at=row.session_end,
-                sources=row.recording_sources,
+                conversation_id=row["conversation_id"] or row["session_id"],
+                call_ended_at=row["session_end"],
+                sources=row["recording_sources"],
             )
-    created = sum(1 for session_id in session_ids if session_id not in existing)
-    return created, len(session_ids) - created
+    return len(stored) - len(updated), len(updated)

@@ -7,73 +7,70 @@ from pathlib import Path
 from typing import IO, Any
 
 from analytics_api.errors import ApiError
-from analytics_api.ingestion import ImportReport, IngestResult, RecordKind, batch_ingest, import_jsonl
+from analytics_api.ingestion import (
+    ImportReport,
+    IngestResult,
+    RecordKind,
+    batch_ingest,
+    import_jsonl,
+    rows_insert,
+    rows_upsert,
+)
 from analytics_api.models import Bot
 from qualityai.models import MAX_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
 from qualityai.rendering import contact_prerender
-from qualityai.serializers import ContactRecord, ContactRecordSerializer
-
-_UPDATED_COLUMNS = [
-    "started_at", "ended_at", "direction", "direction_defaulted", "duration_ms", "audit_complete",
-    "document", "served", "updated_at",
-]
+from qualityai.serializers import ContactRecord, contact_record_validator
 
 
 def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, int]:
     """Insert or update contacts on (stream, Conversation ID) in a fixed number of statements.
 
-    1. Find which conversation ids the stream already has (they are the updates).
-    2. Insert-or-update every contact in one ``INSERT ... ON CONFLICT DO UPDATE``.
-    3. Replace the custom-field rows of all these contacts: delete theirs, insert the new ones.
+    1. Insert-or-update every contact in one statement (:func:`rows_upsert`, which also says which
+       contacts were new).
+    2. Replace the custom-field rows: delete those of the updated contacts (new ones have none),
+       then insert the batch's rows in one statement.
     """
-    ids = [record.conversation_id for record in records]
-    existing = set(
-        QaContact.objects.filter(stream=stream, conversation_id__in=ids).values_list("conversation_id", flat=True)
-    )
-    contacts = [
-        QaContact(
-            account_id=stream.account_id,
-            stream=stream,
-            conversation_id=record.conversation_id,
-            started_at=record.started_at,
-            ended_at=record.ended_at,
-            direction=record.direction,
-            direction_defaulted=record.direction_defaulted,
-            duration_ms=record.duration_ms,
-            audit_complete=record.audit_complete,
-            document=record.document,
-        )
-        for record in records
-    ]
-    for contact in contacts:
-        contact.served = contact_prerender(contact)
-    QaContact.objects.bulk_create(
-        contacts,
-        update_conflicts=True,
-        unique_fields=["stream", "conversation_id"],
-        update_fields=_UPDATED_COLUMNS,
-    )
-    pks = dict(
-        QaContact.objects.filter(stream=stream, conversation_id__in=ids).values_list("conversation_id", "pk")
-    )
-    QaContactCustomField.objects.filter(contact_id__in=pks.values()).delete()
-    QaContactCustomField.objects.bulk_create(
+    rows = []
+    for record in records:
+        row = {
+            "account_id": stream.account_id,
+            "stream_id": stream.pk,
+            "conversation_id": record.conversation_id,
+            "started_at": record.started_at,
+            "ended_at": record.ended_at,
+            "direction": record.direction,
+            "direction_defaulted": record.direction_defaulted,
+            "duration_ms": record.duration_ms,
+            "audit_complete": record.audit_complete,
+            "document": record.document,
+        }
+        row["served"] = contact_prerender(QaContact(**row))
+        rows.append(row)
+    stored = rows_upsert(QaContact, rows, scope="stream_id", key="conversation_id")
+    updated = [row.pk for row in stored.values() if not row.created]
+    if updated:
+        QaContactCustomField.objects.filter(contact_id__in=updated).delete()
+    rows_insert(
+        QaContactCustomField,
         [
-            QaContactCustomField(
-                contact_id=pks[record.conversation_id], stream=stream, key=key, value=value,
-                started_at=record.started_at,
-            )
+            {
+                "contact_id": stored[record.conversation_id].pk,
+                "stream_id": stream.pk,
+                "key": key,
+                "value": value,
+                "started_at": record.started_at,
+            }
             for record in records
             for key, value in record.custom_fields.items()
-        ]
+        ],
     )
-    return len(records) - len(existing), len(existing)
+    return len(stored) - len(updated), len(updated)
 
 
 def contact_kind(*, stream: Bot) -> RecordKind[ContactRecord]:
     """Quality AI contacts of one stream, for :func:`analytics_api.ingestion.batch_ingest`."""
     return RecordKind(
-        validator=ContactRecordSerializer,
+        validator=contact_record_validator,
         upsert=partial(contacts_upsert, stream=stream),
         key=lambda record: record.conversation_id,
     )

@@ -1,0 +1,173 @@
+"""Time ingestion of one batch of 1,000 demo-shaped records: validation and upsert apart.
+
+Usage (a scratch database; the script creates its own account and deletes its rows when done)::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ing_perf .venv/bin/python -m bench.profile_ingest [--runs 7]
+
+For each kind (interaction records, Quality AI contacts) it reports the median and best of
+``--runs`` runs of: validation alone, the upsert of new records, the upsert of the same records
+again (updates), the whole ``batch_ingest`` as the endpoints call it, and the whole request
+through Django in-process (auth, JSON parsing, the batch, the response; no network or server).
+``--profile`` writes a pyinstrument profile of one whole batch per kind instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import django
+import orjson
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "analytics_api.settings")
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from pyinstrument import Profiler  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+from analytics_api.ingestion import RecordKind, batch_ingest  # noqa: E402
+from analytics_api.models import Account, ApiClient, Bot, Scope  # noqa: E402
+from analytics_api.services import jwt_mint  # noqa: E402
+from conversations.demo import KIND_WEIGHTS, KINDS, DemoSessionFactory, _conversation, _demo  # noqa: E402
+from conversations.models import Interaction  # noqa: E402
+from conversations.services import interaction_ingest_context, interaction_kind  # noqa: E402
+from qualityai.demo import DemoContactFactory  # noqa: E402
+from qualityai.models import QaContact  # noqa: E402
+from qualityai.services import contact_kind  # noqa: E402
+
+BATCH = 1000
+ACCOUNT_ID = "profile-ingest"
+
+
+def interaction_records(bot_ids: list[str], *, seed: int = 7) -> list[dict[str, Any]]:
+    """``BATCH`` records drawn like ``interactions_seed`` draws them (same mix of kinds)."""
+    rng = random.Random(seed)
+    start = datetime(2025, 9, 30, 7, tzinfo=UTC)
+    records = []
+    for index in range(BATCH):
+        session = DemoSessionFactory(
+            rng=rng, start=start + timedelta(seconds=37 * index), org_id="o-perf", bot_id=rng.choice(bot_ids),
+            automation_bot="st-automation",
+        )
+        kind = rng.choices(KINDS, weights=KIND_WEIGHTS)[0]
+        records.append(session if kind == "bot_chat" else _conversation(rng, session, kind, "st-automation"))
+    return records
+
+
+def contact_records(interactions: list[dict[str, Any]], *, seed: int = 11) -> list[dict[str, Any]]:
+    """``BATCH`` Quality AI contacts of the agent-handled conversations (reused to reach the count)."""
+    rng = random.Random(seed)
+    conversations = [_demo(record) for record in interactions if "conversationId" in record]
+    contacts = []
+    for index in range(BATCH):
+        contact = DemoContactFactory(rng=rng, conversation=conversations[index % len(conversations)])
+        contact["Conversation ID"] = f"{contact['Conversation ID']}-{index}"
+        contacts.append(contact)
+    return contacts
+
+
+def _timed(action: Callable[[], Any]) -> float:
+    began = time.perf_counter()
+    action()
+    return (time.perf_counter() - began) * 1000
+
+
+def _validated(kind: RecordKind[Any], records: list[Any], context: dict[str, Any]) -> list[Any]:
+    kept: list[Any] = []
+    result = batch_ingest(kind=replace(kind, upsert=lambda valid: (kept.extend(valid), (0, 0))[1]),
+                          records=records, context=context)
+    assert not result.rejected, result.rejected[:2]
+    return kept
+
+
+def measure(name: str, kind: RecordKind[Any], records: list[Any], context: dict[str, Any], *, runs: int,
+            clear: Callable[[], Any], post: Callable[[], Any]) -> None:
+    """Print median/best milliseconds and records/s of each step over ``runs`` runs."""
+    timings: dict[str, list[float]] = {"validate": [], "upsert (create)": [], "upsert (update)": [],
+                                       "batch_ingest (create)": [], "batch_ingest (update)": [],
+                                       "API request (create)": [], "API request (update)": []}
+    valid = _validated(kind, records, context)
+    no_store = replace(kind, upsert=lambda valid: (0, 0))
+    for _ in range(runs):
+        clear()
+        timings["validate"].append(_timed(lambda: batch_ingest(kind=no_store, records=records, context=context)))
+
+        def upsert() -> None:
+            with transaction.atomic():
+                kind.upsert(valid)
+
+        timings["upsert (create)"].append(_timed(upsert))
+        timings["upsert (update)"].append(_timed(upsert))
+        clear()
+        timings["batch_ingest (create)"].append(
+            _timed(lambda: batch_ingest(kind=kind, records=records, context=context)))
+        timings["batch_ingest (update)"].append(
+            _timed(lambda: batch_ingest(kind=kind, records=records, context=context)))
+        clear()
+        timings["API request (create)"].append(_timed(post))
+        timings["API request (update)"].append(_timed(post))
+    clear()
+    print(f"\n{name}: {len(records)} records, {runs} runs on {connection.vendor}")
+    for step, values in timings.items():
+        median = statistics.median(values)
+        print(f"  {step:22} median {median:7.1f} ms  best {min(values):7.1f} ms  "
+              f"→ {len(records) / median * 1000:8.0f} records/s")
+
+
+def poster(client: ApiClient, path: str, records: list[Any]) -> Callable[[], Any]:
+    """A POST of ``records`` to ``path`` through Django in-process, the body encoded beforehand."""
+    http = APIClient(SERVER_NAME="localhost")
+    body = orjson.dumps({"records": records})
+
+    def post() -> None:
+        response = http.generic("POST", path, body, content_type="application/json",
+                                headers={"auth": jwt_mint(client=client)})
+        assert response.status_code == 200 and not response.json()["rejected"], response.content[:500]
+
+    return post
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="pyinstrument profile of one batch per kind")
+    args = parser.parse_args()
+
+    account, _ = Account.objects.get_or_create(account_id=ACCOUNT_ID, defaults={"org_id": "o-perf"})
+    bots = [Bot.objects.get_or_create(account=account, bot_id=f"st-perf-{n}")[0] for n in range(3)]
+    client = ApiClient.objects.create(account=account, scopes=[Scope.INGEST.value], rate_limit_per_minute=10**6,
+                                      rate_limit_per_hour=10**6)
+    interactions = interaction_records([bot.bot_id for bot in bots])
+    contacts = contact_records(interactions)
+    kinds = [
+        ("interactions", interaction_kind(account=account), interactions,
+         interaction_ingest_context(account=account), Interaction.objects.filter(account=account).delete,
+         poster(client, "/api/v1/ingest/interactions", interactions)),
+        ("qualityai contacts", contact_kind(stream=bots[0]), contacts, {"stream": bots[0]},
+         QaContact.objects.filter(stream=bots[0]).delete,
+         poster(client, f"/api/v1/ingest/qualityai/{bots[0].bot_id}/contacts", contacts)),
+    ]
+    try:
+        for name, kind, records, context, clear, post in kinds:
+            if args.profile:
+                clear()
+                with Profiler() as profiler:
+                    batch_ingest(kind=kind, records=records, context=context)
+                print(profiler.output_text(unicode=True, color=False, show_all=False), file=sys.stderr)
+            else:
+                measure(name, kind, records, context, runs=args.runs, clear=clear, post=post)
+    finally:
+        account.delete()
+
+
+if __name__ == "__main__":
+    main()
