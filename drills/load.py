@@ -245,8 +245,9 @@ def main() -> int:
        (``seed_demo``), create the reader, ingester and limited API clients with their JWTs.
     2. Start gunicorn (Dockerfile flags, ``DRILL_WORKERS`` workers, no access log) and a qcluster;
        register a few recordings due now on a local recording server, change retention once.
-    3. Check every read request answers 200 once, then start the ingestion stream (a separate
-       process) and the limited client (a paced thread); both run until the end.
+    3. Check every read request answers 200 (five rounds, one request at a time: the unloaded
+       latency per endpoint), then start the ingestion stream (a separate process), the limited
+       client (a paced thread) and a sequential probe; they run until the end.
     4. Warm-up wrk run.
     5. ``DRILL_PHASES`` wrk runs of ``DRILL_DURATION / DRILL_PHASES`` seconds each across all read
        endpoints at ``DRILL_CONCURRENCY`` connections; RSS after each, the first one's being the
@@ -282,10 +283,17 @@ def main() -> int:
         reads = read_requests(token=reader.token, account_id=ACCOUNT_ID, org_id=ORG_ID, bot_id=BOT_ID,
                               conversation_ids=conversation_ids, today=datetime.now(UTC))
         broken = {}
-        for name, request in reads:
-            answer = call(server.base_url, request.method, request.path, headers=request.headers, body=request.body)
-            if answer.status != 200:
-                broken[name] = f"{answer.status} {answer.body[:300]!r}"
+        unloaded: dict[str, list[float]] = {}
+        for _round in range(5):
+            for name, request in reads:
+                answer = call(server.base_url, request.method, request.path, headers=request.headers,
+                              body=request.body)
+                unloaded.setdefault(name, []).append(answer.latency_s * 1000)
+                if answer.status != 200:
+                    broken[name] = f"{answer.status} {answer.body[:300]!r}"
+        # One request at a time, nothing else running: what each endpoint costs by itself.
+        report.data["unloaded_latency_ms"] = {name: round(sorted(times)[len(times) // 2], 1)
+                                              for name, times in unloaded.items()}
         if not report.check("every read request answers 200 before the load", not broken, str(broken or "yes")):
             return report.finish()
 
