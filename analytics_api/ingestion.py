@@ -25,6 +25,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from analytics_api.errors import error_item, flatten_validation_errors
+from analytics_api.text import unstorable_fields, unstorable_message
 
 MAX_BATCH = 1000
 
@@ -77,7 +78,8 @@ def batch_ingest(*, kind: RecordKind[T], records: list[Any], context: dict[str, 
     """Validate each record on its own, then store the valid ones in one transaction.
 
     1. Validate every record with the check ``kind.validator`` builds for ``context`` (the
-       account/stream); collect the errors of each invalid one under its index.
+       account/stream), and look for text no database can store anywhere in it; collect the
+       errors of each invalid one under its index.
     2. Collapse duplicates inside the batch on ``kind.key``, keeping the last: the batch then
        behaves exactly as if its records had been sent one after another.
     3. Upsert the valid records in one transaction: all of them are stored, or (on a database
@@ -92,10 +94,21 @@ def batch_ingest(*, kind: RecordKind[T], records: list[Any], context: dict[str, 
                 {"index": index, "errors": [error_item("A record must be a JSON object.", "invalid_type")]}
             )
             continue
+        errors: list[dict[str, str]] = []
         try:
             record = validate(raw)
         except RecordInvalid as error:
-            result.rejected.append({"index": index, "errors": flatten_validation_errors(error.detail)})
+            errors = flatten_validation_errors(error.detail)
+        # Keys and values the checks leave alone (nested ones) are stored as sent: one that no
+        # database can hold would fail the whole batch's upsert, so its record is refused here.
+        named = {item.get("field") for item in errors}
+        errors += [
+            error_item(unstorable_message(name), "invalid_characters", name)
+            for name in unstorable_fields(raw)
+            if name not in named
+        ]
+        if errors:
+            result.rejected.append({"index": index, "errors": errors})
             continue
         valid[kind.key(record)] = record
     if valid:
@@ -119,9 +132,9 @@ def rows_upsert(model: type[models.Model], rows: list[dict[str, Any]], *, scope:
     stream) for all, distinct keys. ``auto_now``/``auto_now_add`` columns are set here from
     ``timezone.now()``. On PostgreSQL it is one statement however many rows there are:
 
-    1. The rows travel as one JSON parameter that ``jsonb_to_recordset`` unpacks. (Django's bulk
-       insert sends an array per column instead, which psycopg quotes value by value in Python:
-       several times slower for documents of a few KB.)
+    1. The rows travel as one JSON parameter that ``jsonb_to_recordset`` unpacks, long texts beside
+       it (see :func:`_insert_select`). (Django's bulk insert sends an array per column instead,
+       which psycopg quotes value by value in Python: several times slower for documents of KBs.)
     2. ``INSERT … ON CONFLICT DO UPDATE … RETURNING pk, key, xmax = 0``: a row PostgreSQL inserted
        has no ``xmax``, an updated one carries the row lock ON CONFLICT took. So the counts need no
        query for the existing keys, and stay right when two batches race on the same new key.
@@ -136,14 +149,14 @@ def rows_upsert(model: type[models.Model], rows: list[dict[str, Any]], *, scope:
     opts = model._meta
     quote = connection.ops.quote_name
     column = {name: quote(opts.get_field(name).column) for name in [*columns, *written_times]}
+    insert, params = _insert_select(model, columns, inserted_times)
     sql = (
-        f"{_insert_select(model, columns, inserted_times)} "
-        f"ON CONFLICT ({column[scope]}, {column[key]}) "
+        f"{insert} ON CONFLICT ({column[scope]}, {column[key]}) "
         f"DO UPDATE SET {', '.join(f'{column[name]} = EXCLUDED.{column[name]}' for name in updated)} "
         f"RETURNING {quote(opts.pk.column)}, {column[key]}, xmax = 0"
     )
     with _bound_cursor() as cursor:
-        cursor.execute(sql, [*[timezone.now()] * len(inserted_times), _json_rows(rows)])
+        cursor.execute(sql, params(rows))
         return {row_key: Stored(pk=pk, created=created) for pk, row_key, created in cursor.fetchall()}
 
 
@@ -155,11 +168,9 @@ def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         model._default_manager.bulk_create([model(**row) for row in rows])
         return
     inserted_times, _written = _auto_times(model)
+    insert, params = _insert_select(model, list(rows[0]), inserted_times)
     with _bound_cursor() as cursor:
-        cursor.execute(
-            _insert_select(model, list(rows[0]), inserted_times),
-            [*[timezone.now()] * len(inserted_times), _json_rows(rows)],
-        )
+        cursor.execute(insert, params(rows))
 
 
 def _rows_upsert_orm(
@@ -185,24 +196,38 @@ def _auto_times(model: type[models.Model]) -> tuple[list[str], list[str]]:
     return [column.attname for column in fields if getattr(column, "auto_now_add", False)] + written, written
 
 
-def _insert_select(model: type[models.Model], columns: list[str], constants: list[str]) -> str:
-    """``INSERT INTO <table> (…) SELECT … FROM jsonb_to_recordset(%s) AS r(…)`` for PostgreSQL.
+def _insert_select(
+    model: type[models.Model], columns: list[str], constants: list[str]
+) -> tuple[str, Callable[[list[dict[str, Any]]], list[Any]]]:
+    """``INSERT INTO <table> (…) SELECT … FROM ROWS FROM (…)`` for PostgreSQL, and a batch's parameters.
 
-    ``columns`` are the rows' attnames (their keys in the JSON too); ``constants`` are attnames of
-    one value for every row, passed as parameters before the rows.
+    ``columns`` are the rows' attnames. The rows travel as one JSON value, their keys the attnames,
+    except text columns (``TextField``: pre-rendered documents of KBs), which travel beside it as
+    binary text arrays zipped by position: inside JSON each of their quotes would be escaped here
+    and unescaped by the server. ``constants`` are attnames of one value for all rows (the times).
     """
     opts = model._meta
     quote = connection.ops.quote_name
-    fields = [opts.get_field(name) for name in columns]
+    texts = [name for name in columns if isinstance(opts.get_field(name), models.TextField)]
+    listed = [name for name in columns if name not in texts]
     # Each value is converted to its column's type; modifiers (varchar's length) are left to the
     # INSERT, which checks them as for any insert.
-    shape = ", ".join(f"{quote(column.attname)} {column.db_type(connection).split('(')[0]}" for column in fields)
-    targets = ", ".join(quote(opts.get_field(name).column) for name in [*columns, *constants])
-    values = ", ".join([*(f"r.{quote(column.attname)}" for column in fields), *["%s"] * len(constants)])
-    return (
+    shape = ", ".join(f"{quote(name)} {opts.get_field(name).db_type(connection).split('(')[0]}" for name in listed)
+    sources = ", ".join([f"jsonb_to_recordset(%s::jsonb) AS ({shape})", *["unnest(%b::text[])"] * len(texts)])
+    names = [*listed, *texts]
+    targets = ", ".join(quote(opts.get_field(name).column) for name in [*names, *constants])
+    values = ", ".join([*(f"r.{quote(name)}" for name in names), *["%s"] * len(constants)])
+    sql = (
         f"INSERT INTO {quote(opts.db_table)} ({targets}) "
-        f"SELECT {values} FROM jsonb_to_recordset(%s::jsonb) AS r({shape})"
+        f"SELECT {values} FROM ROWS FROM ({sources}) AS r({', '.join(quote(name) for name in names)})"
     )
+
+    def params(rows: list[dict[str, Any]]) -> list[Any]:
+        plain = [{name: row[name] for name in listed} for row in rows] if texts else rows
+        texts_by_column = [[row[name] for row in rows] for name in texts]
+        return [*[timezone.now()] * len(constants), _json_rows(plain), *texts_by_column]
+
+    return sql, params
 
 
 @contextmanager

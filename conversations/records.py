@@ -175,12 +175,18 @@ def _channel(data: Any) -> str:
 
 def _json(data: Any) -> Any:
     """DRF's ``JSONField``: any value that strict JSON can represent (no NaN or infinity)."""
-    if data.__class__ is not str:
-        try:
-            json.dumps(data)
-        except (TypeError, ValueError):
-            raise _invalid(_drf(serializers.JSONField, "invalid")) from None
+    # Text, or an object of texts (a skill), is JSON as it is; anything else is encoded to find out.
+    if data.__class__ is str or (data.__class__ is dict and _texts_only(data)):
+        return data
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError):
+        raise _invalid(_drf(serializers.JSONField, "invalid")) from None
     return data
+
+
+def _texts_only(data: dict[Any, Any]) -> bool:
+    return all(key.__class__ is str and value.__class__ is str for key, value in data.items())
 
 
 def _dict(data: Any) -> dict[str, Any]:
