@@ -25,6 +25,7 @@ from rest_framework.request import Request
 
 from analytics_api.errors import ApiError
 from analytics_api.models import Account, ApiClient, Bot, UsedTokenId
+from analytics_api.text import is_storable
 
 logger = logging.getLogger("analytics_api.auth")
 
@@ -208,7 +209,8 @@ def account_matching(request: Request, account_id: str, *, source: str = "path")
 
 def account_bot(account: Account, bot_id: str, *, field: str) -> Bot:
     """A bot/app of the account; another account's or an unknown one is 404, never 403."""
-    bot = Bot.objects.filter(account=account, bot_id=bot_id).first()
+    # No bot id holds a NUL, and PostgreSQL cannot even compare one: such an id is simply unknown.
+    bot = Bot.objects.filter(account=account, bot_id=bot_id).first() if is_storable(bot_id) else None
     if bot is None:
         raise ApiError(f"No bot or app {bot_id!r} in this account.", code="not_found", status_code=404, field=field)
     return bot

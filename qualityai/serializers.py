@@ -20,6 +20,7 @@ from rest_framework.fields import SkipField, empty
 from rest_framework.serializers import as_serializer_error
 
 from analytics_api.ingestion import RecordInvalid
+from analytics_api.text import unstorable_fields, unstorable_message
 from qualityai.fields import (
     AwareDateTime,
     Choice,
@@ -67,6 +68,11 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
         if len(data) > MAX_FILTER_KEYS:
             raise serializers.ValidationError(
                 f"custom_fields may name at most {MAX_FILTER_KEYS} fields, not {len(data)}.", code="invalid"
+            )
+        # Compared with stored values in the query: text no database can hold would fail the query.
+        if unstorable := unstorable_fields(data):
+            raise serializers.ValidationError(
+                {name: [unstorable_message(f"custom_fields.{name}")] for name in unstorable}, code="invalid_characters"
             )
         wanted: dict[str, list[str]] = {}
         errors: dict[str, list[str]] = {}

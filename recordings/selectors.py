@@ -8,12 +8,18 @@ from urllib.parse import quote, urlencode
 from analytics_api.errors import ApiError
 from analytics_api.models import Account
 from analytics_api.paging import page_rows
+from analytics_api.text import is_storable
 from recordings.models import AuditEntry, Channel, Recording, RecordingFile, RecordingState, RetentionSettings
 
 
 def recording_get(*, account: Account, conversation_id: str) -> Recording:
     """The recording of a conversation of this account; anything else (another account's) is 404."""
-    recording = Recording.objects.filter(account=account, conversation_id=conversation_id).first()
+    # No conversation id holds a NUL, and PostgreSQL cannot even compare one: such an id is unknown.
+    recording = (
+        Recording.objects.filter(account=account, conversation_id=conversation_id).first()
+        if is_storable(conversation_id)
+        else None
+    )
     if recording is None:
         raise ApiError(
             f"No recording for conversation {conversation_id!r} in this account.",
