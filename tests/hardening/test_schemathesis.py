@@ -91,12 +91,13 @@ OTHER = {
 AVAILABLE, FAILED, REFUSED, IN_PROGRESS, EXPIRED = (
     f"c-5eed0000-0000-4000-8000-00000000000{n}" for n in range(1, 6)
 )
+# "{server}" is the module's own recording server; 10.0.0.1 is private, so refused as a source.
 RECORDING_SOURCES = {
-    AVAILABLE: "/{port}/available.flac",
-    FAILED: "/{port}/broken",
-    REFUSED: "http://10.0.0.1/refused.flac",  # a private address: refused as a source
-    IN_PROGRESS: "/{port}/later.flac",
-    EXPIRED: "/{port}/expired.flac",
+    AVAILABLE: "{server}/available.flac",
+    FAILED: "{server}/broken",
+    REFUSED: "http://10.0.0.1/refused.flac",
+    IN_PROGRESS: "{server}/later.flac",
+    EXPIRED: "{server}/expired.flac",
 }
 OTHER_RECORDING = "c-5eed0000-0000-4000-8000-0000000b0b01"
 AUDIO = b"fLaC\x00\x00\x00\x22" + bytes(range(256)) * 16
@@ -153,7 +154,7 @@ def _recorded_calls(tenant: Tenant, base_url: str) -> None:
             sessionId=f"5eed{index:020x}",
             botId=tenant.bot.bot_id,
             start=started,
-            recordingSources=[{"url": source.replace("/{port}", base_url), "channel": "mixed"}],
+            recordingSources=[{"url": source.replace("{server}", base_url), "channel": "mixed"}],
         )
         record["sessionEndTime"] = utc(started + timedelta(minutes=9))
         if conversation_id == IN_PROGRESS:
