@@ -101,18 +101,18 @@ def interaction_page(
     if rows is None:
         return InteractionPage(data=orjson.Fragment("[]"), count=0, has_more=False)
     offset, sections = query.offset_minutes, query.sections
+
+    def rendered(document: dict[str, Any]) -> str:
+        return json_text(document_render(document, offset=offset, sections=sections))
+
     if page_needs_documents(sections):
         documents, has_more = page_rows(rows.values_list("document", flat=True), skip=query.skip, limit=query.limit)
-        texts = [json_text(document_render(document, offset=offset, sections=sections)) for document in documents]
+        texts = [rendered(document) for document in documents]
     else:
         served, has_more = page_rows(rows.values_list("pk", "served"), skip=query.skip, limit=query.limit)
         missing = [pk for pk, text in served if text is None]
-        documents = dict(Interaction.objects.filter(pk__in=missing).values_list("pk", "document")) if missing else {}
-        texts = [
-            text if text is not None
-            else json_text(document_render(documents[pk], offset=offset, sections=sections))
-            for pk, text in served
-        ]
+        by_pk = dict(Interaction.objects.filter(pk__in=missing).values_list("pk", "document")) if missing else {}
+        texts = [text if text is not None else rendered(by_pk[pk]) for pk, text in served]
     return InteractionPage(
         data=orjson.Fragment(served_page(texts, offset=offset, sections=sections)),
         count=len(texts),
