@@ -1,4 +1,4 @@
-"""JWT authentication and scope checks (DESIGN §3).
+"""JWT authentication and scope checks (docs/contract.md#token-verification).
 
 A token is HS256, signed with the client's secret, and names its client in the ``appId`` claim.
 It travels in the ``auth`` header (raw, as the reference documents send it), or in

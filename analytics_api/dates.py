@@ -141,7 +141,7 @@ def local_to_utc(local: datetime, offset_minutes: int) -> datetime:
 
 
 def render_local(instant: datetime, offset_minutes: int) -> str:
-    """``YYYY-MM-DDTHH:MM:SS`` in the caller's local time, no zone suffix (DESIGN §5)."""
+    """``YYYY-MM-DDTHH:MM:SS`` in the caller's local time, no zone suffix (docs/contract.md#local-and-utc-times)."""
     local = instant.astimezone(UTC) - timedelta(minutes=offset_minutes)
     return local.strftime("%Y-%m-%dT%H:%M:%S")
 

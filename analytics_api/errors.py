@@ -1,4 +1,4 @@
-"""The one error type and the one place that renders it (DESIGN §4).
+"""The one error type and the one place that renders it (docs/contract.md#error-envelope).
 
 Services raise :class:`ApiError`; DRF's own exceptions, Django's 404/403 and anything unexpected
 are turned into the same envelope here::

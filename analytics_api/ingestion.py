@@ -1,4 +1,4 @@
-"""One batch-ingestion mechanism for every kind of record (DESIGN §7).
+"""One batch-ingestion mechanism for every kind of record (docs/contract.md#ingestion-batches).
 
 A kind of record supplies a :class:`RecordKind`: a validator for one raw record (a plain function,
 built once per batch: no serializer is instantiated per record) and a bulk upsert for the valid

@@ -1,4 +1,4 @@
-"""Request ids, security headers and the body-size limit, for every response (DESIGN §4)."""
+"""Request ids, security headers and the body-size limit, for every response (docs/contract.md#request-ids)."""
 
 from __future__ import annotations
 

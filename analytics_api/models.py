@@ -1,4 +1,4 @@
-"""Tenancy (DESIGN §3): accounts, their bots/apps, and the API clients that act for them."""
+"""Tenancy (docs/contract.md#tenancy): accounts, their bots/apps, and the API clients that act for them."""
 
 from __future__ import annotations
 

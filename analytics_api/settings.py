@@ -225,7 +225,7 @@ REST_FRAMEWORK = {
 # Fernet keys encrypting API client secrets at rest, newest first; derived from SECRET_KEY if unset.
 SECRET_ENCRYPTION_KEYS = env_list("SECRET_ENCRYPTION_KEYS")
 
-# JWT (DESIGN §3).
+# JWT (docs/contract.md#token-lifetime).
 JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 30, minimum=0)
 JWT_MAX_AGE_SECONDS = env_int("JWT_MAX_AGE_SECONDS", 24 * 3600, minimum=60)
 JWT_DEFAULT_TTL_SECONDS = env_int("JWT_DEFAULT_TTL_SECONDS", 3600, minimum=60)

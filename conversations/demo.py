@@ -1,4 +1,4 @@
-"""Realistic, deterministic demo interactions for ``seed_demo`` (DESIGN §7).
+"""Realistic, deterministic demo interactions for ``seed_demo`` (docs/contract.md#demo-data).
 
 Every shape of the reference sample is produced — bot-only chats, agent-handled chats and emails,
 inbound and outbound calls through queues, responding and non-responding agents, consulting agents,

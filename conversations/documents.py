@@ -1,4 +1,4 @@
-"""The stored interaction document and how it is served (DESIGN §5).
+"""The stored interaction document and how it is served (docs/contract.md#interaction-response).
 
 A document is the record exactly as interactionDetails serves it, except that every time is kept in
 UTC as ``YYYY-MM-DDTHH:MM:SS.mmmZ``. Serving a page is therefore a pure walk over each document:

@@ -1,4 +1,4 @@
-"""Interaction records (DESIGN §5): indexed columns for what is filtered and sorted, plus the document.
+"""Interaction records (docs/contract.md#interaction-ordering): indexed columns for filters and order, and the document.
 
 The document is the record as served by interactionDetails, with every time stored in UTC; the
 columns duplicate the few values that queries filter and order on, so a page is one index scan.

@@ -1,4 +1,4 @@
-"""Validation of one ingested interaction record (DESIGN §7): the §5 shape with times in UTC.
+"""Validation of one ingested interaction record (docs/contract.md#interaction-records): the served shape, times in UTC.
 
 Every time must name its zone (``Z`` or ``±HH:MM``); it is stored in UTC as ``…mmmZ``. Known fields
 are type-checked at every level; fields this service does not know are kept and served unchanged,

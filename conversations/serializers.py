@@ -1,4 +1,4 @@
-"""Input validation of interactionDetails / calldetails (DESIGN §5): query string, body and headers.
+"""Input validation of interactionDetails / calldetails (docs/contract.md#interactiondetails-and-calldetails).
 
 Every problem is reported at once: the query string and the body are validated side by side and
 their errors merged into one 400 envelope, each naming its field.

@@ -1,4 +1,4 @@
-"""interactionDetails, calldetails (DESIGN §5) and interaction ingestion (DESIGN §7)."""
+"""interactionDetails/calldetails (docs/contract.md#interaction-endpoints), ingestion (docs/contract.md#ingestion)."""
 
 from __future__ import annotations
 

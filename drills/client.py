@@ -28,7 +28,7 @@ class Answer:
         return json.loads(self.body)
 
     def is_error_envelope(self) -> bool:
-        """The DESIGN §4 envelope: ``{"errors": [{"msg", "code", ...}, ...]}``, JSON content type."""
+        """The error envelope ``{"errors": [{"msg", "code", ...}, ...]}`` as JSON (docs/contract.md#error-envelope)."""
         if not self.headers.get("content-type", "").startswith("application/json"):
             return False
         try:

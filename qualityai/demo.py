@@ -1,4 +1,4 @@
-"""Realistic, deterministic demo Quality AI contacts for ``seed_demo`` (DESIGN §7).
+"""Realistic, deterministic demo Quality AI contacts for ``seed_demo`` (docs/contract.md#demo-data).
 
 One contact per demo voice or chat conversation, linked to it by ``Conversation ID``, with every
 part of the documented result: metrics with justifications, generated and configured intents

@@ -1,4 +1,4 @@
-"""Quality AI contacts of a stream, their queryable custom fields, and per-stream settings (DESIGN §6).
+"""Quality AI contacts of a stream, their queryable custom fields, stream settings (docs/contract.md#duration-status).
 
 A contact keeps the document exactly as it was ingested (``document``) and copies into indexed
 columns only what the rawdata endpoint filters and orders on. ``duration_status`` is deliberately

@@ -38,7 +38,7 @@ def duration_status(duration_ms: int | None, *, min_duration_ms: int) -> str:
 def contact_result(
     contact: QaContact, *, min_duration_ms: int, recordings: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:
-    """The §6 result of a contact.
+    """The rawdata result of a contact (docs/contract.md#rawdata-result-keys).
 
     Times come out in UTC with milliseconds and ``Z`` whatever zone they were sent in;
     ``customConversationId`` only when set; ``Audit Score`` only once the audit is complete;

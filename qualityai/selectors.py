@@ -1,4 +1,4 @@
-"""Reads for Quality AI: the rawdata page of a stream (DESIGN §6)."""
+"""Reads for Quality AI: the rawdata page of a stream (docs/contract.md#rawdata-paging)."""
 
 from __future__ import annotations
 

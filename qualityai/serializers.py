@@ -99,7 +99,7 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
 
 
 class RawdataQuerySerializer(serializers.Serializer):
-    """The rawdata request body (DESIGN §6). Unknown fields are ignored."""
+    """The rawdata request body (docs/contract.md#rawdata-body). Unknown fields are ignored."""
 
     offset = StrictInteger(
         minimum=0,
@@ -232,7 +232,7 @@ def _optional(field: serializers.Field) -> serializers.Field:
 # The documented shape of an ingested contact (its docstring is the OpenAPI description); ingestion
 # validates with these same fields through ``contact_record_check``, which answers as it would.
 class ContactRecordSerializer(serializers.Serializer):
-    """One Quality AI contact in the §6 result shape; keys other than these are stored untouched.
+    """A Quality AI contact in the rawdata result shape; other keys kept as sent (docs/contract.md#quality-ai-contacts).
 
     ``duration_status``, ``is_direction_defaulted`` and recording links are derived on every read,
     so whatever a record says about them is ignored.

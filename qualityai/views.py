@@ -1,4 +1,4 @@
-"""Quality AI endpoints: rawdata (DESIGN §6) and contact ingestion (DESIGN §7)."""
+"""Quality AI: rawdata (docs/contract.md#rawdata-endpoint), contact ingestion (docs/contract.md#quality-ai-contacts)."""
 
 from __future__ import annotations
 

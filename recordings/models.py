@@ -1,4 +1,4 @@
-"""Recordings (DESIGN §8): one recording per conversation, one fetch job per source, retention.
+"""Recordings (docs/contract.md#recording-states): one recording per conversation, one fetch job per source, retention.
 
 Recordings are keyed by ``(account, conversation_id)`` rather than by a foreign key to the
 conversations app, so that ingestion can register sources inside its own transaction and the two

@@ -1,4 +1,4 @@
-"""Recording retention: settings, the daily notice/deletion job, and the audit log (DESIGN §8).
+"""Recording retention: settings, the daily notice/deletion job, and the audit log (docs/contract.md#retention).
 
 A recording expires ``retention_days`` after its call ended (after it was registered, when the end
 is unknown). When the account opted in, a notice goes to its notification address 7 days before

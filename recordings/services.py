@@ -1,4 +1,4 @@
-"""Recording jobs: registration from ingestion, the state of a recording, and user retries (DESIGN §8).
+"""Recording jobs: registration from ingestion, a recording's state, and user retries (docs/contract.md#fetch-rhythm).
 
 Each source of a recording is a :class:`RecordingFile` carrying its own job; the recording's state
 is derived from its files' states after every change (:func:`recording_state_refresh`).

@@ -1,4 +1,4 @@
-"""factory-boy factories of ingestion records (times in UTC, the §7 shape)."""
+"""factory-boy factories of ingestion records (times in UTC: docs/contract.md#interaction-records)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DESIGN §5 request rules of interactionDetails: paging, dates, offsets, headers, errors at once."""
+"""interactionDetails request rules: paging, dates, offsets, headers (docs/contract.md#interaction-endpoints)."""
 
 from __future__ import annotations
 

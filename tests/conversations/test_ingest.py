@@ -1,4 +1,4 @@
-"""POST /api/v1/ingest/interactions: validation per record, upsert, mixed batches (DESIGN §7)."""
+"""POST /api/v1/ingest/interactions: records checked alone, upserts, mixed batches (docs/contract.md#ingestion)."""
 
 from __future__ import annotations
 

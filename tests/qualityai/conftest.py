@@ -13,7 +13,8 @@ from qualityai.services import contacts_ingest
 from tests.conftest import Tenant
 from tests.qualityai.factories import ContactDocumentFactory
 
-SAMPLE_PATH = Path("/work/shared/reference/samples/rawdata_response.json")
+# The Quality AI raw data API page's sample response, kept in the repository (tests/fixtures/README.md).
+SAMPLE_PATH = Path(__file__).resolve().parent.parent / "fixtures" / "rawdata_response.json"
 RAWDATA = "/qualityai/api/v1/public/qualitymanagement/app/{}/rawdata"
 INGEST = "/api/v1/ingest/qualityai/{}/contacts"
 
@@ -56,7 +57,7 @@ def _fresh_sequence() -> None:
 
 @pytest.fixture
 def sample() -> dict[str, Any]:
-    """Reference 004's sample response, byte for byte the documents' values."""
+    """The raw data API page's sample response, byte for byte the document's values."""
     return json.loads(SAMPLE_PATH.read_text(encoding="utf-8"))
 
 

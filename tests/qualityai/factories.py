@@ -1,4 +1,4 @@
-"""factory-boy factories of Quality AI contact documents (the §6 result shape, as ingested)."""
+"""factory-boy factories of Quality AI contact documents, as ingested (docs/contract.md#quality-ai-contacts)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The acceptance test: reference 004's two contacts go in and come back with every key unchanged."""
+"""The acceptance test: the raw data API page's two sample contacts go in and come back with every key unchanged."""
 
 from __future__ import annotations
 
