@@ -1,9 +1,10 @@
 # ruff: noqa: E501
-"""The sample response of the reference document (003, "Call Details"), values verbatim.
+"""The sample response of "Get All Conversations Data – Call Details", values verbatim.
 
-Its six records are the acceptance test of interactionDetails and the response example of the
-OpenAPI schema. Note: the document lists the 12:37 call before the 12:04 one and says
-``numResults: 10`` for six records; this service orders by session start and counts what it returns.
+Its six records are the response example of the OpenAPI schema. The acceptance tests read the same
+sample from tests/fixtures/interactionDetails_response.json, and one keeps the two equal. Note: the
+document lists the 12:37 call before the 12:04 one and says ``numResults: 10`` for six records; this
+service orders by session start and counts what it returns.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from qualityai.fields import is_number
 from qualityai.models import DurationStatus, QaContact
 from qualityai.serializers import NOT_EVALUATED
 
-# The documented order of a result's keys (reference 004's sample), with our derived keys beside
+# The documented order of a result's keys (the raw data page's sample), with our derived keys beside
 # their kin. PostgreSQL's jsonb does not keep key order, so results are put in this order on every
 # database; keys outside it follow in the order stored.
 RESULT_KEY_ORDER = (

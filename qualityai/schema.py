@@ -99,7 +99,7 @@ milliseconds; without it the contact is `duration_unavailable`. `contactDirectio
 ignored. Any other key is stored and returned as sent.
 """.strip()
 
-# One contact in the documented result shape, shortened (reference 004's sample has 20 metrics).
+# One contact in the documented result shape, shortened (the raw data page's sample has 20 metrics).
 SAMPLE_CONTACT: dict[str, Any] = {
     "src": "rtm",
     "customConversationId": "UATMa2c0A4",

@@ -15,7 +15,7 @@ from analytics_api.models import Account
 
 
 class RecordingState(models.TextChoices):
-    """The documented states (reference 001, "List of recording status and messages")."""
+    """The documented states and messages (docs/contract.md#recording-states)."""
 
     CALL_IN_PROGRESS = "call_in_progress", "Call in progress"
     MEDIA_IN_PROGRESS = "media_in_progress", "Media in progress"

@@ -3,7 +3,7 @@
 Each source of a recording is a :class:`RecordingFile` carrying its own job; the recording's state
 is derived from its files' states after every change (:func:`recording_state_refresh`).
 
-The rhythm (reference 001, "Behind the Scenes"): the first attempt is due 10 minutes after the call
+The rhythm (docs/contract.md#fetch-rhythm): the first attempt is due 10 minutes after the call
 ended; if it fails the system retries once by itself 24 hours later, and if that fails too the file
 is ``24hr_retry_failed`` and nothing is tried again unless a user asks. A user may retry any failed
 file at any time; a failed user retry leaves a still-pending automatic retry in place.
