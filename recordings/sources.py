@@ -1,6 +1,6 @@
 """Opening recording sources as byte streams, guarded against server-side request forgery.
 
-Sources are untrusted input (docs/contract.md#fetch-safety). Only ``http``, ``https`` and ``s3`` addresses are fetched.
+Sources are untrusted input. Only ``http``, ``https`` and ``s3`` addresses are fetched.
 An HTTP(S) host is resolved once, every address it resolves to must be public (not loopback,
 private, link-local, shared, reserved or a cloud metadata address) unless the host is listed in
 ``RECORDING_SOURCE_ALLOWED_HOSTS``, and the connection goes to the address that was checked, so a
