@@ -19,6 +19,7 @@ from typing import IO, Any, Generic, TypeVar
 
 import orjson
 import psycopg
+from django.core.management.base import CommandError
 from django.db import connection, models, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
@@ -381,3 +382,16 @@ def format_import_report(report: ImportReport, *, max_lines: int = 1000) -> str:
     if len(report.rejected_lines) > max_lines:
         rows.append(f"... and {len(report.rejected_lines) - max_lines} more rejected lines.")
     return "\n".join(rows)
+
+
+def import_report_check(report: ImportReport) -> None:
+    """Fail the import command (exit status 1) when any line was rejected, after its report is written.
+
+    A scheduled import must not look successful to its caller when lines were dropped; the accepted
+    lines stay stored, and importing the fixed file again only updates them.
+    """
+    if report.rejected_lines:
+        raise CommandError(
+            f"{len(report.rejected_lines)} of {report.lines} lines were rejected (listed above); the other lines "
+            "are stored. Fix the rejected lines and import the file again: stored records are updated, not duplicated."
+        )

@@ -1,8 +1,9 @@
-"""Endpoints of the project package itself: the health check."""
+"""Endpoints of the project package itself: the landing page and the health check."""
 
 from __future__ import annotations
 
 from django.db import connection
+from django.views.generic import TemplateView
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -10,6 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.errors import ApiError
+
+
+class LandingView(TemplateView):
+    """``/``: a small HTML page pointing a person who opens the server in a browser to the docs."""
+
+    template_name = "landing.html"
+    http_method_names = ["get", "head"]
 
 
 class HealthView(APIView):

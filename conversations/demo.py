@@ -55,6 +55,11 @@ def _stable_id(prefix: str, name: str) -> str:
     return f"{prefix}-{uuid.uuid5(_NAMESPACE, name)}"
 
 
+def _object_id(name: str) -> str:
+    """A stable 24-hex-digit id, the shape the platform gives skills (``64c0d4eb3642d2755604xxxx``)."""
+    return uuid.uuid5(_NAMESPACE, name).hex[:24]
+
+
 def _utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -208,7 +213,7 @@ def _conversation(rng: random.Random, base: dict[str, Any], kind: str, automatio
         "channel": "Voice" if voice else ("System Mail" if kind == "email" else "Web/Mobile Client"),
         "isVoicemail": "YES" if voice and rng.random() < 0.05 else "NO",
         "Direction": "Outbound" if kind == "outbound_call" else "Inbound",
-        "skills": [{"id": _stable_id("sk", name)[3:27], "name": name} for name in rng.sample(SKILLS, 2)],
+        "skills": [{"id": _object_id(name), "name": name} for name in rng.sample(SKILLS, 2)],
         "finalStatus": "CLOSED",
         "smartStatus": "CLOSED",
         "reason": rng.choice(("", *DISPOSITIONS)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +48,8 @@ def test_every_documented_shape_is_seeded(tenant: Tenant) -> None:
     assert any(doc["dispositions"] for doc in agent_docs)
     assert all({"skills", "customerinfo", "userleveltags", "sessionleveltags"} <= set(doc) for doc in agent_docs)
     assert {doc["botId"] for doc in docs} == {tenant.bot.bot_id}
+    # Skill ids have the platform's shape (24 hex digits), not a slice of a UUID with its dashes.
+    assert all(re.fullmatch(r"[0-9a-f]{24}", skill["id"]) for doc in agent_docs for skill in doc["skills"])
 
     assert [c.conversation_id for c in conversations] == [doc["conversationId"] for doc in agent_docs]
     call = next(c for c in conversations if c.channel == "voice")

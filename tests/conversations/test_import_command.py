@@ -32,8 +32,15 @@ def test_import_reports_created_updated_and_rejected_lines(tenant: Tenant, tmp_p
         json.dumps(SessionRecordFactory(botId=tenant.bot.bot_id, sessionStartTime="2025-09-30T06:00:00")),
         json.dumps(SessionRecordFactory(botId="st-elsewhere")),
     ]
-    out, err = run(tenant.account_id, str(_write(tmp_path, lines)))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as failure:  # the command exits 1 after its report
+        call_command("import_interactions", tenant.account_id, str(_write(tmp_path, lines)), stdout=out, stderr=err)
+    out, err = out.getvalue(), err.getvalue()
 
+    assert str(failure.value) == (
+        "3 of 5 lines were rejected (listed above); the other lines are stored. Fix the rejected lines and import "
+        "the file again: stored records are updated, not duplicated."
+    )
     assert out.splitlines() == [
         "Read 5 lines: 1 created, 1 updated, 3 rejected.",
         "line 3: Not valid JSON: Expecting property name enclosed in double quotes at column 2.",

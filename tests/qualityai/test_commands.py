@@ -37,8 +37,12 @@ def test_import_stores_valid_lines_and_reports_each_rejected_one(tenant: Tenant,
     bad = ContactDocumentFactory(direction="sideways")
     path = write_lines(tmp_path / "contacts.jsonl", [good[0], "{broken", "", bad, good[1]])
 
-    out, err = run("import_qualityai", tenant.bot.bot_id, str(path))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as failure:  # the command exits 1 after its report
+        call_command("import_qualityai", tenant.bot.bot_id, str(path), stdout=out, stderr=err)
+    out, err = out.getvalue(), err.getvalue()
 
+    assert str(failure.value).startswith("2 of 4 lines were rejected (listed above); the other lines are stored.")
     assert out.splitlines() == [
         "Read 4 lines: 2 created, 0 updated, 2 rejected.",
         "line 2: Not valid JSON: Expecting property name enclosed in double quotes at column 2.",

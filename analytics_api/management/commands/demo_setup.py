@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from analytics_api.models import ApiClient, Scope
+from analytics_api.models import Account, ApiClient, Scope
 from analytics_api.services import account_ensure, api_client_create, jwt_mint
 
 DEMO_ACCOUNT_ID = "6123a3b2c4d5e6f708192a3b"
@@ -32,7 +32,9 @@ class Command(BaseCommand):
         client = ApiClient.objects.filter(account=account, name=DEMO_CLIENT_NAME).first()
         if client is None:
             client = api_client_create(account_id=account.account_id, scopes=Scope.values, name=DEMO_CLIENT_NAME)
-        if not options["no_seed"] and not account.interactions.exists():
+        if not options["no_seed"] and _demo_data_is_stale(account):
+            # Seeding is idempotent and relative to today: an older demo database is moved forward,
+            # so the README's examples (the last seven days) always find data.
             self.stdout.write("Seeding demo data (seed_demo)...")
             call_command("seed_demo", account.account_id, stdout=self.stdout)
         token = jwt_mint(client=client, ttl_seconds=24 * 3600)
@@ -40,8 +42,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"""
 Demo account: {account.account_id} (org {account.org_id}, bot {DEMO_BOT_ID})
-API client:   {client.client_id}
+API client:   {client.client_id}  scopes: {" ".join(sorted(client.scopes))}
 JWT (24 h):   {token}
+
+For the README's examples, paste:
+export TOKEN={token}
+export ACCOUNT={account.account_id} ORG={account.org_id} STREAM={DEMO_BOT_ID} BASE={base}
+export START={_demo_start()} END={_demo_end()}
 
 Try it:
 curl -s -X POST '{base}/agentassist/api/public/analytics/account/{account.account_id}/v2/interactionDetails?limit=5' \\
@@ -51,6 +58,12 @@ curl -s -X POST '{base}/agentassist/api/public/analytics/account/{account.accoun
 API docs: {base}/api/docs/   (Redoc: {base}/api/redoc/)
 """
         )
+
+
+def _demo_data_is_stale(account: Account) -> bool:
+    """True when the demo account has no interaction started today (UTC) or later."""
+    today = datetime.combine(datetime.now(UTC).date(), time(0), tzinfo=UTC)
+    return not account.interactions.filter(session_start__gte=today).exists()
 
 
 def _demo_end() -> str:

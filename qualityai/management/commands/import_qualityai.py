@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics_api.errors import ApiError
-from analytics_api.ingestion import format_import_report
+from analytics_api.ingestion import format_import_report, import_report_check
 from qualityai.selectors import stream_by_id
 from qualityai.services import contacts_import
 
@@ -34,3 +34,4 @@ class Command(BaseCommand):
             raise CommandError(f"No file {str(path)!r}.")
         report = contacts_import(stream=stream, path=path, progress=self.stderr)
         self.stdout.write(format_import_report(report))
+        import_report_check(report)
