@@ -22,6 +22,7 @@ from django_q.tasks import async_task
 
 from analytics_api.errors import ApiError
 from analytics_api.models import Account
+from recordings.grants import GrantInvalid, grant_parse
 from recordings.models import (
     RETRYABLE_STATES,
     STATE_MESSAGES,
@@ -29,6 +30,7 @@ from recordings.models import (
     Channel,
     Recording,
     RecordingFile,
+    RecordingSourceGrant,
     RecordingState,
 )
 from recordings.selectors import recording_get
@@ -200,3 +202,28 @@ def recording_retry(*, account: Account, conversation_id: str) -> Recording:
         transaction.on_commit(lambda: async_task("recordings.tasks.recording_files_fetch_now", file_ids))
     logger.info("User retry of recording %s (files %s)", recording.pk, file_ids)
     return recording
+
+
+def recording_source_grant_add(*, account: Account, source: str, actor: str) -> tuple[RecordingSourceGrant, bool]:
+    """Grant ``account`` a source location (``s3://bucket/prefix/`` or a host); an operator's act.
+
+    Idempotent: the grant is stored in its canonical form, and granting it again changes nothing.
+    Raises :class:`~recordings.grants.GrantInvalid` for a text that is not a grant.
+    """
+    canonical = grant_parse(source).text
+    grant, created = RecordingSourceGrant.objects.get_or_create(account=account, source=canonical)
+    if created:
+        logger.info("Recording source grant added for account %s by %s: %s", account.account_id, actor, canonical)
+    return grant, created
+
+
+def recording_source_grant_remove(*, account: Account, source: str, actor: str) -> bool:
+    """Withdraw a grant; the next fetch of a source it covered is refused. False when it did not exist."""
+    try:
+        canonical = grant_parse(source).text
+    except GrantInvalid:
+        canonical = source.strip()
+    removed, _ = RecordingSourceGrant.objects.filter(account=account, source=canonical).delete()
+    if removed:
+        logger.info("Recording source grant removed for account %s by %s: %s", account.account_id, actor, canonical)
+    return bool(removed)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from recordings.grants import SourcePolicy
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.sources import SourceRefused, address_refusal, redacted, source_open
@@ -53,9 +54,9 @@ def test_internal_addresses_are_refused(address: str, reason: str | None) -> Non
     ],
 )
 def test_refused_addresses_are_never_connected_to(settings: Any, url: str, msg: str) -> None:
-    settings.RECORDING_SOURCE_ALLOWED_HOSTS = []
+    settings.RECORDING_SOURCE_SHARED_HOSTS = []
     with pytest.raises(SourceRefused) as raised:
-        source_open(url)
+        source_open(url, policy=SourcePolicy())
     assert str(raised.value).startswith(msg)
 
 
@@ -67,7 +68,7 @@ def test_credentials_are_kept_out_of_logs() -> None:
 def test_loopback_source_without_allow_listing_is_media_unavailable_with_the_reason_logged(
     tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any, caplog: Any
 ) -> None:
-    settings.RECORDING_SOURCE_ALLOWED_HOSTS = []
+    settings.RECORDING_SOURCE_SHARED_HOSTS = []
     url = recording_server.serve("/c1.flac", Reply())
     register(tenant.account, "c1", (url, "mixed"))
     clock.move_to(FIRST)
