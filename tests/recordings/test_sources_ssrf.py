@@ -41,6 +41,30 @@ def test_internal_addresses_are_refused(address: str, reason: str | None) -> Non
 
 
 @pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("::127.0.0.1", "::7f00:1 is an IPv4-compatible address (deprecated)"),
+        ("::8.8.8.8", "::808:808 is an IPv4-compatible address (deprecated)"),
+        ("::ffff:0:7f00:1", "::ffff:0:7f00:1 is an IPv4-translated address"),
+        ("64:ff9b::127.0.0.1", "64:ff9b::7f00:1 embeds 127.0.0.1: 127.0.0.1 is a loopback address"),
+        ("64:ff9b::a9fe:a9fe",
+         "64:ff9b::a9fe:a9fe embeds 169.254.169.254: 169.254.169.254 is a cloud metadata address"),
+        ("64:ff9b::10.0.0.1", "64:ff9b::a00:1 embeds 10.0.0.1: 10.0.0.1 is a private address"),
+        ("64:ff9b:1::a00:1", "64:ff9b:1::a00:1 is a local-use NAT64 address"),
+        ("2002:7f00:1::1", "2002:7f00:1::1 embeds 127.0.0.1: 127.0.0.1 is a loopback address"),
+        ("2002:a9fe:a9fe::", "2002:a9fe:a9fe:: embeds 169.254.169.254: 169.254.169.254 is a cloud metadata address"),
+        ("2002:c0a8:1::1", "2002:c0a8:1::1 embeds 192.168.0.1: 192.168.0.1 is a private address"),
+        ("fec0::1", "fec0::1 is a site-local address (deprecated)"),
+        ("feff::1", "feff::1 is a site-local address (deprecated)"),
+        ("64:ff9b::808:808", None),
+        ("2002:808:808::1", None),
+    ],
+)
+def test_ipv6_forms_of_internal_ipv4_addresses_are_refused(address: str, reason: str | None) -> None:
+    assert address_refusal(address) == reason
+
+
+@pytest.mark.parametrize(
     ("url", "msg"),
     [
         ("ftp://example.com/a.flac", "scheme 'ftp' is not allowed: only http, https and s3"),
@@ -51,6 +75,9 @@ def test_internal_addresses_are_refused(address: str, reason: str | None) -> Non
          "host 169.254.169.254 resolves to 169.254.169.254: 169.254.169.254 is a cloud metadata address"),
         ("http://[::1]:9/a.flac", "host ::1 resolves to ::1: ::1 is a loopback address"),
         ("http:///a.flac", "the address has no host"),
+        ("http://[::127.0.0.1]:9/a.flac", "host ::127.0.0.1 resolves to ::127.0.0.1: ::7f00:1 is an IPv4-compatible"),
+        ("http://[64:ff9b::7f00:1]:9/a.flac",
+         "host 64:ff9b::7f00:1 resolves to 64:ff9b::7f00:1: 64:ff9b::7f00:1 embeds 127.0.0.1"),
     ],
 )
 def test_refused_addresses_are_never_connected_to(settings: Any, url: str, msg: str) -> None:
