@@ -321,12 +321,17 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "analytics_api.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "analytics_api.middleware.RequestIdLogFilter"},
+        "control_characters": {"()": "analytics_api.middleware.ControlCharacterLogFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id", "control_characters"]
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

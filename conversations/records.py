@@ -28,11 +28,16 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from analytics_api.dates import DateFormatError, parse_aware
 from analytics_api.ingestion import RecordInvalid
+from analytics_api.text import has_control_characters
 from conversations.documents import stored_time
 from conversations.models import Channel
 
 RECORDING_CHANNELS = ("mixed", "agent", "customer")
 RECORDING_SCHEMES = ("http://", "https://", "s3://")
+# A raw CR/LF (or any control character) in an address would forge lines in the fetcher's logs.
+CONTROL_CHARACTERS_IN_URL = (
+    "A recording source url may not contain control characters (such as CR, LF or tab); percent-encode them."
+)
 
 Check = Callable[[Any], Any]
 
@@ -200,6 +205,8 @@ def _recording_url(data: Any) -> str:
     value = _URL_TEXT(data)
     if not value.lower().startswith(RECORDING_SCHEMES):
         raise _invalid("A recording source must be an http, https or s3 address.")
+    if has_control_characters(value):
+        raise _invalid(CONTROL_CHARACTERS_IN_URL)
     return value
 
 

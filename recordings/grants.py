@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
+
+from analytics_api.text import has_control_characters
 
 # Bucket names as S3 and S3-compatible servers accept them (legacy us-east-1 names included).
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]")
@@ -31,11 +32,6 @@ _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 class GrantInvalid(ValueError):
     """The text is not a grant or an S3 address this service accepts; the message says why."""
-
-
-def has_control_characters(text: str) -> bool:
-    """Control, format (bidi overrides, zero-width) and line/paragraph separator characters."""
-    return any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in text)
 
 
 @dataclass(frozen=True)

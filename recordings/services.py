@@ -22,6 +22,7 @@ from django_q.tasks import async_task
 
 from analytics_api.errors import ApiError
 from analytics_api.models import Account
+from analytics_api.text import has_control_characters
 from recordings.grants import GrantInvalid, grant_parse
 from recordings.models import (
     RETRYABLE_STATES,
@@ -112,6 +113,13 @@ def _validated_sources(sources: Sequence[dict[str, Any]]) -> list[tuple[str, str
         if not isinstance(url, str) or not url.strip() or len(url) > 4096:
             raise ApiError(
                 "The recording source url must be a non-empty string of at most 4096 characters.",
+                code="invalid",
+                field=f"{field}.url",
+            )
+        if has_control_characters(url.strip()):
+            raise ApiError(
+                "A recording source url may not contain control characters (such as CR, LF or tab); "
+                "percent-encode them.",
                 code="invalid",
                 field=f"{field}.url",
             )

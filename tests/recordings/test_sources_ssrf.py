@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import timedelta
 from typing import Any
@@ -137,3 +138,32 @@ def test_unsupported_scheme_is_media_unavailable(tenant: Any, clock: Any) -> Non
     assert RecordingFile.objects.get().last_error == (
         "source refused: scheme 'gopher' is not allowed: only http, https and s3"
     )
+
+
+@pytest.fixture
+def console() -> Any:
+    """The configured console log handler, writing into a buffer for the test."""
+    [handler] = [item for item in logging.getLogger().handlers if getattr(item, "name", "") == "console"]
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+@pytest.mark.django_db
+def test_a_stored_address_with_control_characters_is_logged_on_one_line(
+    tenant: Any, clock: Any, console: io.StringIO
+) -> None:
+    # Stored before ingestion refused such addresses: the log line must still be one line.
+    forged = "gopher://rec.example/c1\r\n2026-03-02 10:10:00,000 CRITICAL recordings.jobs [-] forged\x1b[2J"
+    recording = register(tenant.account, "c1", ("https://rec.example/c1.flac", "mixed"))
+    RecordingFile.objects.filter(recording=recording).update(source_url=forged)
+    clock.move_to(FIRST)
+
+    assert recordings_process_due() == {"media_unavailable": 1}
+
+    lines = [line for line in console.getvalue().splitlines() if "recordings.jobs" in line]
+    assert len(lines) == 1
+    escaped = "gopher://rec.example/c1\\r\\n2026-03-02 10:10:00,000 CRITICAL recordings.jobs [-] forged\\x1b[2J"
+    assert escaped in lines[0]
+    assert "\x1b" not in console.getvalue()
