@@ -31,6 +31,7 @@ from analytics_api.ingestion import RecordInvalid
 from analytics_api.text import has_control_characters
 from conversations.documents import stored_time
 from conversations.models import Channel
+from recordings.services import recording_id_refusal
 
 RECORDING_CHANNELS = ("mixed", "agent", "customer")
 RECORDING_SCHEMES = ("http://", "https://", "s3://")
@@ -429,6 +430,11 @@ def interaction_record_validator(*, bot_ids: Collection[str]) -> Callable[[Any],
             errors["sessionEndTime"] = [ErrorDetail("sessionEndTime is before sessionStartTime.", "invalid")]
         if record.get("recordingSources") and record["channel"] != Channel.VOICE.label:
             errors["recordingSources"] = [ErrorDetail("Only voice records carry recordingSources.", "invalid")]
+        elif record.get("recordingSources"):
+            # The recording is kept under conversationId, or sessionId without one.
+            key = "conversationId" if record.get("conversationId") else "sessionId"
+            if refusal := recording_id_refusal(record[key]):
+                errors[key] = [ErrorDetail(f"{key} {refusal}", "invalid")]
         if errors:
             raise RecordInvalid(errors)
         return record

@@ -61,6 +61,21 @@ _STATE_PRECEDENCE = (
 )
 
 
+def recording_id_refusal(conversation_id: str) -> str | None:
+    """Why a recording could not be kept under ``conversation_id``, or None.
+
+    A recording is read at ``/api/v1/recordings/{conversationId}``: an id holding ``/`` (which a
+    client may not escape, ``%2F`` is decoded before routing) or that is ``.`` or ``..`` (which
+    clients resolve away) would be stored and never be readable, so it is refused at ingestion.
+    """
+    where = "on a record with recordingSources: its recording is read at /api/v1/recordings/{conversationId}."
+    if "/" in conversation_id:
+        return f"may not contain '/' {where}"
+    if conversation_id in (".", ".."):
+        return f"may not be '.' or '..' {where}"
+    return None
+
+
 def recording_sources_register(
     *, account: Account, conversation_id: str, call_ended_at: datetime | None, sources: Sequence[dict[str, Any]]
 ) -> None:
@@ -69,9 +84,10 @@ def recording_sources_register(
     Called by ingestion inside its upsert transaction, for every voice record carrying
     ``recordingSources: [{"url": ..., "channel": "mixed|agent|customer"}]``. Idempotent:
 
-    1. Validate every source (``url`` a non-empty string, ``channel`` one of mixed/agent/customer);
-       a malformed one raises :class:`ApiError` (400, field ``recordingSources[i].<name>``) before
-       anything is written.
+    1. Validate every source (``url`` a non-empty string without control characters, ``channel``
+       one of mixed/agent/customer) and the conversation id (readable in a URL path: see
+       :func:`recording_id_refusal`); a malformed one raises :class:`ApiError` (400, field
+       ``recordingSources[i].<name>`` or ``conversationId``) before anything is written.
     2. Find or create the recording of ``(account, conversation_id)``; a recording the retention
        job deleted is left alone (its audio must not come back).
     3. Keep the known end time when the record no longer carries one; store a new one.
@@ -84,6 +100,9 @@ def recording_sources_register(
     cleaned = _validated_sources(sources)
     if not cleaned:
         return
+    refusal = recording_id_refusal(conversation_id)
+    if refusal:
+        raise ApiError(f"conversationId {refusal}", code="invalid", field="conversationId")
     with transaction.atomic():
         recording, _created = Recording.objects.get_or_create(account=account, conversation_id=conversation_id)
         recording = Recording.objects.select_for_update().get(pk=recording.pk)
