@@ -6,12 +6,16 @@ Against moto's S3 server and a real recording server on 127.0.0.1, with two acco
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +33,7 @@ from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, r
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parents[2]
 FIRST = CALL_END + timedelta(minutes=10)
 OUTSIDE = "source refused: the address is outside the s3 locations granted to this account"
 DISABLED = "source refused: s3 sources are disabled on this service (RECORDING_SOURCE_S3_ENABLED)"
@@ -145,10 +150,26 @@ def test_with_s3_sources_disabled_every_s3_source_is_refused(
     assert stored_keys(buckets) == []
 
 
-def test_s3_sources_are_off_by_default() -> None:
-    from django.conf import settings as live
+def _settings_of(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("RECORDING_SOURCE_")}
+    return subprocess.run(
+        [sys.executable, "-c", "import analytics_api.settings as s; print(s.RECORDING_SOURCE_S3_ENABLED)"],
+        cwd=ROOT, env={**clean, "VAR_DIR": str(tmp_path), **env}, capture_output=True, text=True, timeout=60,
+    )
 
-    assert live.RECORDING_SOURCE_S3_ENABLED is False
+
+def test_s3_sources_are_off_by_default(tmp_path: Path) -> None:
+    assert _settings_of(tmp_path).stdout.strip() == "False"
+    assert _settings_of(tmp_path, RECORDING_SOURCE_S3_ENABLED="true").stdout.strip() == "True"
+
+
+def test_a_source_access_key_without_its_secret_fails_at_start(tmp_path: Path) -> None:
+    result = _settings_of(tmp_path, RECORDING_SOURCE_AWS_ACCESS_KEY_ID="AKIA")
+    assert result.returncode != 0
+    assert (
+        "RECORDING_SOURCE_AWS_ACCESS_KEY_ID and RECORDING_SOURCE_AWS_SECRET_ACCESS_KEY must be set together"
+        in result.stderr
+    )
 
 
 def test_a_revoked_grant_applies_to_the_next_attempt(tenant: Any, buckets: Any, clock: Any) -> None:
