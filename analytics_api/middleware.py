@@ -1,4 +1,5 @@
-"""Request ids, security headers and the body-size limit, for every response (docs/contract.md#request-ids)."""
+"""Request ids, security headers and the body-size limit, for every response (docs/contract.md#request-ids); the log
+filters that stamp the request id and escape control characters."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from analytics_api.errors import error_item, json_error_response
+from analytics_api.text import escape_control_characters
 
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -42,6 +44,18 @@ class RequestIdMiddleware:
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id.get()
+        return True
+
+
+class ControlCharacterLogFilter(logging.Filter):
+    """One event, one log line: control characters in a message (a recording address, a remote
+    server's answer) are written as escapes, so input cannot forge lines or terminal sequences."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = escape_control_characters(message)
+        if escaped != message:
+            record.msg, record.args = escaped, None
         return True
 
 

@@ -242,9 +242,23 @@ S3_PREFIX = env_str("S3_PREFIX", "recordings/")
 AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL")
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
 S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 300, minimum=1)
+# Recording source hosts that may resolve to internal addresses: those listed here only for the
+# accounts they are granted to (manage.py recording_source_grants), the shared ones for every account.
 RECORDING_SOURCE_ALLOWED_HOSTS = env_list("RECORDING_SOURCE_ALLOWED_HOSTS")
-# s3:// recording sources: only these buckets when set; the recordings bucket itself never.
+RECORDING_SOURCE_SHARED_HOSTS = env_list("RECORDING_SOURCE_SHARED_HOSTS")
+# s3:// recording sources: off by default; when on, only under the account's granted prefixes, only
+# in these buckets when set, the recordings bucket itself never; read with their own credentials
+# when any RECORDING_SOURCE_AWS_* is set (else with the storage client's).
+RECORDING_SOURCE_S3_ENABLED = env_bool("RECORDING_SOURCE_S3_ENABLED", False)
 RECORDING_SOURCE_S3_BUCKETS = env_list("RECORDING_SOURCE_S3_BUCKETS")
+RECORDING_SOURCE_AWS_ACCESS_KEY_ID = env_str("RECORDING_SOURCE_AWS_ACCESS_KEY_ID")
+RECORDING_SOURCE_AWS_SECRET_ACCESS_KEY = env_str("RECORDING_SOURCE_AWS_SECRET_ACCESS_KEY")
+RECORDING_SOURCE_AWS_ENDPOINT_URL = env_str("RECORDING_SOURCE_AWS_ENDPOINT_URL")
+RECORDING_SOURCE_AWS_REGION = env_str("RECORDING_SOURCE_AWS_REGION")
+if bool(RECORDING_SOURCE_AWS_ACCESS_KEY_ID) != bool(RECORDING_SOURCE_AWS_SECRET_ACCESS_KEY):
+    raise ImproperlyConfigured(
+        "RECORDING_SOURCE_AWS_ACCESS_KEY_ID and RECORDING_SOURCE_AWS_SECRET_ACCESS_KEY must be set together"
+    )
 RECORDING_CONNECT_TIMEOUT_SECONDS = env_int("RECORDING_CONNECT_TIMEOUT_SECONDS", 10, minimum=1)
 RECORDING_READ_TIMEOUT_SECONDS = env_int("RECORDING_READ_TIMEOUT_SECONDS", 60, minimum=1)
 RECORDING_MAX_BYTES = env_int("RECORDING_MAX_BYTES", 2 * 1024**3, minimum=1)
@@ -307,12 +321,17 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "analytics_api.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "analytics_api.middleware.RequestIdLogFilter"},
+        "control_characters": {"()": "analytics_api.middleware.ControlCharacterLogFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id", "control_characters"]
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -7,6 +7,7 @@ PostgreSQL refuses NUL in text and jsonb values, and neither database can encode
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import orjson
@@ -58,3 +59,23 @@ def unstorable_fields(value: Any, field: str = "") -> list[str]:
         elif isinstance(item, list):
             stack.extend((item[index], f"{name}[{index}]", False) for index in reversed(range(len(item))))
     return found
+
+
+# Control (C0, DEL, C1), format (bidi overrides, zero-width) and line/paragraph separator characters:
+# in a log line or an address they can forge lines, hide text or reorder what an operator reads.
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def has_control_characters(text: str) -> bool:
+    if text.isascii():
+        return any(char < " " or char == "\x7f" for char in text)
+    return any(unicodedata.category(char) in _CONTROL_CATEGORIES for char in text)
+
+
+def escape_control_characters(text: str) -> str:
+    """``text`` with each control character written as a Python escape (``\\r``, ``\\x1b``, ``\\u2028``)."""
+    if not has_control_characters(text):
+        return text
+    return "".join(
+        repr(char)[1:-1] if unicodedata.category(char) in _CONTROL_CATEGORIES else char for char in text
+    )

@@ -288,7 +288,11 @@ a bot of the account. Fields this service does not know are kept and returned un
 absent.
 
 A voice record may carry `recordingSources: [{"url", "channel": "mixed|agent|customer"}]`: they are
-handed to the recordings worker and never returned by interactionDetails.
+handed to the recordings worker and never returned by interactionDetails. A `url` may not contain
+control characters (percent-encode them). Such a record's `conversationId` (its `sessionId` without
+one) may not contain `/` or be `.` or `..`: the recording is read at
+`/api/v1/recordings/{conversationId}`. `s3://` sources and hosts with internal addresses are fetched
+only where the operator granted them to the account; any other is refused (`media_unavailable`).
 
 The body is `{"records": [...]}` with 1 to 1,000 records. Records are upserted on (account,
 `sessionId`): sending one again updates it, never duplicates it. Each record is validated on its

@@ -28,11 +28,17 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from analytics_api.dates import DateFormatError, parse_aware
 from analytics_api.ingestion import RecordInvalid
+from analytics_api.text import has_control_characters
 from conversations.documents import stored_time
 from conversations.models import Channel
+from recordings.services import recording_id_refusal
 
 RECORDING_CHANNELS = ("mixed", "agent", "customer")
 RECORDING_SCHEMES = ("http://", "https://", "s3://")
+# A raw CR/LF (or any control character) in an address would forge lines in the fetcher's logs.
+CONTROL_CHARACTERS_IN_URL = (
+    "A recording source url may not contain control characters (such as CR, LF or tab); percent-encode them."
+)
 
 Check = Callable[[Any], Any]
 
@@ -200,6 +206,8 @@ def _recording_url(data: Any) -> str:
     value = _URL_TEXT(data)
     if not value.lower().startswith(RECORDING_SCHEMES):
         raise _invalid("A recording source must be an http, https or s3 address.")
+    if has_control_characters(value):
+        raise _invalid(CONTROL_CHARACTERS_IN_URL)
     return value
 
 
@@ -422,6 +430,11 @@ def interaction_record_validator(*, bot_ids: Collection[str]) -> Callable[[Any],
             errors["sessionEndTime"] = [ErrorDetail("sessionEndTime is before sessionStartTime.", "invalid")]
         if record.get("recordingSources") and record["channel"] != Channel.VOICE.label:
             errors["recordingSources"] = [ErrorDetail("Only voice records carry recordingSources.", "invalid")]
+        elif record.get("recordingSources"):
+            # The recording is kept under conversationId, or sessionId without one.
+            key = "conversationId" if record.get("conversationId") else "sessionId"
+            if refusal := recording_id_refusal(record[key]):
+                errors[key] = [ErrorDetail(f"{key} {refusal}", "invalid")]
         if errors:
             raise RecordInvalid(errors)
         return record

@@ -42,7 +42,7 @@ def app_env(*, database_url: str, redis_url: str, var_dir: Path, **extra: str) -
         "MEDIA_ROOT": str(var_dir / "media"),
         "SECRET_KEY": secrets.token_urlsafe(50),
         # The drills' recording server listens on loopback, which sources may not name by default.
-        "RECORDING_SOURCE_ALLOWED_HOSTS": "127.0.0.1",
+        "RECORDING_SOURCE_SHARED_HOSTS": "127.0.0.1",
         **extra,
     }
 

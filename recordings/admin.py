@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from analytics_api.errors import ApiError
-from recordings.models import AuditEntry, Recording, RecordingFile, RetentionSettings
+from recordings.models import AuditEntry, Recording, RecordingFile, RecordingSourceGrant, RetentionSettings
 from recordings.retention import retention_settings_update
 from recordings.services import recording_retry
 
@@ -53,6 +53,19 @@ class RecordingAdmin(admin.ModelAdmin):
             else:
                 queued += 1
         self.message_user(request, f"{queued} recording(s) queued for a retry.")
+
+
+@admin.register(RecordingSourceGrant)
+class RecordingSourceGrantAdmin(admin.ModelAdmin):
+    """Where an account may fetch recordings from beyond the public internet; only operators set it."""
+
+    list_display = ("account", "source", "created_at")
+    search_fields = ("account__account_id", "source")
+    fields = ("account", "source")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A grant is added or removed, never edited into another one.
+        return False
 
 
 @admin.register(RetentionSettings)

@@ -21,7 +21,9 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from recordings.grants import SourcePolicy
 from recordings.models import AttemptKind, Recording, RecordingFile, RecordingState
+from recordings.selectors import recording_source_policy
 from recordings.services import AUTO_RETRY_DELAY, recording_state_refresh
 from recordings.sources import (
     Readable,
@@ -150,7 +152,8 @@ def recording_file_fetch(*, claim: Claim) -> str:
         _discard(storage, item, claim.previous_token)
     temp, final = temp_key(item, claim.token), final_key(item, claim.token)
     try:
-        size, digest = _copy(item.source_url, storage, temp, final)
+        policy = recording_source_policy(account=item.recording.account_id)
+        size, digest = _copy(item.source_url, storage, temp, final, policy=policy)
     except FetchFailure as failure:
         _discard(storage, item, claim.token)
         return _record_failure(item, claim, failure)
@@ -203,9 +206,9 @@ class _VerifyingReader:
         return chunk
 
 
-def _copy(url: str, storage: RecordingStorage, temp: str, final: str) -> tuple[int, str]:
+def _copy(url: str, storage: RecordingStorage, temp: str, final: str, *, policy: SourcePolicy) -> tuple[int, str]:
     try:
-        stream = source_open(url)
+        stream = source_open(url, policy=policy)
     except SourceMissing as error:
         raise FetchFailure(FetchFailure.MISSING, str(error)) from None
     except SourceRefused as error:

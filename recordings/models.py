@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from analytics_api.models import Account
+from recordings.grants import GrantInvalid, grant_parse
 
 
 class RecordingState(models.TextChoices):
@@ -148,6 +150,37 @@ class RecordingFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recording.conversation_id}/{self.channel} ({self.state})"
+
+
+class RecordingSourceGrant(models.Model):
+    """An operator's permission for one account to fetch from an S3 bucket/prefix or an internal host.
+
+    Set in the Django admin or with ``manage.py recording_source_grants``, never by an ingest
+    client; see :mod:`recordings.grants` for the forms and how sources are matched against them.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recording_source_grants")
+    source = models.CharField(
+        max_length=1100,
+        help_text="s3://bucket/prefix/ (s3:// sources under that prefix) or a host name / IP address "
+        "(http(s) sources on that host may resolve to internal addresses, if the host is also in "
+        "RECORDING_SOURCE_ALLOWED_HOSTS)",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "source"], name="recording_source_grant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.source}"
+
+    def clean(self) -> None:
+        try:
+            self.source = grant_parse(self.source).text
+        except GrantInvalid as error:
+            raise ValidationError({"source": str(error)}) from None
 
 
 class RetentionSettings(models.Model):

@@ -9,7 +9,16 @@ from analytics_api.errors import ApiError
 from analytics_api.models import Account
 from analytics_api.paging import page_rows
 from analytics_api.text import is_storable
-from recordings.models import AuditEntry, Channel, Recording, RecordingFile, RecordingState, RetentionSettings
+from recordings.grants import SourcePolicy
+from recordings.models import (
+    AuditEntry,
+    Channel,
+    Recording,
+    RecordingFile,
+    RecordingSourceGrant,
+    RecordingState,
+    RetentionSettings,
+)
 
 
 def recording_get(*, account: Account, conversation_id: str) -> Recording:
@@ -97,3 +106,14 @@ def retention_settings_get(*, account: Account) -> RetentionSettings:
 def audit_entries_page(*, account: Account, skip: int, limit: int) -> tuple[list[AuditEntry], bool]:
     """Newest first; ordered by id so that pages never overlap."""
     return page_rows(AuditEntry.objects.filter(account=account).order_by("-id"), skip=skip, limit=limit)
+
+
+def recording_source_grants(*, account: Account | int) -> list[str]:
+    """The account's source grants (``s3://bucket/prefix/`` or a host), sorted."""
+    return sorted(RecordingSourceGrant.objects.filter(account=account).values_list("source", flat=True))
+
+
+def recording_source_policy(*, account: Account | int) -> SourcePolicy:
+    """What the fetcher may reach for this account beyond public addresses, read at each fetch so a
+    revoked grant applies to the next attempt."""
+    return SourcePolicy.of(recording_source_grants(account=account))

@@ -22,6 +22,8 @@ from django_q.tasks import async_task
 
 from analytics_api.errors import ApiError
 from analytics_api.models import Account
+from analytics_api.text import has_control_characters
+from recordings.grants import GrantInvalid, grant_parse
 from recordings.models import (
     RETRYABLE_STATES,
     STATE_MESSAGES,
@@ -29,6 +31,7 @@ from recordings.models import (
     Channel,
     Recording,
     RecordingFile,
+    RecordingSourceGrant,
     RecordingState,
 )
 from recordings.selectors import recording_get
@@ -58,6 +61,21 @@ _STATE_PRECEDENCE = (
 )
 
 
+def recording_id_refusal(conversation_id: str) -> str | None:
+    """Why a recording could not be kept under ``conversation_id``, or None.
+
+    A recording is read at ``/api/v1/recordings/{conversationId}``: an id holding ``/`` (which a
+    client may not escape, ``%2F`` is decoded before routing) or that is ``.`` or ``..`` (which
+    clients resolve away) would be stored and never be readable, so it is refused at ingestion.
+    """
+    where = "on a record with recordingSources: its recording is read at /api/v1/recordings/{conversationId}."
+    if "/" in conversation_id:
+        return f"may not contain '/' {where}"
+    if conversation_id in (".", ".."):
+        return f"may not be '.' or '..' {where}"
+    return None
+
+
 def recording_sources_register(
     *, account: Account, conversation_id: str, call_ended_at: datetime | None, sources: Sequence[dict[str, Any]]
 ) -> None:
@@ -66,9 +84,10 @@ def recording_sources_register(
     Called by ingestion inside its upsert transaction, for every voice record carrying
     ``recordingSources: [{"url": ..., "channel": "mixed|agent|customer"}]``. Idempotent:
 
-    1. Validate every source (``url`` a non-empty string, ``channel`` one of mixed/agent/customer);
-       a malformed one raises :class:`ApiError` (400, field ``recordingSources[i].<name>``) before
-       anything is written.
+    1. Validate every source (``url`` a non-empty string without control characters, ``channel``
+       one of mixed/agent/customer) and the conversation id (readable in a URL path: see
+       :func:`recording_id_refusal`); a malformed one raises :class:`ApiError` (400, field
+       ``recordingSources[i].<name>`` or ``conversationId``) before anything is written.
     2. Find or create the recording of ``(account, conversation_id)``; a recording the retention
        job deleted is left alone (its audio must not come back).
     3. Keep the known end time when the record no longer carries one; store a new one.
@@ -81,6 +100,9 @@ def recording_sources_register(
     cleaned = _validated_sources(sources)
     if not cleaned:
         return
+    refusal = recording_id_refusal(conversation_id)
+    if refusal:
+        raise ApiError(f"conversationId {refusal}", code="invalid", field="conversationId")
     with transaction.atomic():
         recording, _created = Recording.objects.get_or_create(account=account, conversation_id=conversation_id)
         recording = Recording.objects.select_for_update().get(pk=recording.pk)
@@ -110,6 +132,13 @@ def _validated_sources(sources: Sequence[dict[str, Any]]) -> list[tuple[str, str
         if not isinstance(url, str) or not url.strip() or len(url) > 4096:
             raise ApiError(
                 "The recording source url must be a non-empty string of at most 4096 characters.",
+                code="invalid",
+                field=f"{field}.url",
+            )
+        if has_control_characters(url.strip()):
+            raise ApiError(
+                "A recording source url may not contain control characters (such as CR, LF or tab); "
+                "percent-encode them.",
                 code="invalid",
                 field=f"{field}.url",
             )
@@ -200,3 +229,28 @@ def recording_retry(*, account: Account, conversation_id: str) -> Recording:
         transaction.on_commit(lambda: async_task("recordings.tasks.recording_files_fetch_now", file_ids))
     logger.info("User retry of recording %s (files %s)", recording.pk, file_ids)
     return recording
+
+
+def recording_source_grant_add(*, account: Account, source: str, actor: str) -> tuple[RecordingSourceGrant, bool]:
+    """Grant ``account`` a source location (``s3://bucket/prefix/`` or a host); an operator's act.
+
+    Idempotent: the grant is stored in its canonical form, and granting it again changes nothing.
+    Raises :class:`~recordings.grants.GrantInvalid` for a text that is not a grant.
+    """
+    canonical = grant_parse(source).text
+    grant, created = RecordingSourceGrant.objects.get_or_create(account=account, source=canonical)
+    if created:
+        logger.info("Recording source grant added for account %s by %s: %s", account.account_id, actor, canonical)
+    return grant, created
+
+
+def recording_source_grant_remove(*, account: Account, source: str, actor: str) -> bool:
+    """Withdraw a grant; the next fetch of a source it covered is refused. False when it did not exist."""
+    try:
+        canonical = grant_parse(source).text
+    except GrantInvalid:
+        canonical = source.strip()
+    removed, _ = RecordingSourceGrant.objects.filter(account=account, source=canonical).delete()
+    if removed:
+        logger.info("Recording source grant removed for account %s by %s: %s", account.account_id, actor, canonical)
+    return bool(removed)

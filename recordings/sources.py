@@ -2,11 +2,21 @@
 
 Sources are untrusted input. Only ``http``, ``https`` and ``s3`` addresses are fetched.
 An HTTP(S) host is resolved once, every address it resolves to must be public (not loopback,
-private, link-local, shared, reserved or a cloud metadata address) unless the host is listed in
-``RECORDING_SOURCE_ALLOWED_HOSTS``, and the connection goes to the address that was checked, so a
-second DNS answer cannot swap in an internal one. Redirects are followed only within the same
-origin (scheme, host and port). ``s3://`` sources are read with boto3 from the configured endpoint;
-the recordings bucket itself is never a source, and ``RECORDING_SOURCE_S3_BUCKETS`` limits them.
+private, link-local, site-local, shared, reserved, a cloud metadata address, or an IPv6 form of any
+of these) unless the host may reach internal addresses for the account (see below), and the
+connection goes to the address that was checked, so a second DNS answer cannot swap in an internal
+one. Redirects are followed only within the same origin (scheme, host and port).
+
+What an account may reach beyond the public internet is an operator's decision, never an ingest
+client's (:mod:`recordings.grants`):
+
+- an HTTP(S) host may resolve to internal addresses when it is in
+  ``RECORDING_SOURCE_SHARED_HOSTS`` (every account), or in ``RECORDING_SOURCE_ALLOWED_HOSTS`` and
+  granted to the account; a cloud metadata address is refused even then;
+- ``s3://`` sources are off unless ``RECORDING_SOURCE_S3_ENABLED``; then a source must lie under
+  one of the account's ``s3://bucket/prefix/`` grants, in a bucket of ``RECORDING_SOURCE_S3_BUCKETS``
+  when that is set, and never in the recordings bucket itself. They are read with the
+  ``RECORDING_SOURCE_AWS_*`` credentials and endpoint when any is set (else with storage's client).
 """
 
 from __future__ import annotations
@@ -24,7 +34,8 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from recordings.storage import s3_client
+from recordings.grants import GrantInvalid, SourcePolicy, host_canonical, s3_location
+from recordings.storage import source_s3_client
 
 MAX_REDIRECTS = 3
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -75,21 +86,37 @@ def redacted(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
-def source_open(url: str) -> SourceStream:
-    """Open ``url`` for reading; raises one of this module's exceptions when that is not possible."""
+def source_open(url: str, *, policy: SourcePolicy) -> SourceStream:
+    """Open ``url`` for the account whose grants are ``policy``; raises one of this module's
+    exceptions when that is not possible."""
     scheme = urlsplit(url).scheme.lower()
     if scheme in _DEFAULT_PORTS:
-        return _open_http(url, redirects_left=MAX_REDIRECTS)
+        return _open_http(url, redirects_left=MAX_REDIRECTS, policy=policy)
     if scheme == "s3":
-        return _open_s3(url)
+        return _open_s3(url, policy=policy)
     raise SourceRefused(f"scheme {scheme or '(none)'!r} is not allowed: only http, https and s3")
 
 
 def address_refusal(address: str) -> str | None:
-    """Why an IP address may not be fetched, or None when it is a public address."""
+    """Why an IP address may not be fetched, or None when it is a public address.
+
+    IPv6 addresses that carry an IPv4 address are judged by it: IPv4-mapped (``::ffff:a.b.c.d``),
+    NAT64 (``64:ff9b::a.b.c.d``) and 6to4 (``2002:AABB:CCDD::``) ones, since a host may route them
+    to that IPv4 address; the deprecated IPv4-compatible (``::a.b.c.d``), IPv4-translated and
+    site-local (``fec0::/10``) forms and local-use NAT64 (``64:ff9b:1::/48``) are refused outright.
+    """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        else:
+            embedded = _embedded_ipv4(ip)
+            if embedded is not None:
+                reason = address_refusal(str(embedded))
+                return f"{ip} embeds {embedded}: {reason}" if reason else None
+            for network, what in _REFUSED_IPV6:
+                if ip in network and int(ip) > 1:  # :: and ::1 are told apart below
+                    return f"{ip} is {what}"
     if ip in _METADATA_ADDRESSES:
         return f"{ip} is a cloud metadata address"
     if ip.is_loopback:
@@ -103,11 +130,50 @@ def address_refusal(address: str) -> str | None:
     return None
 
 
-def _allowed_host(host: str) -> bool:
-    return host.lower() in {name.lower() for name in settings.RECORDING_SOURCE_ALLOWED_HOSTS}
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_REFUSED_IPV6 = (
+    (ipaddress.ip_network("::/96"), "an IPv4-compatible address (deprecated)"),
+    (ipaddress.ip_network("::ffff:0:0:0/96"), "an IPv4-translated address"),
+    (ipaddress.ip_network("64:ff9b:1::/48"), "a local-use NAT64 address"),
+    (ipaddress.ip_network("fec0::/10"), "a site-local address (deprecated)"),
+)
 
 
-def _checked_address(host: str, port: int) -> str:
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a NAT64 or 6to4 address leads to."""
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
+
+
+def _setting_hosts(names: list[str]) -> set[str]:
+    return {_host_or_raw(name) for name in names}
+
+
+def _host_or_raw(name: str) -> str:
+    try:
+        return host_canonical(name)
+    except GrantInvalid:
+        return name.lower()
+
+
+def _allowed_host(host: str, policy: SourcePolicy) -> bool:
+    """Whether ``host`` may resolve to internal addresses for the account of ``policy``.
+
+    A host in ``RECORDING_SOURCE_SHARED_HOSTS`` may for every account; one in
+    ``RECORDING_SOURCE_ALLOWED_HOSTS`` only for the accounts it is granted to, so that one
+    tenant's internal recording server is not reachable by another tenant's ingest client.
+    """
+    try:
+        name = host_canonical(host)
+    except GrantInvalid:
+        return False
+    if name in _setting_hosts(settings.RECORDING_SOURCE_SHARED_HOSTS):
+        return True
+    return name in _setting_hosts(settings.RECORDING_SOURCE_ALLOWED_HOSTS) and policy.allows_host(name)
+
+
+def _checked_address(host: str, port: int, policy: SourcePolicy) -> str:
     """Resolve ``host`` and return the address to connect to, after checking every answer."""
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -116,12 +182,23 @@ def _checked_address(host: str, port: int) -> str:
     addresses = list(dict.fromkeys(answer[4][0] for answer in answers))
     if not addresses:
         raise SourceError(f"cannot resolve {host}")
-    if not _allowed_host(host):
-        for address in addresses:
+    allowed = _allowed_host(host, policy)
+    for address in addresses:
+        if allowed:
+            # An allowed host reaches internal addresses, never the cloud's credentials endpoint.
+            reason = address_refusal(address) if _is_metadata(address) else None
+        else:
             reason = address_refusal(address)
-            if reason:
-                raise SourceRefused(f"host {host} resolves to {address}: {reason}")
+        if reason:
+            raise SourceRefused(f"host {host} resolves to {address}: {reason}")
     return addresses[0]
+
+
+def _is_metadata(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = ip.ipv4_mapped or _embedded_ipv4(ip) or ip
+    return ip in _METADATA_ADDRESSES
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -149,7 +226,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock.settimeout(self._read_timeout)
 
 
-def _open_http(url: str, *, redirects_left: int) -> SourceStream:
+def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy) -> SourceStream:
     """GET ``url`` and return its body stream.
 
     1. Check the address (see the module docstring) and connect to the checked address.
@@ -166,7 +243,7 @@ def _open_http(url: str, *, redirects_left: int) -> SourceStream:
         port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError:
         raise SourceRefused("the address has an invalid port") from None
-    address = _checked_address(host, port)
+    address = _checked_address(host, port, policy)
     connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(
         host,
@@ -201,7 +278,7 @@ def _open_http(url: str, *, redirects_left: int) -> SourceStream:
             raise SourceRefused(f"redirect to another host refused: {redacted(next_url)}")
         if redirects_left == 0:
             raise SourceError(f"more than {MAX_REDIRECTS} redirects")
-        return _open_http(next_url, redirects_left=redirects_left - 1)
+        return _open_http(next_url, redirects_left=redirects_left - 1, policy=policy)
     if response.status in (404, 410):
         connection.close()
         raise SourceMissing(f"the recording server answered HTTP {response.status}")
@@ -231,19 +308,27 @@ def _check_size(length: int | None) -> None:
         raise SourceTooLarge(f"the recording is {length} bytes, above the {settings.RECORDING_MAX_BYTES} limit")
 
 
-def _open_s3(url: str) -> SourceStream:
-    parts = urlsplit(url)
-    bucket = parts.netloc
-    key = unquote(parts.path.lstrip("/"))
-    if not bucket or not key:
+def _open_s3(url: str, *, policy: SourcePolicy) -> SourceStream:
+    """GET an ``s3://bucket/key`` source, after checking it against the settings and the account's
+    grants before anything is sent, so a refused source learns nothing about the bucket."""
+    if not settings.RECORDING_SOURCE_S3_ENABLED:
+        raise SourceRefused("s3 sources are disabled on this service (RECORDING_SOURCE_S3_ENABLED)")
+    try:
+        location = s3_location(url)
+    except GrantInvalid as error:
+        raise SourceRefused(str(error)) from None
+    bucket, key = location.bucket, location.key
+    if not key or key.endswith("/"):
         raise SourceRefused("an s3 address must be s3://bucket/key")
     if settings.S3_BUCKET and bucket == settings.S3_BUCKET:
         raise SourceRefused("the recordings bucket itself is not a recording source")
     allowed = settings.RECORDING_SOURCE_S3_BUCKETS
     if allowed and bucket not in allowed:
         raise SourceRefused(f"bucket {bucket} is not listed in RECORDING_SOURCE_S3_BUCKETS")
+    if not policy.allows_s3(location):
+        raise SourceRefused("the address is outside the s3 locations granted to this account")
     try:
-        answer: dict[str, Any] = s3_client().get_object(Bucket=bucket, Key=key)
+        answer: dict[str, Any] = source_s3_client().get_object(Bucket=bucket, Key=key)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("NoSuchKey", "404", "NoSuchBucket"):

@@ -102,16 +102,25 @@ class FileSystemStorage(RecordingStorage):
 
 
 @functools.cache
-def _cached_s3_client(endpoint_url: str, region: str, connect_timeout: int, read_timeout: int) -> BaseClient:
+def _cached_s3_client(
+    endpoint_url: str,
+    region: str,
+    connect_timeout: int,
+    read_timeout: int,
+    access_key_id: str = "",
+    secret_access_key: str = "",
+) -> BaseClient:
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retries={"max_attempts": 3, "mode": "standard"},
         signature_version="s3v4",
     )
-    return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint_url or None, region_name=region, config=config
+    # Without explicit keys boto3's default chain applies (environment, profile, instance role).
+    session = boto3.session.Session(
+        aws_access_key_id=access_key_id or None, aws_secret_access_key=secret_access_key or None
     )
+    return session.client("s3", endpoint_url=endpoint_url or None, region_name=region, config=config)
 
 
 def s3_client() -> BaseClient:
@@ -121,6 +130,30 @@ def s3_client() -> BaseClient:
         settings.AWS_REGION,
         settings.RECORDING_CONNECT_TIMEOUT_SECONDS,
         settings.RECORDING_READ_TIMEOUT_SECONDS,
+    )
+
+
+def source_s3_client() -> BaseClient:
+    """The client that reads ``s3://`` recording sources.
+
+    When any ``RECORDING_SOURCE_AWS_*`` setting is given, a client of its own: those keys (else
+    boto3's default chain), that endpoint (else ``AWS_ENDPOINT_URL``) and region (else
+    ``AWS_REGION``), so sources can be read with credentials that reach the source buckets and
+    nothing else. With none of them set, the storage client is used.
+    """
+    key_id = settings.RECORDING_SOURCE_AWS_ACCESS_KEY_ID
+    secret = settings.RECORDING_SOURCE_AWS_SECRET_ACCESS_KEY
+    endpoint = settings.RECORDING_SOURCE_AWS_ENDPOINT_URL
+    region = settings.RECORDING_SOURCE_AWS_REGION
+    if not (key_id or secret or endpoint or region):
+        return s3_client()
+    return _cached_s3_client(
+        endpoint or settings.AWS_ENDPOINT_URL,
+        region or settings.AWS_REGION,
+        settings.RECORDING_CONNECT_TIMEOUT_SECONDS,
+        settings.RECORDING_READ_TIMEOUT_SECONDS,
+        key_id,
+        secret,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from analytics_api.models import ApiClient
 from conversations.models import Interaction, InteractionQueue
+from conversations.records import CONTROL_CHARACTERS_IN_URL
 from recordings.models import Recording
 from tests.conftest import Tenant
 from tests.conversations.conftest import INGEST, details
@@ -116,12 +117,20 @@ def test_invalid_records_are_rejected_with_their_reason(tenant: Tenant, change: 
          "A recording source must be an http, https or s3 address."),
         ({"url": "https://r.example/a.wav", "channel": "stereo"}, "recordingSources[0].channel",
          "channel must be mixed, agent or customer, not 'stereo'."),
+        ({"url": "https://r.example/a.wav\r\n2026-03-02 10:00:00 CRITICAL forged", "channel": "mixed"},
+         "recordingSources[0].url", CONTROL_CHARACTERS_IN_URL),
+        ({"url": "https://r.example/a\x1b[2J.wav", "channel": "mixed"}, "recordingSources[0].url",
+         CONTROL_CHARACTERS_IN_URL),
+        ({"url": "https://r.example/a\u2028b\u202e.wav", "channel": "mixed"}, "recordingSources[0].url",
+         CONTROL_CHARACTERS_IN_URL),
     ],
 )
 def test_invalid_recording_sources_are_rejected(tenant: Tenant, source: dict[str, str], field: str, msg: str) -> None:
     record = ConversationRecordFactory(botId=tenant.bot.bot_id, recordingSources=[source])
     body = send(tenant, [record]).json()
     assert [(error["field"], error["msg"]) for error in body["rejected"][0]["errors"]] == [(field, msg)]
+    assert not Interaction.objects.exists()
+    assert not Recording.objects.exists()
 
 
 def test_recording_sources_are_stored_registered_and_never_served(

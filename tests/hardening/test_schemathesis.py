@@ -190,7 +190,7 @@ def seeded(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) 
                 RATE_LIMIT_PER_MINUTE=10**9,
                 RATE_LIMIT_PER_HOUR=10**9,
                 AUTH_FAILURES_PER_MINUTE=10**9,
-                RECORDING_SOURCE_ALLOWED_HOSTS=["127.0.0.1"],
+                RECORDING_SOURCE_SHARED_HOSTS=["127.0.0.1"],
             ),
             transaction.atomic(),
         ):

@@ -92,14 +92,14 @@ def _handler(server: RecordingServer) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def recording_server(settings: Any) -> Iterator[RecordingServer]:
-    """An HTTP recording server on 127.0.0.1 (allowed as a source host) with short timeouts."""
+    """An HTTP recording server on 127.0.0.1 (a source host shared by every account) with short timeouts."""
     state = RecordingServer(host="127.0.0.1", port=0)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     httpd.daemon_threads = True
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    settings.RECORDING_SOURCE_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.RECORDING_SOURCE_SHARED_HOSTS = ["127.0.0.1"]
     settings.RECORDING_CONNECT_TIMEOUT_SECONDS = 2
     settings.RECORDING_READ_TIMEOUT_SECONDS = 1
     yield state

@@ -82,6 +82,8 @@ def test_deleted_recording_is_not_brought_back(tenant: Any) -> None:
          "The recording source url must be a non-empty string of at most 4096 characters."),
         ({"url": "https://x/a.flac", "channel": "both"}, "recordingSources[0].channel",
          "The recording channel must be one of mixed, agent, customer."),
+        ({"url": "https://x/a.flac\r\nforged line", "channel": "mixed"}, "recordingSources[0].url",
+         "A recording source url may not contain control characters (such as CR, LF or tab); percent-encode them."),
     ],
 )
 def test_malformed_source_is_rejected_and_nothing_written(tenant: Any, source: dict, field: str, msg: str) -> None:

