@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,8 @@ from django.utils.log import AdminEmailHandler
 from django.views.debug import technical_500_response
 
 from analytics_api.reporting import mask_url_credentials
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PASSWORDS = ["pw-db-s3cret", "pw-redis-s3cret", "pw-cache-s3cret", "pw-broker-s3cret", "pw-aws-s3cret",
              "pw-meta-s3cret", "pw-local-s3cret", "pw-message-s3cret", "client-secret-value"]
@@ -111,3 +116,26 @@ def test_with_debug_on_only_this_machine_is_answered(settings: Any) -> None:
     assert Client(REMOTE_ADDR="::1").get("/api/health").status_code == 200
     settings.DEBUG = False
     assert Client(REMOTE_ADDR="172.17.0.1").get("/api/health").status_code == 200
+
+
+_LOG_A_FAILURE = """
+import logging, django
+django.setup()
+try:
+    raise ConnectionError("cannot reach https://recordings:pw-source-s3cret@media.example/c1.flac")
+except ConnectionError:
+    logging.getLogger("recordings.jobs").exception("fetch of https://u:pw-line-s3cret@media.example failed")
+"""
+
+
+def test_log_lines_and_their_tracebacks_show_no_connection_password(tmp_path: Any) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env = {**clean, "VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "analytics_api.settings"}
+    result = subprocess.run([sys.executable, "-c", _LOG_A_FAILURE], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "ERROR recordings.jobs [-] fetch of https://u:********************@media.example failed" in result.stderr
+    assert "ConnectionError: cannot reach https://recordings:********************@media.example/c1.flac" in (
+        result.stderr
+    )
+    assert "s3cret" not in result.stderr
