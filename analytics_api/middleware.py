@@ -73,13 +73,14 @@ class SecurityHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.csp_nonce = secrets.token_urlsafe(16)  # type: ignore[attr-defined]
+        nonce = secrets.token_urlsafe(16)
+        request.csp_nonce = nonce  # type: ignore[attr-defined]  # the docs templates read it
         response = self.get_response(request)
         response.setdefault("X-Content-Type-Options", "nosniff")
         is_admin = request.path.startswith(_ADMIN_PREFIX)
         response["Referrer-Policy"] = "same-origin" if is_admin else "no-referrer"
         if response.get("Content-Type", "").startswith("text/html"):
-            response.setdefault("Content-Security-Policy", PAGE_CSP.format(nonce=request.csp_nonce))  # type: ignore[attr-defined]
+            response.setdefault("Content-Security-Policy", PAGE_CSP.format(nonce=nonce))
         else:
             response.setdefault("Content-Security-Policy", RESOURCE_CSP)
         if not request.path.startswith(("/api/docs", "/api/redoc", "/static/")):

@@ -123,7 +123,8 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
-# Where the server listens (``make run`` passes it to gunicorn; the Docker image sets 0.0.0.0:8000).
+# Where the server listens: ``make run`` passes it to gunicorn; a server started another way (a
+# container binding 0.0.0.0:8000) must set it too, so that the DEBUG check below sees the truth.
 BIND = env_str("BIND", "127.0.0.1:8000")
 
 
