@@ -12,6 +12,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from typing import Any
@@ -25,6 +26,21 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
                               (e.sample ? " (" + e.sample + ")" : ""));
 });
+"""
+
+
+_EXEC_WITH_PIPES = """
+import fcntl, os, sys
+given = int(sys.argv[1]), int(sys.argv[2])
+# Copies above 9 first: one of the given descriptors may itself be 3 or 4.
+reading, writing = (fcntl.fcntl(descriptor, fcntl.F_DUPFD, 10) for descriptor in given)
+for descriptor in given:
+    os.close(descriptor)
+os.dup2(reading, 3)
+os.dup2(writing, 4)
+os.close(reading)
+os.close(writing)
+os.execv(sys.argv[3], sys.argv[3:])
 """
 
 
@@ -43,17 +59,15 @@ class Browser:
         self._profile = tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True)
         to_browser_read, self._to_browser = os.pipe()
         self._from_browser, from_browser_write = os.pipe()
-
-        def wire_pipes() -> None:  # in the child: the protocol's descriptors 3 and 4
-            os.dup2(to_browser_read, 3)
-            os.dup2(from_browser_write, 4)
-
+        # A small Python puts the pipes on descriptors 3 and 4 and becomes Chromium (a preexec_fn
+        # would do it in the forked child, which is unsafe while the live server's threads run).
         self._process = subprocess.Popen(
-            [CHROMIUM, "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
+            [sys.executable, "-c", _EXEC_WITH_PIPES, str(to_browser_read), str(from_browser_write),
+             CHROMIUM, "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
              "--no-first-run", "--disable-extensions", "--disable-background-networking",
              f"--user-data-dir={self._profile.name}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4), preexec_fn=wire_pipes, start_new_session=True,
+            pass_fds=(to_browser_read, from_browser_write), start_new_session=True,
         )
         os.close(to_browser_read)
         os.close(from_browser_write)
