@@ -4,12 +4,15 @@ filters that stamp the request id and escape control characters."""
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import logging
 import re
+import secrets
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 
 from analytics_api.errors import error_item, json_error_response
@@ -59,19 +62,73 @@ class ControlCharacterLogFilter(logging.Filter):
         return True
 
 
+# JSON, files, anything that is not a page: nothing may load or run in it, nothing may frame it.
+RESOURCE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+# Pages (the docs, the admin): their own files only. An inline script runs only with the request's
+# nonce (the docs templates carry it); inline styles are allowed because Swagger UI and Redoc set
+# styles at run time; Swagger UI's icons are data: images; Redoc's search runs in a blob: worker.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_ADMIN_PREFIX = "/admin/"
+
+
 class SecurityHeadersMiddleware:
-    """Data must never sit in a shared cache; browsers must not sniff JSON into HTML."""
+    """Content-Security-Policy, Referrer-Policy, no sniffing, no shared caching of data.
+
+    The referrer policy is ``no-referrer`` except on the admin: a browser sends ``Origin: null``
+    with a form POST under ``no-referrer``, which Django's CSRF check refuses, so the admin's forms
+    keep ``same-origin`` (the Referer still never leaves the site).
+    """
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        nonce = secrets.token_urlsafe(16)
+        request.csp_nonce = nonce  # type: ignore[attr-defined]  # the docs templates read it
         response = self.get_response(request)
         response.setdefault("X-Content-Type-Options", "nosniff")
-        response.setdefault("Referrer-Policy", "no-referrer")
+        is_admin = request.path.startswith(_ADMIN_PREFIX)
+        response["Referrer-Policy"] = "same-origin" if is_admin else "no-referrer"
+        if response.get("Content-Type", "").startswith("text/html"):
+            response.setdefault("Content-Security-Policy", PAGE_CSP.format(nonce=nonce))
+        else:
+            response.setdefault("Content-Security-Policy", RESOURCE_CSP)
         if not request.path.startswith(("/api/docs", "/api/redoc", "/static/")):
             response.setdefault("Cache-Control", "no-store")
         return response
+
+
+class DebugLoopbackOnlyMiddleware:
+    """With DEBUG on, answers only clients on this machine (a second guard beside BIND's check).
+
+    Settings refuse DEBUG when ``BIND`` is not loopback, but a server can be started without
+    ``BIND`` (gunicorn ``--bind 0.0.0.0``, ``runserver 0.0.0.0``, a container's published port);
+    its DEBUG pages would then show settings and tracebacks to the network. Not installed at all
+    when DEBUG is off.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        if not settings.DEBUG:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            local = ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        except ValueError:
+            local = False
+        if not local:
+            item = error_item(
+                "This server runs with DJANGO_DEBUG on and answers only its own machine; "
+                "turn DJANGO_DEBUG off to serve other clients.",
+                "debug_loopback_only",
+            )
+            return json_error_response(403, [item])
+        return self.get_response(request)
 
 
 class BodySizeLimitMiddleware:

@@ -7,12 +7,16 @@ typo in a deployment fails at start-up instead of at the first request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
+
+from analytics_api.private_files import make_private_dirs, open_private_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -60,11 +64,11 @@ def _secret_key() -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         key = secrets.token_urlsafe(50)
         # O_EXCL: when two processes start at once, one writes and both read the winner's key.
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = open_private_file(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         except FileExistsError:
             return path.read_text().strip()
         with os.fdopen(fd, "w") as handle:
@@ -74,7 +78,10 @@ def _secret_key() -> str:
 
 def _database(url: str) -> dict:
     if not url:
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(VAR_DIR)
+        # SQLite creates its database (and gives its -wal/-shm files the same mode) with the
+        # umask's default, world-readable; an empty file made 0600 here is a valid empty database.
+        os.close(open_private_file(VAR_DIR / "db.sqlite3", os.O_WRONLY | os.O_CREAT))
         url = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
@@ -116,9 +123,40 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
+# Where the server listens: ``make run`` passes it to gunicorn; a server started another way (a
+# container binding 0.0.0.0:8000) must set it too, so that the DEBUG check below sees the truth.
+BIND = env_str("BIND", "127.0.0.1:8000")
+
+
+def _listens_on_loopback_only(bind: str) -> bool:
+    """Whether a gunicorn bind (``host:port``, ``[v6]:port``, ``host``) accepts local connections only.
+
+    A Unix socket or an inherited descriptor (``unix:``, ``fd://``) can be put behind a proxy that
+    faces the network, so it does not count as loopback.
+    """
+    if bind.startswith("["):
+        host = bind[1:].partition("]")[0]
+    elif bind.count(":") == 1:
+        host = bind.partition(":")[0]
+    else:
+        host = bind  # a bare host, or a bare IPv6 address
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
+# DEBUG pages show settings and stack traces: only ever on a developer's own machine. What decides
+# it is the listening address; a public host name in ALLOWED_HOSTS also means a deployment.
+if DEBUG and not _listens_on_loopback_only(BIND):
+    raise ImproperlyConfigured(
+        f"DJANGO_DEBUG may only be on when the server listens on loopback only, but BIND is {BIND!r}: "
+        "set BIND=127.0.0.1:8000 (or [::1]:8000), or turn DJANGO_DEBUG off"
+    )
 if DEBUG and any(host not in _LOOPBACK_HOSTS for host in ALLOWED_HOSTS):
-    # DEBUG pages leak settings and stack traces: only ever on a developer's own machine.
     raise ImproperlyConfigured("DJANGO_DEBUG may only be on when ALLOWED_HOSTS lists loopback hosts only")
 
 INSTALLED_APPS = [
@@ -141,9 +179,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "analytics_api.middleware.RequestIdMiddleware",
-    "analytics_api.middleware.SecurityHeadersMiddleware",
-    "analytics_api.middleware.BodySizeLimitMiddleware",
+    # Outside everything that may answer early (the 413 below), so every response carries HSTS.
     "django.middleware.security.SecurityMiddleware",
+    "analytics_api.middleware.SecurityHeadersMiddleware",
+    "analytics_api.middleware.DebugLoopbackOnlyMiddleware",
+    "analytics_api.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -201,7 +241,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+if STATIC_ROOT.is_relative_to(VAR_DIR):
+    make_private_dirs(STATIC_ROOT)  # mkdir(parents=True) would make var/ itself world-readable
+else:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Static files (the docs' Swagger UI / Redoc bundles) are served by WhiteNoise straight from the
 # installed packages, so the docs work offline with no collectstatic step.
 WHITENOISE_USE_FINDERS = True
@@ -326,7 +369,10 @@ LOGGING = {
         "control_characters": {"()": "analytics_api.middleware.ControlCharacterLogFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {
+            "()": "analytics_api.reporting.CredentialSafeFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
     },
     "handlers": {
         "console": {
@@ -342,5 +388,26 @@ LOGGING = {
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Django's default (same-origin) would otherwise win over the project's policy; the admin, whose
+# forms need a same-origin Referer/Origin for CSRF, gets same-origin from SecurityHeadersMiddleware.
+SECURE_REFERRER_POLICY = "no-referrer"
+# HSTS goes only on HTTPS requests (Django never sends it over plain HTTP), so it is on by default;
+# SECURE_HSTS_SECONDS=0 turns it off. Behind a TLS-terminating proxy, name the header the proxy
+# sets to "https" (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto) — only if the proxy always sets or
+# strips it, since a client could send it too.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER")
+if _PROXY_SSL_HEADER and not re.fullmatch(r"[A-Za-z0-9-]+", _PROXY_SSL_HEADER):
+    raise ImproperlyConfigured(
+        f"SECURE_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, got {_PROXY_SSL_HEADER!r}"
+    )
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
+# Error reports (the DEBUG page, error e-mails) mask connection-URL passwords and credential names.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "analytics_api.reporting.CredentialSafeReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "analytics_api.reporting.CredentialSafeExceptionReporter"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

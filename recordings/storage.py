@@ -21,6 +21,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from analytics_api.private_files import make_private_dirs, open_private_file
+
 CHUNK_BYTES = 1024 * 1024
 CONTENT_TYPE = "audio/flac"
 
@@ -71,8 +73,9 @@ class FileSystemStorage(RecordingStorage):
     def save(self, key: str, reader: Readable) -> None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as handle:
+            # Owner-only: recordings are customer data, and other users of the machine must not read them.
+            make_private_dirs(path.parent)
+            with open(open_private_file(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb") as handle:
                 while chunk := reader.read(CHUNK_BYTES):
                     handle.write(chunk)
                 handle.flush()
@@ -83,7 +86,7 @@ class FileSystemStorage(RecordingStorage):
     def promote(self, temp_key: str, final_key: str) -> None:
         target = self._path(final_key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(target.parent)
             os.replace(self._path(temp_key), target)
         except OSError as error:
             raise StorageError(f"cannot move {temp_key} to {final_key}: {error}") from error
