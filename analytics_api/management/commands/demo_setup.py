@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -35,13 +36,15 @@ class Command(BaseCommand):
         if not options["no_seed"] and not account.interactions.exists():
             self.stdout.write("Seeding demo data (seed_demo)...")
             call_command("seed_demo", account.account_id, stdout=self.stdout)
-        token = jwt_mint(client=client, ttl_seconds=24 * 3600)
+        # As long-lived as the API accepts (24 h by default).
+        ttl = settings.JWT_MAX_AGE_SECONDS
+        token = jwt_mint(client=client, ttl_seconds=ttl)
         base = options["base_url"]
         self.stdout.write(
             f"""
 Demo account: {account.account_id} (org {account.org_id}, bot {DEMO_BOT_ID})
 API client:   {client.client_id}
-JWT (24 h):   {token}
+JWT ({ttl} s): {token}
 
 Try it:
 curl -s -X POST '{base}/agentassist/api/public/analytics/account/{account.account_id}/v2/interactionDetails?limit=5' \\
