@@ -101,7 +101,10 @@ def _time_claims_problem(claims: dict[str, Any]) -> str | None:
         if name not in claims:
             continue
         value = claims[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        # (isfinite only for floats: a JSON integer may be too large to convert to one)
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+            isinstance(value, float) and not math.isfinite(value)
+        ):
             return (
                 f"The token's {name} claim must be a JSON number of seconds since 1970-01-01T00:00:00Z, "
                 f"not {_json_kind(value)}."
@@ -118,8 +121,8 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
     """Verify a token and return its client and claims.
 
     1. Read the header without trusting it: only HS256 is accepted (no ``none``, no RS/ES).
-    2. Require an ``appId`` claim and an ``exp``; ``exp``/``nbf``/``iat`` must be JSON numbers.
-    3. Find the client named by the unverified ``appId`` claim; unknown or disabled → 401.
+    2. Find the client named by the unverified ``appId`` claim; unknown or disabled → 401.
+    3. Require an ``exp``; ``exp``/``nbf``/``iat`` must be JSON numbers.
     4. Verify the signature with that client's secret, and ``exp``/``nbf``/``iat`` with leeway.
     5. Refuse tokens older than ``JWT_MAX_AGE_SECONDS`` (by ``iat``), and tokens living longer
        than that: ``exp - iat``, or ``exp - now`` without ``iat``.
@@ -176,11 +179,13 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
     if iat is not None and now - iat > max_age + leeway:
         raise _fail("The token is too old (iat): mint a new one.", client_id=client_id, known=True)
     # Both ends of exp - iat come from the minting clock; exp - now compares two clocks: leeway.
-    lifetime, measured = (claims["exp"] - iat, "exp - iat") if iat is not None else (
-        claims["exp"] - now - leeway, "exp - now")
-    if lifetime > max_age:
+    if iat is not None:
+        lifetime, allowed, measured = claims["exp"] - iat, max_age, "exp - iat"
+    else:
+        lifetime, allowed, measured = claims["exp"] - now, max_age + leeway, "exp - now"
+    if lifetime > allowed:
         raise _fail(
-            f"The token is valid for {lifetime:.0f} s ({measured}); tokens must expire within "
+            f"The token is valid for {int(lifetime)} s ({measured}); tokens must expire within "
             f"JWT_MAX_AGE_SECONDS ({max_age} s): mint one with an earlier exp.",
             client_id=client_id,
             known=True,

@@ -268,10 +268,12 @@ MAX_AGE_RULE = "tokens must expire within JWT_MAX_AGE_SECONDS (86400 s)"
         ({"iat": NOW - 600, "exp": NOW + 86400},
          f"The token is valid for {86400 + 600} s (exp - iat); {MAX_AGE_RULE}: mint one with an earlier exp."),
         ({"exp": NOW + 86400 + 31},
-         f"The token is valid for 86401 s (exp - now); {MAX_AGE_RULE}: mint one with an earlier exp."),
+         f"The token is valid for 86431 s (exp - now); {MAX_AGE_RULE}: mint one with an earlier exp."),
+        ({"iat": NOW, "exp": 10**80},
+         f"The token is valid for {10**80 - NOW} s (exp - iat); {MAX_AGE_RULE}: mint one with an earlier exp."),
     ],
     ids=["iat-only", "no-times", "string-iat", "string-exp", "boolean-exp", "null-nbf", "infinite-exp",
-         "ten-years", "a-day-and-ten-minutes", "far-exp-without-iat"],
+         "ten-years", "a-day-and-ten-minutes", "far-exp-without-iat", "huge-integer-exp"],
 )
 def test_tokens_must_expire_within_the_maximum_age(tenant: Tenant, claims: dict[str, Any], message: str) -> None:
     token = jwt.encode({"appId": tenant.api_client.client_id, **claims}, tenant.api_client.secret, algorithm="HS256")
