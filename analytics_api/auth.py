@@ -7,7 +7,9 @@ It travels in the ``auth`` header (raw, as the reference documents send it), or 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +17,6 @@ from typing import Any
 
 import jwt
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -26,14 +27,23 @@ from rest_framework.request import Request
 from analytics_api.errors import ApiError
 from analytics_api.models import Account, ApiClient, Bot, UsedTokenId
 from analytics_api.text import is_storable
+from analytics_api.throttling import client_address, window_counts, window_reset
 
 logger = logging.getLogger("analytics_api.auth")
 
 JTI_MAX_LIFETIME = timedelta(hours=1)
+# A jti is an id, not a payload: longer ones are refused rather than stored.
+JTI_MAX_LENGTH = 1024
+_TIME_CLAIMS = ("exp", "nbf", "iat")
 
 
 class TokenInvalid(exceptions.AuthenticationFailed):
     default_code = "invalid_token"
+
+    def __init__(self, detail: str, *, client_id: str | None = None) -> None:
+        super().__init__(detail)
+        # The existing client the token names, when it names one: its failures count against it.
+        self.client_id = client_id
 
 
 @dataclass(frozen=True)
@@ -63,9 +73,48 @@ def raw_token(request: Request) -> str | None:
     return token or None
 
 
-def _fail(msg: str, *, client_id: str | None = None) -> TokenInvalid:
+def _fail(msg: str, *, client_id: str | None = None, known: bool = False) -> TokenInvalid:
     logger.info("Authentication failed: %s (client %s)", msg, client_id or "unknown")
-    return TokenInvalid(msg)
+    return TokenInvalid(msg, client_id=client_id if known else None)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return "NaN or Infinity"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _time_claims_problem(claims: dict[str, Any]) -> str | None:
+    """Why the token's ``exp``/``nbf``/``iat`` are unacceptable, or None.
+
+    They must be JSON numbers (RFC 7519 NumericDate: integer or fractional seconds since the epoch);
+    strings such as "1000", booleans, null and NaN/Infinity are refused (PyJWT would read "1000"
+    and true as numbers). ``exp`` is required: a token without it would never expire.
+    """
+    for name in _TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        # (isfinite only for floats: a JSON integer may be too large to convert to one)
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+            isinstance(value, float) and not math.isfinite(value)
+        ):
+            return (
+                f"The token's {name} claim must be a JSON number of seconds since 1970-01-01T00:00:00Z, "
+                f"not {_json_kind(value)}."
+            )
+    if "exp" not in claims:
+        return (
+            "The token has no exp claim; tokens must expire within JWT_MAX_AGE_SECONDS "
+            f"({settings.JWT_MAX_AGE_SECONDS} s): add exp = iat + at most that many seconds."
+        )
+    return None
 
 
 def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
@@ -73,9 +122,11 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
 
     1. Read the header without trusting it: only HS256 is accepted (no ``none``, no RS/ES).
     2. Find the client named by the unverified ``appId`` claim; unknown or disabled → 401.
-    3. Verify the signature with that client's secret, and ``exp``/``nbf``/``iat`` with leeway.
-    4. Refuse tokens older than ``JWT_MAX_AGE_SECONDS`` (by ``iat``).
-    5. For clients with ``enforce_jti``: require ``jti`` and an ``exp`` within an hour, and
+    3. Require an ``exp``; ``exp``/``nbf``/``iat`` must be JSON numbers.
+    4. Verify the signature with that client's secret, and ``exp``/``nbf``/``iat`` with leeway.
+    5. Refuse tokens older than ``JWT_MAX_AGE_SECONDS`` (by ``iat``), and tokens living longer
+       than that: ``exp - iat``, or ``exp - now`` without ``iat``.
+    6. For clients with ``enforce_jti``: require ``jti`` and an ``exp`` within an hour, and
        record the ``jti`` so that the same token is refused the second time.
     """
     try:
@@ -89,9 +140,16 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
     if not isinstance(client_id, str) or not client_id:
         raise _fail("The token has no appId claim naming the API client.")
 
-    client = ApiClient.objects.select_related("account").filter(client_id=client_id).first()
+    client = (
+        ApiClient.objects.select_related("account").filter(client_id=client_id).first()
+        if len(client_id) <= 64 and is_storable(client_id)
+        else None
+    )
     if client is None or not client.enabled:
-        raise _fail("Unknown or disabled API client.", client_id=client_id)
+        raise _fail("Unknown or disabled API client.", client_id=client_id, known=client is not None)
+    problem = _time_claims_problem(unverified)
+    if problem:
+        raise _fail(problem, client_id=client_id, known=True)
 
     leeway = settings.JWT_LEEWAY_SECONDS
     try:
@@ -100,69 +158,119 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
             client.secret,
             algorithms=["HS256"],
             leeway=leeway,
-            options={"require": [], "verify_iat": True},
+            options={"require": ["exp"], "verify_iat": True},
         )
     except jwt.ExpiredSignatureError:
-        raise _fail("The token has expired: mint a new one.", client_id=client_id) from None
+        raise _fail("The token has expired: mint a new one.", client_id=client_id, known=True) from None
     except jwt.ImmatureSignatureError:
-        raise _fail("The token is not valid yet (nbf or iat in the future).", client_id=client_id) from None
+        raise _fail(
+            "The token is not valid yet (nbf or iat in the future).", client_id=client_id, known=True
+        ) from None
     except jwt.InvalidSignatureError:
-        raise _fail("The token signature does not match the client secret.", client_id=client_id) from None
+        raise _fail(
+            "The token signature does not match the client secret.", client_id=client_id, known=True
+        ) from None
     except jwt.PyJWTError as error:
-        raise _fail(f"The token is invalid: {error}.", client_id=client_id) from None
+        raise _fail(f"The token is invalid: {error}.", client_id=client_id, known=True) from None
 
     now = datetime.now(UTC).timestamp()
+    max_age = settings.JWT_MAX_AGE_SECONDS
     iat = claims.get("iat")
-    if isinstance(iat, int | float) and now - iat > settings.JWT_MAX_AGE_SECONDS + leeway:
-        raise _fail("The token is too old (iat): mint a new one.", client_id=client_id)
+    if iat is not None and now - iat > max_age + leeway:
+        raise _fail("The token is too old (iat): mint a new one.", client_id=client_id, known=True)
+    # Both ends of exp - iat come from the minting clock; exp - now compares two clocks: leeway.
+    if iat is not None:
+        lifetime, allowed, measured = claims["exp"] - iat, max_age, "exp - iat"
+    else:
+        lifetime, allowed, measured = claims["exp"] - now, max_age + leeway, "exp - now"
+    if lifetime > allowed:
+        raise _fail(
+            f"The token is valid for {int(lifetime)} s ({measured}); tokens must expire within "
+            f"JWT_MAX_AGE_SECONDS ({max_age} s): mint one with an earlier exp.",
+            client_id=client_id,
+            known=True,
+        )
 
     if client.enforce_jti:
         _accept_jti_once(client, claims, now)
     return client, claims
 
 
+def jti_digest(jti: str) -> str:
+    """What is stored of a ``jti``: its SHA-256, so ids of any length compare whole."""
+    # surrogatepass: a JSON string may hold an unpaired surrogate, which strict UTF-8 cannot encode.
+    return hashlib.sha256(jti.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _accept_jti_once(client: ApiClient, claims: dict[str, Any], now: float) -> None:
+    """Record the token's ``jti``; a recorded one is a replay.
+
+    The id is kept until ``exp`` + leeway, as long as the token itself is accepted.
+    """
     jti = claims.get("jti")
-    exp = claims.get("exp")
+    exp = claims["exp"]
     if not isinstance(jti, str) or not jti:
-        raise _fail("This client requires a jti claim in every token.", client_id=client.client_id)
-    if not isinstance(exp, int | float) or exp - now > JTI_MAX_LIFETIME.total_seconds():
-        raise _fail("This client requires tokens that expire within one hour.", client_id=client.client_id)
-    expires_at = datetime.fromtimestamp(exp, UTC)
+        raise _fail("This client requires a jti claim in every token.", client_id=client.client_id, known=True)
+    if len(jti) > JTI_MAX_LENGTH:
+        raise _fail(
+            f"The token's jti is {len(jti)} characters long; at most {JTI_MAX_LENGTH} are accepted: "
+            "use a UUID.",
+            client_id=client.client_id,
+            known=True,
+        )
+    if exp - now > JTI_MAX_LIFETIME.total_seconds():
+        raise _fail(
+            "This client requires tokens that expire within one hour.", client_id=client.client_id, known=True
+        )
+    keep_until = datetime.fromtimestamp(exp + settings.JWT_LEEWAY_SECONDS, UTC)
     try:
         with transaction.atomic():
-            UsedTokenId.objects.create(client=client, jti=jti[:255], expires_at=expires_at)
+            UsedTokenId.objects.create(client=client, jti_sha256=jti_digest(jti), keep_until=keep_until)
     except IntegrityError:
-        raise _fail("This token was already used (jti): mint a new one.", client_id=client.client_id) from None
-    # Keep the table small: ids of expired tokens can no longer be replayed anyway.
-    UsedTokenId.objects.filter(client=client, expires_at__lt=datetime.fromtimestamp(now, UTC)).delete()
-
-
-def _failure_key(request: Request) -> str:
-    return f"authfail:{request.META.get('REMOTE_ADDR', '-')}:{int(time.time() // 60)}"
+        raise _fail(
+            "This token was already used (jti): mint a new one.", client_id=client.client_id, known=True
+        ) from None
+    # Keep the table small: ids of tokens past exp + leeway can no longer be replayed anyway.
+    UsedTokenId.objects.filter(client=client, keep_until__lt=datetime.fromtimestamp(now, UTC)).delete()
 
 
 class JWTAuthentication(BaseAuthentication):
-    """Authenticates by JWT; an address with too many recent failures is answered 429 at once."""
+    """Authenticates by JWT; once failures pile up, further failing attempts are answered 429.
+
+    A token that verifies is always accepted: the limit only ever turns a failure's 401 into a
+    429 (with ``Retry-After``), so an attacker cannot lock a client out. Failures are counted per
+    minute against the client the token names when that client exists (attempts on one client
+    from many addresses add up), else against the caller's address (garbage, unknown client ids).
+    """
 
     def authenticate(self, request: Request) -> tuple[ClientPrincipal, ApiClient] | None:
         token = raw_token(request)
         if token is None:
             return None
-        key = _failure_key(request)
-        if (cache.get(key) or 0) >= settings.AUTH_FAILURES_PER_MINUTE:
-            logger.warning("Authentication throttled for %s", request.META.get("REMOTE_ADDR"))
-            raise exceptions.Throttled(wait=60 - time.time() % 60)
         try:
             client, _claims = client_for_token(token)
-        except TokenInvalid:
-            cache.add(key, 0, timeout=120)
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=120)
+        except TokenInvalid as error:
+            self._count_failure(request, error)
             raise
         return ClientPrincipal(client), client
+
+    def _count_failure(self, request: Request, error: TokenInvalid) -> None:
+        now = time.time()
+        address = client_address(request)
+        name = f"authfail:client:{error.client_id}" if error.client_id else f"authfail:addr:{address}"
+        (count,) = window_counts([(name, 60)], now=now)
+        if count <= settings.AUTH_FAILURES_PER_MINUTE:
+            return
+        wait = max(1, math.ceil(window_reset(60, now)))
+        logger.warning("Authentication throttled for %s (client %s)", address, error.client_id or "unknown")
+        target = "this API client" if error.client_id else "this address"
+        raise ApiError(
+            f"{error.detail} Too many failed authentications for {target}: fix the token, then retry in "
+            f"{wait} seconds.",
+            code="rate_limited",
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="analytics"'
@@ -229,6 +337,13 @@ class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
             "description": (
                 "HS256 JWT signed with the API client's secret, claim `appId` = client id. "
                 "Send it as `Authorization: Bearer <token>` or raw in the `auth` header. "
+                "`exp` is required and the token may live at most `JWT_MAX_AGE_SECONDS` (86400 s by "
+                "default): `exp - iat` (or `exp - now` without `iat`) above it is refused. `exp`, `iat` "
+                "and `nbf` are JSON numbers of seconds since the epoch (not strings), checked with "
+                "`JWT_LEEWAY_SECONDS` (30 s) of clock skew. A client with enforce-jti accepts each "
+                "`jti` (at most 1024 characters) once, in tokens expiring within an hour. After "
+                "`AUTH_FAILURES_PER_MINUTE` failures for one client (or one address), failing tokens "
+                "are answered 429 with `Retry-After`; a valid token is never refused. "
                 "Mint one with `python manage.py mint_jwt <clientId>`."
             ),
         }

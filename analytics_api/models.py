@@ -91,14 +91,18 @@ class ApiClient(models.Model):
 
 
 class UsedTokenId(models.Model):
-    """A ``jti`` already accepted for a client with enforce_jti; the unique pair makes reuse fail."""
+    """A ``jti`` already accepted for a client with enforce_jti; the unique pair makes reuse fail.
+
+    The SHA-256 of the whole id is stored (a prefix is not an id), and kept until the token's
+    ``exp`` + the JWT leeway: as long as the token itself would be accepted.
+    """
 
     client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="used_token_ids")
-    jti = models.CharField(max_length=255)
-    expires_at = models.DateTimeField(db_index=True)
+    jti_sha256 = models.CharField(max_length=64, help_text="SHA-256 (hex) of the token's jti")
+    keep_until = models.DateTimeField(db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["client", "jti"], name="jti_once_per_client")]
+        constraints = [models.UniqueConstraint(fields=["client", "jti_sha256"], name="jti_once_per_client")]
 
     def __str__(self) -> str:
-        return self.jti
+        return self.jti_sha256

@@ -57,9 +57,19 @@ def api_client_create(*, account_id: str, scopes: Iterable[str], name: str = "")
 
 
 def jwt_mint(*, client: ApiClient, ttl_seconds: int | None = None, with_jti: bool | None = None) -> str:
-    """A token for the client: ``appId``, ``iat``, ``exp`` and, when the client wants one, ``jti``."""
+    """A token for the client: ``appId``, ``iat``, ``exp`` and, when the client wants one, ``jti``.
+
+    The lifetime must be within ``JWT_MAX_AGE_SECONDS``: the API refuses longer-lived tokens.
+    """
     now = int(time.time())
     ttl = ttl_seconds if ttl_seconds is not None else settings.JWT_DEFAULT_TTL_SECONDS
+    if not 0 < ttl <= settings.JWT_MAX_AGE_SECONDS:
+        raise ApiError(
+            f"A token must live between 1 and JWT_MAX_AGE_SECONDS ({settings.JWT_MAX_AGE_SECONDS}) seconds, "
+            f"not {ttl}: the API refuses longer-lived tokens.",
+            code="invalid_ttl",
+            field="ttl",
+        )
     claims: dict[str, object] = {"appId": client.client_id, "iat": now, "exp": now + ttl}
     if with_jti if with_jti is not None else client.enforce_jti:
         claims["jti"] = str(uuid.uuid4())

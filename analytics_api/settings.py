@@ -272,12 +272,22 @@ SECRET_ENCRYPTION_KEYS = env_list("SECRET_ENCRYPTION_KEYS")
 JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 30, minimum=0)
 JWT_MAX_AGE_SECONDS = env_int("JWT_MAX_AGE_SECONDS", 24 * 3600, minimum=60)
 JWT_DEFAULT_TTL_SECONDS = env_int("JWT_DEFAULT_TTL_SECONDS", 3600, minimum=60)
+if JWT_DEFAULT_TTL_SECONDS > JWT_MAX_AGE_SECONDS:
+    raise ImproperlyConfigured("JWT_DEFAULT_TTL_SECONDS must not exceed JWT_MAX_AGE_SECONDS")
 
 # Per-client limits, sized like the reference platform's runtime APIs; each client may override.
 RATE_LIMIT_PER_MINUTE = env_int("RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 RATE_LIMIT_PER_HOUR = env_int("RATE_LIMIT_PER_HOUR", 18000, minimum=1)
-# Failed authentications tolerated per client address and minute before answering 429.
+# Failed authentications tolerated per minute, for each API client named by the token (appId) and
+# for each address when the token names none, before failing ones are answered 429; a token that
+# verifies is never refused.
 AUTH_FAILURES_PER_MINUTE = env_int("AUTH_FAILURES_PER_MINUTE", 30, minimum=1)
+# Reverse proxies in front of the app that append the caller's address to X-Forwarded-For: the
+# caller is the n-th entry from the right. 0 (default): the header is ignored, REMOTE_ADDR counts.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# /admin/ login attempts allowed per username and per address in each window, before refusing.
+ADMIN_LOGIN_ATTEMPTS = env_int("ADMIN_LOGIN_ATTEMPTS", 10, minimum=1)
+ADMIN_LOGIN_WINDOW_SECONDS = env_int("ADMIN_LOGIN_WINDOW_SECONDS", 900, minimum=60)
 
 # Recordings storage: the local filesystem under MEDIA_ROOT unless S3_BUCKET is set.
 S3_BUCKET = env_str("S3_BUCKET")

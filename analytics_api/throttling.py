@@ -1,72 +1,174 @@
-"""Per-client rate limits in fixed windows, counted in the shared cache (Redis in production)."""
+"""Counters in fixed windows (per-client rate limits, failed-authentication and admin-login limits).
+
+Counted in Redis in production; without Redis, in small lock-protected files beside the file cache,
+so that every process on the machine counts exactly (the cache's own add()/incr() is a read and a
+write that concurrent processes interleave: 25 of 20 were admitted under load).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import ipaddress
+import os
+import random
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
+from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.redis import RedisCache
-from rest_framework.request import Request
+from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
 
-from analytics_api.auth import ClientPrincipal
+from analytics_api.models import ApiClient
+
+# Counter files untouched for longer than the longest window are stale: swept now and then.
+_SWEEP_AFTER_SECONDS = 2 * 3600 + 60
+_SWEEP_CHANCE = 1 / 2000
 
 
-def _count(key: str, window_seconds: int) -> int:
-    # add() is a no-op when the key exists, so concurrent first hits don't reset each other.
-    cache.add(key, 0, timeout=window_seconds + 5)
+def client_address(request: HttpRequest) -> str:
+    """The caller's address, for counting.
+
+    ``REMOTE_ADDR``, unless ``TRUSTED_PROXY_COUNT`` = n > 0 reverse proxies stand in front of the
+    app: then the n-th ``X-Forwarded-For`` entry from the right (each proxy appends the address it
+    was called from, so entries further left are whatever the caller chose to send). Without the
+    setting the header is never read: anyone can send it.
+    """
+    remote = request.META.get("REMOTE_ADDR") or "-"
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    entries = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    entries = [entry for entry in entries if entry]
+    if len(entries) < hops:  # the request did not come through every proxy
+        return remote
     try:
-        return cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=window_seconds + 5)
-        return 1
+        return str(ipaddress.ip_address(entries[-hops]))
+    except ValueError:
+        return remote
 
 
-def window_counts(windows: list[tuple[str, int]]) -> list[int]:
-    """Count one more hit in each ``(key, window_seconds)`` and return the new counts.
+def window_reset(window_seconds: int, now: float) -> float:
+    """Seconds until the current fixed window of ``window_seconds`` ends."""
+    return (int(now // window_seconds) + 1) * window_seconds - now
 
+
+def window_counts(windows: list[tuple[str, int]], *, now: float | None = None) -> list[int]:
+    """Count one more hit in each ``(name, window_seconds)`` and return the new counts.
+
+    Each name counts in the fixed window of ``window_seconds`` holding ``now``.
     On Redis this is one round trip for every window (a pipeline of INCR, then EXPIRE … NX so the
     first hit sets the expiry and later ones keep it); it runs on every request, so it pays.
-    Other caches count with add() and incr(), two round trips per window.
+    With the file cache, each count is a file read and rewritten under an exclusive lock.
+    Other caches (locmem in tests) count with add() and incr().
     """
+    now = time.time() if now is None else now
+    keyed = [(f"{name}:{int(now // window_seconds)}", window_seconds) for name, window_seconds in windows]
     store = caches["default"]
     if isinstance(store, RedisCache):
         # Django's RedisCache keeps its redis-py client behind _cache; the key scheme stays Django's.
         pipe = store._cache.get_client(write=True).pipeline(transaction=False)
-        for key, window_seconds in windows:
+        for key, window_seconds in keyed:
             full_key = store.make_and_validate_key(key)
             pipe.incr(full_key)
             pipe.expire(full_key, window_seconds + 5, nx=True)
         return [int(count) for count in pipe.execute()[0::2]]
-    return [_count(key, window_seconds) for key, window_seconds in windows]
+    if isinstance(store, FileBasedCache):
+        directory = Path(store._dir) / "counters"
+        counts = [_file_count(directory, name, int(now // window_seconds)) for name, window_seconds in windows]
+        if random.random() < _SWEEP_CHANCE:
+            _sweep(directory, now)
+        return counts
+    return [_cache_count(store, key, window_seconds) for key, window_seconds in keyed]
+
+
+def _cache_count(store: Any, key: str, window_seconds: int) -> int:
+    # add() is a no-op when the key exists, so concurrent first hits don't reset each other.
+    store.add(key, 0, timeout=window_seconds + 5)
+    try:
+        return store.incr(key)
+    except ValueError:  # expired between add() and incr()
+        store.set(key, 1, timeout=window_seconds + 5)
+        return 1
+
+
+def _open_locked(path: Path) -> int:
+    """Open ``path`` (creating it) and hold an exclusive lock on the file that is still at ``path``."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # swept away between open() and flock(): open the new one
+
+
+def _file_count(directory: Path, name: str, bucket: int) -> int:
+    """One more hit for ``name`` in window ``bucket``; the file holds ``"<bucket> <count>"``.
+
+    1. Open the name's file and lock it (flock: exclusive across processes and threads alike).
+    2. Read its window and count; a count of an earlier window starts again at 0.
+    3. Write the window and the count + 1 back before unlocking.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+    fd = _open_locked(path)
+    try:
+        stored = os.pread(fd, 64, 0).split()
+        count = 1
+        if len(stored) == 2 and stored[0].isdigit() and int(stored[0]) == bucket and stored[1].isdigit():
+            count = int(stored[1]) + 1
+        data = f"{bucket} {count}".encode()
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+        return count
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _sweep(directory: Path, now: float) -> None:
+    """Delete counter files untouched for longer than any window (names of callers long gone)."""
+    for path in directory.iterdir():
+        try:
+            if now - path.stat().st_mtime < _SWEEP_AFTER_SECONDS:
+                continue
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if now - os.fstat(fd).st_mtime >= _SWEEP_AFTER_SECONDS:
+                path.unlink(missing_ok=True)
+        except BlockingIOError:
+            pass  # in use right now: not stale
+        finally:
+            os.close(fd)
 
 
 class ClientRateThrottle(BaseThrottle):
     """Allows ``rate_limit_per_minute`` and ``rate_limit_per_hour`` requests per client."""
 
-    def allow_request(self, request: Request, view: Any) -> bool:
-        principal = request.user
-        if not isinstance(principal, ClientPrincipal):
+    def allow_request(self, request: Any, view: Any) -> bool:
+        # JWTAuthentication puts the client in request.auth.
+        client = request.auth
+        if not isinstance(client, ApiClient):
             return True
-        client = principal.client
         now = time.time()
         limits = (
             (60, client.rate_limit_per_minute or settings.RATE_LIMIT_PER_MINUTE),
             (3600, client.rate_limit_per_hour or settings.RATE_LIMIT_PER_HOUR),
         )
+        counts = window_counts([(f"rl:{client.client_id}:{window}", window) for window, _ in limits], now=now)
         self._wait = 0.0
-        buckets = [int(now // window) for window, _ in limits]
-        counts = window_counts(
-            [
-                (f"rl:{client.client_id}:{window}:{bucket}", window)
-                for (window, _), bucket in zip(limits, buckets, strict=True)
-            ]
-        )
-        for (window, limit), bucket, count in zip(limits, buckets, counts, strict=True):
+        for (window, limit), count in zip(limits, counts, strict=True):
             if count > limit:
-                self._wait = max(self._wait, (bucket + 1) * window - now)
+                self._wait = max(self._wait, window_reset(window, now))
         return self._wait == 0.0
 
     def wait(self) -> float | None:

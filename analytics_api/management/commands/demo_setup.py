@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -37,13 +38,15 @@ class Command(BaseCommand):
             # so the README's examples (the last seven days) always find data.
             self.stdout.write("Seeding demo data (seed_demo)...")
             call_command("seed_demo", account.account_id, stdout=self.stdout)
-        token = jwt_mint(client=client, ttl_seconds=24 * 3600)
+        # As long-lived as the API accepts (24 h by default).
+        ttl = settings.JWT_MAX_AGE_SECONDS
+        token = jwt_mint(client=client, ttl_seconds=ttl)
         base = options["base_url"]
         self.stdout.write(
             f"""
 Demo account: {account.account_id} (org {account.org_id}, bot {DEMO_BOT_ID})
 API client:   {client.client_id}  scopes: {" ".join(sorted(client.scopes))}
-JWT (24 h):   {token}
+JWT ({ttl} s): {token}
 
 For the README's examples, paste:
 export TOKEN={token}

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analytics_api.errors import ApiError
 from analytics_api.models import ApiClient
 from analytics_api.services import jwt_mint
 
@@ -13,7 +14,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("client_id", metavar="clientId", help="cs-<uuid>")
-        parser.add_argument("--ttl", type=int, default=None, help="Lifetime in seconds (default 3600)")
+        parser.add_argument(
+            "--ttl", type=int, default=None,
+            help="Lifetime in seconds (default 3600; at most JWT_MAX_AGE_SECONDS, 86400 by default)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         client = ApiClient.objects.filter(client_id=options["client_id"]).first()
@@ -24,4 +28,8 @@ class Command(BaseCommand):
         ttl = options["ttl"]
         if ttl is not None and ttl <= 0:
             raise CommandError("--ttl must be a positive number of seconds.")
-        self.stdout.write(jwt_mint(client=client, ttl_seconds=ttl))
+        try:
+            token = jwt_mint(client=client, ttl_seconds=ttl)
+        except ApiError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(token)
