@@ -156,3 +156,14 @@ def test_a_document_holding_reserved_characters_is_not_pre_rendered(strings: dic
     assert document_prerender(document) is None
     # The same document without them is.
     assert document_prerender(ConversationRecordFactory(botId="st-1")) is not None
+
+
+def test_a_record_the_fast_encoder_cannot_write_is_stored_and_served(tenant: Tenant, window: dict[str, Any]) -> None:
+    # An integer beyond 64 bits (import_interactions reads JSON lines with the standard module):
+    # pre-rendering dumped it with orjson and the whole batch failed with a TypeError.
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id, metaInfo={"n": 2**70})])
+    row = Interaction.objects.get(account=tenant.account)
+    assert row.served_version == PRERENDER_VERSION
+    response = details(tenant, window)
+    assert response.status_code == 200
+    assert response.json()["data"][0]["metaInfo"] == {"n": 2**70}
