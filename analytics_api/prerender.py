@@ -21,8 +21,8 @@ primary key, so a page is always right, only slower:
 
 After an upgrade (``manage.py migrate``), run ``manage.py prerender``: it re-renders the rows of
 any other version, in primary-key batches, and can be stopped and run again at any time (it only
-does what is left); with nothing to do it reads one count and exits. Until it has finished, pages
-are correct but slower.
+does what is left); with nothing to do it reads one count per dataset and exits. Until it has
+finished, pages are correct but slower. Migrations never render: they must not run live code.
 """
 
 from __future__ import annotations
