@@ -17,6 +17,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py prerender
 	$(PY) manage.py demo_setup
 	$(PY) -m analytics_api.serve
 

@@ -152,7 +152,9 @@ def templates_make(*, count: int, seed: int = 7) -> Templates:
         document_text = orjson.dumps(row.document).decode()
         template = Template.of(
             text=document_text, ids=ids, start=row.session_start,
-            columns={"channel": row.channel, "end_ms": _epoch_ms(row.session_end)},
+            columns={
+                "channel": row.channel, "end_ms": _epoch_ms(row.session_end), "served_version": row.served_version,
+            },
         )
         template.extra["served"] = None if row.served is None else Template.of(
             text=row.served, ids=ids, start=row.session_start, document_text=document_text
@@ -172,7 +174,7 @@ def templates_make(*, count: int, seed: int = 7) -> Templates:
             columns={
                 "direction": contact.direction, "direction_defaulted": contact.direction_defaulted,
                 "duration_ms": contact.duration_ms, "audit_complete": contact.audit_complete,
-                "end_ms": _epoch_ms(contact.ended_at),
+                "end_ms": _epoch_ms(contact.ended_at), "served_version": contact.served_version,
             },
         )
         template.extra["served"] = None if contact.served is None else Template.of(
@@ -256,7 +258,8 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                 interactions.append((
                     pk, target.account_pk, ids["session"], conversation, template.columns["channel"],
                     target.bot_id, start, end_at, template.render(start_ms=start_ms, ids=ids),
-                    None if served is None else served.render(start_ms=start_ms, ids=ids), "[]", now, now,
+                    None if served is None else served.render(start_ms=start_ms, ids=ids),
+                    template.columns["served_version"], "[]", now, now,
                 ))
                 links.extend((pk, target.account_pk, queue, start) for queue in template.extra["queues"])
                 contact = templates.contacts.get(template.extra["conversation_id"] or "")
@@ -277,7 +280,7 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                     contact.columns["duration_ms"], contact.columns["audit_complete"],
                     contact.render(start_ms=contact_start_ms, ids=ids),
                     None if contact_served is None else contact_served.render(start_ms=contact_start_ms, ids=ids),
-                    now, now,
+                    contact.columns["served_version"], now, now,
                 ))
                 contact_start = datetime.fromtimestamp(contact_start_ms / 1000, UTC)
                 fields.extend(
@@ -286,13 +289,13 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                 )
             _copy(db, Interaction, (
                 "id", "account_id", "session_id", "conversation_id", "channel", "bot_id", "session_start",
-                "session_end", "document", "served", "recording_sources", "created_at", "updated_at",
+                "session_end", "document", "served", "served_version", "recording_sources", "created_at", "updated_at",
             ), interactions)
             _copy(db, InteractionQueue, ("interaction_id", "account_id", "queue_id", "session_start"), links)
             _copy(db, QaContact, (
                 "id", "account_id", "stream_id", "conversation_id", "started_at", "ended_at", "direction",
-                "direction_defaulted", "duration_ms", "audit_complete", "document", "served", "created_at",
-                "updated_at",
+                "direction_defaulted", "duration_ms", "audit_complete", "document", "served", "served_version",
+                "created_at", "updated_at",
             ), contacts)
             _copy(db, QaContactCustomField, ("contact_id", "stream_id", "key", "value", "started_at"), fields)
             db.commit()

@@ -15,9 +15,10 @@ from datetime import date as date_type
 from datetime import datetime, timedelta
 from typing import Any, Union
 
-import orjson
-
 from analytics_api.dates import render_local, render_utc_ms
+from analytics_api.fields import json_text
+from analytics_api.prerender import MARKS, Prerendering, escaped, marked_text, member, placeholder, placeholder_json
+from conversations.models import Interaction
 
 # Optional sections a caller asks for with ``selectedFields``.
 SECTIONS = ("skills", "userleveltags", "sessionleveltags", "customerinfo")
@@ -184,48 +185,58 @@ def _render_document(document: Mapping[str, Any], sections: Mapping[str, list[st
 
 # --- Pre-rendered documents -------------------------------------------------------------------
 #
-# Rendering a page from parsed documents costs more than PostgreSQL takes to read it. So at
-# ingestion each document is also rendered once to JSON text (``Interaction.served``): keys in the
-# documented order, every section present, local times at offset 0. Serving is then text work on
-# the whole page at once: drop the sections the caller did not select and shift local times.
-#
-# Raw control characters mark what serving edits. JSON text never contains them unescaped (a
-# string's U+0001 is written ``\u0001``), so a marker can only be ours:
+# At ingestion each document is also rendered once to JSON text (``Interaction.served``; see
+# analytics_api.prerender for what the read endpoints expect of it): keys in the documented
+# order, every section present, local times at offset 0. Serving is then text work on the whole
+# page at once: drop the sections the caller did not select and shift local times. Markers:
 #   * ``\x01`` precedes every local time: ``"\x01YYYY-MM-DDTHH:MM:SS"``;
 #   * ``\x02,"name":value\x03`` wraps each optional section.
-# A document whose own strings contain these characters is not pre-rendered (``served`` stays
+# A document whose own strings contain reserved characters is not pre-rendered (``served`` stays
 # empty) and is rendered from its parsed form instead.
 
-_TIME_MARK, _OPEN, _CLOSE = "\x01", "\x02", "\x03"
-_MARKED_SECTION = re.compile('\x02,"([a-z]+)":[^\x03]*\x03')
-_SENTINEL = "\x00section\x00"
-_ESCAPED_MARKS = ("\\u0000", "\\u0001", "\\u0002", "\\u0003")
+# Bump when the text document_prerender writes changes; then run ``manage.py prerender``.
+PRERENDER_VERSION = 1
 
-
-def _mark_time(value: Any) -> Any:
-    return value if not isinstance(value, str) else _TIME_MARK + _local(value, 0)
+_TIME_MARK, _OPEN, _CLOSE = MARKS
+_MARKED_SECTION = re.compile(f'{_OPEN},"([a-z]+)":[^{_CLOSE}]*{_CLOSE}')
+_SECTION = placeholder("section")
 
 
 def document_prerender(document: Mapping[str, Any]) -> str | None:
     """The served text of ``document`` with markers (see above), or None when it cannot be marked.
 
     1. Render it at offset 0 with every section, local times prefixed by a marker and every
-       section's value replaced by a sentinel string.
-    2. Dump it with orjson and put each section back, wrapped in markers, in place of its sentinel.
+       section's value replaced by a placeholder.
+    2. Dump it and put each section back, wrapped in markers, in place of its placeholder; the
+       time markers are counted, so that :func:`marked_text` tells ours from the document's own.
     """
-    plain = orjson.dumps(document).decode()
-    if any(mark in plain for mark in _ESCAPED_MARKS):
-        return None
+    times: list[None] = []
+
+    def mark_time(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        times.append(None)
+        return _TIME_MARK + _local(value, 0)
+
     sections = {name: document[name] for name in SECTIONS if name in document}
-    rendered = _render_document(document, {name: [] for name in SECTIONS}, _mark_time)
+    rendered = _render_document(document, {name: [] for name in SECTIONS}, mark_time)
     for name in sections:
-        rendered[name] = _SENTINEL
-    text = orjson.dumps(rendered).decode().replace('\\u0001', _TIME_MARK)
-    for name, value in sections.items():
-        text = text.replace(
-            f',"{name}":"\\u0000section\\u0000"', f'{_OPEN},"{name}":{orjson.dumps(value).decode()}{_CLOSE}', 1
-        )
-    return text
+        rendered[name] = _SECTION
+    marks = [(escaped(_TIME_MARK), _TIME_MARK, len(times))]
+    marks.extend(
+        (member(name, placeholder_json("section")), _OPEN + member(name, json_text(value)) + _CLOSE, 1)
+        for name, value in sections.items()
+    )
+    return marked_text(json_text(rendered), marks)
+
+
+SERVED_DOCUMENTS = Prerendering(
+    dataset="interactions",
+    model=Interaction,
+    version=PRERENDER_VERSION,
+    columns=("document",),
+    render=lambda row: document_prerender(row.document),
+)
 
 
 def served_page(texts: list[str], *, offset: int, sections: Mapping[str, list[str]]) -> str:

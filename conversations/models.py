@@ -33,6 +33,10 @@ class Interaction(models.Model):
         null=True, blank=True, editable=False,
         help_text="The document pre-rendered as JSON text with markers (conversations.documents); empty: render",
     )
+    served_version = models.PositiveSmallIntegerField(
+        default=0, db_default=0, editable=False,
+        help_text="Format of served; not conversations.documents.PRERENDER_VERSION: render (manage.py prerender)",
+    )
     recording_sources = FastJSONField(
         default=list, blank=True, help_text="[{url, channel}] for the recordings worker; never served"
     )

@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from analytics_api.fields import json_text
 from analytics_api.models import Account
 from analytics_api.paging import page_rows
-from conversations.documents import document_render, page_needs_documents, served_page
+from conversations.documents import SERVED_DOCUMENTS, document_render, page_needs_documents, served_page
 from conversations.models import Interaction, InteractionQueue
 
 
@@ -93,8 +93,8 @@ def interaction_page(
     1. Select the rows with :func:`interaction_rows`.
     2. Read only ``limit + 1`` rows after ``skip`` (no count), in one query: their pre-rendered
        text, or their documents when sections are filtered by name.
-    3. Render documents that have no pre-rendered text (rare: see ``document_prerender``) in a
-       second query by primary key.
+    3. Render the documents of rows without a current pre-rendered text (rare: see
+       ``analytics_api.prerender``) from a second query by primary key.
     4. Turn the texts into the page for the caller's offset and sections in one pass.
     """
     rows = interaction_rows(account=account, query=query, bot_id=bot_id, channel=channel)
@@ -109,10 +109,11 @@ def interaction_page(
         documents, has_more = page_rows(rows.values_list("document", flat=True), skip=query.skip, limit=query.limit)
         texts = [rendered(document) for document in documents]
     else:
-        served, has_more = page_rows(rows.values_list("pk", "served"), skip=query.skip, limit=query.limit)
-        missing = [pk for pk, text in served if text is None]
-        by_pk = dict(Interaction.objects.filter(pk__in=missing).values_list("pk", "document")) if missing else {}
-        texts = [text if text is not None else rendered(by_pk[pk]) for pk, text in served]
+        served, has_more = page_rows(
+            rows.values_list("pk", SERVED_DOCUMENTS.current_text()), skip=query.skip, limit=query.limit
+        )
+        unrendered = SERVED_DOCUMENTS.unrendered(served)
+        texts = [text if text is not None else rendered(unrendered[pk].document) for pk, text in served]
     return InteractionPage(
         data=orjson.Fragment(served_page(texts, offset=offset, sections=sections)),
         count=len(texts),

@@ -9,7 +9,7 @@ from typing import Any
 
 from analytics_api.ingestion import IngestResult, RecordKind, batch_ingest, rows_insert, rows_upsert
 from analytics_api.models import Account
-from conversations.documents import document_prerender
+from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue
 from conversations.records import channel_code, interaction_record_validator
 from recordings.services import recording_sources_register
@@ -72,6 +72,7 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
                 "session_end": _instant(record.get("sessionEndTime")),
                 "document": document,
                 "served": document_prerender(document),
+                "served_version": SERVED_DOCUMENTS.version,
                 "recording_sources": [dict(source) for source in record.get("recordingSources", ())],
             }
         )

@@ -73,6 +73,10 @@ class QaContact(models.Model):
         null=True, blank=True, editable=False,
         help_text="The result pre-rendered as JSON text with markers (qualityai.rendering); empty: render",
     )
+    served_version = models.PositiveSmallIntegerField(
+        default=0, db_default=0, editable=False,
+        help_text="Format of served; not qualityai.rendering.PRERENDER_VERSION: render (manage.py prerender)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

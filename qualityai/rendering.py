@@ -6,6 +6,7 @@ from typing import Any
 
 from analytics_api.dates import parse_aware, render_utc_ms
 from analytics_api.fields import json_text
+from analytics_api.prerender import MARKS, Prerendering, marked_text, member, placeholder, placeholder_json
 from qualityai.fields import is_number
 from qualityai.models import DurationStatus, QaContact
 from qualityai.serializers import NOT_EVALUATED
@@ -78,30 +79,41 @@ def contact_result(
 #
 # A result is fixed by its row except ``duration_status`` (the stream's minimum duration may
 # change) and the recording links (recordings arrive later). So each contact's result is rendered
-# to JSON text once, at ingestion (``QaContact.served``), with raw control characters where those
-# go — JSON text never holds them unescaped, so a marker can only be ours:
+# to JSON text once, at ingestion (``QaContact.served``; see analytics_api.prerender for what the
+# read endpoint expects of it), with markers where those go:
 #   * ``\x01`` is the value of ``duration_status``;
 #   * ``\x02`` / ``\x03`` stand where ``,"agentRecordings":[…]`` / ``,"customerRecordings":[…]`` go.
-# A document whose own strings hold such characters is not pre-rendered (``served`` stays empty).
+# A document whose served strings hold reserved characters is not pre-rendered (``served`` stays
+# empty) and is rendered from its row instead.
 
-_STATUS, _AGENT, _CUSTOMER = "\x01", "\x02", "\x03"
+# Bump when the text contact_prerender writes changes; then run ``manage.py prerender``.
+PRERENDER_VERSION = 1
+
+_STATUS, _AGENT, _CUSTOMER = MARKS
 _SIDES = (("agent", _AGENT), ("customer", _CUSTOMER))
-_ESCAPED_MARKS = ("\\u0000", "\\u0001", "\\u0002", "\\u0003")
-_SENTINEL = "\x00{}\x00"
+# What rendering a result reads; the rest of the row stays in the database.
+RESULT_COLUMNS = (
+    "conversation_id", "started_at", "ended_at", "direction", "direction_defaulted", "duration_ms",
+    "audit_complete", "document",
+)
 
 
 def contact_prerender(contact: QaContact) -> str | None:
     """The result of ``contact`` as JSON text with markers, or None when it cannot be marked."""
-    if any(mark in json_text(contact.document) for mark in _ESCAPED_MARKS):
-        return None
     result = contact_result(
-        contact, min_duration_ms=0, recordings={side: [_SENTINEL.format(side)] for side, _ in _SIDES}
+        contact, min_duration_ms=0, recordings={side: [placeholder(side)] for side, _ in _SIDES}
     )
-    result["duration_status"] = _SENTINEL.format("status")
-    text = json_text(result).replace('"\\u0000status\\u0000"', f'"{_STATUS}"', 1)
-    for side, mark in _SIDES:
-        text = text.replace(f',"{side}Recordings":["\\u0000{side}\\u0000"]', mark, 1)
-    return text
+    result["duration_status"] = placeholder("status")
+    marks = [(placeholder_json("status"), f'"{_STATUS}"', 1)]
+    marks.extend(
+        (member(f"{side}Recordings", f"[{placeholder_json(side)}]"), mark, 1) for side, mark in _SIDES
+    )
+    return marked_text(json_text(result), marks)
+
+
+SERVED_RESULTS = Prerendering(
+    dataset="qa_contacts", model=QaContact, version=PRERENDER_VERSION, columns=RESULT_COLUMNS, render=contact_prerender
+)
 
 
 def served_result(
@@ -111,5 +123,5 @@ def served_result(
     text = text.replace(_STATUS, duration_status(duration_ms, min_duration_ms=min_duration_ms), 1)
     for side, mark in _SIDES:
         links = (recordings or {}).get(side)
-        text = text.replace(mark, f',"{side}Recordings":{json_text(links)}' if links else "", 1)
+        text = text.replace(mark, member(f"{side}Recordings", json_text(links)) if links else "", 1)
     return text

@@ -15,15 +15,8 @@ from analytics_api.fields import json_text
 from analytics_api.models import Account, Bot
 from analytics_api.paging import page_rows
 from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
-from qualityai.rendering import contact_result, served_result
+from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
 from recordings.selectors import recording_links
-
-# What rendering a result reads; the rest of the row stays in the database.
-_RESULT_COLUMNS = (
-    "conversation_id", "started_at", "ended_at", "direction", "direction_defaulted", "duration_ms",
-    "audit_complete", "document",
-)
-
 
 # A total order: consecutive pages never overlap or skip a contact.
 PAGE_ORDER = ("started_at", "conversation_id")
@@ -131,16 +124,13 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
     min_duration_ms = stream_min_duration_ms(stream=stream)
     contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
     total = contacts.count()
-    ordered = contacts.order_by(*PAGE_ORDER).values_list("pk", "conversation_id", "duration_ms", "served")
+    ordered = contacts.order_by(*PAGE_ORDER).values_list(
+        "pk", "conversation_id", "duration_ms", SERVED_RESULTS.current_text()
+    )
     rows, has_more = page_rows(ordered, skip=query.skip, limit=query.limit) if total else ([], False)
     links = recording_links(account=account, conversation_ids=[row[1] for row in rows]) if rows else {}
-    # Contacts without a pre-rendered result (see contact_prerender) are rendered from their row.
-    missing = [pk for pk, _, _, text in rows if text is None]
-    unrendered = (
-        {contact.pk: contact for contact in QaContact.objects.filter(pk__in=missing).only(*_RESULT_COLUMNS)}
-        if missing
-        else {}
-    )
+    # Contacts without a current pre-rendered result (see analytics_api.prerender) are rendered from their row.
+    unrendered = SERVED_RESULTS.unrendered((pk, text) for pk, _, _, text in rows)
     results = [
         served_result(text, duration_ms=duration_ms, min_duration_ms=min_duration_ms, recordings=links.get(cid))
         if text is not None

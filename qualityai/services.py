@@ -18,7 +18,7 @@ from analytics_api.ingestion import (
 )
 from analytics_api.models import Bot
 from qualityai.models import MAX_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
-from qualityai.rendering import contact_prerender
+from qualityai.rendering import SERVED_RESULTS, contact_prerender
 from qualityai.serializers import ContactRecord, contact_record_validator
 
 
@@ -45,6 +45,7 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
             "document": record.document,
         }
         row["served"] = contact_prerender(QaContact(**row))
+        row["served_version"] = SERVED_RESULTS.version
         rows.append(row)
     stored = rows_upsert(QaContact, rows, scope="stream_id", key="conversation_id")
     updated = [row.pk for row in stored.values() if not row.created]

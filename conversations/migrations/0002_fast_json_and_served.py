@@ -1,25 +1,12 @@
-"""Documents read and written with orjson; every stored document pre-rendered into ``served``."""
+"""Documents read and written with orjson; a ``served`` column for their pre-rendered text.
+
+The column starts empty: ingestion fills it, and ``manage.py prerender`` fills it for rows stored
+before (see analytics_api.prerender). Earlier, this migration rendered every row itself by
+importing the app's renderer; a migration must not depend on live code, whose output changes.
+"""
 
 import analytics_api.fields
 from django.db import migrations, models
-
-from conversations.documents import document_prerender
-
-_BATCH = 1000
-
-
-def prerender(apps, schema_editor):
-    """Fill ``served`` in primary-key order, one batch at a time, so memory stays flat."""
-    Interaction = apps.get_model("conversations", "Interaction")
-    last = 0
-    while True:
-        rows = list(Interaction.objects.filter(pk__gt=last).order_by("pk").only("pk", "document")[:_BATCH])
-        if not rows:
-            return
-        for row in rows:
-            row.served = document_prerender(row.document)
-        Interaction.objects.bulk_update(rows, ["served"])
-        last = rows[-1].pk
 
 
 class Migration(migrations.Migration):
@@ -44,5 +31,4 @@ class Migration(migrations.Migration):
             name='recording_sources',
             field=analytics_api.fields.FastJSONField(blank=True, default=list, help_text='[{url, channel}] for the recordings worker; never served'),
         ),
-        migrations.RunPython(prerender, migrations.RunPython.noop),
     ]

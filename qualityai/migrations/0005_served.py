@@ -1,24 +1,11 @@
-"""Every stored contact's result pre-rendered into ``served`` (see qualityai.rendering)."""
+"""A ``served`` column for each contact's pre-rendered result (see analytics_api.prerender).
+
+The column starts empty: ingestion fills it, and ``manage.py prerender`` fills it for contacts
+stored before. Earlier, this migration rendered every row itself by importing the app's renderer;
+a migration must not depend on live code, whose output changes.
+"""
 
 from django.db import migrations, models
-
-from qualityai.rendering import contact_prerender
-
-_BATCH = 500
-
-
-def prerender(apps, schema_editor):
-    """Fill ``served`` in primary-key order, one batch at a time, so memory stays flat."""
-    QaContact = apps.get_model("qualityai", "QaContact")
-    last = 0
-    while True:
-        rows = list(QaContact.objects.filter(pk__gt=last).order_by("pk")[:_BATCH])
-        if not rows:
-            return
-        for row in rows:
-            row.served = contact_prerender(row)
-        QaContact.objects.bulk_update(rows, ["served"])
-        last = rows[-1].pk
 
 
 class Migration(migrations.Migration):
@@ -33,5 +20,4 @@ class Migration(migrations.Migration):
                 help_text="The result pre-rendered as JSON text with markers (qualityai.rendering); empty: render",
             ),
         ),
-        migrations.RunPython(prerender, migrations.RunPython.noop),
     ]

@@ -19,8 +19,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from analytics_api.models import Account, Bot
+from conversations.documents import SERVED_DOCUMENTS
 from conversations.models import Interaction, InteractionQueue
 from qualityai.models import QaContact, QaContactCustomField
+from qualityai.rendering import SERVED_RESULTS
 from recordings.models import AuditEntry, Recording, RecordingFile
 from tests.conftest import Tenant
 
@@ -48,6 +50,7 @@ def _fill(account: Account, bot: Bot) -> None:
             account=account, session_id=f"s-{number}", conversation_id=f"c-{number}",
             channel=("voice", "rtm", "email")[number % 3], bot_id=bot.bot_id,
             session_start=END - step * number, document={"sessionId": f"s-{number}"}, served="{}",
+            served_version=SERVED_DOCUMENTS.version,
         )
         for number in range(PER_ACCOUNT)
     )
@@ -61,6 +64,7 @@ def _fill(account: Account, bot: Bot) -> None:
         QaContact(
             account=account, stream=bot, conversation_id=f"c-{number}", started_at=END - step * number,
             direction=("inbound", "outbound")[number % 2], duration_ms=number * 10, document={}, served="{}",
+            served_version=SERVED_RESULTS.version,
         )
         for number in range(PER_ACCOUNT)
     )

@@ -10,7 +10,14 @@ import pytest
 
 from analytics_api.models import Bot
 from conversations.demo import interactions_seed
-from conversations.documents import SECTIONS, document_render, served_page
+from conversations.documents import (
+    PRERENDER_VERSION,
+    SECTIONS,
+    SERVED_DOCUMENTS,
+    document_prerender,
+    document_render,
+    served_page,
+)
 from conversations.models import Interaction
 from tests.conftest import Tenant
 from tests.conversations.conftest import details, ingest
@@ -96,3 +103,67 @@ def test_sections_filtered_by_name_are_rendered_from_documents(tenant: Tenant, w
     response = details(tenant, {**window, "selectedFields": sections})
     document = Interaction.objects.get(account=tenant.account).document
     assert response.json()["data"] == [document_render(document, offset=0, sections=sections)]
+
+
+def test_ingestion_stores_the_current_format_version(tenant: Tenant) -> None:
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id)])
+    row = Interaction.objects.get(account=tenant.account)
+    assert row.served_version == SERVED_DOCUMENTS.version == PRERENDER_VERSION
+    every = {name: [] for name in SECTIONS}
+    assert row.served is not None
+    served = orjson.loads(served_page([row.served], offset=0, sections=every))
+    assert served == [document_render(row.document, offset=0, sections=every)]
+
+
+def test_a_text_of_another_format_version_is_never_served(tenant: Tenant, window: dict[str, Any]) -> None:
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id) for _ in range(3)])
+    rows = list(Interaction.objects.filter(account=tenant.account).order_by("session_start", "session_id"))
+    # A text an older renderer wrote (here: plainly wrong), as after an upgrade that bumped the version.
+    Interaction.objects.filter(pk=rows[1].pk).update(served='{"stale":true}', served_version=0)
+    response = details(tenant, {**window, "timeZoneOffset": -330})
+    assert response.status_code == 200
+    assert response.json()["data"] == [document_render(row.document, offset=-330, sections={}) for row in rows]
+
+
+def test_after_a_version_bump_every_row_is_rendered_from_its_document(
+    tenant: Tenant, window: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id) for _ in range(3)])
+    Interaction.objects.filter(account=tenant.account).update(served='{"stale":true}')
+    monkeypatch.setattr(SERVED_DOCUMENTS, "version", PRERENDER_VERSION + 1)
+    documents = list(
+        Interaction.objects.filter(account=tenant.account)
+        .order_by("session_start", "session_id")
+        .values_list("document", flat=True)
+    )
+    response = details(tenant, {**window, "selectedFields": {"skills": []}})
+    assert response.status_code == 200
+    assert response.json()["data"] == [document_render(d, offset=0, sections={"skills": []}) for d in documents]
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [
+        # A value that is exactly a placeholder, a key holding a marker, a marker inside a section.
+        {"metaInfo": {"note": "\x00section\x00"}},
+        {"metaInfo": {"\x01": "2025-09-30T10:00:00"}},
+        {"customerinfo": {"CustomerPhone": "\x03"}},
+        {"skills": [{"id": "s-1", "name": ",\x02"}]},
+    ],
+)
+def test_a_document_holding_reserved_characters_is_not_pre_rendered(strings: dict[str, Any]) -> None:
+    document = {**ConversationRecordFactory(botId="st-1"), **strings}
+    assert document_prerender(document) is None
+    # The same document without them is.
+    assert document_prerender(ConversationRecordFactory(botId="st-1")) is not None
+
+
+def test_a_record_the_fast_encoder_cannot_write_is_stored_and_served(tenant: Tenant, window: dict[str, Any]) -> None:
+    # An integer beyond 64 bits (import_interactions reads JSON lines with the standard module):
+    # pre-rendering dumped it with orjson and the whole batch failed with a TypeError.
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id, metaInfo={"n": 2**70})])
+    row = Interaction.objects.get(account=tenant.account)
+    assert row.served_version == PRERENDER_VERSION
+    response = details(tenant, window)
+    assert response.status_code == 200
+    assert response.json()["data"][0]["metaInfo"] == {"n": 2**70}

@@ -11,7 +11,7 @@ import pytest
 from conversations.demo import interactions_seed
 from qualityai.demo import contacts_seed
 from qualityai.models import QaContact
-from qualityai.rendering import contact_prerender, contact_result, served_result
+from qualityai.rendering import PRERENDER_VERSION, SERVED_RESULTS, contact_prerender, contact_result, served_result
 from tests.conftest import Tenant
 from tests.qualityai.conftest import ingest, ok, rawdata
 from tests.qualityai.factories import ContactDocumentFactory
@@ -60,3 +60,54 @@ def test_a_page_mixes_pre_rendered_and_unrendered_results_in_order(tenant: Tenan
     QaContact.objects.filter(pk__in=[ordered[0].pk, ordered[2].pk]).update(served=None)
     results = ok(rawdata(tenant, {**day, "include_below_threshold": True}))["results"]
     assert results == [contact_result(contact, min_duration_ms=10_000) for contact in ordered]
+
+
+def test_ingestion_stores_the_current_format_version(tenant: Tenant) -> None:
+    ingest(tenant, [ContactDocumentFactory()])
+    contact = QaContact.objects.get(account=tenant.account)
+    assert contact.served_version == SERVED_RESULTS.version == PRERENDER_VERSION
+    assert contact.served is not None
+    served = served_result(contact.served, duration_ms=contact.duration_ms, min_duration_ms=0, recordings=None)
+    assert orjson.loads(served) == contact_result(contact, min_duration_ms=0)
+
+
+def test_a_text_of_another_format_version_is_never_served(tenant: Tenant, day: dict[str, Any]) -> None:
+    ingest(tenant, [ContactDocumentFactory() for _ in range(3)])
+    ordered = list(QaContact.objects.filter(account=tenant.account).order_by("started_at", "conversation_id"))
+    # A text an older renderer wrote (here: plainly wrong), as after an upgrade that bumped the version.
+    QaContact.objects.filter(pk=ordered[1].pk).update(served='{"stale":true}', served_version=0)
+    results = ok(rawdata(tenant, {**day, "include_below_threshold": True}))["results"]
+    assert results == [contact_result(contact, min_duration_ms=10_000) for contact in ordered]
+
+
+def test_after_a_version_bump_every_result_is_rendered_from_its_row(
+    tenant: Tenant, day: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(tenant, [ContactDocumentFactory() for _ in range(3)])
+    QaContact.objects.filter(account=tenant.account).update(served='{"stale":true}')
+    monkeypatch.setattr(SERVED_RESULTS, "version", PRERENDER_VERSION + 1)
+    ordered = list(QaContact.objects.filter(account=tenant.account).order_by("started_at", "conversation_id"))
+    results = ok(rawdata(tenant, {**day, "include_below_threshold": True}))["results"]
+    assert results == [contact_result(contact, min_duration_ms=10_000) for contact in ordered]
+
+
+def test_marker_characters_in_keys_never_served_do_not_prevent_pre_rendering(tenant: Tenant) -> None:
+    # Derived keys are recomputed on every read: what the document says of them is never shown.
+    ingest(tenant, [ContactDocumentFactory(duration_status="\x01", agentRecordings=["\x02"])])
+    contact = QaContact.objects.get(account=tenant.account)
+    assert contact.served is not None
+    served = served_result(contact.served, duration_ms=contact.duration_ms, min_duration_ms=0, recordings=LINKS[2])
+    assert orjson.loads(served) == contact_result(contact, min_duration_ms=0, recordings=LINKS[2])
+
+
+def test_a_result_the_fast_encoder_cannot_write_is_rendered_not_served_with_placeholders(
+    tenant: Tenant, day: dict[str, Any]
+) -> None:
+    # Integers beyond 64 bits make JSON text fall back to the standard module, whose separators
+    # differ: the placeholders were left in the text and served as recording links.
+    ingest(tenant, [ContactDocumentFactory(Note=2**70)])
+    contact = QaContact.objects.get(account=tenant.account)
+    assert contact.served is None
+    result = ok(rawdata(tenant, {**day, "include_below_threshold": True}))["results"][0]
+    assert "agentRecordings" not in result
+    assert result == contact_result(contact, min_duration_ms=10_000)
