@@ -25,7 +25,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from analytics_api.errors import error_item, flatten_validation_errors
-from analytics_api.text import unstorable_fields, unstorable_message
+from analytics_api.text import record_storage_errors
 
 MAX_BATCH = 1000
 
@@ -94,19 +94,18 @@ def batch_ingest(*, kind: RecordKind[T], records: list[Any], context: dict[str, 
                 {"index": index, "errors": [error_item("A record must be a JSON object.", "invalid_type")]}
             )
             continue
-        errors: list[dict[str, str]] = []
-        try:
-            record = validate(raw)
-        except RecordInvalid as error:
-            errors = flatten_validation_errors(error.detail)
         # Keys and values the checks leave alone (nested ones) are stored as sent: one that no
-        # database can hold would fail the whole batch's upsert, so its record is refused here.
+        # database can hold would fail the whole batch's upsert, so its record is refused here. A
+        # record nested too deep is not validated at all (the checks recurse into it).
+        unstorable = record_storage_errors(raw)
+        errors: list[dict[str, str]] = []
+        if not any(item["code"] == "too_deep" for item in unstorable):
+            try:
+                record = validate(raw)
+            except RecordInvalid as error:
+                errors = flatten_validation_errors(error.detail)
         named = {item.get("field") for item in errors}
-        errors += [
-            error_item(unstorable_message(name), "invalid_characters", name)
-            for name in unstorable_fields(raw)
-            if name not in named
-        ]
+        errors += [item for item in unstorable if item.get("field") not in named]
         if errors:
             result.rejected.append({"index": index, "errors": errors})
             continue
