@@ -82,8 +82,9 @@ def batch_ingest(*, kind: RecordKind[T], records: list[Any], context: dict[str, 
     """Validate each record on its own, then store the valid ones in one transaction.
 
     1. Validate every record with the check ``kind.validator`` builds for ``context`` (the
-       account/stream), and look for text no database can store anywhere in it; collect the
-       errors of each invalid one under its index.
+       account/stream), and look for what no database can store anywhere in it (text, nesting,
+       integers: :func:`~analytics_api.text.record_storage_errors`, checked first, since a record
+       nested too deep is not validated); collect the errors of each invalid one under its index.
     2. Collapse duplicates inside the batch on ``kind.key``, keeping the last: the batch then
        behaves exactly as if its records had been sent one after another.
     3. Upsert the valid records in one transaction, in the order of their key: every batch then

@@ -30,9 +30,17 @@ MAX_FILTER_CHANNELS = 10
 MAX_SELECTED_NAMES = 100
 MAX_SELECTED_NAME_LENGTH = 256
 FILTER_ID_LENGTH = 128
+# Characters of a refused value quoted back in its error message.
+QUOTED_MAX = 80
 
 _DATE_FORMS = "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS"
 _DIGITS = re.compile(r"^\d{1,6}$")
+
+
+def _quoted(value: Any) -> str:
+    """``repr(value)`` for an error message, cut short: a body may hold megabytes in one value."""
+    text = repr(value)
+    return text if len(text) <= QUOTED_MAX else f"{text[:QUOTED_MAX]}… ({len(text)} characters)"
 
 
 class PagingSerializer(serializers.Serializer):
@@ -68,7 +76,7 @@ class LocalTimeField(serializers.Field):
             return parse_local(data, end_of_day=self.end_of_day)
         except DateFormatError as error:
             raise serializers.ValidationError(
-                f"{self.field_name} {error} (local time), not {data!r}.", code="invalid_date"
+                f"{self.field_name} {error} (local time), not {_quoted(data)}.", code="invalid_date"
             ) from None
 
     def to_representation(self, value: Any) -> Any:
@@ -137,7 +145,9 @@ class InteractionFilterSerializer(serializers.Serializer):
         try:
             return parse_offset(value)
         except DateFormatError as error:
-            raise serializers.ValidationError(f"{field} {error}, not {value!r}.", code="invalid_offset") from None
+            raise serializers.ValidationError(
+                f"{field} {error}, not {_quoted(value)}.", code="invalid_offset"
+            ) from None
 
     def validate_endDate(self, end: LocalDateTime) -> LocalDateTime:
         """The 7-day rule, checked here so that it is reported along with every other problem."""
@@ -183,7 +193,7 @@ class InteractionFilterSerializer(serializers.Serializer):
         for key, names in value.items():
             code = "invalid_selected_fields"
             if key not in SECTIONS:
-                msg = f"Unknown section {key!r}: allowed are {', '.join(SECTIONS)}."
+                msg = f"Unknown section {_quoted(key)}: allowed are {', '.join(SECTIONS)}."
             elif not isinstance(names, list):
                 msg = f"selectedFields.{key} must be a list of names (an empty list keeps all)."
             elif len(names) > MAX_SELECTED_NAMES:
@@ -196,7 +206,8 @@ class InteractionFilterSerializer(serializers.Serializer):
                 msg = f"selectedFields.{key} names must have at most {MAX_SELECTED_NAME_LENGTH} characters."
             else:
                 continue
-            errors[key] = [serializers.ErrorDetail(msg, code)]
+            # An unknown key names its error's field: cut short like a quoted value.
+            errors[key if len(key) <= QUOTED_MAX else f"{key[:QUOTED_MAX]}…"] = [serializers.ErrorDetail(msg, code)]
         if errors:
             raise serializers.ValidationError(errors)
         return {key: list(names) for key, names in value.items()}

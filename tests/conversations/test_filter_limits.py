@@ -84,3 +84,14 @@ def test_a_selected_fields_name_over_its_length_is_400(tenant: Tenant, window: d
         "code": "invalid_selected_fields",
         "field": "selectedFields.userleveltags",
     }]
+
+
+def test_a_huge_refused_value_is_not_echoed_whole(tenant: Tenant, window: dict[str, Any]) -> None:
+    huge = "x" * 1_000_000
+
+    response = details(tenant, {**window, "startDate": huge, "timeZoneOffset": [huge], "selectedFields": {huge: []}})
+
+    errors = errors_of(response)
+    assert [error["field"] for error in errors] == ["startDate", "timeZoneOffset", f"selectedFields.{'x' * 80}…"]
+    assert all(len(error["msg"]) < 300 for error in errors), [len(error["msg"]) for error in errors]
+    assert errors[0]["msg"].endswith("not '" + "x" * 79 + "… (1000002 characters).")
