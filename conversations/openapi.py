@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from analytics_api.ingestion import IngestResultSerializer
@@ -355,6 +355,14 @@ INGEST_RESPONSES = {
     400: ErrorEnvelopeSerializer,
     401: ErrorEnvelopeSerializer,
     403: ErrorEnvelopeSerializer,
+    503: OpenApiResponse(
+        ErrorEnvelopeSerializer,
+        description=(
+            "Nothing was stored. `conflict_retry`: a concurrent request was writing the same records and won; "
+            "send the batch again after the Retry-After seconds (storing it twice is harmless). "
+            "`dependency_unavailable`: the database is down."
+        ),
+    ),
 }
 READ_RESPONSES = {
     200: InteractionPageSerializer,

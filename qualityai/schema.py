@@ -331,4 +331,15 @@ INGEST_ERRORS = {
         status="403",
     ),
     404: RAWDATA_ERRORS[404],
+    503: error_response(
+        "Nothing was stored. `conflict_retry`: a concurrent request was writing the same records and won; "
+        "send the batch again after the Retry-After seconds (storing it twice is harmless). "
+        "`dependency_unavailable`: the database is down.",
+        ("Write conflict", [{
+            "msg": "Another request was writing the same records at the same moment; nothing of this request "
+            "was stored. Send it again (after 1 second).",
+            "code": "conflict_retry",
+        }]),
+        status="503",
+    ),
 }
