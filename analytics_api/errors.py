@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -27,6 +27,10 @@ _DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
 )
 
 DEPENDENCY_RETRY_AFTER_SECONDS = 5
+CONFLICT_RETRY_AFTER_SECONDS = 1
+# PostgreSQL's deadlock_detected and serialization_failure: a transaction lost a race with another
+# one; sent again, it succeeds. Nothing is down.
+_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +151,23 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
             code = "method_not_allowed"
         return Response(envelope([error_item(msg, code)]), status=exc.status_code)
 
+    if is_write_conflict(exc):
+        # 503 with Retry-After (not 409): HTTP clients retry it by themselves, and the write is
+        # idempotent (an upsert); its own code tells it apart from an outage.
+        logger.warning("Write conflict, the client is asked to retry: %s", exc)
+        item = error_item(
+            "Another request was writing the same records at the same moment; nothing of this request "
+            f"was stored. Send it again (after {CONFLICT_RETRY_AFTER_SECONDS} second).",
+            "conflict_retry",
+        )
+        return Response(
+            envelope([item]), status=503, headers={"Retry-After": str(CONFLICT_RETRY_AFTER_SECONDS)}
+        )
+    if isinstance(exc, DataError):
+        # A value the database refuses (out of range, too long, malformed for its type): the input's
+        # fault, so a 400 rather than an outage or a 500.
+        logger.warning("Value refused by the database: %s", exc)
+        return Response(envelope([data_error_item(exc)]), status=400)
     if isinstance(exc, _DEPENDENCY_ERRORS) or _is_lost_connection(exc):
         logger.error("Dependency unavailable: %s", exc)
         item = error_item(
@@ -158,6 +179,19 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
 
     logger.exception("Unhandled exception in %s", context.get("view").__class__.__name__)
     return Response(envelope([_internal_error_item()]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a deadlock or a serialization failure (the transaction may be run again)."""
+    cause = exc.__cause__ if isinstance(exc, DatabaseError) else None
+    return isinstance(exc, OperationalError) and getattr(cause, "sqlstate", None) in _CONFLICT_SQLSTATES
+
+
+def data_error_item(exc: DataError) -> dict[str, str]:
+    """The envelope item of a value the database refused, with the database's own reason."""
+    diagnostic = getattr(exc.__cause__, "diag", None)
+    reason = getattr(diagnostic, "message_primary", None) or (str(exc).strip().splitlines() or ["invalid value"])[0]
+    return error_item(f"A value of the request cannot be stored: {reason}.", "unstorable_value")
 
 
 def _is_lost_connection(exc: Exception) -> bool:

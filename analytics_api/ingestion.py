@@ -9,7 +9,9 @@ ones. :func:`batch_ingest` is what the ingestion endpoints, the JSON-lines impor
 from __future__ import annotations
 
 import json
+import random
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,15 +22,17 @@ from typing import IO, Any, Generic, TypeVar
 import orjson
 import psycopg
 from django.core.management.base import CommandError
-from django.db import connection, models, transaction
+from django.db import DataError, OperationalError, connection, models, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from rest_framework import serializers
 
-from analytics_api.errors import error_item, flatten_validation_errors
-from analytics_api.text import unstorable_fields, unstorable_message
+from analytics_api.errors import data_error_item, error_item, flatten_validation_errors, is_write_conflict
+from analytics_api.text import record_storage_errors
 
 MAX_BATCH = 1000
+# Times a batch's transaction is run again after losing a race (deadlock, serialization failure).
+CONFLICT_RETRIES = 2
 
 T = TypeVar("T")
 
@@ -79,15 +83,24 @@ def batch_ingest(*, kind: RecordKind[T], records: list[Any], context: dict[str, 
     """Validate each record on its own, then store the valid ones in one transaction.
 
     1. Validate every record with the check ``kind.validator`` builds for ``context`` (the
-       account/stream), and look for text no database can store anywhere in it; collect the
-       errors of each invalid one under its index.
+       account/stream), and look for what no database can store anywhere in it (text, nesting,
+       integers: :func:`~analytics_api.text.record_storage_errors`, checked first, since a record
+       nested too deep is not validated); collect the errors of each invalid one under its index.
     2. Collapse duplicates inside the batch on ``kind.key``, keeping the last: the batch then
        behaves exactly as if its records had been sent one after another.
-    3. Upsert the valid records in one transaction: all of them are stored, or (on a database
-       error) none, so a batch is never half-written.
+    3. Upsert the valid records in one transaction, in the order of their key: every batch then
+       takes its row locks in the same order, so two batches sharing keys wait for each other
+       instead of deadlocking (``INSERT … ON CONFLICT`` locks rows in the order of its input; child
+       rows — queue links, custom fields — are only written under their parent row's lock). All
+       of them are stored, or (on a database error) none, so a batch is never half-written. A
+       transaction that still loses a race (deadlock, serialization failure) is run again, up to
+       ``CONFLICT_RETRIES`` times, before the error goes up.
+    4. A value the database refuses (:class:`~django.db.DataError`, which validation should have
+       caught) rejects only its record: the batch is stored again in halves, each in a savepoint,
+       down to the records that fail alone.
     """
     result = IngestResult()
-    valid: dict[Any, T] = {}
+    valid: dict[Any, tuple[int, T]] = {}
     validate = kind.validator(context)
     for index, raw in enumerate(records):
         if not isinstance(raw, dict):
@@ -95,27 +108,56 @@ def batch_ingest(*, kind: RecordKind[T], records: list[Any], context: dict[str, 
                 {"index": index, "errors": [error_item("A record must be a JSON object.", "invalid_type")]}
             )
             continue
-        errors: list[dict[str, str]] = []
-        try:
-            record = validate(raw)
-        except RecordInvalid as error:
-            errors = flatten_validation_errors(error.detail)
         # Keys and values the checks leave alone (nested ones) are stored as sent: one that no
-        # database can hold would fail the whole batch's upsert, so its record is refused here.
+        # database can hold would fail the whole batch's upsert, so its record is refused here. A
+        # record nested too deep is not validated at all (the checks recurse into it).
+        unstorable = record_storage_errors(raw)
+        errors: list[dict[str, str]] = []
+        if not any(item["code"] == "too_deep" for item in unstorable):
+            try:
+                record = validate(raw)
+            except RecordInvalid as error:
+                errors = flatten_validation_errors(error.detail)
         named = {item.get("field") for item in errors}
-        errors += [
-            error_item(unstorable_message(name), "invalid_characters", name)
-            for name in unstorable_fields(raw)
-            if name not in named
-        ]
+        errors += [item for item in unstorable if item.get("field") not in named]
         if errors:
             result.rejected.append({"index": index, "errors": errors})
             continue
-        valid[kind.key(record)] = record
+        valid[kind.key(record)] = (index, record)
     if valid:
-        with transaction.atomic():
-            result.created, result.updated = kind.upsert(list(valid.values()))
+        ordered = [valid[key] for key in sorted(valid)]
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                with transaction.atomic():
+                    result.created, result.updated = kind.upsert([record for _index, record in ordered])
+            except OperationalError as error:
+                if attempt == CONFLICT_RETRIES or not is_write_conflict(error):
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # let the other transaction finish
+            except DataError:
+                with transaction.atomic():
+                    created, updated, refused = _upsert_isolating(kind, ordered)
+                result.created, result.updated = created, updated
+                result.rejected = sorted([*result.rejected, *refused], key=lambda item: item["index"])
+                break
+            else:
+                break
     return result
+
+
+def _upsert_isolating(kind: RecordKind[T], items: list[tuple[int, T]]) -> tuple[int, int, list[dict[str, Any]]]:
+    """Upsert ``items`` (index, record) in savepoints, halving on a DataError; a failing record alone is refused."""
+    try:
+        with transaction.atomic():
+            created, updated = kind.upsert([record for _index, record in items])
+            return created, updated, []
+    except DataError as error:
+        if len(items) == 1:
+            return 0, 0, [{"index": items[0][0], "errors": [data_error_item(error)]}]
+    middle = len(items) // 2
+    first = _upsert_isolating(kind, items[:middle])
+    second = _upsert_isolating(kind, items[middle:])
+    return first[0] + second[0], first[1] + second[1], first[2] + second[2]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Text the databases can store: no NUL character, no unpaired surrogate.
+"""Text the databases can store: no NUL character, no unpaired surrogate; and JSON they can store.
 
 PostgreSQL refuses NUL in text and jsonb values, and neither database can encode a lone surrogate
 (``"\\ud800"`` in JSON) as UTF-8: such a string reaching a query is a 500, so input is checked first.
+Stored documents are encoded with orjson, which refuses integers beyond 64 bits and nesting deeper
+than 255 levels: an ingested record is checked for those too (:func:`record_storage_errors`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,19 @@ from typing import Any
 
 import orjson
 
+from analytics_api.errors import error_item
+
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+# Levels of objects and arrays a field of an ingested record may nest (the field's own value is
+# level 1): far more than any real document, far below orjson's limit of 255 for the whole record.
+MAX_JSON_DEPTH = 32
+JSON_INT_MIN = -(2**63)
+JSON_INT_MAX = 2**64 - 1
+# A JSON string as orjson writes it (escapes included), and the bracket shape of what is left.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKETS = bytes.maketrans(b"[]{}", b"()()")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
 
 def is_storable(text: str) -> bool:
@@ -79,3 +93,77 @@ def escape_control_characters(text: str) -> str:
     return "".join(
         repr(char)[1:-1] if unicodedata.category(char) in _CONTROL_CATEGORIES else char for char in text
     )
+
+
+def _nesting_at_most(encoded: bytes, depth: int) -> bool:
+    """Whether the JSON text ``encoded`` nests objects and arrays at most ``depth`` levels deep.
+
+    Strings are removed, every other byte but the brackets dropped, then innermost pairs ``()``
+    removed ``depth`` times: all of it in C, much faster than walking the value in Python.
+    """
+    shape = _JSON_STRING.sub(b"", encoded).translate(_BRACKETS, _NOT_BRACKETS)
+    for _ in range(depth):
+        if not shape:
+            return True
+        shape = shape.replace(b"()", b"")
+    return not shape
+
+
+def record_storage_errors(record: dict[str, Any]) -> list[dict[str, str]]:
+    """Envelope items for what in ``record`` (an ingested JSON object) no database could store.
+
+    Each field may nest at most :data:`MAX_JSON_DEPTH` levels; integers must fit in 64 bits
+    (orjson's range, ``JSON_INT_MIN`` to ``JSON_INT_MAX``); text must be storable (no NUL, no lone
+    surrogate). A field nested too deep is named once, at the record's top level.
+
+    1. Fast path: orjson encodes the record in C; without an error (a lone surrogate, an integer
+       out of range, nesting beyond 255), an escaped NUL or nesting beyond the cap, all is well.
+    2. Otherwise walk the record (iteratively: it may be nested as deep as the parser allows).
+    """
+    try:
+        encoded = orjson.dumps(record)
+    except (orjson.JSONEncodeError, TypeError):
+        pass
+    else:
+        if b"\\u0000" not in encoded and _nesting_at_most(encoded, MAX_JSON_DEPTH + 1):
+            return []
+    errors: list[dict[str, str]] = []
+    too_deep: set[str] = set()
+    # (value, its name, the record's field it is in, its depth there, whether its own key is
+    # unstorable), popped in document order.
+    stack: list[tuple[Any, str, str, int, bool]] = [
+        (value, str(key), str(key), 1, isinstance(key, str) and not is_storable(key))
+        for key, value in reversed(record.items())
+    ]
+    while stack:
+        item, name, top, depth, bad_key = stack.pop()
+        if bad_key or (isinstance(item, str) and not is_storable(item)):
+            errors.append(error_item(unstorable_message(_shown(name)), "invalid_characters", _shown(name)))
+        elif item.__class__ is int and not JSON_INT_MIN <= item <= JSON_INT_MAX:
+            errors.append(error_item(
+                f"{_shown(name)} is an integer beyond 64 bits: send it as text, or a number from "
+                f"{JSON_INT_MIN} to {JSON_INT_MAX}.",
+                "number_out_of_range",
+                _shown(name),
+            ))
+        if not isinstance(item, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            if top not in too_deep:
+                too_deep.add(top)
+                errors.append(error_item(
+                    f"{_shown(top)} nests objects and arrays deeper than {MAX_JSON_DEPTH} levels.",
+                    "too_deep",
+                    _shown(top),
+                ))
+            continue
+        if isinstance(item, dict):
+            stack.extend(
+                (child, f"{name}.{key}", top, depth + 1, isinstance(key, str) and not is_storable(key))
+                for key, child in reversed(item.items())
+            )
+        else:
+            stack.extend(
+                (item[index], f"{name}[{index}]", top, depth + 1, False) for index in reversed(range(len(item)))
+            )
+    return errors

@@ -8,11 +8,21 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from analytics_api.ingestion import IngestResultSerializer
+from analytics_api.text import MAX_JSON_DEPTH
+from conversations.records import MAX_RECORDING_SOURCES
 from conversations.reference_sample import SAMPLE_RESPONSE
+from conversations.serializers import (
+    FILTER_ID_LENGTH,
+    MAX_FILTER_BOTS,
+    MAX_FILTER_CHANNELS,
+    MAX_FILTER_QUEUES,
+    MAX_SELECTED_NAME_LENGTH,
+    MAX_SELECTED_NAMES,
+)
 
 _SAMPLE = SAMPLE_RESPONSE
 
@@ -26,19 +36,20 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     errors = ErrorEnvelopeItemSerializer(many=True)
 
 
+def _names(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=MAX_SELECTED_NAME_LENGTH),
+        required=False,
+        max_length=MAX_SELECTED_NAMES,
+        help_text=f"{help_text}; [] keeps all; at most {MAX_SELECTED_NAMES} names",
+    )
+
+
 class SelectedFieldsSerializer(serializers.Serializer):
-    skills = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Skill names or ids to keep; [] keeps all"
-    )
-    userleveltags = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="User-level tag names to keep; [] keeps all"
-    )
-    sessionleveltags = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Session-level tag names to keep; [] keeps all"
-    )
-    customerinfo = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="customerinfo keys to keep; [] keeps all"
-    )
+    skills = _names("Skill names or ids to keep")
+    userleveltags = _names("User-level tag names to keep")
+    sessionleveltags = _names("Session-level tag names to keep")
+    customerinfo = _names("customerinfo keys to keep")
 
 
 class InteractionRequestSerializer(serializers.Serializer):
@@ -51,10 +62,23 @@ class InteractionRequestSerializer(serializers.Serializer):
         help_text="Minutes of UTC − local (India −330, New York 300); else the x-timezone-offset header",
     )
     channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=["rtm", "voice", "email"]), required=False
+        child=serializers.ChoiceField(choices=["rtm", "voice", "email"]),
+        required=False,
+        max_length=MAX_FILTER_CHANNELS,
+        help_text=f"Channel codes; at most {MAX_FILTER_CHANNELS}",
     )
-    queues = serializers.ListField(child=serializers.CharField(), required=False, help_text="Queue ids")
-    bots = serializers.ListField(child=serializers.CharField(), required=False, help_text="Bot ids")
+    queues = serializers.ListField(
+        child=serializers.CharField(max_length=FILTER_ID_LENGTH),
+        required=False,
+        max_length=MAX_FILTER_QUEUES,
+        help_text=f"Queue ids; at most {MAX_FILTER_QUEUES} (split a longer list into several requests)",
+    )
+    bots = serializers.ListField(
+        child=serializers.CharField(max_length=FILTER_ID_LENGTH),
+        required=False,
+        max_length=MAX_FILTER_BOTS,
+        help_text=f"Bot ids; at most {MAX_FILTER_BOTS} (split a longer list into several requests)",
+    )
     selectedFields = SelectedFieldsSerializer(required=False)
 
 
@@ -106,7 +130,7 @@ class InteractionBatchDocSerializer(serializers.Serializer):
     )
 
 
-READ_RULES = """
+READ_RULES = f"""
 Records whose session started inside the window, ordered by session start then session id, so that
 walking the pages (`offset` 0, 1, 2, …) never returns a record twice nor skips one.
 
@@ -127,12 +151,15 @@ with times, `endDate − startDate` at most 7 × 24 hours.
 **Filters (body, all optional; an empty list filters nothing).** `channels`: `rtm` (Web/Mobile
 Client), `voice` (Voice), `email` (System Mail); any other code is a 400. `queues`: a record matches
 when one of its destinations entered one of these queues. `bots`: a record matches when its `botId`
-is one of these.
+is one of these. Lists are capped: at most {MAX_FILTER_QUEUES} queue ids, {MAX_FILTER_BOTS} bot ids and
+{MAX_FILTER_CHANNELS} channel codes (ids of at most {FILTER_ID_LENGTH} characters); a longer list is a
+400 naming the field and its limit, so split it into several requests.
 
 **Sections.** `selectedFields` may name `skills`, `userleveltags`, `sessionleveltags` and
 `customerinfo`, each with a list of names. A section appears in the records only when it is selected
 (and the record has it); a non-empty list keeps only those names (tag names, customerinfo keys, skill
-names or ids), an empty list keeps everything. Any other key inside `selectedFields` is a 400, so a
+names or ids), an empty list keeps everything; each list holds at most {MAX_SELECTED_NAMES} names of
+at most {MAX_SELECTED_NAME_LENGTH} characters. Any other key inside `selectedFields` is a 400, so a
 typo never silently drops data. Unknown top-level body fields are ignored.
 
 **Headers.** `accountId`, when sent, must be the account of the path (else 403). `IId`, when sent,
@@ -278,7 +305,7 @@ def _utc_record() -> dict[str, Any]:
     }
 
 
-INGEST_DESCRIPTION = """
+INGEST_DESCRIPTION = f"""
 Stores interaction records for the caller's account; they are then served by interactionDetails and
 calldetails. A record is the shape those endpoints return, with every time in UTC: ISO-8601 with `Z`
 or an explicit offset (`2025-09-30T06:10:31Z`, `2025-09-30T11:40:31+05:30`). A time without a zone is
@@ -287,17 +314,18 @@ rejected, since guessing one would shift the record silently. `channel` is `rtm`
 a bot of the account. Fields this service does not know are kept and returned unchanged; `null` means
 absent.
 
-A voice record may carry `recordingSources: [{"url", "channel": "mixed|agent|customer"}]`: they are
-handed to the recordings worker and never returned by interactionDetails. A `url` may not contain
-control characters (percent-encode them). Such a record's `conversationId` (its `sessionId` without
-one) may not contain `/` or be `.` or `..`: the recording is read at
-`/api/v1/recordings/{conversationId}`. `s3://` sources and hosts with internal addresses are fetched
+A voice record may carry `recordingSources: [{{"url", "channel": "mixed|agent|customer"}}]`, at most
+{MAX_RECORDING_SOURCES} of them: they are handed to the recordings worker and never returned by interactionDetails.
+A `url` may not contain control characters (percent-encode them). Such a record's `conversationId` (its
+`sessionId` without one) may not contain `/` or be `.` or `..`: the recording is read at
+`/api/v1/recordings/{{conversationId}}`. `s3://` sources and hosts with internal addresses are fetched
 only where the operator granted them to the account; any other is refused (`media_unavailable`).
 
-The body is `{"records": [...]}` with 1 to 1,000 records. Records are upserted on (account,
+The body is `{{"records": [...]}}` with 1 to 1,000 records. Records are upserted on (account,
 `sessionId`): sending one again updates it, never duplicates it. Each record is validated on its
 own; the valid ones are stored together in one transaction and the invalid ones are reported by
-their index with every reason.
+their index with every reason. A record whose fields nest objects and arrays more than {MAX_JSON_DEPTH} levels
+deep, or that holds an integer outside 64 bits (−2^63 to 2^64 − 1), is rejected on its own.
 """
 
 INGEST_EXAMPLES = [
@@ -331,6 +359,14 @@ INGEST_RESPONSES = {
     400: ErrorEnvelopeSerializer,
     401: ErrorEnvelopeSerializer,
     403: ErrorEnvelopeSerializer,
+    503: OpenApiResponse(
+        ErrorEnvelopeSerializer,
+        description=(
+            "Nothing was stored. `conflict_retry`: a concurrent request was writing the same records and won; "
+            "send the batch again after the Retry-After seconds (storing it twice is harmless). "
+            "`dependency_unavailable`: the database is down."
+        ),
+    ),
 }
 READ_RESPONSES = {
     200: InteractionPageSerializer,

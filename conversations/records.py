@@ -39,6 +39,8 @@ RECORDING_SCHEMES = ("http://", "https://", "s3://")
 CONTROL_CHARACTERS_IN_URL = (
     "A recording source url may not contain control characters (such as CR, LF or tab); percent-encode them."
 )
+# Each source becomes a fetch job: a cap keeps one ingest client from occupying every worker.
+MAX_RECORDING_SOURCES = 10
 
 Check = Callable[[Any], Any]
 
@@ -214,13 +216,18 @@ def _recording_url(data: Any) -> str:
 # --- Containers ----------------------------------------------------------------------------------
 
 
-def _list(child: Check) -> Check:
-    """DRF's ``ListField``: every item checked; the errors of all bad items, by index."""
+def _list(child: Check, *, max_length: int | None = None, too_many: str = "") -> Check:
+    """DRF's ``ListField``: every item checked; the errors of all bad items, by index.
+
+    A list longer than ``max_length`` is refused with ``too_many`` before any item is checked.
+    """
 
     def check(data: Any) -> list[Any]:
         if data.__class__ is not list and (isinstance(data, str | Mapping) or not hasattr(data, "__iter__")):
             raise _invalid(_drf(serializers.ListField, "not_a_list", input_type=type(data).__name__), "not_a_list")
         items = data if isinstance(data, list) else list(data)
+        if max_length is not None and len(items) > max_length:
+            raise _invalid(too_many, "too_many")
         if None not in items:
             try:
                 return [child(item) for item in items]
@@ -407,7 +414,11 @@ def _record_fields(bot_ids: Collection[str]) -> dict[str, Check]:
         "userleveltags": _list(TAG),
         "sessionleveltags": _list(TAG),
         "destinations": _list(_destination),
-        "recordingSources": _list(RECORDING_SOURCE),
+        "recordingSources": _list(
+            RECORDING_SOURCE,
+            max_length=MAX_RECORDING_SOURCES,
+            too_many=f"A record may list at most {MAX_RECORDING_SOURCES} recordingSources.",
+        ),
     }
 
 

@@ -22,9 +22,25 @@ LIMIT_MAX = 100
 OFFSET_MAX = 10
 MAX_WINDOW = timedelta(days=7)
 MAX_CALENDAR_DAYS = 7
+# Caps of the filter lists, checked before any item is: each id costs validation and a query
+# parameter, and an uncapped list of megabytes kept a worker busy for seconds.
+MAX_FILTER_QUEUES = 100
+MAX_FILTER_BOTS = 100
+MAX_FILTER_CHANNELS = 10
+MAX_SELECTED_NAMES = 100
+MAX_SELECTED_NAME_LENGTH = 256
+FILTER_ID_LENGTH = 128
+# Characters of a refused value quoted back in its error message.
+QUOTED_MAX = 80
 
 _DATE_FORMS = "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS"
 _DIGITS = re.compile(r"^\d{1,6}$")
+
+
+def _quoted(value: Any) -> str:
+    """``repr(value)`` for an error message, cut short: a body may hold megabytes in one value."""
+    text = repr(value)
+    return text if len(text) <= QUOTED_MAX else f"{text[:QUOTED_MAX]}… ({len(text)} characters)"
 
 
 class PagingSerializer(serializers.Serializer):
@@ -60,17 +76,32 @@ class LocalTimeField(serializers.Field):
             return parse_local(data, end_of_day=self.end_of_day)
         except DateFormatError as error:
             raise serializers.ValidationError(
-                f"{self.field_name} {error} (local time), not {data!r}.", code="invalid_date"
+                f"{self.field_name} {error} (local time), not {_quoted(data)}.", code="invalid_date"
             ) from None
 
     def to_representation(self, value: Any) -> Any:
         return value
 
 
-def _strings(name: str) -> serializers.ListField:
-    return serializers.ListField(
-        child=serializers.CharField(max_length=128),
+class CappedListField(serializers.ListField):
+    """A ``ListField`` that refuses a list longer than ``max_length`` before looking at any item."""
+
+    def __init__(self, *, too_many: str, **kwargs: Any) -> None:
+        self.too_many = too_many
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            raise serializers.ValidationError(self.too_many, code="too_many")
+        return super().to_internal_value(data)
+
+
+def _strings(name: str, *, cap: int, too_many: str) -> serializers.ListField:
+    return CappedListField(
+        child=serializers.CharField(max_length=FILTER_ID_LENGTH),
         required=False,
+        max_length=cap,
+        too_many=too_many,
         error_messages={"not_a_list": f"{name} must be a list of strings."},
     )
 
@@ -85,9 +116,19 @@ class InteractionFilterSerializer(serializers.Serializer):
         end_of_day=True, error_messages={"required": f"endDate is required ({_DATE_FORMS}, local time)."}
     )
     timeZoneOffset = serializers.JSONField(required=False, default=None, allow_null=True)
-    channels = _strings("channels")
-    queues = _strings("queues")
-    bots = _strings("bots")
+    channels = _strings(
+        "channels",
+        cap=MAX_FILTER_CHANNELS,
+        too_many=f"channels may list at most {MAX_FILTER_CHANNELS} channel codes (rtm, voice, email).",
+    )
+    queues = _strings(
+        "queues",
+        cap=MAX_FILTER_QUEUES,
+        too_many=f"queues may list at most {MAX_FILTER_QUEUES} queue ids; split the request.",
+    )
+    bots = _strings(
+        "bots", cap=MAX_FILTER_BOTS, too_many=f"bots may list at most {MAX_FILTER_BOTS} bot ids; split the request."
+    )
     selectedFields = serializers.JSONField(required=False, default=None, allow_null=True)
 
     def validate_timeZoneOffset(self, value: Any) -> int:
@@ -104,7 +145,9 @@ class InteractionFilterSerializer(serializers.Serializer):
         try:
             return parse_offset(value)
         except DateFormatError as error:
-            raise serializers.ValidationError(f"{field} {error}, not {value!r}.", code="invalid_offset") from None
+            raise serializers.ValidationError(
+                f"{field} {error}, not {_quoted(value)}.", code="invalid_offset"
+            ) from None
 
     def validate_endDate(self, end: LocalDateTime) -> LocalDateTime:
         """The 7-day rule, checked here so that it is reported along with every other problem."""
@@ -146,14 +189,27 @@ class InteractionFilterSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 f"selectedFields must be an object with any of {', '.join(SECTIONS)}.", code="invalid_type"
             )
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[serializers.ErrorDetail]] = {}
         for key, names in value.items():
+            code = "invalid_selected_fields"
             if key not in SECTIONS:
-                errors[key] = [f"Unknown section {key!r}: allowed are {', '.join(SECTIONS)}."]
-            elif not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-                errors[key] = [f"selectedFields.{key} must be a list of names (an empty list keeps all)."]
+                msg = f"Unknown section {_quoted(key)}: allowed are {', '.join(SECTIONS)}."
+            elif not isinstance(names, list):
+                msg = f"selectedFields.{key} must be a list of names (an empty list keeps all)."
+            elif len(names) > MAX_SELECTED_NAMES:
+                # The length first: a huge list is refused without looking at its items.
+                msg = f"selectedFields.{key} may list at most {MAX_SELECTED_NAMES} names; an empty list keeps all."
+                code = "too_many"
+            elif not all(isinstance(name, str) for name in names):
+                msg = f"selectedFields.{key} must be a list of names (an empty list keeps all)."
+            elif any(len(name) > MAX_SELECTED_NAME_LENGTH for name in names):
+                msg = f"selectedFields.{key} names must have at most {MAX_SELECTED_NAME_LENGTH} characters."
+            else:
+                continue
+            # An unknown key names its error's field: cut short like a quoted value.
+            errors[key if len(key) <= QUOTED_MAX else f"{key[:QUOTED_MAX]}…"] = [serializers.ErrorDetail(msg, code)]
         if errors:
-            raise serializers.ValidationError(errors, code="invalid_selected_fields")
+            raise serializers.ValidationError(errors)
         return {key: list(names) for key, names in value.items()}
 
 

@@ -8,7 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from analytics_api.text import MAX_JSON_DEPTH
 from qualityai.rendering import RESULT_KEY_ORDER
+from qualityai.serializers import MAX_CONTACT_CUSTOM_FIELDS, MAX_FILTER_KEYS, MAX_FILTER_VALUES
 
 STREAM_ID = OpenApiParameter(
     "streamId",
@@ -54,7 +56,8 @@ by conversation start time, then conversation id: consecutive pages never overla
 
 **Filters.** `contact_direction` is `inbound` or `outbound`. `custom_fields` is an object whose keys
 must all match: a string value must equal the contact's value, a list value matches any of its
-items (`{"Region": ["US", "UK"], "CallType": "CLINumber"}`); at most 20 keys of at most 100 values.
+items (`{"Region": ["US", "UK"], "CallType": "CLINumber"}`); at most {filter_keys} keys of at most
+{filter_values} values.
 Numbers and booleans stored in custom fields match their JSON text (`"2"`, `"true"`).
 
 **Minimum duration.** Each stream has a minimum duration (default 10 seconds; an administrator sets
@@ -75,7 +78,7 @@ list download links of the conversation's recordings when it has any.
 
 **Errors.** Every invalid field of the body is reported at once, in one 400, each item naming its
 `field`.
-""".strip()
+""".strip().replace("{filter_keys}", str(MAX_FILTER_KEYS)).replace("{filter_values}", str(MAX_FILTER_VALUES))
 
 INGEST_DESCRIPTION = """
 Store Quality AI contacts of one stream (our ingestion endpoint; the reference documents describe
@@ -94,10 +97,12 @@ Required: `"Conversation ID"` and `"Conversation Start Time"`. Times must name t
 `+05:30`) and are returned in UTC. `"Duration"` is `"<ms> milliseconds"` or a whole number of
 milliseconds; without it the contact is `duration_unavailable`. `contactDirection` is `inbound` or
 `outbound`; without it the direction is inferred (inbound) and flagged with `is_direction_defaulted`.
-`custom_fields` values are strings, numbers or booleans (filterable in rawdata). `duration_status`,
-`is_direction_defaulted` and recording links are derived on every read, so values sent for them are
-ignored. Any other key is stored and returned as sent.
-""".strip()
+`custom_fields` values are strings, numbers or booleans (filterable in rawdata), at most
+{custom_fields} fields per contact. `duration_status`, `is_direction_defaulted` and recording links
+are derived on every read, so values sent for them are ignored. Any other key is stored and returned
+as sent. A contact whose fields nest objects and arrays more than {depth} levels deep, or that holds
+an integer outside 64 bits (−2^63 to 2^64 − 1), is rejected on its own.
+""".strip().replace("{custom_fields}", str(MAX_CONTACT_CUSTOM_FIELDS)).replace("{depth}", str(MAX_JSON_DEPTH))
 
 # One contact in the documented result shape, shortened (the raw data page's sample has 20 metrics).
 SAMPLE_CONTACT: dict[str, Any] = {
@@ -326,4 +331,15 @@ INGEST_ERRORS = {
         status="403",
     ),
     404: RAWDATA_ERRORS[404],
+    503: error_response(
+        "Nothing was stored. `conflict_retry`: a concurrent request was writing the same records and won; "
+        "send the batch again after the Retry-After seconds (storing it twice is harmless). "
+        "`dependency_unavailable`: the database is down.",
+        ("Write conflict", [{
+            "msg": "Another request was writing the same records at the same moment; nothing of this request "
+            "was stored. Send it again (after 1 second).",
+            "code": "conflict_retry",
+        }]),
+        status="503",
+    ),
 }

@@ -13,7 +13,6 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
@@ -45,6 +44,8 @@ MAX_PAGE = 10_000_000
 # Each custom_fields key is one EXISTS subquery: a bound keeps every request cheap.
 MAX_FILTER_KEYS = 20
 MAX_FILTER_VALUES = 100
+# Each custom field of an ingested contact is a row (filterable in rawdata): a bound per contact.
+MAX_CONTACT_CUSTOM_FIELDS = 50
 # A year: longer is a unit mistake, and it keeps durations far inside a 64-bit column.
 MAX_DURATION_MS = 365 * 24 * 3600 * 1000
 AUDIT_COMPLETE_STATUSES = frozenset({"audited", "completed"})
@@ -55,7 +56,16 @@ _CUSTOM_KEY_MAX = QaContactCustomField._meta.get_field("key").max_length
 _CUSTOM_VALUE_MAX = QaContactCustomField._meta.get_field("value").max_length
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
+@extend_schema_field({
+    "type": "object",
+    "maxProperties": MAX_FILTER_KEYS,
+    "additionalProperties": {
+        "oneOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_FILTER_VALUES},
+        ]
+    },
+})
 class CustomFieldsFilter(NamedMessages, serializers.Field):
     """``{"key": "value" | ["any", "of"]}`` → ``{"key": ["value"]}``; every problem named by its key."""
 
@@ -123,7 +133,10 @@ class RawdataQuerySerializer(serializers.Serializer):
     )
     custom_fields = CustomFieldsFilter(
         required=False,
-        help_text="Each key must match: a string value exactly, a list value any of its items.",
+        help_text=(
+            "Each key must match: a string value exactly, a list value any of its items; at most "
+            f"{MAX_FILTER_KEYS} keys, a list of 1 to {MAX_FILTER_VALUES} values."
+        ),
     )
     contact_direction = Choice(
         choices=_DIRECTIONS,
@@ -139,7 +152,11 @@ class RawdataQuerySerializer(serializers.Serializer):
         return attrs
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
+@extend_schema_field({
+    "type": "object",
+    "maxProperties": MAX_CONTACT_CUSTOM_FIELDS,
+    "description": f"Strings, numbers, booleans or null; at most {MAX_CONTACT_CUSTOM_FIELDS} fields per contact.",
+})
 class CustomFieldsValues(NamedMessages, serializers.Field):
     """Ingested ``custom_fields``: scalar values, kept as text rows for filtering (nulls are skipped)."""
 
@@ -148,6 +165,11 @@ class CustomFieldsValues(NamedMessages, serializers.Field):
             raise serializers.ValidationError(
                 "custom_fields must be an object of field names to strings, numbers or booleans.",
                 code="invalid",
+            )
+        if len(data) > MAX_CONTACT_CUSTOM_FIELDS:
+            raise serializers.ValidationError(
+                f"custom_fields may hold at most {MAX_CONTACT_CUSTOM_FIELDS} fields per contact, not {len(data)}.",
+                code="too_many",
             )
         values: dict[str, str] = {}
         errors: dict[str, list[str]] = {}
