@@ -158,12 +158,10 @@ def test_a_document_holding_reserved_characters_is_not_pre_rendered(strings: dic
     assert document_prerender(ConversationRecordFactory(botId="st-1")) is not None
 
 
-def test_a_record_the_fast_encoder_cannot_write_is_stored_and_served(tenant: Tenant, window: dict[str, Any]) -> None:
-    # An integer beyond 64 bits (import_interactions reads JSON lines with the standard module):
-    # pre-rendering dumped it with orjson and the whole batch failed with a TypeError.
-    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id, metaInfo={"n": 2**70})])
-    row = Interaction.objects.get(account=tenant.account)
-    assert row.served_version == PRERENDER_VERSION
-    response = details(tenant, window)
-    assert response.status_code == 200
-    assert response.json()["data"][0]["metaInfo"] == {"n": 2**70}
+def test_a_document_the_fast_encoder_cannot_write_is_still_pre_rendered(tenant: Tenant) -> None:
+    # Ingestion now refuses integers beyond 64 bits (number_out_of_range), but rows stored before
+    # that rule may hold one: pre-rendering such a document must not raise (it failed the batch).
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id)])
+    document = Interaction.objects.get(account=tenant.account).document
+    text = document_prerender({**document, "metaInfo": {"n": 2**70}})
+    assert text is not None and f'"metaInfo": {{"n": {2**70}}}' in text
