@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
@@ -146,6 +146,13 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
         if isinstance(exc, exceptions.MethodNotAllowed):
             code = "method_not_allowed"
         return Response(envelope([error_item(msg, code)]), status=exc.status_code)
+
+    if isinstance(exc, UnreadablePostError):
+        # The body stopped arriving: the client went away or sent it slower than the server waits.
+        item = error_item(
+            "The request body did not arrive completely in time; send it again, all at once.", "request_timeout"
+        )
+        return Response(envelope([item]), status=408)
 
     if isinstance(exc, _DEPENDENCY_ERRORS) or _is_lost_connection(exc):
         logger.error("Dependency unavailable: %s", exc)
