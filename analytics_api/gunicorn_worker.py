@@ -15,8 +15,10 @@ reads of each request two deadlines:
 
 So a slow client holds a thread for at most one of those timeouts, and it takes more slow
 connections than there are threads (``workers × threads``), re-opened without pause, to delay
-anyone else — by at most the timeout. In front of the public internet, nginx (deploy/nginx.conf)
-buffers whole requests before they reach gunicorn and removes even that.
+anyone else — by at most the timeout. A worker whose threads are all busy stops accepting, so that
+a new connection goes to a worker with a free thread instead of queueing behind slow ones. In
+front of the public internet, nginx (deploy/nginx.conf) buffers whole requests before they reach
+gunicorn and removes even that.
 
 gunicorn answers requests it cannot parse (bad request line, URI or headers too long) itself, with
 an HTML page; ``handle_error`` answers them with the project's JSON envelope instead.
@@ -152,11 +154,30 @@ def error_response(status: int, reason: str, code: str, msg: str) -> bytes:
 class Worker(ThreadWorker):
     """``gthread`` with per-phase read deadlines and envelope errors (see the module docstring)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Connections handed to the thread pool and not finished yet (main thread only).
+        self.busy = 0
+
     def enqueue_req(self, conn: Any) -> None:
         # Every connection passes here first (from accept), before it is ever polled or read.
         if not isinstance(conn.sock, DeadlineSocket):
             conn.sock = DeadlineSocket.adopt(conn.sock, send_timeout_s=gunicorn_conf.body_timeout)
+        self.busy += 1
         super().enqueue_req(conn)
+        if self.busy >= self.cfg.threads:
+            self.set_accept_enabled(False)
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        self.busy -= 1
+        super().finish_request(conn, fs)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        # gthread accepts while it has connection slots, even with every thread busy: a new
+        # connection then waits in this worker's queue while another worker may be idle. Accept
+        # only with a free thread; otherwise the connection waits in the kernel's backlog for the
+        # first worker that has one. (The run loop asks again on every turn.)
+        super().set_accept_enabled(enabled and self.busy < self.cfg.threads)
 
     def handle(self, conn: Any) -> Any:
         conn.sock.arm(gunicorn_conf.header_timeout, RequestHeadTimeout, from_first_read=True)
