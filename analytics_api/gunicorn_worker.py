@@ -13,6 +13,9 @@ reads of each request two deadlines:
 3. each write of the response may block at most ``WEB_BODY_TIMEOUT`` seconds (a client that stops
    reading).
 
+A new connection waits for its first byte in the poller, not in a thread (gthread lets a thread
+wait up to 5 s): one that sends nothing is closed after ``keepalive`` seconds and holds no thread.
+
 So a slow client holds a thread for at most one of those timeouts, and it takes more slow
 connections than there are threads (``workers × threads``), re-opened without pause, to delay
 anyone else — by at most the timeout. A worker whose threads are all busy stops accepting, so that
@@ -28,8 +31,10 @@ from __future__ import annotations
 
 import errno
 import json
+import selectors
 import socket
 import time
+from functools import partial
 from typing import Any
 
 from gunicorn import util
@@ -163,6 +168,14 @@ class Worker(ThreadWorker):
         # Every connection passes here first (from accept), before it is ever polled or read.
         if not isinstance(conn.sock, DeadlineSocket):
             conn.sock = DeadlineSocket.adopt(conn.sock, send_timeout_s=gunicorn_conf.body_timeout)
+            # gthread would have a thread wait up to 5 s for the first byte; wait in the poller
+            # instead (as it does after those 5 s), so a connection that sends nothing holds no
+            # thread. It is closed after ``keepalive`` seconds of silence.
+            conn.sock.setblocking(False)
+            conn.timeout = time.monotonic() + self.cfg.keepalive
+            self.pending_conns.append(conn)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+            return
         self.busy += 1
         super().enqueue_req(conn)
         if self.busy >= self.cfg.threads:

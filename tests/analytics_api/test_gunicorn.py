@@ -22,16 +22,20 @@ BODY_TIMEOUT_S = 2
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
+def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     var_dir = tmp_path_factory.mktemp("gunicorn")
     env = {
         "VAR_DIR": str(var_dir),
         "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
         "SECRET_KEY": "gunicorn-test-" + "k" * 40,
-        "WEB_HEADER_TIMEOUT": str(HEADER_TIMEOUT_S),
-        "WEB_BODY_TIMEOUT": str(BODY_TIMEOUT_S),
     }
     migrate(env["DATABASE_URL"], env=env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(app_env: dict[str, str]) -> Iterator[Gunicorn]:
+    env = {**app_env, "WEB_HEADER_TIMEOUT": str(HEADER_TIMEOUT_S), "WEB_BODY_TIMEOUT": str(BODY_TIMEOUT_S)}
     manage(env, "create_account", ACCOUNT_ID, "--org", ORG_ID, "--name", "Gunicorn test")
     # make run's two workers, the configured threads.
     with Gunicorn(env=env, workers=2) as running:
@@ -111,15 +115,38 @@ def test_a_slow_body_is_cut_off_with_408_after_the_body_timeout(server: Gunicorn
     assert b'"code":"request_timeout"' in slow.answers[0]
 
 
-def test_eight_slow_clients_do_not_stop_a_normal_request(server: Gunicorn) -> None:
-    """Two sockets sending headers slowly used to hold both sync workers of ``make run``."""
-    with SlowClients(server.port, 8, kind="header", interval_s=0.2), SlowClients(server.port, 8, kind="silent"):
+def test_eight_slow_clients_of_each_kind_do_not_stop_a_normal_request(server: Gunicorn) -> None:
+    """Two sockets sending headers slowly used to hold both sync workers of ``make run``.
+
+    24 slow sockets against 2 workers × 16 threads: however unevenly the workers accept them, a
+    worker with every thread busy stops accepting, so a normal request never queues behind them.
+    """
+    body = {"kind": "body", "path": INGEST_INTERACTIONS, "headers": {"auth": server.token}}
+    with SlowClients(server.port, 8, kind="header", interval_s=0.2), SlowClients(server.port, 8, kind="silent"), \
+            SlowClients(server.port, 8, interval_s=0.2, **body):
         began = time.monotonic()
         latencies = []
-        # While every slow socket is still held (before the header timeout cuts them).
+        # While every slow socket is still held (before the header and body timeouts cut them).
         while time.monotonic() - began < HEADER_TIMEOUT_S - 0.7:
             answer = get(server.port, "/api/health", timeout_s=5)
             assert answer.status == 200
             latencies.append(answer.elapsed_s)
     assert len(latencies) >= 3
+    assert max(latencies) < 0.5, latencies
+
+
+def test_a_worker_with_every_thread_busy_leaves_new_connections_to_the_others(app_env: dict[str, str]) -> None:
+    """gthread accepted while it had connection slots, so a request could queue behind slow clients
+    in one worker while another worker had a free thread."""
+    with Gunicorn(env={**app_env, "WEB_HEADER_TIMEOUT": "20"}, workers=2, threads=2) as small:
+        # Three slow heads for four threads: one worker has both of its threads held.
+        with SlowClients(small.port, 3, kind="header", interval_s=0.5):
+            latencies = [get(small.port, "/api/health", timeout_s=25).elapsed_s for _ in range(12)]
+    assert max(latencies) < 1.0, latencies
+
+
+def test_connections_that_send_nothing_hold_no_thread(app_env: dict[str, str]) -> None:
+    """gthread let a thread wait up to 5 s for a new connection's first byte."""
+    with Gunicorn(env=app_env, workers=1, threads=1) as smallest, SlowClients(smallest.port, 5, kind="silent"):
+        latencies = [get(smallest.port, "/api/health", timeout_s=25).elapsed_s for _ in range(5)]
     assert max(latencies) < 0.5, latencies
