@@ -12,12 +12,20 @@ given on the command line after it take precedence. Environment variables:
 
 Why threads: gunicorn's default ``sync`` worker reads each connection in the worker itself, with
 no time limit, so two clients sending headers slowly stopped ``make run`` (two workers). The
-threaded worker of :mod:`analytics_api.gunicorn_worker` keeps idle connections in a poller and
-bounds each read phase, so a slow client holds one of ``workers × threads`` threads for at most a
-timeout. What remains: more slow connections than threads, re-opened continually, still delay
-other requests by up to ``WEB_HEADER_TIMEOUT`` (or ``WEB_BODY_TIMEOUT`` for slow bodies). Exposed
-to the internet, put nginx in front (``deploy/nginx.conf``, ``docker-compose.yml``): it buffers
-whole requests before gunicorn sees them.
+threaded worker of :mod:`analytics_api.gunicorn_worker` waits for a connection's first byte in a
+poller (a connection that sends nothing holds no thread and is closed after ``keepalive``), bounds
+each read phase, and accepts only while it has a free thread.
+
+The limit that remains: a client sending its request slowly holds a thread for up to
+``WEB_HEADER_TIMEOUT`` (head) or ``WEB_BODY_TIMEOUT`` (body). More such connections than
+``workers × threads`` (32 for ``make run``, 32 in the image), re-opened without pause, delay other
+requests by up to those timeouts; and a worker holds at most ``worker_connections`` (1000)
+connections. Exposed to the internet, put nginx in front (``deploy/``, ``docker-compose.yml``):
+it buffers whole requests before gunicorn sees them (``make drill-slowloris`` measures both).
+
+Database connections: each thread keeps its own PostgreSQL connection for ``DB_CONN_MAX_AGE``
+seconds, so a web container may hold ``workers × threads`` of them; with several containers, keep
+the sum (plus the qcluster's) under PostgreSQL's ``max_connections``.
 """
 
 from __future__ import annotations
