@@ -55,6 +55,10 @@ limit_request_field_size = 8190
 # of one user (tests, drills) would share its path.
 control_socket_disable = True
 
+# Files (recording downloads) go out through the socket's bounded writes too, not sendfile(2),
+# which would block on a client that stops reading with no time limit.
+sendfile = False
+
 accesslog = "-" if env_bool("WEB_ACCESS_LOG", True) else None
 
 # Read by analytics_api.gunicorn_worker (gunicorn has no setting for them).
