@@ -2,7 +2,8 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    VAR_DIR=/app/var DJANGO_SETTINGS_MODULE=analytics_api.settings
+    VAR_DIR=/app/var DJANGO_SETTINGS_MODULE=analytics_api.settings \
+    BIND=0.0.0.0:8000 WEB_CONCURRENCY=4 WEB_THREADS=8
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -13,11 +14,12 @@ COPY recordings ./recordings
 COPY manage.py ./
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home /app app \
-    && mkdir -p /app/var && chown app /app/var
+    && mkdir -m 0700 -p /app/var && chown app /app/var
 
 USER app
 EXPOSE 8000
 # Migrations run as a one-off (`docker compose run --rm web python manage.py migrate`), not here,
 # so that several web containers never race each other on start-up.
-CMD ["gunicorn", "analytics_api.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", \
-     "--timeout", "60", "--graceful-timeout", "20", "--access-logfile", "-"]
+# Threaded workers with read deadlines (analytics_api/gunicorn_conf.py): slow clients cannot hold
+# them all. On a public address, run it behind nginx as docker-compose.yml does.
+CMD ["gunicorn", "-c", "python:analytics_api.gunicorn_conf", "analytics_api.wsgi:application"]

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema install clean bench bench-quick drill-load drill-outage
+.PHONY: run test lint schema install clean bench bench-quick drill-load drill-outage drill-slowloris
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) is required"; exit 1; }
@@ -39,6 +39,10 @@ drill-load: $(STAMP)
 
 drill-outage: $(STAMP)
 	$(PY) -m drills.outage
+
+# Slow clients against nginx + gunicorn (installs Debian's nginx with apt-get when missing); DRILL_PHASE_S.
+drill-slowloris: $(STAMP)
+	$(PY) -m drills.slowloris
 
 schema: $(STAMP)
 	$(PY) manage.py spectacular --file openapi/schema.yaml --validate

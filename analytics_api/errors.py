@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
@@ -168,6 +168,13 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
         # fault, so a 400 rather than an outage or a 500.
         logger.warning("Value refused by the database: %s", exc)
         return Response(envelope([data_error_item(exc)]), status=400)
+    if isinstance(exc, UnreadablePostError):
+        # The body stopped arriving: the client went away or sent it slower than the server waits.
+        item = error_item(
+            "The request body did not arrive completely in time; send it again, all at once.", "request_timeout"
+        )
+        return Response(envelope([item]), status=408)
+
     if isinstance(exc, _DEPENDENCY_ERRORS) or _is_lost_connection(exc):
         logger.error("Dependency unavailable: %s", exc)
         item = error_item(

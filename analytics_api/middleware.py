@@ -138,6 +138,13 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
+            # Django reads a body without Content-Length as empty: refuse it rather than lose it.
+            item = error_item(
+                "Send the request body with a Content-Length header; chunked transfer encoding is not accepted.",
+                "length_required",
+            )
+            return json_error_response(411, [item])
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

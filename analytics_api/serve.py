@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,11 +9,10 @@ import time
 
 
 def main() -> int:
-    bind = os.environ.get("BIND", "127.0.0.1:8000")
-    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    # Workers, threads, timeouts and BIND: analytics_api/gunicorn_conf.py (the image uses it too).
     commands = [
-        [sys.executable, "-m", "gunicorn", "analytics_api.wsgi:application", "--bind", bind,
-         "--workers", workers, "--access-logfile", "-", "--graceful-timeout", "10"],
+        [sys.executable, "-m", "gunicorn", "-c", "python:analytics_api.gunicorn_conf",
+         "analytics_api.wsgi:application"],
         [sys.executable, "manage.py", "qcluster"],
     ]
     processes = [subprocess.Popen(command) for command in commands]
@@ -30,7 +28,7 @@ def main() -> int:
     while all(process.poll() is None for process in processes):
         time.sleep(0.5)
     stop()
-    deadline = time.time() + 15
+    deadline = time.time() + 25  # gunicorn's graceful_timeout (20 s), then exit
     for process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.time()))

@@ -253,6 +253,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Largest request body accepted; a 1,000-record ingestion batch of realistic records fits easily.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Behind a reverse proxy (docker-compose.yml's nginx) the peer is the proxy: the header in which it
+# passes the client's address (X-Real-IP), used for per-address limits. Empty when clients connect
+# directly (make run); set it only where nothing but the proxy can reach the application.
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["analytics_api.auth.JWTAuthentication"],

@@ -159,7 +159,8 @@ class _Managed:
 
 
 class Gunicorn(_Managed):
-    """``gunicorn analytics_api.wsgi:application`` with the Dockerfile's flags, on a free loopback port.
+    """``gunicorn analytics_api.wsgi:application`` with the production configuration
+    (``analytics_api/gunicorn_conf.py``, as the Dockerfile and ``make run``), on a free loopback port.
 
     Usage::
 
@@ -175,7 +176,7 @@ class Gunicorn(_Managed):
         *,
         env: dict[str, str],
         workers: int = 4,
-        threads: int = 1,
+        threads: int | None = None,
         access_log: bool = False,
         startup_timeout_s: float = 60.0,
     ) -> None:
@@ -194,13 +195,12 @@ class Gunicorn(_Managed):
     def __enter__(self) -> Gunicorn:
         self.port = free_port()
         command = [
-            str(BIN / "gunicorn"), "analytics_api.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers), "--threads", str(self.threads),
-            "--timeout", "60", "--graceful-timeout", "20",
+            str(BIN / "gunicorn"), "-c", "python:analytics_api.gunicorn_conf", "analytics_api.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
         ]
-        if self.access_log:
-            command += ["--access-logfile", "-"]
+        if self.threads is not None:
+            command += ["--threads", str(self.threads)]
+        self.env["WEB_ACCESS_LOG"] = "true" if self.access_log else "false"
         self._spawn(command)
         self._wait_healthy()
         return self
