@@ -1,39 +1,70 @@
-"""``make run``: gunicorn and the django-q2 worker side by side; Ctrl-C (or SIGTERM) stops both."""
+"""``make run``: gunicorn and the django-q2 worker side by side; Ctrl-C (or SIGTERM) stops both.
+
+Stopping, step by step:
+
+1. Each server runs in a process group (a session) of its own, so the terminal's Ctrl-C reaches
+   this supervisor alone and never catches a server half-way through its start-up, before it has
+   installed its own signal handlers (django-q2's sentinel and workers then lived on for good).
+2. On SIGINT/SIGTERM/SIGHUP, or when either server exits, the supervisor asks both to stop: SIGINT
+   to gunicorn (its quick shutdown), SIGTERM to qcluster (its graceful stop).
+3. Whatever is still alive after ``STOP_GRACE_SECONDS`` (or at a second Ctrl-C) is killed with its
+   whole process group: qcluster's sentinel, pusher, monitor and workers included.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
+STOP_GRACE_SECONDS = 5.0
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
 
 def main() -> int:
     # Workers, threads, timeouts and BIND: analytics_api/gunicorn_conf.py (the image uses it too).
-    commands = [
-        [sys.executable, "-m", "gunicorn", "-c", "python:analytics_api.gunicorn_conf",
-         "analytics_api.wsgi:application"],
-        [sys.executable, "manage.py", "qcluster"],
+    servers = [
+        ([sys.executable, "-m", "gunicorn", "-c", "python:analytics_api.gunicorn_conf",
+          "analytics_api.wsgi:application"], signal.SIGINT),
+        ([sys.executable, "manage.py", "qcluster"], signal.SIGTERM),
     ]
-    processes = [subprocess.Popen(command) for command in commands]
+    processes = [subprocess.Popen(command, start_new_session=True) for command, _ in servers]
+    stop_signals = [sig for _, sig in servers]
+    stopping: list[float] = []
 
-    def stop(*_: object) -> None:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+    def stop(signum: int = 0, _frame: object = None) -> None:
+        if stopping and signum == signal.SIGINT:
+            stopping[0] = 0.0  # a second Ctrl-C: kill now
+            return
+        if not stopping:
+            stopping.append(time.monotonic())
+            for process, sig in zip(processes, stop_signals, strict=True):
+                if process.poll() is None:
+                    process.send_signal(sig)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+
     # When either process exits, stop the other: a half-running service is worse than none.
-    while all(process.poll() is None for process in processes):
-        time.sleep(0.5)
+    while all(process.poll() is None for process in processes) and not stopping:
+        time.sleep(0.2)
     stop()
-    deadline = time.time() + 25  # gunicorn's graceful_timeout (20 s), then exit
+    while any(process.poll() is None for process in processes):
+        if time.monotonic() - stopping[0] > STOP_GRACE_SECONDS:
+            break
+        time.sleep(0.1)
+    # The groups may still hold children of a server that exited (qcluster's workers): kill them all.
     for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
     return 0
 
 
