@@ -254,6 +254,8 @@ RECORDING_FETCH_MAX_SECONDS = env_int("RECORDING_FETCH_MAX_SECONDS", 240, minimu
 RECORDING_LEASE_SECONDS = env_int("RECORDING_LEASE_SECONDS", 600, minimum=10)
 if RECORDING_LEASE_SECONDS <= RECORDING_FETCH_MAX_SECONDS:
     raise ImproperlyConfigured("RECORDING_LEASE_SECONDS must be higher than RECORDING_FETCH_MAX_SECONDS")
+# Fetches of one account in flight at once: one ingest client cannot take every worker.
+RECORDING_FETCHES_PER_ACCOUNT = env_int("RECORDING_FETCHES_PER_ACCOUNT", 2, minimum=1)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "analytics@localhost")

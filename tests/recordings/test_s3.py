@@ -119,7 +119,7 @@ def test_missing_bucket_is_partial_upload_failed(
     assert RecordingFile.objects.get().state == RecordingState.PARTIAL_UPLOAD_FAILED
 
 
-def test_dead_workers_partial_object_is_removed_from_the_bucket_on_reclaim(
+def test_dead_workers_partial_object_is_removed_from_the_bucket_when_its_lease_runs_out(
     tenant: Any, recording_server: RecordingServer, clock: Any, s3: Any, settings: Any
 ) -> None:
     register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
@@ -130,7 +130,11 @@ def test_dead_workers_partial_object_is_removed_from_the_bucket_on_reclaim(
     assert keys(s3) == [f"recordings/{temp_key(item, dead.token)}"]
 
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1))
-    assert recordings_process_due() == {"available": 1}
+    assert recordings_process_due() == {}
+    assert keys(s3) == []
+    assert RecordingFile.objects.get().state == RecordingState.INITIAL_FETCH_FAILED
 
+    clock.move_to(RecordingFile.objects.get().due_at)
+    assert recordings_process_due() == {"available": 1}
     item.refresh_from_db()
     assert keys(s3) == [f"recordings/{item.storage_key}"]
