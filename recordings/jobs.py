@@ -99,8 +99,9 @@ def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> l
 
     1. Record every attempt whose lease ran out as failed (:func:`_abandoned_attempts_fail`).
     2. List the accounts with due, unclaimed files, the one waiting longest first.
-    3. For each, in its own transaction: lock the account's row (skipping an account another claim
-       holds), count its files in flight, and take its oldest due files up to the cap; on
+    3. Go round them taking one file per account and pass, until ``limit`` or no account has
+       room. Each take is its own transaction: lock the account's row (skipping an account another
+       claim holds), count its files in flight, and take its oldest due file below the cap; on
        PostgreSQL ``FOR UPDATE SKIP LOCKED`` so that concurrent sweepers take disjoint rows without
        waiting, and each with a conditional UPDATE that repeats the due condition, so where rows
        cannot be locked (SQLite) the loser of a race updates nothing.
@@ -118,46 +119,51 @@ def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> l
         .order_by("oldest", "recording__account_id")
     ]
     claims: list[tuple[Claim, int]] = []
-    for account_id in accounts:
-        if len(claims) >= limit:
-            break
-        claims += _account_files_claim(account_id, due, now=now, limit=limit - len(claims))
+    while accounts and len(claims) < limit:
+        # One file per account and pass, so that a small limit is shared too.
+        served = []
+        for account_id in accounts:
+            if len(claims) >= limit:
+                break
+            taken = _account_file_claim(account_id, due, now=now)
+            if taken:
+                claims.append(taken)
+                served.append(account_id)
+        accounts = served
     for recording_id in sorted({recording_id for _claim, recording_id in claims}):
         _refresh(recording_id)
     return [claim for claim, _recording_id in claims]
 
 
-def _account_files_claim(account_id: int, due: QuerySet, *, now: datetime, limit: int) -> list[tuple[Claim, int]]:
-    lease_until = now + timedelta(seconds=settings.RECORDING_LEASE_SECONDS)
-    claims: list[tuple[Claim, int]] = []
+def _account_file_claim(account_id: int, due: QuerySet, *, now: datetime) -> tuple[Claim, int] | None:
+    """Take the account's oldest due file if it has fewer than its cap in flight; with its recording id."""
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             account = Account.objects.filter(pk=account_id).select_for_update(skip_locked=True, no_key=True)
             if not account.exists():
-                return claims  # another claim is taking this account's files right now
+                return None  # another claim is taking this account's files right now
         in_flight = (
             RecordingFile.objects.filter(recording__account_id=account_id, due_at__isnull=False)
             .exclude(claim_token="")
             .count()
         )
-        room = min(limit, settings.RECORDING_FETCHES_PER_ACCOUNT - in_flight)
-        if room <= 0:
-            return claims
+        if in_flight >= settings.RECORDING_FETCHES_PER_ACCOUNT:
+            return None
         rows = due.filter(recording__account_id=account_id).order_by("due_at", "pk")
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True, of=("self",))
-        for pk, recording_id in rows.values_list("pk", "recording_id")[:room]:
+        for pk, recording_id in rows.values_list("pk", "recording_id")[:1]:
             token = uuid.uuid4().hex
             taken = RecordingFile.objects.filter(pk=pk, due_at__lte=now, claim_token="").update(
                 claim_token=token,
-                claimed_until=lease_until,
+                claimed_until=now + timedelta(seconds=settings.RECORDING_LEASE_SECONDS),
                 state=RecordingState.FETCHING_IN_PROGRESS,
                 attempts=F("attempts") + 1,
                 updated_at=now,
             )
             if taken:
-                claims.append((Claim(file_id=pk, token=token, previous_token=""), recording_id))
-    return claims
+                return Claim(file_id=pk, token=token, previous_token=""), recording_id
+    return None
 
 
 def _abandoned_attempts_fail(now: datetime) -> None:

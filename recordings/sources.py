@@ -126,6 +126,10 @@ def _checked_address(host: str, port: int) -> str:
     return addresses[0]
 
 
+def _gave_up() -> TimeoutError:
+    return TimeoutError(f"gave up after {settings.RECORDING_FETCH_MAX_SECONDS} s (RECORDING_FETCH_MAX_SECONDS)")
+
+
 class _DeadlineMixin:
     """A socket whose every receive or send waits at most the read timeout, and never past the deadline.
 
@@ -138,27 +142,29 @@ class _DeadlineMixin:
     deadline: float = math.inf
     read_timeout: float = 60.0
 
-    def _arm(self) -> None:
+    def _guarded(self, call: Callable[..., Any], *args: Any) -> Any:
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError(f"gave up after {settings.RECORDING_FETCH_MAX_SECONDS} s (RECORDING_FETCH_MAX_SECONDS)")
+            raise _gave_up()
         self.settimeout(min(self.read_timeout, left))  # type: ignore[attr-defined]
+        try:
+            return call(*args)
+        except TimeoutError:
+            if time.monotonic() >= self.deadline:
+                raise _gave_up() from None
+            raise
 
     def recv(self, *args: Any) -> bytes:
-        self._arm()
-        return super().recv(*args)  # type: ignore[misc]
+        return self._guarded(super().recv, *args)  # type: ignore[misc]
 
     def recv_into(self, *args: Any) -> int:
-        self._arm()
-        return super().recv_into(*args)  # type: ignore[misc]
+        return self._guarded(super().recv_into, *args)  # type: ignore[misc]
 
     def send(self, *args: Any) -> int:
-        self._arm()
-        return super().send(*args)  # type: ignore[misc]
+        return self._guarded(super().send, *args)  # type: ignore[misc]
 
     def sendall(self, *args: Any) -> None:
-        self._arm()
-        return super().sendall(*args)  # type: ignore[misc]
+        return self._guarded(super().sendall, *args)  # type: ignore[misc]
 
 
 class _DeadlineSocket(_DeadlineMixin, socket.socket):
@@ -167,15 +173,14 @@ class _DeadlineSocket(_DeadlineMixin, socket.socket):
 
 class _DeadlineSSLSocket(_DeadlineMixin, ssl.SSLSocket):
     def read(self, *args: Any) -> Any:
-        self._arm()
-        return super().read(*args)
+        return self._guarded(super().read, *args)
 
 
 def _connect(address: str, port: int, *, deadline: float, connect_timeout: float, read_timeout: float) -> socket.socket:
     """A TCP connection to the checked address, opened within the connect timeout and the deadline."""
     left = deadline - time.monotonic()
     if left <= 0:
-        raise TimeoutError(f"gave up after {settings.RECORDING_FETCH_MAX_SECONDS} s (RECORDING_FETCH_MAX_SECONDS)")
+        raise _gave_up()
     sock = socket.create_connection((address, port), min(connect_timeout, left))
     sock.settimeout(min(read_timeout, max(deadline - time.monotonic(), 0.001)))
     return sock
