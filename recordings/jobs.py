@@ -1,10 +1,11 @@
 """Fetch jobs: claiming due files under a lease, copying them into storage, recording the outcome.
 
 Locks are always taken recording first, then its files (registration, retry, retention and the
-outcome of a fetch all do so); the claim touches files only and commits before it refreshes the
-recordings' states, so two of these never wait on each other in opposite orders. The claim also
-locks the account's row (``FOR NO KEY UPDATE``, which does not block rows referencing the account)
-while it counts and takes that account's files, so concurrent claims keep to the per-account cap.
+outcome of a fetch all do so); the claim locks the account's row, then touches files only, and
+commits before it refreshes the recordings' states, so two of these never wait on each other in
+opposite orders (nothing else locks account rows). The account's row (``FOR NO KEY UPDATE``, which
+does not block rows referencing the account) serialises concurrent claims counting and taking that
+account's files, so they keep to the per-account cap together.
 
 Every attempt ends in a recorded outcome: a fetch gives up after ``RECORDING_FETCH_MAX_SECONDS``
 (see :mod:`recordings.sources`), and an attempt whose lease ran out (its worker was killed, crashed
@@ -100,8 +101,8 @@ def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> l
     1. Record every attempt whose lease ran out as failed (:func:`_abandoned_attempts_fail`).
     2. List the accounts with due, unclaimed files, the one waiting longest first.
     3. Go round them taking one file per account and pass, until ``limit`` or no account has
-       room. Each take is its own transaction: lock the account's row (skipping an account another
-       claim holds), count its files in flight, and take its oldest due file below the cap; on
+       room. Each take is its own transaction: lock the account's row (on PostgreSQL; SQLite has
+       one writer at a time anyway), count its files in flight, and take its oldest due file below the cap; on
        PostgreSQL ``FOR UPDATE SKIP LOCKED`` so that concurrent sweepers take disjoint rows without
        waiting, and each with a conditional UPDATE that repeats the due condition, so where rows
        cannot be locked (SQLite) the loser of a race updates nothing.
@@ -138,10 +139,11 @@ def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> l
 def _account_file_claim(account_id: int, due: QuerySet, *, now: datetime) -> tuple[Claim, int] | None:
     """Take the account's oldest due file if it has fewer than its cap in flight; with its recording id."""
     with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            account = Account.objects.filter(pk=account_id).select_for_update(skip_locked=True, no_key=True)
-            if not account.exists():
-                return None  # another claim is taking this account's files right now
+        if connection.features.has_select_for_update:
+            # Serialises the count and the take per account; another claim on it holds this for
+            # milliseconds. NO KEY: inserts of rows referencing the account are not blocked.
+            no_key = connection.features.has_select_for_no_key_update
+            list(Account.objects.filter(pk=account_id).select_for_update(no_key=no_key).values_list("pk"))
         in_flight = (
             RecordingFile.objects.filter(recording__account_id=account_id, due_at__isnull=False)
             .exclude(claim_token="")

@@ -158,19 +158,6 @@ def test_a_worker_whose_lease_ran_out_stores_nothing(
     assert stored_files() == []
 
 
-def test_a_queued_fetch_renews_its_lease_when_it_starts(
-    tenant: Any, recording_server: RecordingServer, clock: Any
-) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b"busy"))
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    [queued] = recording_files_claim(limit=10)
-    clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS - 1))  # waited in the queue
-
-    assert recording_file_fetch(claim=queued) == "initial_fetch_failed"
-    assert RecordingFile.objects.get().last_error == "the recording server answered HTTP 503"
-
-
 def test_a_late_finish_after_the_recording_was_deleted_removes_its_object(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
