@@ -95,6 +95,13 @@ def final_key(item: RecordingFile, token: str) -> str:
     return f"{item.recording.account_id}/{item.recording_id}/{item.pk}-{item.channel}-{token}.flac"
 
 
+def _claimable(now: datetime) -> Q:
+    """Due and not held: never claimed, or claimed but never started before the lease ran out
+    (the queued task was lost, e.g. with a broker that does not persist), which is not an attempt."""
+    unstarted = Q(claimed_until__lt=now, started_at__isnull=True)
+    return Q(due_at__lte=now) & (Q(claim_token="") | unstarted)
+
+
 def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> list[Claim]:
     """Take up to ``limit`` due files, at most ``RECORDING_FETCHES_PER_ACCOUNT`` in flight per account.
 
@@ -110,7 +117,7 @@ def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> l
     """
     now = timezone.now()
     _abandoned_attempts_fail(now)
-    due = RecordingFile.objects.filter(due_at__lte=now, claim_token="")
+    due = RecordingFile.objects.filter(_claimable(now))
     if file_ids is not None:
         due = due.filter(pk__in=file_ids)
     accounts = [
@@ -144,32 +151,30 @@ def _account_file_claim(account_id: int, due: QuerySet, *, now: datetime) -> tup
             # milliseconds. NO KEY: inserts of rows referencing the account are not blocked.
             no_key = connection.features.has_select_for_no_key_update
             list(Account.objects.filter(pk=account_id).select_for_update(no_key=no_key).values_list("pk"))
-        in_flight = (
-            RecordingFile.objects.filter(recording__account_id=account_id, due_at__isnull=False)
-            .exclude(claim_token="")
-            .count()
-        )
+        in_flight = RecordingFile.objects.filter(
+            recording__account_id=account_id, due_at__isnull=False, claimed_until__gte=now
+        ).count()
         if in_flight >= settings.RECORDING_FETCHES_PER_ACCOUNT:
             return None
         rows = due.filter(recording__account_id=account_id).order_by("due_at", "pk")
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True, of=("self",))
-        for pk, recording_id in rows.values_list("pk", "recording_id")[:1]:
+        for pk, previous, recording_id in rows.values_list("pk", "claim_token", "recording_id")[:1]:
             token = uuid.uuid4().hex
-            taken = RecordingFile.objects.filter(pk=pk, due_at__lte=now, claim_token="").update(
+            taken = RecordingFile.objects.filter(_claimable(now), pk=pk, claim_token=previous).update(
                 claim_token=token,
                 claimed_until=now + timedelta(seconds=settings.RECORDING_LEASE_SECONDS),
+                started_at=None,
                 state=RecordingState.FETCHING_IN_PROGRESS,
-                attempts=F("attempts") + 1,
                 updated_at=now,
             )
             if taken:
-                return Claim(file_id=pk, token=token, previous_token=""), recording_id
+                return Claim(file_id=pk, token=token, previous_token=previous), recording_id
     return None
 
 
 def _abandoned_attempts_fail(now: datetime) -> None:
-    """Record each attempt whose lease ran out as a failed attempt, and remove what it stored.
+    """Record each started attempt whose lease ran out as a failed attempt, and remove what it stored.
 
     Its worker was killed (django-q2's timeout, a deploy, the OOM killer) or crashed before it
     recorded an outcome. Taking the file again straight away would repeat whatever killed it, for
@@ -178,7 +183,7 @@ def _abandoned_attempts_fail(now: datetime) -> None:
     """
     storage = None
     expired = (
-        RecordingFile.objects.filter(due_at__lte=now, claimed_until__lt=now)
+        RecordingFile.objects.filter(due_at__lte=now, claimed_until__lt=now, started_at__isnull=False)
         .exclude(claim_token="")
         .select_related("recording")
         .order_by("claimed_until", "pk")
@@ -201,11 +206,27 @@ def _refresh(recording_id: int) -> None:
         recording_state_refresh(recording=recording)
 
 
+def recording_file_attempt_start(*, claim: Claim) -> bool:
+    """Mark the claimed attempt as begun, with a lease from now; False when the claim is no longer held.
+
+    From here on the attempt counts: if its lease runs out before an outcome is recorded, the
+    next claim records it as failed. Before, a lost queued task only delays the file.
+    """
+    now = timezone.now()
+    return bool(
+        RecordingFile.objects.filter(pk=claim.file_id, claim_token=claim.token).update(
+            started_at=now,
+            claimed_until=now + timedelta(seconds=settings.RECORDING_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    )
+
+
 def recording_file_fetch(*, claim: Claim) -> str:
     """Run one claimed attempt and return the file's new state ("" when the claim was stale).
 
-    1. Renew the lease from now, so that it covers this attempt and not the wait in the queue;
-       give up quietly if the claim is no longer ours (its lease ran out and a claim recorded it).
+    1. Start the attempt (:func:`recording_file_attempt_start`): its lease runs from now, not from
+       the claim; give up quietly if the claim is no longer ours.
     2. Remove what a previous claimant that died mid-fetch left behind.
     3. Stream the source through a verifier (count, sha256, size cap, deadline) into storage
        under a temporary key; check the byte count against the announced length; promote the
@@ -213,7 +234,9 @@ def recording_file_fetch(*, claim: Claim) -> str:
     4. Record the outcome, conditional on still holding the claim; on success with a lost claim
        (or a recording deleted meanwhile) remove the object just stored, so nothing is kept twice.
     """
-    _leases_renew([claim])
+    if not recording_file_attempt_start(claim=claim):
+        logger.info("Recording file %s: claim %s is no longer held, skipping", claim.file_id, claim.token)
+        return ""
     item = (
         RecordingFile.objects.select_related("recording").filter(pk=claim.file_id, claim_token=claim.token).first()
     )

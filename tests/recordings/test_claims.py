@@ -12,6 +12,7 @@ from django.conf import settings
 
 from recordings.jobs import (
     Claim,
+    recording_file_attempt_start,
     recording_file_fetch,
     recording_files_claim,
     recordings_process_due,
@@ -62,6 +63,7 @@ def test_a_worker_killed_mid_fetch_counts_as_a_failed_attempt_and_its_partial_ob
     register(tenant.account, "c1", (url, "mixed"))
     clock.move_to(FIRST)
     [dead] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=dead)
     item = RecordingFile.objects.select_related("recording").get()
     # The worker had streamed half the recording into its temporary object when it was killed.
     recording_storage().save(temp_key(item, dead.token), io.BytesIO(AUDIO[:1000]))
@@ -99,11 +101,13 @@ def test_a_file_whose_every_attempt_is_killed_ends_24hr_retry_failed_and_is_neve
     lease = timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1)
 
     clock.move_to(FIRST)
-    assert len(recording_files_claim(limit=10)) == 1  # killed: nothing recorded
+    [first] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=first)  # and killed: nothing recorded
     clock.shift(lease)
     assert recording_files_claim(limit=10) == []
     clock.move_to(RecordingFile.objects.get().due_at)
-    assert len(recording_files_claim(limit=10)) == 1  # the automatic retry, killed too
+    [second] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=second)  # the automatic retry, killed too
     clock.shift(lease)
     assert recording_files_claim(limit=10) == []
 
@@ -132,7 +136,8 @@ def test_a_killed_user_retry_is_retry_failed(
     recordings_process_due()  # the automatic retry fails: 24hr_retry_failed
     recording_retry(account=tenant.account, conversation_id="c1")
 
-    assert len(recording_files_claim(limit=10)) == 1  # the user's retry, killed
+    [retry] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=retry)  # the user's retry, killed
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1))
     assert recording_files_claim(limit=10) == []
 
@@ -148,6 +153,7 @@ def test_a_worker_whose_lease_ran_out_stores_nothing(
     register(tenant.account, "c1", (url, "mixed"))
     clock.move_to(FIRST)
     [slow] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=slow)
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1))
     assert recording_files_claim(limit=10) == []  # records the attempt as failed
 
@@ -156,6 +162,28 @@ def test_a_worker_whose_lease_ran_out_stores_nothing(
     assert recording_server.hits["/c1.flac"] == 0
     assert RecordingFile.objects.get().state == RecordingState.INITIAL_FETCH_FAILED
     assert stored_files() == []
+
+
+def test_a_claim_whose_queued_task_was_lost_is_taken_over_after_its_lease_without_counting_an_attempt(
+    tenant: Any, recording_server: RecordingServer, clock: Any
+) -> None:
+    url = recording_server.serve("/c1.flac", Reply())
+    register(tenant.account, "c1", (url, "mixed"))
+    clock.move_to(FIRST)
+    [lost] = recording_files_claim(limit=10)  # its task vanished with the broker's queue
+    assert RecordingFile.objects.get().attempts == 0
+
+    clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS - 1))
+    assert recording_files_claim(limit=10) == []
+    clock.shift(timedelta(seconds=2))
+    [fresh] = recording_files_claim(limit=10)
+    assert fresh.previous_token == lost.token
+
+    assert recording_file_fetch(claim=fresh) == "available"
+    assert recording_file_fetch(claim=lost) == ""  # delivered late after all: no second fetch
+    item = RecordingFile.objects.get()
+    assert (item.state, item.attempts) == (RecordingState.AVAILABLE, 1)
+    assert recording_server.hits["/c1.flac"] == 1
 
 
 def test_a_late_finish_after_the_recording_was_deleted_removes_its_object(

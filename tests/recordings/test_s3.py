@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from recordings.jobs import recording_files_claim, recordings_process_due, temp_key
+from recordings.jobs import recording_file_attempt_start, recording_files_claim, recordings_process_due, temp_key
 from recordings.models import RecordingFile, RecordingState
 from recordings.storage import S3Storage, recording_storage
 from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
@@ -125,6 +125,7 @@ def test_dead_workers_partial_object_is_removed_from_the_bucket_when_its_lease_r
     register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
     clock.move_to(FIRST)
     [dead] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=dead)
     item = RecordingFile.objects.select_related("recording").get()
     recording_storage().save(temp_key(item, dead.token), io.BytesIO(AUDIO[:500]))
     assert keys(s3) == [f"recordings/{temp_key(item, dead.token)}"]
