@@ -265,6 +265,9 @@ Q_TIMEOUT_SECONDS = env_int("Q_TIMEOUT_SECONDS", 300, minimum=10)
 Q_RETRY_SECONDS = env_int("Q_RETRY_SECONDS", 600, minimum=20)
 if Q_TIMEOUT_SECONDS >= Q_RETRY_SECONDS:
     raise ImproperlyConfigured("Q_TIMEOUT_SECONDS must be lower than Q_RETRY_SECONDS")
+# A fetch must give up before django-q2 kills it: a killed attempt counts as failed.
+if Q_TIMEOUT_SECONDS <= RECORDING_FETCH_MAX_SECONDS:
+    raise ImproperlyConfigured("Q_TIMEOUT_SECONDS must be higher than RECORDING_FETCH_MAX_SECONDS")
 Q_CLUSTER = {
     "name": "analytics",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
