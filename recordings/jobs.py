@@ -55,7 +55,8 @@ RECEIVE_BYTES = 256 * 1024
 
 @dataclass(frozen=True)
 class Claim:
-    """A file taken for one attempt; ``previous_token`` names the leftovers of a dead worker."""
+    """A file taken for one attempt; ``previous_token`` names the claim it took over (whose task was
+    lost before it started), so that anything stored under it is removed."""
 
     file_id: int
     token: str
@@ -109,10 +110,10 @@ def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> l
     2. List the accounts with due, unclaimed files, the one waiting longest first.
     3. Go round them taking one file per account and pass, until ``limit`` or no account has
        room. Each take is its own transaction: lock the account's row (on PostgreSQL; SQLite has
-       one writer at a time anyway), count its files in flight, and take its oldest due file below the cap; on
-       PostgreSQL ``FOR UPDATE SKIP LOCKED`` so that concurrent sweepers take disjoint rows without
-       waiting, and each with a conditional UPDATE that repeats the due condition, so where rows
-       cannot be locked (SQLite) the loser of a race updates nothing.
+       one writer at a time anyway), count its files in flight, and take its oldest due file
+       below the cap; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` so that concurrent sweepers take
+       disjoint rows without waiting, and with a conditional UPDATE that repeats the due
+       condition, so where rows cannot be locked (SQLite) the loser of a race updates nothing.
     4. After commit, refresh the state of the recordings concerned.
     """
     now = timezone.now()
@@ -207,14 +208,16 @@ def _refresh(recording_id: int) -> None:
 
 
 def recording_file_attempt_start(*, claim: Claim) -> bool:
-    """Mark the claimed attempt as begun, with a lease from now; False when the claim is no longer held.
+    """Mark the claimed attempt as begun, with a lease from now; False when the claim is no longer
+    held or its attempt already began.
 
     From here on the attempt counts: if its lease runs out before an outcome is recorded, the
     next claim records it as failed. Before, a lost queued task only delays the file.
     """
     now = timezone.now()
+    # Once only: a task delivered again (broker redelivery) must not run the same attempt twice.
     return bool(
-        RecordingFile.objects.filter(pk=claim.file_id, claim_token=claim.token).update(
+        RecordingFile.objects.filter(pk=claim.file_id, claim_token=claim.token, started_at__isnull=True).update(
             started_at=now,
             claimed_until=now + timedelta(seconds=settings.RECORDING_LEASE_SECONDS),
             attempts=F("attempts") + 1,

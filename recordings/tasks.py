@@ -15,7 +15,9 @@ SWEEP_BATCH = 500
 
 
 def recordings_sweep() -> int:
-    """Claim due files and queue one fetch task each; the claim's lease covers the queue wait."""
+    """Claim due files and queue one fetch task each, at most ``RECORDING_FETCHES_PER_ACCOUNT`` per
+    account in flight. The claim's lease covers the wait in the queue; a task lost with the queue is
+    taken over once the lease runs out, and the attempt's own lease starts when the task does."""
     claims = recording_files_claim(limit=SWEEP_BATCH)
     for claim in claims:
         async_task(
