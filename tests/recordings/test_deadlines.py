@@ -4,20 +4,28 @@ account's fetches in flight are capped so that other accounts' files are still t
 from __future__ import annotations
 
 import io
+import ipaddress
 import signal
+import ssl
+import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.management import call_command
 
 from recordings.jobs import recording_file_fetch, recording_files_claim, recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, _handler, register
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +141,60 @@ def test_a_source_trickling_through_a_redirect_is_cut_at_one_deadline_for_both(
 
     assert outcome == {"partial_download_failed": 1}
     assert took < DEADLINE_S + SLACK_S
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made here (nothing is downloaded)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    # OpenSSL checks validity against the real clock, not the test's: a wide window.
+    valid_from, valid_to = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(valid_from).not_valid_after(valid_to)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ))
+    return cert_path, key_path
+
+
+def test_a_source_trickling_over_https_is_cut_at_the_deadline(
+    tenant: Any, recording_server: RecordingServer, ticking_clock: Any, deadline: None, tmp_path: Path,
+    monkeypatch: Any,
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(recording_server))
+    httpd.daemon_threads = True
+    httpd.socket = server_side.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    trusting = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda: trusting(cafile=str(cert)))
+    recording_server.serve("/ok.flac", Reply())
+    recording_server.serve("/slow.flac", TRICKLE)
+    base = f"https://127.0.0.1:{httpd.server_address[1]}"
+    register(tenant.account, "ok", (f"{base}/ok.flac", "mixed"))
+    register(tenant.account, "c1", (f"{base}/slow.flac", "mixed"))
+    ticking_clock.move_to(FIRST)
+
+    try:
+        outcome, took = timed(recordings_process_due)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+    assert outcome == {"available": 1, "partial_download_failed": 1}
+    assert took < DEADLINE_S + SLACK_S + 1
+    assert RecordingFile.objects.get(recording__conversation_id="c1").last_error.startswith(
+        f"gave up after {DEADLINE_S} s at "
+    )
 
 
 def test_a_trickling_s3_source_is_cut_at_the_deadline(
