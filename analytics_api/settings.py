@@ -325,6 +325,8 @@ RECORDING_FETCH_MAX_SECONDS = env_int("RECORDING_FETCH_MAX_SECONDS", 240, minimu
 RECORDING_LEASE_SECONDS = env_int("RECORDING_LEASE_SECONDS", 600, minimum=10)
 if RECORDING_LEASE_SECONDS <= RECORDING_FETCH_MAX_SECONDS:
     raise ImproperlyConfigured("RECORDING_LEASE_SECONDS must be higher than RECORDING_FETCH_MAX_SECONDS")
+# Fetches of one account in flight at once: one ingest client cannot take every worker.
+RECORDING_FETCHES_PER_ACCOUNT = env_int("RECORDING_FETCHES_PER_ACCOUNT", 2, minimum=1)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "analytics@localhost")
@@ -334,6 +336,9 @@ Q_TIMEOUT_SECONDS = env_int("Q_TIMEOUT_SECONDS", 300, minimum=10)
 Q_RETRY_SECONDS = env_int("Q_RETRY_SECONDS", 600, minimum=20)
 if Q_TIMEOUT_SECONDS >= Q_RETRY_SECONDS:
     raise ImproperlyConfigured("Q_TIMEOUT_SECONDS must be lower than Q_RETRY_SECONDS")
+# A fetch must give up before django-q2 kills it: a killed attempt counts as failed.
+if Q_TIMEOUT_SECONDS <= RECORDING_FETCH_MAX_SECONDS:
+    raise ImproperlyConfigured("Q_TIMEOUT_SECONDS must be higher than RECORDING_FETCH_MAX_SECONDS")
 Q_CLUSTER = {
     "name": "analytics",
     "workers": env_int("Q_WORKERS", 2, minimum=1),

@@ -21,11 +21,14 @@ Scenarios, in order (exit 1 if any criterion fails; results in ``drills/results/
     take up to ``HUNG_LATENCY_S``.
 (b) The same two with Redis (rate-limit cache and django-q2 broker; queued tasks are lost, since
     the drill's Redis does not persist).
-(c) The recording jobs queued before each stopped-server outage all end ``available`` afterwards.
+(c) The recording jobs queued before each stopped-server outage all end ``available`` afterwards;
+    an attempt the outage cut (its worker could not record the outcome before its lease ran out)
+    counts as failed (``initial_fetch_failed``), and a user's retry through the API then fetches it.
 (d) ``kill -9`` of the django-q2 worker holding a connection to the (slow) recording server: once
-    the lease runs out the job is fetched again, and every recording ends ``available`` exactly
-    once — one stored object per file with the served bytes' sha256, no temporary leftovers, no
-    deletion in the audit log.
+    the lease runs out the killed attempt is recorded as failed (``initial_fetch_failed``, the
+    lease message) rather than taken again, a user's retry fetches it, and every recording ends
+    ``available`` exactly once — one stored object per file with the served bytes' sha256, no
+    temporary leftovers, no deletion in the audit log.
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ RECORDINGS_PER_OUTAGE = 6
 RECORDINGS_TO_KILL = 4
 # A sweep runs every minute; a reclaim needs the lease to end and then the next sweep.
 RECORDINGS_WAIT_S = 300.0
+RECORDING_RETRY = "/api/v1/recordings/{conversation}/retry"
 
 
 @dataclass
@@ -142,6 +146,26 @@ def _wait(condition: Callable[[], bool], *, timeout_s: float, every_s: float = 1
             return time.monotonic() - began
         time.sleep(every_s)
     return -1.0
+
+
+def _settled_then_retried(report: Report, name: str, stack: Stack, ids: list[str]) -> float:
+    """Wait until every file is ``available`` or its interrupted attempt was recorded as failed; retry
+    those through the API as a user would, and wait until all are available. Seconds, or -1."""
+    began = time.monotonic()
+    settled = ("available", "initial_fetch_failed")
+    if _wait(lambda: all(f.state in settled for f in recording_files(stack.database_url, ids)),
+             timeout_s=RECORDINGS_WAIT_S, every_s=2) < 0:
+        return -1.0
+    failed = [f for f in recording_files(stack.database_url, ids) if f.state == "initial_fetch_failed"]
+    report.data.setdefault("interrupted_attempts", {})[name] = {f.conversation_id: f.last_error for f in failed}
+    answers = [call(stack.server.base_url, "POST", RECORDING_RETRY.format(conversation=f.conversation_id),
+                    headers={"auth": stack.reader.token}).status for f in failed]
+    report.check(f"{name}: user retries of interrupted attempts accepted", all(code == 202 for code in answers),
+                 f"{len(failed)} interrupted: {[f.last_error[:100] for f in failed]}; answers {answers}")
+    if _wait(lambda: all(f.state == "available" for f in recording_files(stack.database_url, ids)),
+             timeout_s=RECORDINGS_WAIT_S, every_s=2) < 0:
+        return -1.0
+    return time.monotonic() - began
 
 
 def _recovery_s(hits: list[Hit], restarted_at: float) -> float:
@@ -391,7 +415,8 @@ def _worker_kill(report: Report, stack: Stack) -> None:
 
     1. Register recordings due now on the slow recording server.
     2. Wait for a qcluster process holding a connection to that server, and kill it (SIGKILL).
-    3. Wait until every recording is available (the lease runs out, the next sweep reclaims).
+    3. Wait until the killed attempt is recorded as failed (the lease runs out, the next sweep
+       records it), retry it through the API, and wait until every recording is available.
     4. Check the database, the stored objects and the audit log; the cluster has replaced the worker.
     """
     report.data["worker_kill"] = {}
@@ -411,8 +436,7 @@ def _worker_kill(report: Report, stack: Stack) -> None:
     os.kill(victim, signal.SIGKILL)
     killed_at = time.time()
     print(f"[outage] worker kill: SIGKILL to pid {victim} while fetching", flush=True)
-    done_after = _wait(lambda: all(f.state == "available" for f in recording_files(stack.database_url, ids)),
-                       timeout_s=RECORDINGS_WAIT_S, every_s=2)
+    done_after = _settled_then_retried(report, "worker kill", stack, ids)
     served = {stack.recording_server.url(f"/kill/{i}.flac"): sha256_for(f"/kill/{i}.flac")
               for i in range(RECORDINGS_TO_KILL)}
     paths = [f"/kill/{i}.flac" for i in range(RECORDINGS_TO_KILL)]
@@ -425,8 +449,10 @@ def _worker_kill(report: Report, stack: Stack) -> None:
         "attempts": {f.conversation_id: f.attempts for f in files},
         "killed_at": killed_at,
     }
-    report.check("worker kill: the interrupted fetch was taken over after its lease",
-                 done_after >= 0 and any(f.attempts >= 2 for f in files),
+    interrupted = report.data.get("interrupted_attempts", {}).get("worker kill", {})
+    report.check("worker kill: the killed attempt counted as failed once its lease ran out, then a retry fetched it",
+                 done_after >= 0 and any(f.attempts >= 2 for f in files)
+                 and any("lease" in error for error in interrupted.values()),
                  f"all available {done_after:.0f} s after the kill (lease {LEASE_S} s, sweep every 60 s); "
                  f"attempts {[f.attempts for f in files]}; server hits {report.data['worker_kill']['server_hits']}; "
                  f"fetched more than once: {refetched}")
@@ -497,8 +523,7 @@ def main() -> int:
                                                                                 outage_s=outage_s)]
 
         print("[outage] waiting for the recordings queued before the outages", flush=True)
-        waited = _wait(lambda: all(f.state == "available" for f in recording_files(database_url, queued)),
-                       timeout_s=RECORDINGS_WAIT_S, every_s=2)
+        waited = _settled_then_retried(report, "queued jobs", state, queued)
         report.data["queued_recordings_available_after_s"] = round(waited, 1)
         served = {recording_server.url(f"/{scenario.name}/{i}.flac"): sha256_for(f"/{scenario.name}/{i}.flac")
                   for scenario in scenarios for i in range(RECORDINGS_PER_OUTAGE)}

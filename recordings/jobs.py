@@ -1,8 +1,16 @@
 """Fetch jobs: claiming due files under a lease, copying them into storage, recording the outcome.
 
 Locks are always taken recording first, then its files (registration, retry, retention and the
-outcome of a fetch all do so); the claim touches files only and commits before it refreshes the
-recordings' states, so two of these never wait on each other in opposite orders.
+outcome of a fetch all do so); the claim locks the account's row, then touches files only, and
+commits before it refreshes the recordings' states, so two of these never wait on each other in
+opposite orders (nothing else locks account rows). The account's row (``FOR NO KEY UPDATE``, which
+does not block rows referencing the account) serialises concurrent claims counting and taking that
+account's files, so they keep to the per-account cap together.
+
+Every attempt ends in a recorded outcome: a fetch gives up after ``RECORDING_FETCH_MAX_SECONDS``
+(see :mod:`recordings.sources`), and an attempt whose lease ran out (its worker was killed, crashed
+or timed out) is recorded as failed by the next claim, like any other failed attempt, so after the
+documented attempts the file rests in a final state instead of being taken again and again.
 """
 
 from __future__ import annotations
@@ -18,9 +26,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
+from analytics_api.models import Account
 from recordings.grants import SourcePolicy
 from recordings.models import AttemptKind, Recording, RecordingFile, RecordingState
 from recordings.selectors import recording_source_policy
@@ -34,17 +43,22 @@ from recordings.sources import (
     redacted,
     source_open,
 )
-from recordings.storage import CHUNK_BYTES, RecordingStorage, StorageError, recording_storage
+from recordings.storage import RecordingStorage, StorageError, recording_storage
 
 logger = logging.getLogger(__name__)
 
 # Passes of `process_recordings` stop after this many claim rounds even if files keep coming due.
 MAX_ROUNDS = 50
+# Expired leases recorded as failed attempts per claim; the rest wait for the next claim.
+ABANDONED_BATCH = 500
+# Bytes asked of one receive: the reader checks its deadline between receives.
+RECEIVE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A file taken for one attempt; ``previous_token`` names the leftovers of a dead worker."""
+    """A file taken for one attempt; ``previous_token`` names the claim it took over (whose task was
+    lost before it started), so that anything stored under it is removed."""
 
     file_id: int
     token: str
@@ -58,6 +72,7 @@ class FetchFailure(Exception):
     CUT = "cut"
     UPLOAD = "upload"
     ERROR = "error"
+    ABANDONED = "abandoned"
 
     def __init__(self, kind: str, reason: str) -> None:
         super().__init__(reason)
@@ -83,45 +98,109 @@ def final_key(item: RecordingFile, token: str) -> str:
     return f"{item.recording.account_id}/{item.recording_id}/{item.pk}-{item.channel}-{token}.flac"
 
 
-def _due(now: datetime) -> Q:
-    return Q(due_at__lte=now) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+def _claimable(now: datetime) -> Q:
+    """Due and not held: never claimed, or claimed but never started before the lease ran out
+    (the queued task was lost, e.g. with a broker that does not persist), which is not an attempt."""
+    unstarted = Q(claimed_until__lt=now, started_at__isnull=True)
+    return Q(due_at__lte=now) & (Q(claim_token="") | unstarted)
 
 
 def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> list[Claim]:
-    """Take up to ``limit`` due files whose lease (if any) has run out.
+    """Take up to ``limit`` due files, at most ``RECORDING_FETCHES_PER_ACCOUNT`` in flight per account.
 
-    1. Read the candidates, oldest due first; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` so that
-       concurrent sweepers take disjoint rows without waiting.
-    2. Take each with a conditional UPDATE that repeats the due condition and the token read in
-       step 1, setting a new token, the lease and ``fetching_in_progress``: where rows cannot be
-       locked (SQLite), the loser of a race updates nothing.
-    3. After commit, refresh the state of the recordings concerned.
+    1. Record every attempt whose lease ran out as failed (:func:`_abandoned_attempts_fail`).
+    2. List the accounts with due, unclaimed files, the one waiting longest first.
+    3. Go round them taking one file per account and pass, until ``limit`` or no account has
+       room. Each take is its own transaction: lock the account's row (on PostgreSQL; SQLite has
+       one writer at a time anyway), count its files in flight, and take its oldest due file
+       below the cap; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` so that concurrent sweepers take
+       disjoint rows without waiting, and with a conditional UPDATE that repeats the due
+       condition, so where rows cannot be locked (SQLite) the loser of a race updates nothing.
+    4. After commit, refresh the state of the recordings concerned.
     """
     now = timezone.now()
-    lease_until = now + timedelta(seconds=settings.RECORDING_LEASE_SECONDS)
-    claims: list[Claim] = []
-    recording_ids: set[int] = set()
+    _abandoned_attempts_fail(now)
+    due = RecordingFile.objects.filter(_claimable(now))
+    if file_ids is not None:
+        due = due.filter(pk__in=file_ids)
+    accounts = [
+        row["recording__account_id"]
+        for row in due.values("recording__account_id")
+        .annotate(oldest=Min("due_at"))
+        .order_by("oldest", "recording__account_id")
+    ]
+    claims: list[tuple[Claim, int]] = []
+    while accounts and len(claims) < limit:
+        # One file per account and pass, so that a small limit is shared too.
+        served = []
+        for account_id in accounts:
+            if len(claims) >= limit:
+                break
+            taken = _account_file_claim(account_id, due, now=now)
+            if taken:
+                claims.append(taken)
+                served.append(account_id)
+        accounts = served
+    for recording_id in sorted({recording_id for _claim, recording_id in claims}):
+        _refresh(recording_id)
+    return [claim for claim, _recording_id in claims]
+
+
+def _account_file_claim(account_id: int, due: QuerySet, *, now: datetime) -> tuple[Claim, int] | None:
+    """Take the account's oldest due file if it has fewer than its cap in flight; with its recording id."""
     with transaction.atomic():
-        rows = RecordingFile.objects.filter(_due(now)).order_by("due_at", "pk")
-        if file_ids is not None:
-            rows = rows.filter(pk__in=file_ids)
+        if connection.features.has_select_for_update:
+            # Serialises the count and the take per account; another claim on it holds this for
+            # milliseconds. NO KEY: inserts of rows referencing the account are not blocked.
+            no_key = connection.features.has_select_for_no_key_update
+            list(Account.objects.filter(pk=account_id).select_for_update(no_key=no_key).values_list("pk"))
+        in_flight = RecordingFile.objects.filter(
+            recording__account_id=account_id, due_at__isnull=False, claimed_until__gte=now
+        ).count()
+        if in_flight >= settings.RECORDING_FETCHES_PER_ACCOUNT:
+            return None
+        rows = due.filter(recording__account_id=account_id).order_by("due_at", "pk")
         if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        for pk, previous, recording_id in rows.values_list("pk", "claim_token", "recording_id")[:limit]:
+            rows = rows.select_for_update(skip_locked=True, of=("self",))
+        for pk, previous, recording_id in rows.values_list("pk", "claim_token", "recording_id")[:1]:
             token = uuid.uuid4().hex
-            taken = RecordingFile.objects.filter(_due(now), pk=pk, claim_token=previous).update(
+            taken = RecordingFile.objects.filter(_claimable(now), pk=pk, claim_token=previous).update(
                 claim_token=token,
-                claimed_until=lease_until,
+                claimed_until=now + timedelta(seconds=settings.RECORDING_LEASE_SECONDS),
+                started_at=None,
                 state=RecordingState.FETCHING_IN_PROGRESS,
-                attempts=F("attempts") + 1,
                 updated_at=now,
             )
             if taken:
-                claims.append(Claim(file_id=pk, token=token, previous_token=previous))
-                recording_ids.add(recording_id)
-    for recording_id in sorted(recording_ids):
-        _refresh(recording_id)
-    return claims
+                return Claim(file_id=pk, token=token, previous_token=previous), recording_id
+    return None
+
+
+def _abandoned_attempts_fail(now: datetime) -> None:
+    """Record each started attempt whose lease ran out as a failed attempt, and remove what it stored.
+
+    Its worker was killed (django-q2's timeout, a deploy, the OOM killer) or crashed before it
+    recorded an outcome. Taking the file again straight away would repeat whatever killed it, for
+    ever if the source is the cause; instead the attempt counts like any failed one: the automatic
+    retry 24 hours later follows a first attempt, and a failed automatic retry is final.
+    """
+    storage = None
+    expired = (
+        RecordingFile.objects.filter(due_at__lte=now, claimed_until__lt=now, started_at__isnull=False)
+        .exclude(claim_token="")
+        .select_related("recording")
+        .order_by("claimed_until", "pk")
+    )
+    for item in expired[:ABANDONED_BATCH]:
+        failure = FetchFailure(
+            FetchFailure.ABANDONED,
+            f"the attempt did not finish within its {settings.RECORDING_LEASE_SECONDS} s lease "
+            "(its worker was killed, crashed or timed out)",
+        )
+        dead = Claim(file_id=item.pk, token=item.claim_token, previous_token="")
+        if _record_failure(item, dead, failure):
+            storage = storage or recording_storage()
+            _discard(storage, item, dead.token)
 
 
 def _refresh(recording_id: int) -> None:
@@ -130,10 +209,29 @@ def _refresh(recording_id: int) -> None:
         recording_state_refresh(recording=recording)
 
 
+def recording_file_attempt_start(*, claim: Claim) -> bool:
+    """Mark the claimed attempt as begun, with a lease from now; False when the claim is no longer
+    held or its attempt already began.
+
+    From here on the attempt counts: if its lease runs out before an outcome is recorded, the
+    next claim records it as failed. Before, a lost queued task only delays the file.
+    """
+    now = timezone.now()
+    # Once only: a task delivered again (broker redelivery) must not run the same attempt twice.
+    return bool(
+        RecordingFile.objects.filter(pk=claim.file_id, claim_token=claim.token, started_at__isnull=True).update(
+            started_at=now,
+            claimed_until=now + timedelta(seconds=settings.RECORDING_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    )
+
+
 def recording_file_fetch(*, claim: Claim) -> str:
     """Run one claimed attempt and return the file's new state ("" when the claim was stale).
 
-    1. Give up quietly if the claim is no longer ours (another worker reclaimed it).
+    1. Start the attempt (:func:`recording_file_attempt_start`): its lease runs from now, not from
+       the claim; give up quietly if the claim is no longer ours.
     2. Remove what a previous claimant that died mid-fetch left behind.
     3. Stream the source through a verifier (count, sha256, size cap, deadline) into storage
        under a temporary key; check the byte count against the announced length; promote the
@@ -141,6 +239,9 @@ def recording_file_fetch(*, claim: Claim) -> str:
     4. Record the outcome, conditional on still holding the claim; on success with a lost claim
        (or a recording deleted meanwhile) remove the object just stored, so nothing is kept twice.
     """
+    if not recording_file_attempt_start(claim=claim):
+        logger.info("Recording file %s: claim %s is no longer held, skipping", claim.file_id, claim.token)
+        return ""
     item = (
         RecordingFile.objects.select_related("recording").filter(pk=claim.file_id, claim_token=claim.token).first()
     )
@@ -165,7 +266,12 @@ def recording_file_fetch(*, claim: Claim) -> str:
 
 
 class _VerifyingReader:
-    """Reads the source in chunks, counting and hashing, and turns its failures into ``CUT``."""
+    """Reads the source, counting and hashing, within the deadline; turns its failures into ``CUT``.
+
+    Each receive returns what the network brought (``read1``), its timeout armed with the time left,
+    and the deadline is checked before each: a source trickling a byte a second is cut at the
+    deadline, not when a whole chunk has finally arrived.
+    """
 
     def __init__(self, body: Readable, *, length: int | None, deadline: float) -> None:
         self.body = body
@@ -174,24 +280,52 @@ class _VerifyingReader:
         self.count = 0
         self.sha256 = hashlib.sha256()
         self.failure: FetchFailure | None = None
+        self._receive = getattr(body, "read1", None) or body.read
+        self._set_timeout = getattr(body, "set_socket_timeout", None)
 
     def _fail(self, kind: str, reason: str) -> FetchFailure:
         self.failure = FetchFailure(kind, reason)
         return self.failure
 
+    def _gave_up(self) -> FetchFailure:
+        return self._fail(
+            FetchFailure.CUT, f"gave up after {settings.RECORDING_FETCH_MAX_SECONDS} s at {self.count} bytes"
+        )
+
     def read(self, size: int = -1, /) -> bytes:
-        if time.monotonic() > self.deadline:
-            raise self._fail(
-                FetchFailure.CUT, f"gave up after {settings.RECORDING_FETCH_MAX_SECONDS} s at {self.count} bytes"
-            )
+        """``size`` bytes (all when negative), fewer only at the end of the body.
+
+        Storage expects whole reads: S3 multipart takes a short first read for the end of the body.
+        """
+        pieces: list[bytes] = []
+        wanted = size if size is not None and size >= 0 else None
+        received = 0
+        while wanted is None or received < wanted:
+            piece = self._piece(RECEIVE_BYTES if wanted is None else min(RECEIVE_BYTES, wanted - received))
+            if not piece:
+                break
+            pieces.append(piece)
+            received += len(piece)
+        return b"".join(pieces)
+
+    def _piece(self, size: int) -> bytes:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self._gave_up()
         try:
-            chunk = self.body.read(size if size and size > 0 else CHUNK_BYTES)
+            if self._set_timeout is not None:
+                self._set_timeout(min(settings.RECORDING_READ_TIMEOUT_SECONDS, left))
+            chunk = self._receive(size)
         except (OSError, http.client.HTTPException, ValueError) as error:
+            if time.monotonic() >= self.deadline:
+                raise self._gave_up() from None
             raise self._fail(
                 FetchFailure.CUT, f"connection cut after {self.count} bytes: {type(error).__name__}: {error}"
             ) from None
         except Exception as error:
-            # botocore's stream errors (read timeout, incomplete read) share no base with the above.
+            # botocore's and urllib3's stream errors (read timeout, incomplete read) share no base with the above.
+            if time.monotonic() >= self.deadline:
+                raise self._gave_up() from None
             raise self._fail(FetchFailure.CUT, f"source failed after {self.count} bytes: {error}") from None
         self.count += len(chunk)
         if self.count > settings.RECORDING_MAX_BYTES:
@@ -207,6 +341,9 @@ class _VerifyingReader:
 
 
 def _copy(url: str, storage: RecordingStorage, temp: str, final: str, *, policy: SourcePolicy) -> tuple[int, str]:
+    # The deadline covers opening the source too (a server may trickle its headers); the HTTP
+    # source arms its sockets with the same limit.
+    deadline = time.monotonic() + settings.RECORDING_FETCH_MAX_SECONDS
     try:
         stream = source_open(url, policy=policy)
     except SourceMissing as error:
@@ -217,9 +354,7 @@ def _copy(url: str, storage: RecordingStorage, temp: str, final: str, *, policy:
         raise FetchFailure(FetchFailure.ERROR, str(error)) from None
     except SourceError as error:
         raise FetchFailure(FetchFailure.TRANSIENT, str(error)) from None
-    reader = _VerifyingReader(
-        stream.body, length=stream.length, deadline=time.monotonic() + settings.RECORDING_FETCH_MAX_SECONDS
-    )
+    reader = _VerifyingReader(stream.body, length=stream.length, deadline=deadline)
     try:
         storage.save(temp, reader)
     except StorageError as error:
@@ -272,7 +407,7 @@ def _record_failure(item: RecordingFile, claim: Claim, failure: FetchFailure) ->
         due_at = auto_retry_at
         if auto_retry_at is not None:
             next_kind = AttemptKind.AUTO_RETRY
-    log = logger.warning if failure.kind == FetchFailure.REFUSED else logger.info
+    log = logger.warning if failure.kind in (FetchFailure.REFUSED, FetchFailure.ABANDONED) else logger.info
     log("Recording file %s (%s, %s attempt): %s -> %s", item.pk, source, item.attempt_kind, failure.reason, state)
     with transaction.atomic():
         recording = Recording.objects.select_for_update().get(pk=item.recording_id)
@@ -323,13 +458,30 @@ def _record_success(
     return RecordingState.AVAILABLE
 
 
+def _leases_renew(claims: list[Claim]) -> None:
+    """Extend these claims' leases from now; a claim no longer held is left alone."""
+    if not claims:
+        return
+    held = Q()
+    for claim in claims:
+        held |= Q(pk=claim.file_id, claim_token=claim.token)
+    lease_until = timezone.now() + timedelta(seconds=settings.RECORDING_LEASE_SECONDS)
+    RecordingFile.objects.filter(held).update(claimed_until=lease_until)
+
+
 def recordings_process_due(*, limit: int = 100, file_ids: list[int] | None = None) -> Counter[str]:
-    """Claim and fetch due files in this process until none are left; the outcome per state."""
+    """Claim and fetch due files in this process until none are left; the outcome per state.
+
+    The claims of a round are fetched one after the other; before each fetch the leases of those
+    still waiting are renewed, so that a long round does not let them run out (which would count
+    them as failed attempts) while this process is alive and working through them.
+    """
     outcomes: Counter[str] = Counter()
     for _round in range(MAX_ROUNDS):
         claims = recording_files_claim(limit=limit, file_ids=file_ids)
         if not claims:
             break
-        for claim in claims:
+        for index, claim in enumerate(claims):
+            _leases_renew(claims[index + 1 :])
             outcomes[recording_file_fetch(claim=claim) or "skipped"] += 1
     return outcomes

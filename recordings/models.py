@@ -132,6 +132,9 @@ class RecordingFile(models.Model):
     )
     claim_token = models.CharField(max_length=32, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True, help_text="Lease of the worker fetching it")
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the claimed attempt began; empty while the claim waits for a worker"
+    )
     size_bytes = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     storage_key = models.CharField(max_length=500, blank=True)

@@ -24,8 +24,10 @@ from __future__ import annotations
 import base64
 import http.client
 import ipaddress
+import math
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -201,35 +203,113 @@ def _is_metadata(address: str) -> bool:
     return ip in _METADATA_ADDRESSES
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to an already checked address, with separate connect and read timeouts."""
+def _gave_up() -> TimeoutError:
+    return TimeoutError(f"gave up after {settings.RECORDING_FETCH_MAX_SECONDS} s (RECORDING_FETCH_MAX_SECONDS)")
 
-    def __init__(self, host: str, port: int, *, address: str, connect_timeout: float, read_timeout: float):
+
+class _DeadlineMixin:
+    """A socket whose every receive or send waits at most the read timeout, and never past the deadline.
+
+    Read timeouts alone do not bound a fetch: a source that sends one byte every second never lets a
+    single receive time out, and ``http.client`` keeps receiving until a whole buffer (a header line,
+    a chunk, a body read) is complete. Arming the timeout before each system call with the time left
+    bounds every layer above it (status line, headers, chunk framing, TLS records, body) at once.
+    """
+
+    deadline: float = math.inf
+    read_timeout: float = 60.0
+
+    def _guarded(self, call: Callable[..., Any], *args: Any) -> Any:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise _gave_up()
+        self.settimeout(min(self.read_timeout, left))  # type: ignore[attr-defined]
+        try:
+            return call(*args)
+        except TimeoutError:
+            if time.monotonic() >= self.deadline:
+                raise _gave_up() from None
+            raise
+
+    def recv(self, *args: Any) -> bytes:
+        return self._guarded(super().recv, *args)  # type: ignore[misc]
+
+    def recv_into(self, *args: Any) -> int:
+        return self._guarded(super().recv_into, *args)  # type: ignore[misc]
+
+    def send(self, *args: Any) -> int:
+        return self._guarded(super().send, *args)  # type: ignore[misc]
+
+    def sendall(self, *args: Any) -> None:
+        return self._guarded(super().sendall, *args)  # type: ignore[misc]
+
+
+class _DeadlineSocket(_DeadlineMixin, socket.socket):
+    pass
+
+
+class _DeadlineSSLSocket(_DeadlineMixin, ssl.SSLSocket):
+    def read(self, *args: Any) -> Any:
+        return self._guarded(super().read, *args)
+
+
+def _connect(address: str, port: int, *, deadline: float, connect_timeout: float, read_timeout: float) -> socket.socket:
+    """A TCP connection to the checked address, opened within the connect timeout and the deadline."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _gave_up()
+    sock = socket.create_connection((address, port), min(connect_timeout, left))
+    sock.settimeout(min(read_timeout, max(deadline - time.monotonic(), 0.001)))
+    return sock
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to an already checked address; every later wait is bounded by the read timeout and the deadline."""
+
+    def __init__(
+        self, host: str, port: int, *, address: str, connect_timeout: float, read_timeout: float, deadline: float
+    ):
         super().__init__(host, port, timeout=connect_timeout)
         self._address = address
         self._read_timeout = read_timeout
+        self._deadline = deadline
+
+    def _guarded(self, sock: _DeadlineMixin) -> None:
+        sock.deadline = self._deadline
+        sock.read_timeout = self._read_timeout
+        self.sock = sock
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock.settimeout(self._read_timeout)
+        plain = _connect(
+            self._address, self.port, deadline=self._deadline, connect_timeout=self.timeout,
+            read_timeout=self._read_timeout,
+        )
+        self._guarded(_DeadlineSocket(plain.family, plain.type, plain.proto, fileno=plain.detach()))
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, *, address: str, connect_timeout: float, read_timeout: float):
-        super().__init__(host, port, timeout=connect_timeout, context=ssl.create_default_context())
-        self._address = address
-        self._read_timeout = read_timeout
-
+class _PinnedHTTPSConnection(_PinnedHTTPConnection):
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-        self.sock.settimeout(self._read_timeout)
+        context = ssl.create_default_context()
+        context.sslsocket_class = _DeadlineSSLSocket
+        plain = _connect(
+            self._address, self.port, deadline=self._deadline, connect_timeout=self.timeout,
+            read_timeout=self._read_timeout,
+        )
+        try:
+            # The handshake is one TLS operation: CPython bounds it as a whole by the timeout set here.
+            sock = context.wrap_socket(plain, server_hostname=self.host)
+        except BaseException:
+            plain.close()
+            raise
+        self._guarded(sock)
 
 
-def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy) -> SourceStream:
+def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy, deadline: float | None = None) -> SourceStream:
     """GET ``url`` and return its body stream.
 
-    1. Check the address (see the module docstring) and connect to the checked address.
+    1. Check the address (see the module docstring) and connect to the checked address; from here
+       on, connecting, the headers, redirects and the body together get ``RECORDING_FETCH_MAX_SECONDS``
+       (``deadline``), each wait at most the read timeout.
     2. Follow a redirect only to the same origin, at most ``MAX_REDIRECTS`` times.
     3. 404/410 → :class:`SourceMissing`; any other status but 200 → :class:`SourceError`.
     4. An announced ``Content-Length`` above ``RECORDING_MAX_BYTES`` → :class:`SourceTooLarge`.
@@ -243,6 +323,8 @@ def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy) -> Source
         port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError:
         raise SourceRefused("the address has an invalid port") from None
+    if deadline is None:
+        deadline = time.monotonic() + settings.RECORDING_FETCH_MAX_SECONDS
     address = _checked_address(host, port, policy)
     connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(
@@ -251,6 +333,7 @@ def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy) -> Source
         address=address,
         connect_timeout=settings.RECORDING_CONNECT_TIMEOUT_SECONDS,
         read_timeout=settings.RECORDING_READ_TIMEOUT_SECONDS,
+        deadline=deadline,
     )
     headers = {"User-Agent": "analytics-api-recordings/1", "Accept": "*/*", "Accept-Encoding": "identity"}
     if parts.username is not None:
@@ -278,7 +361,7 @@ def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy) -> Source
             raise SourceRefused(f"redirect to another host refused: {redacted(next_url)}")
         if redirects_left == 0:
             raise SourceError(f"more than {MAX_REDIRECTS} redirects")
-        return _open_http(next_url, redirects_left=redirects_left - 1, policy=policy)
+        return _open_http(next_url, redirects_left=redirects_left - 1, policy=policy, deadline=deadline)
     if response.status in (404, 410):
         connection.close()
         raise SourceMissing(f"the recording server answered HTTP {response.status}")
@@ -306,6 +389,32 @@ def _content_length(raw: str | None) -> int | None:
 def _check_size(length: int | None) -> None:
     if length is not None and length > settings.RECORDING_MAX_BYTES:
         raise SourceTooLarge(f"the recording is {length} bytes, above the {settings.RECORDING_MAX_BYTES} limit")
+
+
+class _S3Body:
+    """botocore's body, readable one network receive at a time under a per-receive timeout.
+
+    Its own ``read(n)`` waits until all n bytes arrived, however slowly they come; ``read1`` returns
+    what one receive brought, so the reader can check its deadline between receives and set each
+    receive's timeout to the time left.
+    """
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+        # botocore keeps urllib3's response here (its own set_socket_timeout reaches further in);
+        # that response's read1 and connection are public.
+        self._raw = body._raw_stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._body.read(size if size >= 0 else None)
+
+    def read1(self, size: int = -1, /) -> bytes:
+        return self._raw.read1(size if size >= 0 else None)
+
+    def set_socket_timeout(self, seconds: float) -> None:
+        sock = getattr(self._raw.connection, "sock", None)
+        if sock is not None:  # None once the body has been read to its end and the connection released
+            sock.settimeout(seconds)
 
 
 def _open_s3(url: str, *, policy: SourcePolicy) -> SourceStream:
@@ -343,4 +452,4 @@ def _open_s3(url: str, *, policy: SourcePolicy) -> SourceStream:
     except SourceTooLarge:
         body.close()
         raise
-    return SourceStream(body=body, length=length, close=body.close)
+    return SourceStream(body=_S3Body(body), length=length, close=body.close)

@@ -37,6 +37,8 @@ class Reply:
     headers_delay: float = 0.0  # seconds before the status line
     body_delay: float = 0.0  # seconds after half the body
     location: str | None = None
+    trickle: float = 0.0  # when set: the body one byte at a time, this many seconds apart
+    headers_trickle: float = 0.0  # when set: the status line and headers one byte at a time
 
 
 @dataclass
@@ -65,6 +67,9 @@ def _handler(server: RecordingServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             reply = server.reply_for(self.path)
             time.sleep(reply.headers_delay)
+            if reply.trickle or reply.headers_trickle:
+                self._trickle(reply)
+                return
             try:
                 self.send_response(reply.status)
                 if reply.location:
@@ -83,6 +88,26 @@ def _handler(server: RecordingServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
             self.close_connection = True
+
+        def _trickle(self, reply: Reply) -> None:
+            """Valid headers, then the body a byte at a time: no single receive ever times out."""
+            head = (
+                f"HTTP/1.1 {reply.status} OK\r\nContent-Length: {len(reply.body)}\r\n"
+                "Content-Type: audio/flac\r\nConnection: close\r\n\r\n"
+            ).encode()
+            self.close_connection = True
+            try:
+                for data, pause in ((head, reply.headers_trickle), (reply.body, reply.trickle)):
+                    if not pause:
+                        self.wfile.write(data)
+                        self.wfile.flush()
+                        continue
+                    for index in range(len(data)):
+                        self.wfile.write(data[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(pause)
+            except OSError:
+                pass  # the client gave up: what the tests want
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -147,6 +172,14 @@ def s3(settings: Any, moto_endpoint: str) -> Any:
 def clock() -> Iterator[time_machine.Coordinates]:
     """Frozen at the call's end; move with ``clock.move_to(...)`` or ``clock.shift(...)``."""
     with time_machine.travel(CALL_END, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def ticking_clock() -> Iterator[time_machine.Coordinates]:
+    """Starts at the call's end and runs (deadlines are measured on the monotonic clock, which a
+    frozen clock would stop too); move with ``clock.move_to(...)``."""
+    with time_machine.travel(CALL_END, tick=True) as traveller:
         yield traveller
 
 

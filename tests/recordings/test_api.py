@@ -14,7 +14,7 @@ from django_q.models import OrmQ
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.retention import retention_settings_update
-from recordings.tasks import recording_files_fetch_now
+from recordings.tasks import recording_file_fetch_claimed, recording_files_fetch_now
 from tests.conftest import make_tenant
 from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
 
@@ -197,7 +197,10 @@ def test_user_retry_requeues_a_failed_recording_at_once(
     [queued] = OrmQ.objects.all()
     assert queued.task["func"] == "recordings.tasks.recording_files_fetch_now"
 
-    assert recording_files_fetch_now(*queued.task["args"]) == {"available": 1}
+    assert recording_files_fetch_now(*queued.task["args"]) == 1
+    [fetch] = OrmQ.objects.exclude(pk=queued.pk)
+    assert fetch.task["func"] == "recordings.tasks.recording_file_fetch_claimed"
+    assert recording_file_fetch_claimed(*fetch.task["args"]) == RecordingState.AVAILABLE
     assert Recording.objects.get().state == RecordingState.AVAILABLE
     assert RecordingFile.objects.get().auto_retry_at is None
 

@@ -12,19 +12,25 @@ from django.conf import settings
 
 from recordings.jobs import (
     Claim,
-    final_key,
+    recording_file_attempt_start,
     recording_file_fetch,
     recording_files_claim,
     recordings_process_due,
     temp_key,
 )
-from recordings.models import RecordingFile, RecordingState
+from recordings.models import Recording, RecordingFile, RecordingState
+from recordings.services import recording_retry
 from recordings.storage import recording_storage
 from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
 
 pytestmark = pytest.mark.django_db
 
 FIRST = CALL_END + timedelta(minutes=10)
+
+
+def state_of(conversation_id: str = "c1") -> tuple[str, str]:
+    recording = Recording.objects.get(conversation_id=conversation_id)
+    return recording.state, recording.message
 
 
 def stored_files() -> list[Path]:
@@ -47,13 +53,17 @@ def test_a_claimed_file_is_not_claimed_again_while_its_lease_runs(
     assert item.state == RecordingState.FETCHING_IN_PROGRESS
 
 
-def test_a_worker_killed_mid_fetch_is_reclaimed_after_its_lease_and_its_partial_object_removed(
+ABANDONED = "the attempt did not finish within its 600 s lease (its worker was killed, crashed or timed out)"
+
+
+def test_a_worker_killed_mid_fetch_counts_as_a_failed_attempt_and_its_partial_object_is_removed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     url = recording_server.serve("/c1.flac", Reply())
     register(tenant.account, "c1", (url, "mixed"))
     clock.move_to(FIRST)
     [dead] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=dead)
     item = RecordingFile.objects.select_related("recording").get()
     # The worker had streamed half the recording into its temporary object when it was killed.
     recording_storage().save(temp_key(item, dead.token), io.BytesIO(AUDIO[:1000]))
@@ -61,35 +71,119 @@ def test_a_worker_killed_mid_fetch_is_reclaimed_after_its_lease_and_its_partial_
 
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS - 1))
     assert recordings_process_due() == {}
+    assert RecordingFile.objects.get().state == RecordingState.FETCHING_IN_PROGRESS
     clock.shift(timedelta(seconds=2))
-    assert recordings_process_due() == {"available": 1}
+    assert recordings_process_due() == {}
 
     item.refresh_from_db()
+    assert (item.state, item.last_error, item.attempts) == (RecordingState.INITIAL_FETCH_FAILED, ABANDONED, 1)
+    assert (item.claim_token, item.claimed_until, item.attempt_kind) == ("", None, "auto_retry")
+    # Recorded when the lease ran out; the automatic retry follows 24 hours after that.
+    assert item.due_at == FIRST + timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1, hours=24)
+    assert state_of() == ("initial_fetch_failed", "We couldn\u2019t load the call recording. Please try again.")
+    assert stored_files() == []
+    assert recording_server.hits["/c1.flac"] == 0
+
+    # No recording is lost: the automatic retry fetches it.
+    clock.move_to(item.due_at)
+    assert recordings_process_due() == {"available": 1}
+    item.refresh_from_db()
     assert item.attempts == 2
-    assert item.attempt_kind == "initial"
     [path] = stored_files()
     assert path.read_bytes() == AUDIO
-    assert not recording_storage().exists(temp_key(item, dead.token))
 
 
-def test_a_worker_whose_lease_was_taken_over_stores_nothing(
+def test_a_file_whose_every_attempt_is_killed_ends_24hr_retry_failed_and_is_never_claimed_again(
+    tenant: Any, recording_server: RecordingServer, clock: Any
+) -> None:
+    url = recording_server.serve("/c1.flac", Reply())
+    register(tenant.account, "c1", (url, "mixed"))
+    lease = timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1)
+
+    clock.move_to(FIRST)
+    [first] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=first)  # and killed: nothing recorded
+    clock.shift(lease)
+    assert recording_files_claim(limit=10) == []
+    clock.move_to(RecordingFile.objects.get().due_at)
+    [second] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=second)  # the automatic retry, killed too
+    clock.shift(lease)
+    assert recording_files_claim(limit=10) == []
+
+    item = RecordingFile.objects.get()
+    assert (item.state, item.last_error, item.attempts, item.due_at) == (
+        RecordingState.RETRY_24HR_FAILED, ABANDONED, 2, None
+    )
+    assert state_of() == (
+        "24hr_retry_failed",
+        "We couldn\u2019t generate the call recording due to a technical issue. "
+        "Please contact your administrator for assistance.",
+    )
+    clock.shift(timedelta(days=30))
+    assert recordings_process_due() == {}
+    assert recording_server.hits["/c1.flac"] == 0
+
+
+def test_a_killed_user_retry_is_retry_failed(
+    tenant: Any, recording_server: RecordingServer, clock: Any
+) -> None:
+    url = recording_server.serve("/c1.flac", Reply(status=503, body=b"busy"))
+    register(tenant.account, "c1", (url, "mixed"))
+    clock.move_to(FIRST)
+    recordings_process_due()
+    clock.move_to(FIRST + timedelta(hours=25))
+    recordings_process_due()  # the automatic retry fails: 24hr_retry_failed
+    recording_retry(account=tenant.account, conversation_id="c1")
+
+    [retry] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=retry)  # the user's retry, killed
+    clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1))
+    assert recording_files_claim(limit=10) == []
+
+    item = RecordingFile.objects.get()
+    assert (item.state, item.last_error, item.due_at) == (RecordingState.RETRY_FAILED, ABANDONED, None)
+    assert state_of()[0] == "retry_failed"
+
+
+def test_a_worker_whose_lease_ran_out_stores_nothing(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     url = recording_server.serve("/c1.flac", Reply())
     register(tenant.account, "c1", (url, "mixed"))
     clock.move_to(FIRST)
     [slow] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=slow)
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1))
-    [fresh] = recording_files_claim(limit=10)
-    assert fresh.previous_token == slow.token
+    assert recording_files_claim(limit=10) == []  # records the attempt as failed
 
-    assert recording_file_fetch(claim=fresh) == "available"
     assert recording_file_fetch(claim=slow) == ""
 
+    assert recording_server.hits["/c1.flac"] == 0
+    assert RecordingFile.objects.get().state == RecordingState.INITIAL_FETCH_FAILED
+    assert stored_files() == []
+
+
+def test_a_claim_whose_queued_task_was_lost_is_taken_over_after_its_lease_without_counting_an_attempt(
+    tenant: Any, recording_server: RecordingServer, clock: Any
+) -> None:
+    url = recording_server.serve("/c1.flac", Reply())
+    register(tenant.account, "c1", (url, "mixed"))
+    clock.move_to(FIRST)
+    [lost] = recording_files_claim(limit=10)  # its task vanished with the broker's queue
+    assert RecordingFile.objects.get().attempts == 0
+
+    clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS - 1))
+    assert recording_files_claim(limit=10) == []
+    clock.shift(timedelta(seconds=2))
+    [fresh] = recording_files_claim(limit=10)
+    assert fresh.previous_token == lost.token
+
+    assert recording_file_fetch(claim=fresh) == "available"
+    assert recording_file_fetch(claim=lost) == ""  # delivered late after all: no second fetch
+    item = RecordingFile.objects.get()
+    assert (item.state, item.attempts) == (RecordingState.AVAILABLE, 1)
     assert recording_server.hits["/c1.flac"] == 1
-    item = RecordingFile.objects.select_related("recording").get()
-    assert item.storage_key == final_key(item, fresh.token)
-    assert len(stored_files()) == 1
 
 
 def test_a_late_finish_after_the_recording_was_deleted_removes_its_object(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -45,7 +46,8 @@ def in_parallel(count: int, work: Callable[[], Any]) -> list[Any]:
     return results
 
 
-def test_concurrent_sweeps_claim_each_due_file_once(tenant: Any, clock: Any) -> None:
+def test_concurrent_sweeps_claim_each_due_file_once(tenant: Any, clock: Any, settings: Any) -> None:
+    settings.RECORDING_FETCHES_PER_ACCOUNT = 100
     for number in range(24):
         register(tenant.account, f"c{number}", (f"https://rec.example.com/{number}.flac", "mixed"))
     clock.move_to(CALL_END + timedelta(minutes=10))
@@ -55,6 +57,21 @@ def test_concurrent_sweeps_claim_each_due_file_once(tenant: Any, clock: Any) -> 
     claimed = [claim.file_id for batch in batches for claim in batch]
     assert len(claimed) == len(set(claimed)) == 24
     assert RecordingFile.objects.filter(state=RecordingState.FETCHING_IN_PROGRESS).count() == 24
+
+
+def test_concurrent_sweeps_keep_to_the_per_account_cap(tenant: Any, outsider: Any, clock: Any, settings: Any) -> None:
+    settings.RECORDING_FETCHES_PER_ACCOUNT = 3
+    for account in (tenant.account, outsider.account):
+        for number in range(12):
+            register(account, f"c{number}", (f"https://rec.example.com/{account.pk}/{number}.flac", "mixed"))
+    clock.move_to(CALL_END + timedelta(minutes=10))
+
+    batches = in_parallel(4, lambda: recording_files_claim(limit=10))
+
+    claimed = [claim.file_id for batch in batches for claim in batch]
+    assert len(claimed) == len(set(claimed))
+    in_flight = Counter(RecordingFile.objects.exclude(claim_token="").values_list("recording__account", flat=True))
+    assert in_flight == {tenant.account.pk: 3, outsider.account.pk: 3}
 
 
 def test_concurrent_retention_runs_notify_and_delete_once(tenant: Any, clock: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from recordings.jobs import recording_files_claim, recordings_process_due, temp_key
+from recordings.jobs import recording_file_attempt_start, recording_files_claim, recordings_process_due, temp_key
 from recordings.models import RecordingFile, RecordingState
 from recordings.services import recording_source_grant_add
 from recordings.storage import S3Storage, recording_storage
@@ -115,18 +115,23 @@ def test_missing_bucket_is_partial_upload_failed(
     assert RecordingFile.objects.get().state == RecordingState.PARTIAL_UPLOAD_FAILED
 
 
-def test_dead_workers_partial_object_is_removed_from_the_bucket_on_reclaim(
+def test_dead_workers_partial_object_is_removed_from_the_bucket_when_its_lease_runs_out(
     tenant: Any, recording_server: RecordingServer, clock: Any, s3: Any, settings: Any
 ) -> None:
     register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
     clock.move_to(FIRST)
     [dead] = recording_files_claim(limit=10)
+    assert recording_file_attempt_start(claim=dead)
     item = RecordingFile.objects.select_related("recording").get()
     recording_storage().save(temp_key(item, dead.token), io.BytesIO(AUDIO[:500]))
     assert keys(s3) == [f"recordings/{temp_key(item, dead.token)}"]
 
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1))
-    assert recordings_process_due() == {"available": 1}
+    assert recordings_process_due() == {}
+    assert keys(s3) == []
+    assert RecordingFile.objects.get().state == RecordingState.INITIAL_FETCH_FAILED
 
+    clock.move_to(RecordingFile.objects.get().due_at)
+    assert recordings_process_due() == {"available": 1}
     item.refresh_from_db()
     assert keys(s3) == [f"recordings/{item.storage_key}"]

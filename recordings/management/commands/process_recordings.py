@@ -12,8 +12,9 @@ from recordings.retention import retention_run
 
 class Command(BaseCommand):
     help = (
-        "Fetch every recording that is due (first attempts, automatic and user retries, jobs whose "
-        "worker died) and run the retention notices and deletions, in this process."
+        "Fetch every recording that is due (first attempts, automatic and user retries, claims whose "
+        "task was lost), record attempts whose worker died as failed, and run the retention notices "
+        "and deletions, in this process. Each fetch gives up after RECORDING_FETCH_MAX_SECONDS."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
