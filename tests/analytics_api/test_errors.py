@@ -51,11 +51,6 @@ def test_security_headers_are_on_every_response(anonymous: Any) -> None:
     assert response["Cache-Control"] == "no-store"
 
 
-@pytest.fixture
-def probe(settings: Any) -> None:
-    settings.ROOT_URLCONF = "tests.analytics_api.probe_urls"
-
-
 def test_malformed_json_is_400_envelope(tenant: Tenant, probe: None) -> None:
     response = tenant.http.post(
         f"/probe/{tenant.account_id}", '{"startDate": ', content_type="application/json",

@@ -18,7 +18,6 @@ from django.core.cache import caches
 from analytics_api import throttling
 from analytics_api.auth import ClientPrincipal
 from analytics_api.models import ApiClient
-from tests.analytics_api.test_errors import probe  # noqa: F401  (the fixture serving the probe URLs)
 from tests.conftest import Tenant
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -73,7 +72,7 @@ def test_later_hits_keep_the_first_expiry(redis_cache: Any) -> None:
 
 
 @needs_redis
-def test_rate_limit_on_redis_is_429_after_the_limit(tenant: Tenant, redis_cache: Any, probe: None) -> None:  # noqa: F811
+def test_rate_limit_on_redis_is_429_after_the_limit(tenant: Tenant, redis_cache: Any, probe: None) -> None:
     tenant.api_client.rate_limit_per_minute = 2
     tenant.api_client.save()
     statuses = [tenant.post(f"/probe/{tenant.account_id}", {}).status_code for _ in range(3)]

@@ -20,9 +20,8 @@ from conversations.documents import (
 )
 from conversations.models import Interaction
 from tests.conftest import Tenant
-from tests.conversations.conftest import details, ingest
+from tests.conversations.conftest import details, ingest, sample, to_utc
 from tests.conversations.factories import ConversationRecordFactory
-from tests.conversations.test_reference_sample import sample, to_utc
 
 pytestmark = pytest.mark.django_db
 
