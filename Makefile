@@ -26,23 +26,23 @@ test: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || { echo "Missing migrations: run manage.py makemigrations"; exit 1; }
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# Benchmarks in a scratch PostgreSQL database (BENCH_ADMIN_URL); results in bench/results/, BENCHMARKS.md.
+# Benchmarks in a scratch PostgreSQL database (BENCH_ADMIN_URL); results in tools/bench/results/, BENCHMARKS.md.
 bench: $(STAMP)
-	$(PY) -m bench.run $(BENCH_ARGS)
+	$(PY) -m tools.bench.run $(BENCH_ARGS)
 
 bench-quick: $(STAMP)
-	$(PY) -m bench.run --quick $(BENCH_ARGS)
+	$(PY) -m tools.bench.run --quick $(BENCH_ARGS)
 
-# Reliability drills (RELIABILITY.md); results in drills/results/. DRILL_DURATION, DRILL_CONCURRENCY shorten them.
+# Reliability drills (RELIABILITY.md); results in tools/drills/results/. DRILL_DURATION, DRILL_CONCURRENCY shorten them.
 drill-load: $(STAMP)
-	$(PY) -m drills.load
+	$(PY) -m tools.drills.load
 
 drill-outage: $(STAMP)
-	$(PY) -m drills.outage
+	$(PY) -m tools.drills.outage
 
 # Slow clients against nginx + gunicorn (installs Debian's nginx with apt-get when missing); DRILL_PHASE_S.
 drill-slowloris: $(STAMP)
-	$(PY) -m drills.slowloris
+	$(PY) -m tools.drills.slowloris
 
 schema: $(STAMP)
 	$(PY) manage.py spectacular --file openapi/schema.yaml --validate

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from drills.records import INGEST_INTERACTIONS
-from drills.stack import ACCOUNT_ID, ORG_ID, client_create
-from harness.pg import migrate
-from harness.server import Gunicorn, manage
 from tests.rawhttp import SlowClients, exchange, get
+from tools.drills.records import INGEST_INTERACTIONS
+from tools.drills.stack import ACCOUNT_ID, ORG_ID, client_create
+from tools.harness.pg import migrate
+from tools.harness.server import Gunicorn, manage
 
 # Short read deadlines, so that the tests see them expire; everything else is the committed config.
 HEADER_TIMEOUT_S = 2

@@ -6,7 +6,7 @@ shell, gunicorn serving that database, then each ``sh`` block of "Calling the en
 is with ``bash -euo pipefail`` in an empty directory. Nothing is pinned: the examples are relative
 to today, and so is the demo data.
 
-The app runs as separate processes (``harness.server``), on their own SQLite database even when
+The app runs as separate processes (``tools.harness.server``), on their own SQLite database even when
 the suite runs on PostgreSQL: ``process_env`` passes no ``DATABASE_URL`` to them.
 
 Which blocks run (a README change that drops or adds examples changes the counts asserted below):
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.server import Gunicorn, manage
+from tools.harness.server import Gunicorn, manage
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # curl writes this line after each transfer: the status and the address, to tell the answers apart.

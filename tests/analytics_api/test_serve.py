@@ -20,8 +20,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.pg import migrate
-from harness.server import free_port, process_env
+from tools.harness.pg import migrate
+from tools.harness.server import free_port, process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from drills.records import INGEST_INTERACTIONS
-from drills.stack import ACCOUNT_ID, ORG_ID, client_create
-from harness.nginx import Nginx, nginx_binary
-from harness.pg import migrate
-from harness.server import Gunicorn, free_port, manage
 from tests.rawhttp import SlowClients, exchange, get
+from tools.drills.records import INGEST_INTERACTIONS
+from tools.drills.stack import ACCOUNT_ID, ORG_ID, client_create
+from tools.harness.nginx import Nginx, nginx_binary
+from tools.harness.pg import migrate
+from tools.harness.server import Gunicorn, free_port, manage
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (apt-get install nginx)")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.pg import migrate
-from harness.server import Gunicorn, Qcluster, process_env
+from tools.harness.pg import migrate
+from tools.harness.server import Gunicorn, Qcluster, process_env
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from harness.server import manage
+from tools.harness.server import manage
 
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from conversations.models import Interaction
-from drills.records import (
+from qualityai.models import QaContact
+from tests.conftest import Tenant
+from tools.drills.records import (
     INGEST_CONTACTS,
     INGEST_INTERACTIONS,
     contact_batch_prefix,
@@ -13,8 +15,6 @@ from drills.records import (
     interaction_batch_prefix,
     interaction_record,
 )
-from qualityai.models import QaContact
-from tests.conftest import Tenant
 
 START = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 

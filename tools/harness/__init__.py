@@ -1,4 +1,4 @@
-"""Load-test toolkit shared by the reliability drills (``drills/``) and the benchmarks (``bench/``).
+"""Load-test toolkit shared by the reliability drills (``tools/drills/``) and the benchmarks (``tools/bench/``).
 
 - :mod:`harness.wrk`: run wrk over a round-robin of requests, read back statuses and percentiles.
 - :mod:`harness.server`: gunicorn (Dockerfile flags) and the django-q2 cluster as context managers.

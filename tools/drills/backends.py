@@ -23,7 +23,7 @@ import psycopg
 import redis
 from psycopg import sql
 
-from harness.server import free_port
+from tools.harness.server import free_port
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 

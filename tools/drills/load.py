@@ -9,7 +9,7 @@ Environment: ``DRILL_DURATION`` (seconds of soak after warm-up, default 600), ``
 (wrk connections, default 32), ``DRILL_PHASES`` (default 5), ``DRILL_WORKERS`` (gunicorn workers,
 default 2 × cores + 1), ``DRILL_INGEST_INTERVAL`` (seconds between ingestion rounds, default 2).
 
-Pass criteria (exit 1 otherwise), results in ``drills/results/load-latest.json``:
+Pass criteria (exit 1 otherwise), results in ``tools/drills/results/load-latest.json``:
 
 - reads: every response 200, no socket error or timeout, in every phase;
 - the deliberately limited client: only 200 and 429, 429s carry ``Retry-After`` and the error
@@ -42,11 +42,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from drills.backends import PrivateRedis
-from drills.client import Probe, call
-from drills.ingest import BatchOutcome, IngestStream, StreamPlan
-from drills.recording_server import RecordingServer, sha256_for
-from drills.records import (
+from tools.drills.backends import PrivateRedis
+from tools.drills.client import Probe, call
+from tools.drills.ingest import BatchOutcome, IngestStream, StreamPlan
+from tools.drills.recording_server import RecordingServer, sha256_for
+from tools.drills.records import (
     DETAILS,
     INGEST_INTERACTIONS,
     RETENTION,
@@ -56,8 +56,8 @@ from drills.records import (
     json_body,
     read_requests,
 )
-from drills.report import Report, log_markers, wrk_summary
-from drills.stack import (
+from tools.drills.report import Report, log_markers, wrk_summary
+from tools.drills.stack import (
     ACCOUNT_ID,
     BOT_ID,
     ORG_ID,
@@ -70,9 +70,9 @@ from drills.stack import (
     recordings_wait,
     tenant_create,
 )
-from harness.pg import ADMIN_URL, migrate, scratch_database
-from harness.server import Gunicorn, Qcluster
-from harness.wrk import run_wrk
+from tools.harness.pg import ADMIN_URL, migrate, scratch_database
+from tools.harness.server import Gunicorn, Qcluster
+from tools.harness.wrk import run_wrk
 
 READ_SCOPES = ["smartassist.analytics", "qualityai.analytics", "recordings", "account.admin"]
 RSS_TOLERANCE_MB = 8.0

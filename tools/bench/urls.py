@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.urls import path
 
 from analytics_api.urls import urlpatterns as service_urlpatterns
-from bench.views import NoopView, PrerenderedPageView
+from tools.bench.views import NoopView, PrerenderedPageView
 
 urlpatterns = [
     *service_urlpatterns,
-    path("bench/noop", NoopView.as_view()),
-    path("bench/prerendered/<str:accountId>", PrerenderedPageView.as_view()),
+    path("tools/bench/noop", NoopView.as_view()),
+    path("tools/bench/prerendered/<str:accountId>", PrerenderedPageView.as_view()),
 ]

@@ -13,7 +13,7 @@ Redis. Phases, each ``DRILL_PHASE_S`` seconds (default 30):
 3. ``gunicorn``: ``DRILL_DIRECT_SOCKETS`` (default 8) of each kind straight at gunicorn (the
    ``make run`` layout, no nginx), probes straight at gunicorn too.
 
-Pass criteria (exit 1 otherwise), results in ``drills/results/slowloris-latest.json``:
+Pass criteria (exit 1 otherwise), results in ``tools/drills/results/slowloris-latest.json``:
 
 - every probe of every phase answered 200, and the slowest within ``PROBE_LIMIT_S``;
 - the slow sockets were really held: in the attack phases, the slow-header sockets were cut by the
@@ -36,14 +36,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from drills.backends import PrivateRedis
-from drills.client import call
-from drills.records import INGEST_INTERACTIONS
-from drills.report import Report, log_markers
-from drills.stack import ACCOUNT_ID, ORG_ID, app_env, client_create
-from harness.nginx import Nginx, nginx_install
-from harness.pg import ADMIN_URL, migrate, scratch_database
-from harness.server import Gunicorn, manage
+from tools.drills.backends import PrivateRedis
+from tools.drills.client import call
+from tools.drills.records import INGEST_INTERACTIONS
+from tools.drills.report import Report, log_markers
+from tools.drills.stack import ACCOUNT_ID, ORG_ID, app_env, client_create
+from tools.harness.nginx import Nginx, nginx_install
+from tools.harness.pg import ADMIN_URL, migrate, scratch_database
+from tools.harness.server import Gunicorn, manage
 
 NGINX_HEADER_TIMEOUT_S = 10  # deploy/api.conf.template: client_header_timeout
 DIRECT_HEADER_TIMEOUT_S = 5  # WEB_HEADER_TIMEOUT given to gunicorn in this drill

@@ -23,7 +23,7 @@ from types import TracebackType
 
 import psutil
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # The project's virtualenv when there is one (a checkout), else the interpreter running us (an image).
 BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin" / "python").exists() else Path(sys.executable).parent
 

@@ -18,9 +18,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from drills.client import call
-from drills.records import RECORDING
-from harness.server import manage
+from tools.drills.client import call
+from tools.drills.records import RECORDING
+from tools.harness.server import manage
 
 ACCOUNT_ID = "d71115a0b1c2d3e4f5a6b7c8"
 ORG_ID = "o-d7111500-0000-4000-8000-00000000d711"

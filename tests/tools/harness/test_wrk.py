@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from harness.server import free_port
-from harness.wrk import WrkRequest, ensure_wrk, lua_string, run_wrk
+from tools.harness.server import free_port
+from tools.harness.wrk import WrkRequest, ensure_wrk, lua_string, run_wrk
 
 BODY = b'{"records": [' + b'"x",' * 40_000 + b'"end"]}'  # ~160 KB, like a large ingestion batch
 

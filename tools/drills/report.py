@@ -13,8 +13,8 @@ from typing import Any
 
 import psutil
 
-from harness.server import REPO
-from harness.wrk import WrkResult
+from tools.harness.server import REPO
+from tools.harness.wrk import WrkResult
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 import redis
 
-from drills.backends import PG_BIN, PrivatePostgres, PrivateRedis
+from tools.drills.backends import PG_BIN, PrivatePostgres, PrivateRedis
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")

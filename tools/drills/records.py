@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from harness.server import REPO
-from harness.wrk import WrkRequest
+from tools.harness.server import REPO
+from tools.harness.wrk import WrkRequest
 
 SCHEMA = REPO / "openapi" / "schema.yaml"
 INGEST_INTERACTIONS = "/api/v1/ingest/interactions"

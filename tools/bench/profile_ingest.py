@@ -2,7 +2,7 @@
 
 Usage (a scratch database; the script creates its own account and deletes its rows when done)::
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ing_perf .venv/bin/python -m bench.profile_ingest [--runs 7]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ing_perf .venv/bin/python -m tools.bench.profile_ingest [--runs 7]
 
 For each kind (interaction records, Quality AI contacts) it reports the median and best of
 ``--runs`` runs of: validation alone, the upsert of new records, the upsert of the same records

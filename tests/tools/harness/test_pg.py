@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from harness.pg import database_url, migrate, scratch_database
+from tools.harness.pg import database_url, migrate, scratch_database
 
 pytestmark = pytest.mark.skipif(
     not settings.DATABASE_URL.startswith(("postgres://", "postgresql://")),

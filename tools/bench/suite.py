@@ -21,7 +21,12 @@ from django.db.models import QuerySet
 
 from analytics_api.models import Account, ApiClient, Scope
 from analytics_api.services import api_client_create, jwt_mint
-from bench.dataset import (
+from conversations.models import InteractionQueue
+from conversations.selectors import interaction_page, interaction_rows
+from conversations.serializers import interaction_query_validate
+from qualityai.selectors import PAGE_ORDER, RawdataQuery, contact_queryset, rawdata_page, stream_min_duration_ms
+from qualityai.serializers import RawdataQuerySerializer
+from tools.bench.dataset import (
     FULL,
     QUICK,
     LoadReport,
@@ -31,15 +36,10 @@ from bench.dataset import (
     dataset_load,
     interaction_lines,
 )
-from bench.floors import FloorResult, Statement, count_sql, floor_measure, json_page_sql
-from bench.report import Report, Stat
-from conversations.models import InteractionQueue
-from conversations.selectors import interaction_page, interaction_rows
-from conversations.serializers import interaction_query_validate
-from harness.server import BIN, REPO, Gunicorn, process_env
-from harness.wrk import WrkRequest, WrkResult, run_wrk
-from qualityai.selectors import PAGE_ORDER, RawdataQuery, contact_queryset, rawdata_page, stream_min_duration_ms
-from qualityai.serializers import RawdataQuerySerializer
+from tools.bench.floors import FloorResult, Statement, count_sql, floor_measure, json_page_sql
+from tools.bench.report import Report, Stat
+from tools.harness.server import BIN, REPO, Gunicorn, process_env
+from tools.harness.wrk import WrkRequest, WrkResult, run_wrk
 
 INTERACTIONS = "/agentassist/api/public/analytics/account/{account}/v2/interactionDetails?limit=100&offset={page}"
 RAWDATA = "/qualityai/api/v1/public/qualitymanagement/app/{stream}/rawdata"

@@ -1,4 +1,4 @@
-"""Results as JSON (``bench/results/latest.json``) and markdown (``latest.md``, ``BENCHMARKS.md``).
+"""Results as JSON (``tools/bench/results/latest.json``) and markdown (``latest.md``, ``BENCHMARKS.md``).
 
 Every figure is the median of the runs with min and max beside it, and its ratio to its floor: the
 machine is shared and noisy, so ratios measured in the same run travel better than raw numbers.
@@ -21,7 +21,7 @@ import orjson
 import psycopg
 
 if TYPE_CHECKING:
-    from bench.suite import Scenario, Suite
+    from tools.bench.suite import Scenario, Suite
 
 _MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 TARGETS = {

@@ -6,7 +6,7 @@ touched. The app runs with its production settings (gunicorn with the Dockerfile
 qcluster on Redis) except short recording leases, so that a killed fetch is taken over within a
 minute or two rather than ten.
 
-Scenarios, in order (exit 1 if any criterion fails; results in ``drills/results/outage-latest.json``):
+Scenarios, in order (exit 1 if any criterion fails; results in ``tools/drills/results/outage-latest.json``):
 
 (a) PostgreSQL stopped (``pg_ctl -m immediate``, like a crash) for ``DRILL_OUTAGE_SECONDS``
     (default 30) under wrk load, a sequential probe and an ingestion stream, with recording jobs
@@ -50,11 +50,11 @@ from pathlib import Path
 import psutil
 import redis
 
-from drills.backends import PrivatePostgres, PrivateRedis, SilentPort
-from drills.client import Hit, Probe, call
-from drills.ingest import BatchOutcome, IngestStream, StreamPlan, batch_bodies
-from drills.recording_server import RecordingServer, sha256_for
-from drills.records import (
+from tools.drills.backends import PrivatePostgres, PrivateRedis, SilentPort
+from tools.drills.client import Hit, Probe, call
+from tools.drills.ingest import BatchOutcome, IngestStream, StreamPlan, batch_bodies
+from tools.drills.recording_server import RecordingServer, sha256_for
+from tools.drills.records import (
     INGEST_CONTACTS,
     INGEST_INTERACTIONS,
     contact_batch_prefix,
@@ -63,8 +63,8 @@ from drills.records import (
     json_body,
     read_requests,
 )
-from drills.report import Report, log_markers, wrk_summary
-from drills.stack import (
+from tools.drills.report import Report, log_markers, wrk_summary
+from tools.drills.stack import (
     ACCOUNT_ID,
     BOT_ID,
     ORG_ID,
@@ -76,9 +76,9 @@ from drills.stack import (
     recording_files,
     tenant_create,
 )
-from harness.pg import migrate
-from harness.server import Gunicorn, Qcluster
-from harness.wrk import WrkRequest, run_wrk
+from tools.harness.pg import migrate
+from tools.harness.server import Gunicorn, Qcluster
+from tools.harness.wrk import WrkRequest, run_wrk
 
 # A stopped server refuses at once: any answer slower than this is a request stuck somewhere.
 STOPPED_LATENCY_S = 10.0

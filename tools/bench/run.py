@@ -1,6 +1,6 @@
 """``make bench`` / ``make bench-quick``: the whole benchmark, from an empty database to the report.
 
-Usage: ``python -m bench.run [--quick] [--runs N] [--seconds S]``. Everything happens in a scratch
+Usage: ``python -m tools.bench.run [--quick] [--runs N] [--seconds S]``. Everything happens in a scratch
 PostgreSQL database (created and dropped here) on the server at ``BENCH_ADMIN_URL`` (default: this
 machine's, ``postgres://postgres@127.0.0.1:5432/postgres``), never in a developer's database.
 """
@@ -17,15 +17,15 @@ from pathlib import Path
 
 import django
 
-from harness.pg import ADMIN_URL, migrate, scratch_database
-from harness.server import Gunicorn
-from harness.wrk import ensure_wrk
+from tools.harness.pg import ADMIN_URL, migrate, scratch_database
+from tools.harness.server import Gunicorn
+from tools.harness.wrk import ensure_wrk
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Small data set, one short run per figure")
     parser.add_argument("--runs", type=int, help="Runs per figure (median, min, max); default 3, quick 1")
     parser.add_argument("--seconds", type=float, help="Seconds per wrk run; default 8, quick 3")
@@ -40,15 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     with scratch_database(admin_url=admin_url, prefix="bench") as url:
         print(f"Scratch database: {url}", flush=True)
         migrate(url, env=env)
-        os.environ.update(env, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="false")
+        os.environ.update(env, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="tools.bench.settings", DJANGO_DEBUG="false")
         django.setup()
         # Django must be set up before the modules that import models.
-        from bench.suite import Suite
+        from tools.bench.suite import Suite
 
         suite = Suite(url=url, quick=args.quick, runs=runs, seconds=seconds, window_end=datetime.now(UTC))
         suite.prepare()
         server_env = {
-            **env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings",
+            **env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tools.bench.settings",
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         }
         with Gunicorn(env=server_env, workers=args.workers) as server:
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     markdown = report.as_markdown()
     (RESULTS / f"{name}.md").write_text(markdown)
     if not args.quick:
-        report.update_benchmarks_md(Path(__file__).resolve().parent.parent / "BENCHMARKS.md")
+        report.update_benchmarks_md(Path(__file__).resolve().parents[2] / "BENCHMARKS.md")
     print(markdown)
     return 0
 

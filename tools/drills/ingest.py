@@ -18,9 +18,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from drills.client import Answer, call
-from drills.records import INGEST_CONTACTS, INGEST_INTERACTIONS, contact_record, interaction_record, json_body
-from drills.stack import BOT_ID, ORG_ID
+from tools.drills.client import Answer, call
+from tools.drills.records import INGEST_CONTACTS, INGEST_INTERACTIONS, contact_record, interaction_record, json_body
+from tools.drills.stack import BOT_ID, ORG_ID
 
 
 @dataclass(frozen=True)

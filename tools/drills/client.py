@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.wrk import WrkRequest
+from tools.harness.wrk import WrkRequest
 
 
 @dataclass

@@ -1,7 +1,0 @@
-"""Production settings plus the two ceiling endpoints of the benchmark (``bench/urls.py``)."""
-
-from __future__ import annotations
-
-from analytics_api.settings import *  # noqa: F403
-
-ROOT_URLCONF = "bench.urls"
