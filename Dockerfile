@@ -20,6 +20,6 @@ USER app
 EXPOSE 8000
 # Migrations run as a one-off (`docker compose run --rm web python manage.py migrate`), not here,
 # so that several web containers never race each other on start-up.
-# Threaded workers with read deadlines (analytics_api/gunicorn_conf.py): slow clients cannot hold
+# Threaded workers with read deadlines (analytics_api/server/gunicorn_conf.py): slow clients cannot hold
 # them all. On a public address, run it behind nginx as docker-compose.yml does.
-CMD ["gunicorn", "-c", "python:analytics_api.gunicorn_conf", "analytics_api.wsgi:application"]
+CMD ["gunicorn", "-c", "python:analytics_api.server.gunicorn_conf", "analytics_api.wsgi:application"]

@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py prerender
 	$(PY) manage.py demo_setup
-	$(PY) -m analytics_api.serve
+	$(PY) -m analytics_api.server.serve
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -11,9 +11,9 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
 from analytics_api.models import Account, ApiClient, Bot
-from analytics_api.throttling import client_address, window_counts, window_reset
+from analytics_api.tenancy.throttling import client_address, window_counts, window_reset
 
-logger = logging.getLogger("analytics_api.auth")
+logger = logging.getLogger("analytics_api.tenancy.auth")
 
 
 class LimitedAdminLoginForm(AdminAuthenticationForm):

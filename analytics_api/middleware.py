@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 
-from analytics_api.errors import error_item, json_error_response
-from analytics_api.text import escape_control_characters
+from analytics_api.kernel.errors import error_item, json_error_response
+from analytics_api.kernel.text import escape_control_characters
 
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 

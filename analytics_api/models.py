@@ -7,7 +7,7 @@ import uuid
 
 from django.db import models
 
-from analytics_api.secrets_box import seal, unseal
+from analytics_api.tenancy.secrets_box import seal, unseal
 
 
 class Scope(models.TextChoices):
@@ -58,7 +58,7 @@ def new_sealed_secret() -> str:
 
 class ApiClient(models.Model):
     client_id = models.CharField(max_length=64, unique=True, default=new_client_id, editable=False)
-    # Encrypted at rest (analytics_api.secrets_box); read it through ``secret``.
+    # Encrypted at rest (analytics_api.tenancy.secrets_box); read it through ``secret``.
     sealed_secret = models.TextField(default=new_sealed_secret, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_clients")
     name = models.CharField(max_length=200, blank=True)

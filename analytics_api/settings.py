@@ -258,13 +258,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["analytics_api.auth.JWTAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["analytics_api.auth.HasScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["analytics_api.throttling.ClientRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["analytics_api.renderers.FastJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["analytics_api.parsers.SafeJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["analytics_api.tenancy.auth.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["analytics_api.tenancy.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["analytics_api.tenancy.throttling.ClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["analytics_api.kernel.renderers.FastJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["analytics_api.kernel.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "analytics_api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "analytics_api.kernel.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -18,7 +18,7 @@ urlpatterns = [
     path("", include("recordings.urls")),
 ]
 
-handler400 = "analytics_api.errors.bad_request_view"
-handler403 = "analytics_api.errors.permission_denied_view"
-handler404 = "analytics_api.errors.not_found_view"
-handler500 = "analytics_api.errors.server_error_view"
+handler400 = "analytics_api.kernel.errors.bad_request_view"
+handler403 = "analytics_api.kernel.errors.permission_denied_view"
+handler404 = "analytics_api.kernel.errors.not_found_view"
+handler500 = "analytics_api.kernel.errors.server_error_view"

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
 
 
 class LandingView(TemplateView):

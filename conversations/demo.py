@@ -17,7 +17,7 @@ from typing import Any
 
 import factory
 
-from analytics_api.ingestion import MAX_BATCH
+from analytics_api.kernel.ingestion import MAX_BATCH
 from analytics_api.models import Account
 from conversations.services import interactions_ingest
 

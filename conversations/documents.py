@@ -15,9 +15,17 @@ from datetime import date as date_type
 from datetime import datetime, timedelta
 from typing import Any, Union
 
-from analytics_api.dates import render_local, render_utc_ms
-from analytics_api.fields import json_text
-from analytics_api.prerender import MARKS, Prerendering, escaped, marked_text, member, placeholder, placeholder_json
+from analytics_api.kernel.dates import render_local, render_utc_ms
+from analytics_api.kernel.fields import json_text
+from analytics_api.kernel.prerender import (
+    MARKS,
+    Prerendering,
+    escaped,
+    marked_text,
+    member,
+    placeholder,
+    placeholder_json,
+)
 from conversations.models import Interaction
 
 # Optional sections a caller asks for with ``selectedFields``.
@@ -186,7 +194,7 @@ def _render_document(document: Mapping[str, Any], sections: Mapping[str, list[st
 # --- Pre-rendered documents -------------------------------------------------------------------
 #
 # At ingestion each document is also rendered once to JSON text (``Interaction.served``; see
-# analytics_api.prerender for what the read endpoints expect of it): keys in the documented
+# analytics_api.kernel.prerender for what the read endpoints expect of it): keys in the documented
 # order, every section present, local times at offset 0. Serving is then text work on the whole
 # page at once: drop the sections the caller did not select and shift local times. Markers:
 #   * ``\x01`` precedes every local time: ``"\x01YYYY-MM-DDTHH:MM:SS"``;

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from analytics_api.fields import FastJSONField
+from analytics_api.kernel.fields import FastJSONField
 from analytics_api.models import Account
 
 

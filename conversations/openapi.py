@@ -11,8 +11,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from analytics_api.ingestion import IngestResultSerializer
-from analytics_api.text import MAX_JSON_DEPTH
+from analytics_api.kernel.ingestion import IngestResultSerializer
+from analytics_api.kernel.text import MAX_JSON_DEPTH
 from conversations.records import MAX_RECORDING_SOURCES
 from conversations.reference_sample import SAMPLE_RESPONSE
 from conversations.serializers import (

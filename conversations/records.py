@@ -8,7 +8,7 @@ The rules are DRF's field rules (``CharField``, ``BooleanField``, ``IntegerField
 with DRF's messages and codes, but written as plain functions compiled once per shape: a batch of a
 thousand records would otherwise build (and deep-copy) a serializer per record and per nested
 object, which cost most of an ingestion request. A check returns the validated value or raises
-:class:`~analytics_api.ingestion.RecordInvalid` with DRF's error shape (lists of ``ErrorDetail``,
+:class:`~analytics_api.kernel.ingestion.RecordInvalid` with DRF's error shape (lists of ``ErrorDetail``,
 dicts by field name or list index), which the batch flattens like any serializer's errors.
 """
 
@@ -26,9 +26,9 @@ from rest_framework.settings import api_settings
 from rest_framework.utils import json
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from analytics_api.dates import DateFormatError, parse_aware
-from analytics_api.ingestion import RecordInvalid
-from analytics_api.text import has_control_characters
+from analytics_api.kernel.dates import DateFormatError, parse_aware
+from analytics_api.kernel.ingestion import RecordInvalid
+from analytics_api.kernel.text import has_control_characters
 from conversations.documents import stored_time
 from conversations.models import Channel
 from recordings.services import recording_id_refusal

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 from django.db.models import Exists, OuterRef, QuerySet
 
-from analytics_api.fields import json_text
+from analytics_api.kernel.fields import json_text
+from analytics_api.kernel.paging import page_rows
 from analytics_api.models import Account
-from analytics_api.paging import page_rows
 from conversations.documents import SERVED_DOCUMENTS, document_render, page_needs_documents, served_page
 from conversations.models import Interaction, InteractionQueue
 
@@ -94,7 +94,7 @@ def interaction_page(
     2. Read only ``limit + 1`` rows after ``skip`` (no count), in one query: their pre-rendered
        text, or their documents when sections are filtered by name.
     3. Render the documents of rows without a current pre-rendered text (rare: see
-       ``analytics_api.prerender``) from a second query by primary key.
+       ``analytics_api.kernel.prerender``) from a second query by primary key.
     4. Turn the texts into the page for the caller's offset and sections in one pass.
     """
     rows = interaction_rows(account=account, query=query, bot_id=bot_id, channel=channel)

@@ -13,7 +13,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from analytics_api.dates import DateFormatError, LocalDateTime, local_to_utc, parse_local, parse_offset
+from analytics_api.kernel.dates import DateFormatError, LocalDateTime, local_to_utc, parse_local, parse_offset
 from conversations.documents import SECTIONS
 from conversations.models import Channel
 from conversations.selectors import InteractionQuery

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from analytics_api.ingestion import IngestResult, RecordKind, batch_ingest, rows_insert, rows_upsert
+from analytics_api.kernel.ingestion import IngestResult, RecordKind, batch_ingest, rows_insert, rows_upsert
 from analytics_api.models import Account
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue

@@ -7,9 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics_api.auth import account_bot, account_matching, request_account
-from analytics_api.ingestion import BatchSerializer
+from analytics_api.kernel.ingestion import BatchSerializer
 from analytics_api.models import Scope
+from analytics_api.tenancy.auth import account_bot, account_matching, request_account
 from conversations import openapi
 from conversations.models import Channel
 from conversations.selectors import interaction_page

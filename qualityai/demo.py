@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import factory
 
-from analytics_api.dates import render_utc_ms
-from analytics_api.ingestion import MAX_BATCH
+from analytics_api.kernel.dates import render_utc_ms
+from analytics_api.kernel.ingestion import MAX_BATCH
 from analytics_api.models import Account
 from qualityai.services import contacts_ingest
 

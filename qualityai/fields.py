@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analytics_api.dates import DateFormatError, parse_aware, parse_utc
+from analytics_api.kernel.dates import DateFormatError, parse_aware, parse_utc
 
 
 def is_number(data: Any) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator
 from django.db import models
 
-from analytics_api.fields import FastJSONField
+from analytics_api.kernel.fields import FastJSONField
 from analytics_api.models import Account, Bot
 
 DEFAULT_MIN_DURATION_SECONDS = 10

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from analytics_api.dates import parse_aware, render_utc_ms
-from analytics_api.fields import json_text
-from analytics_api.prerender import MARKS, Prerendering, marked_text, member, placeholder, placeholder_json
+from analytics_api.kernel.dates import parse_aware, render_utc_ms
+from analytics_api.kernel.fields import json_text
+from analytics_api.kernel.prerender import MARKS, Prerendering, marked_text, member, placeholder, placeholder_json
 from qualityai.fields import is_number
 from qualityai.models import DurationStatus, QaContact
 from qualityai.serializers import NOT_EVALUATED
@@ -79,7 +79,7 @@ def contact_result(
 #
 # A result is fixed by its row except ``duration_status`` (the stream's minimum duration may
 # change) and the recording links (recordings arrive later). So each contact's result is rendered
-# to JSON text once, at ingestion (``QaContact.served``; see analytics_api.prerender for what the
+# to JSON text once, at ingestion (``QaContact.served``; see analytics_api.kernel.prerender for what the
 # read endpoint expects of it), with markers where those go:
 #   * ``\x01`` is the value of ``duration_status``;
 #   * ``\x02`` / ``\x03`` stand where ``,"agentRecordings":[…]`` / ``,"customerRecordings":[…]`` go.

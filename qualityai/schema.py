@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from analytics_api.text import MAX_JSON_DEPTH
+from analytics_api.kernel.text import MAX_JSON_DEPTH
 from qualityai.rendering import RESULT_KEY_ORDER
 from qualityai.serializers import MAX_CONTACT_CUSTOM_FIELDS, MAX_FILTER_KEYS, MAX_FILTER_VALUES
 

@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from analytics_api.errors import ApiError
-from analytics_api.fields import json_text
+from analytics_api.kernel.errors import ApiError
+from analytics_api.kernel.fields import json_text
+from analytics_api.kernel.paging import page_rows
 from analytics_api.models import Account, Bot
-from analytics_api.paging import page_rows
 from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
 from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
 from recordings.selectors import recording_links
@@ -129,7 +129,7 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
     )
     rows, has_more = page_rows(ordered, skip=query.skip, limit=query.limit) if total else ([], False)
     links = recording_links(account=account, conversation_ids=[row[1] for row in rows]) if rows else {}
-    # Contacts without a current pre-rendered result (see analytics_api.prerender) are rendered from their row.
+    # Contacts without a current pre-rendered result (see analytics_api.kernel.prerender) are rendered from their row.
     unrendered = SERVED_RESULTS.unrendered((pk, text) for pk, _, _, text in rows)
     results = [
         served_result(text, duration_ms=duration_ms, min_duration_ms=min_duration_ms, recordings=links.get(cid))

@@ -18,8 +18,8 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 from rest_framework.serializers import as_serializer_error
 
-from analytics_api.ingestion import RecordInvalid
-from analytics_api.text import unstorable_fields, unstorable_message
+from analytics_api.kernel.ingestion import RecordInvalid
+from analytics_api.kernel.text import unstorable_fields, unstorable_message
 from qualityai.fields import (
     AwareDateTime,
     Choice,

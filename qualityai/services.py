@@ -6,8 +6,8 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from analytics_api.errors import ApiError
-from analytics_api.ingestion import (
+from analytics_api.kernel.errors import ApiError
+from analytics_api.kernel.ingestion import (
     ImportReport,
     IngestResult,
     RecordKind,
@@ -69,7 +69,7 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
 
 
 def contact_kind(*, stream: Bot) -> RecordKind[ContactRecord]:
-    """Quality AI contacts of one stream, for :func:`analytics_api.ingestion.batch_ingest`."""
+    """Quality AI contacts of one stream, for :func:`analytics_api.kernel.ingestion.batch_ingest`."""
     return RecordKind(
         validator=contact_record_validator,
         upsert=partial(contacts_upsert, stream=stream),

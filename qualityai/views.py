@@ -7,9 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics_api.auth import account_bot, account_matching, request_account
-from analytics_api.errors import ApiError, error_item, flatten_validation_errors
-from analytics_api.ingestion import BatchSerializer, IngestResultSerializer
+from analytics_api.kernel.errors import ApiError, error_item, flatten_validation_errors
+from analytics_api.kernel.ingestion import BatchSerializer, IngestResultSerializer
+from analytics_api.tenancy.auth import account_bot, account_matching, request_account
 from qualityai import schema
 from qualityai.selectors import RawdataQuery, rawdata_page
 from qualityai.serializers import ContactRecordSerializer, RawdataQuerySerializer

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
 from recordings.models import AuditEntry, Recording, RecordingFile, RecordingSourceGrant, RetentionSettings
 from recordings.retention import retention_settings_update
 from recordings.services import recording_retry

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from analytics_api.text import has_control_characters
+from analytics_api.kernel.text import has_control_characters
 
 # Bucket names as S3 and S3-compatible servers accept them (legacy us-east-1 names included).
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]")

@@ -25,8 +25,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from analytics_api.dates import render_utc_ms
-from analytics_api.errors import ApiError
+from analytics_api.kernel.dates import render_utc_ms
+from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
 from recordings.models import AuditAction, AuditEntry, Recording, RecordingFile, RecordingState, RetentionSettings
 from recordings.selectors import retention_settings_get

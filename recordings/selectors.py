@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import quote, urlencode
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
+from analytics_api.kernel.paging import page_rows
+from analytics_api.kernel.text import is_storable
 from analytics_api.models import Account
-from analytics_api.paging import page_rows
-from analytics_api.text import is_storable
 from recordings.grants import SourcePolicy
 from recordings.models import (
     AuditEntry,

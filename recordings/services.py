@@ -20,9 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
+from analytics_api.kernel.text import has_control_characters
 from analytics_api.models import Account
-from analytics_api.text import has_control_characters
 from recordings.grants import GrantInvalid, grant_parse
 from recordings.models import (
     RETRYABLE_STATES,

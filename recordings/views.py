@@ -12,10 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics_api.auth import request_account
-from analytics_api.dates import render_utc_ms
-from analytics_api.errors import ApiError
+from analytics_api.kernel.dates import render_utc_ms
+from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Scope
+from analytics_api.tenancy.auth import request_account
 from recordings import schema
 from recordings.models import STATE_MESSAGES, Channel, Recording, RecordingFile, RecordingState, RetentionSettings
 from recordings.retention import recording_expires_at, retention_settings_update

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from analytics_api.models import Account, ApiClient, Bot
-from analytics_api.services import jwt_mint
+from analytics_api.tenancy.services import jwt_mint
 from tests.factories import AccountFactory, ApiClientFactory, BotFactory
 
 

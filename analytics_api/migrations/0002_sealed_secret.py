@@ -1,7 +1,7 @@
 import analytics_api.models
 from django.db import migrations, models
 
-from analytics_api.secrets_box import seal
+from analytics_api.tenancy.secrets_box import seal
 
 
 def seal_existing(apps, schema_editor):

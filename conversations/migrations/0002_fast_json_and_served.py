@@ -1,11 +1,11 @@
 """Documents read and written with orjson; a ``served`` column for their pre-rendered text.
 
 The column starts empty: ingestion fills it, and ``manage.py prerender`` fills it for rows stored
-before (see analytics_api.prerender). Earlier, this migration rendered every row itself by
+before (see analytics_api.kernel.prerender). Earlier, this migration rendered every row itself by
 importing the app's renderer; a migration must not depend on live code, whose output changes.
 """
 
-import analytics_api.fields
+import analytics_api.kernel.fields
 from django.db import migrations, models
 
 
@@ -24,11 +24,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='interaction',
             name='document',
-            field=analytics_api.fields.FastJSONField(help_text='The record as served, times in UTC (YYYY-MM-DDTHH:MM:SS.mmmZ)'),
+            field=analytics_api.kernel.fields.FastJSONField(help_text='The record as served, times in UTC (YYYY-MM-DDTHH:MM:SS.mmmZ)'),
         ),
         migrations.AlterField(
             model_name='interaction',
             name='recording_sources',
-            field=analytics_api.fields.FastJSONField(blank=True, default=list, help_text='[{url, channel}] for the recordings worker; never served'),
+            field=analytics_api.kernel.fields.FastJSONField(blank=True, default=list, help_text='[{url, channel}] for the recordings worker; never served'),
         ),
     ]

@@ -1,4 +1,4 @@
-"""The format version of each interaction's pre-rendered text (see analytics_api.prerender).
+"""The format version of each interaction's pre-rendered text (see analytics_api.kernel.prerender).
 
 Rows stored before have version 0: they are served correctly, rendered from their documents (slower),
 until ``manage.py prerender`` has re-rendered them. Self-contained: no app code is imported.

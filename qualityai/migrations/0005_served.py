@@ -1,4 +1,4 @@
-"""A ``served`` column for each contact's pre-rendered result (see analytics_api.prerender).
+"""A ``served`` column for each contact's pre-rendered result (see analytics_api.kernel.prerender).
 
 The column starts empty: ingestion fills it, and ``manage.py prerender`` fills it for contacts
 stored before. Earlier, this migration rendered every row itself by importing the app's renderer;

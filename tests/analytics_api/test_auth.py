@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 
-from analytics_api.auth import jti_digest
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
 from analytics_api.models import UsedTokenId
-from analytics_api.throttling import client_address
+from analytics_api.tenancy.auth import jti_digest
+from analytics_api.tenancy.throttling import client_address
 from tests.conftest import Tenant, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -239,7 +239,7 @@ def test_client_address(settings: Any, proxies: int, forwarded: str, expected: s
 
 def test_failures_are_logged_with_client_id_but_never_the_token(tenant: Tenant, caplog: Any) -> None:
     token = jwt.encode(_claims(tenant), "wrong-secret-" * 4, algorithm="HS256")
-    with caplog.at_level("INFO", logger="analytics_api.auth"):
+    with caplog.at_level("INFO", logger="analytics_api.tenancy.auth"):
         _post(tenant, token)
     assert tenant.api_client.client_id in caplog.text
     assert token not in caplog.text

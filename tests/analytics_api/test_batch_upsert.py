@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from analytics_api.ingestion import IngestResult, rows_upsert
+from analytics_api.kernel.ingestion import IngestResult, rows_upsert
 from conversations.models import Interaction
 from conversations.services import interactions_ingest
 from qualityai.models import QaContact

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from analytics_api.dates import DateFormatError, local_to_utc, parse_aware
+from analytics_api.kernel.dates import DateFormatError, local_to_utc, parse_aware
 
 
 def test_window_bounds_beyond_the_calendar_are_clamped() -> None:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 
-from analytics_api.errors import flatten_validation_errors
+from analytics_api.kernel.errors import flatten_validation_errors
 from tests.analytics_api import probe_urls
 from tests.conftest import Tenant
 

@@ -1,4 +1,4 @@
-"""The production gunicorn (analytics_api/gunicorn_conf.py, as ``make run`` and the image start it),
+"""The production gunicorn (analytics_api/server/gunicorn_conf.py, as ``make run`` and the image start it),
 spoken to over raw sockets: its own errors are the JSON envelope, slow clients are cut off and do not
 stop other requests, chunked bodies are refused instead of read as empty."""
 

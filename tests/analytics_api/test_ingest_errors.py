@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from django.db import DataError, OperationalError
 
-from analytics_api import ingestion
-from analytics_api.ingestion import RecordKind, batch_ingest
+from analytics_api.kernel import ingestion
+from analytics_api.kernel.ingestion import RecordKind, batch_ingest
 from tests.analytics_api import probe_urls
 from tests.conftest import Tenant
 

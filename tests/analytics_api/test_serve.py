@@ -1,4 +1,4 @@
-"""``make run``'s entry point (``python -m analytics_api.serve``): Ctrl-C stops every process it started.
+"""``make run``'s entry point (``python -m analytics_api.server.serve``): Ctrl-C stops every process it started.
 
 The terminal's Ctrl-C is a SIGINT to the whole foreground process group; the test sends exactly
 that, once while the servers are still starting (django-q2's sentinel and workers used to outlive
@@ -69,7 +69,7 @@ def test_ctrl_c_stops_gunicorn_qcluster_and_all_their_children(serve_env: dict[s
     port = free_port()
     env = {**process_env(serve_env), "BIND": f"127.0.0.1:{port}", "SERVE_TEST_MARKER": marker}
     run = subprocess.Popen(
-        [sys.executable, "-m", "analytics_api.serve"], cwd=ROOT, env=env, start_new_session=True,
+        [sys.executable, "-m", "analytics_api.server.serve"], cwd=ROOT, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

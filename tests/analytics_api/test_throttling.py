@@ -15,9 +15,9 @@ import redis
 import time_machine
 from django.core.cache import caches
 
-from analytics_api import throttling
-from analytics_api.auth import ClientPrincipal
 from analytics_api.models import ApiClient
+from analytics_api.tenancy import throttling
+from analytics_api.tenancy.auth import ClientPrincipal
 from tests.conftest import Tenant
 
 REDIS_URL = "redis://127.0.0.1:6379/15"

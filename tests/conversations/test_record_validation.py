@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from analytics_api.errors import flatten_validation_errors
-from analytics_api.ingestion import RecordInvalid
+from analytics_api.kernel.errors import flatten_validation_errors
+from analytics_api.kernel.ingestion import RecordInvalid
 from conversations.records import interaction_record_validator
 
 BOT = "st-valid"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from analytics_api.text import JSON_INT_MAX, JSON_INT_MIN, MAX_JSON_DEPTH, record_storage_errors
+from analytics_api.kernel.text import JSON_INT_MAX, JSON_INT_MIN, MAX_JSON_DEPTH, record_storage_errors
 from conversations.models import Interaction
 from qualityai.models import QaContact
 from tests.conftest import Tenant

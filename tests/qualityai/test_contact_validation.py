@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from analytics_api.errors import flatten_validation_errors
-from analytics_api.ingestion import RecordInvalid
+from analytics_api.kernel.errors import flatten_validation_errors
+from analytics_api.kernel.ingestion import RecordInvalid
 from qualityai.serializers import ContactRecordSerializer, contact_record_check
 from tests.qualityai.factories import ContactDocumentFactory
 

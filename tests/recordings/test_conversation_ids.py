@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
 from conversations.models import Interaction
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
 from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.selectors import recording_links
 from recordings.services import recording_sources_register, recording_state_of

@@ -23,7 +23,7 @@ import psycopg
 from django.db import connection
 
 from analytics_api.models import Account, Bot
-from analytics_api.services import account_ensure
+from analytics_api.tenancy.services import account_ensure
 from conversations.demo import interactions_seed
 from conversations.documents import SECTIONS, document_render, served_page
 from conversations.models import Interaction, InteractionQueue

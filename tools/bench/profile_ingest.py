@@ -34,9 +34,9 @@ from django.db import connection, transaction  # noqa: E402
 from pyinstrument import Profiler  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from analytics_api.ingestion import RecordKind, batch_ingest  # noqa: E402
+from analytics_api.kernel.ingestion import RecordKind, batch_ingest  # noqa: E402
 from analytics_api.models import Account, ApiClient, Bot, Scope  # noqa: E402
-from analytics_api.services import jwt_mint  # noqa: E402
+from analytics_api.tenancy.services import jwt_mint  # noqa: E402
 from conversations.demo import KIND_WEIGHTS, KINDS, DemoSessionFactory, _conversation, _demo  # noqa: E402
 from conversations.models import Interaction  # noqa: E402
 from conversations.services import interaction_ingest_context, interaction_kind  # noqa: E402

@@ -20,7 +20,7 @@ import orjson
 from django.db.models import QuerySet
 
 from analytics_api.models import Account, ApiClient, Scope
-from analytics_api.services import api_client_create, jwt_mint
+from analytics_api.tenancy.services import api_client_create, jwt_mint
 from conversations.models import InteractionQueue
 from conversations.selectors import interaction_page, interaction_rows
 from conversations.serializers import interaction_query_validate

@@ -3,7 +3,7 @@
 The stack is the documented one (docker-compose.yml) on loopback ports: Debian's nginx with the
 committed server block (``deploy/api.conf.template``, run by :mod:`harness.nginx` from a private
 prefix; installed with apt-get when missing) in front of gunicorn with the production
-configuration (``analytics_api/gunicorn_conf.py``), a scratch PostgreSQL database and a private
+configuration (``analytics_api/server/gunicorn_conf.py``), a scratch PostgreSQL database and a private
 Redis. Phases, each ``DRILL_PHASE_S`` seconds (default 30):
 
 1. ``baseline``: health probes through nginx, nothing else;

@@ -160,7 +160,7 @@ class _Managed:
 
 class Gunicorn(_Managed):
     """``gunicorn analytics_api.wsgi:application`` with the production configuration
-    (``analytics_api/gunicorn_conf.py``, as the Dockerfile and ``make run``), on a free loopback port.
+    (``analytics_api/server/gunicorn_conf.py``, as the Dockerfile and ``make run``), on a free loopback port.
 
     Usage::
 
@@ -195,7 +195,7 @@ class Gunicorn(_Managed):
     def __enter__(self) -> Gunicorn:
         self.port = free_port()
         command = [
-            str(BIN / "gunicorn"), "-c", "python:analytics_api.gunicorn_conf", "analytics_api.wsgi:application",
+            str(BIN / "gunicorn"), "-c", "python:analytics_api.server.gunicorn_conf", "analytics_api.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
         ]
         if self.threads is not None:

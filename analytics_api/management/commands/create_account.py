@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics_api.errors import ApiError
-from analytics_api.services import account_ensure
+from analytics_api.kernel.errors import ApiError
+from analytics_api.tenancy.services import account_ensure
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Scope
-from analytics_api.services import api_client_create
+from analytics_api.tenancy.services import api_client_create
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from analytics_api.models import Account, ApiClient, Scope
-from analytics_api.services import account_ensure, api_client_create, jwt_mint
+from analytics_api.tenancy.services import account_ensure, api_client_create, jwt_mint
 
 DEMO_ACCOUNT_ID = "6123a3b2c4d5e6f708192a3b"
 DEMO_ORG_ID = "o-6f5c2a1e-8d3b-4c7a-9e21-5b4d3c2a1f00"

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
 from analytics_api.models import ApiClient
-from analytics_api.services import jwt_mint
+from analytics_api.tenancy.services import jwt_mint
 
 
 class Command(BaseCommand):

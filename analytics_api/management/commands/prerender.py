@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics_api.prerender import Prerendering
+from analytics_api.kernel.prerender import Prerendering
 from conversations.documents import SERVED_DOCUMENTS
 from qualityai.rendering import SERVED_RESULTS
 
@@ -15,7 +15,7 @@ DATASETS = {spec.dataset: spec for spec in (SERVED_DOCUMENTS, SERVED_RESULTS)}
 class Command(BaseCommand):
     help = (
         "Re-render the pre-rendered texts of stored rows whose format version is not the current one "
-        "(after an upgrade; see analytics_api.prerender). Streams in primary-key batches, prints progress "
+        "(after an upgrade; see analytics_api.kernel.prerender). Streams in primary-key batches, prints progress "
         "on stderr; stop it at any time and run it again: it only does what is left. Pages stay correct "
         "meanwhile, rendered from the documents (slower)."
     )

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from analytics_api.models import ApiClient
-from analytics_api.secrets_box import reseal
+from analytics_api.tenancy.secrets_box import reseal
 
 
 class Command(BaseCommand):

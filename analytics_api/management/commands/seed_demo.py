@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics_api.management.commands.demo_setup import DEMO_ACCOUNT_ID, DEMO_BOT_ID, DEMO_ORG_ID
 from analytics_api.models import Account
-from analytics_api.services import account_ensure
+from analytics_api.tenancy.services import account_ensure
 from conversations.demo import interactions_seed
 from qualityai.demo import contacts_seed
 

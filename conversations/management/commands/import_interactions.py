@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics_api.ingestion import format_import_report, import_jsonl, import_report_check
+from analytics_api.kernel.ingestion import format_import_report, import_jsonl, import_report_check
 from analytics_api.models import Account
 from conversations.services import interaction_ingest_context, interaction_kind
 

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics_api.errors import ApiError
-from analytics_api.ingestion import format_import_report, import_report_check
+from analytics_api.kernel.errors import ApiError
+from analytics_api.kernel.ingestion import format_import_report, import_report_check
 from qualityai.selectors import stream_by_id
 from qualityai.services import contacts_import
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
 from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, MAX_MIN_DURATION_SECONDS
 from qualityai.selectors import stream_by_id
 from qualityai.services import stream_settings_set

@@ -20,7 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from analytics_api.renderers import json_bytes
+from analytics_api.kernel.renderers import json_bytes
 
 _DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
     OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError,

@@ -30,9 +30,9 @@ def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
 
 
 def main() -> int:
-    # Workers, threads, timeouts and BIND: analytics_api/gunicorn_conf.py (the image uses it too).
+    # Workers, threads, timeouts and BIND: analytics_api/server/gunicorn_conf.py (the image uses it too).
     servers = [
-        ([sys.executable, "-m", "gunicorn", "-c", "python:analytics_api.gunicorn_conf",
+        ([sys.executable, "-m", "gunicorn", "-c", "python:analytics_api.server.gunicorn_conf",
           "analytics_api.wsgi:application"], signal.SIGINT),
         ([sys.executable, "manage.py", "qcluster"], signal.SIGTERM),
     ]

@@ -24,12 +24,12 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
+from analytics_api.kernel.text import is_storable
 from analytics_api.models import Account, ApiClient, Bot, UsedTokenId
-from analytics_api.text import is_storable
-from analytics_api.throttling import client_address, window_counts, window_reset
+from analytics_api.tenancy.throttling import client_address, window_counts, window_reset
 
-logger = logging.getLogger("analytics_api.auth")
+logger = logging.getLogger("analytics_api.tenancy.auth")
 
 JTI_MAX_LIFETIME = timedelta(hours=1)
 # A jti is an id, not a payload: longer ones are refused rather than stored.

@@ -10,7 +10,7 @@ import jwt
 from django.conf import settings
 from django.db import transaction
 
-from analytics_api.errors import ApiError
+from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account, ApiClient, Bot, Scope
 
 

@@ -27,8 +27,8 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from rest_framework import serializers
 
-from analytics_api.errors import data_error_item, error_item, flatten_validation_errors, is_write_conflict
-from analytics_api.text import record_storage_errors
+from analytics_api.kernel.errors import data_error_item, error_item, flatten_validation_errors, is_write_conflict
+from analytics_api.kernel.text import record_storage_errors
 
 MAX_BATCH = 1000
 # Times a batch's transaction is run again after losing a race (deadlock, serialization failure).
@@ -84,7 +84,7 @@ def batch_ingest(*, kind: RecordKind[T], records: list[Any], context: dict[str, 
 
     1. Validate every record with the check ``kind.validator`` builds for ``context`` (the
        account/stream), and look for what no database can store anywhere in it (text, nesting,
-       integers: :func:`~analytics_api.text.record_storage_errors`, checked first, since a record
+       integers: :func:`~analytics_api.kernel.text.record_storage_errors`, checked first, since a record
        nested too deep is not validated); collect the errors of each invalid one under its index.
     2. Collapse duplicates inside the batch on ``kind.key``, keeping the last: the batch then
        behaves exactly as if its records had been sent one after another.

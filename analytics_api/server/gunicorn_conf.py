@@ -1,6 +1,6 @@
 """gunicorn's configuration, the one used by ``make run``, the Docker image and the drills.
 
-Run as ``gunicorn -c python:analytics_api.gunicorn_conf analytics_api.wsgi:application``; options
+Run as ``gunicorn -c python:analytics_api.server.gunicorn_conf analytics_api.wsgi:application``; options
 given on the command line after it take precedence. Environment variables:
 
 - ``BIND`` (default ``127.0.0.1:8000``; the image sets ``0.0.0.0:8000``);
@@ -12,7 +12,7 @@ given on the command line after it take precedence. Environment variables:
 
 Why threads: gunicorn's default ``sync`` worker reads each connection in the worker itself, with
 no time limit, so two clients sending headers slowly stopped ``make run`` (two workers). The
-threaded worker of :mod:`analytics_api.gunicorn_worker` waits for a connection's first byte in a
+threaded worker of :mod:`analytics_api.server.gunicorn_worker` waits for a connection's first byte in a
 poller (a connection that sends nothing holds no thread and is closed after ``keepalive``), bounds
 each read phase, and accepts only while it has a free thread.
 
@@ -36,7 +36,7 @@ from analytics_api.settings import env_bool, env_int
 
 bind = [os.environ.get("BIND") or "127.0.0.1:8000"]
 workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
-worker_class = "analytics_api.gunicorn_worker.Worker"
+worker_class = "analytics_api.server.gunicorn_worker.Worker"
 threads = env_int("WEB_THREADS", 16, minimum=1)
 # Connections a worker holds at once, idle and kept-alive ones included; past it, it stops accepting.
 worker_connections = 1000
@@ -61,6 +61,6 @@ sendfile = False
 
 accesslog = "-" if env_bool("WEB_ACCESS_LOG", True) else None
 
-# Read by analytics_api.gunicorn_worker (gunicorn has no setting for them).
+# Read by analytics_api.server.gunicorn_worker (gunicorn has no setting for them).
 header_timeout = env_int("WEB_HEADER_TIMEOUT", 10, minimum=1)
 body_timeout = env_int("WEB_BODY_TIMEOUT", 60, minimum=1)

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from analytics_api.errors import error_item
+from analytics_api.kernel.errors import error_item
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 

@@ -41,7 +41,7 @@ from gunicorn import util
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
-from analytics_api import gunicorn_conf
+from analytics_api.server import gunicorn_conf
 
 
 class RequestHeadTimeout(Exception):
@@ -51,7 +51,7 @@ class RequestHeadTimeout(Exception):
 
 class RequestBodyTimeout(TimeoutError):
     """The body did not arrive in time: an ``OSError``, as for a dropped connection, which Django
-    turns into ``UnreadablePostError`` (a 408 envelope, see ``analytics_api.errors``)."""
+    turns into ``UnreadablePostError`` (a 408 envelope, see ``analytics_api.kernel.errors``)."""
 
 
 class DeadlineSocket(socket.socket):

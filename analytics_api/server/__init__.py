@@ -1,0 +1,1 @@
+"""Serving the project: ``make run``'s supervisor and gunicorn's configuration and worker."""
