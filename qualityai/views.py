@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.auth import account_bot, account_matching, request_account
 from analytics_api.errors import ApiError, error_item, flatten_validation_errors
-from analytics_api.ingestion import BatchSerializer, IngestResultSerializer
+from analytics_api.ingestion import BatchSerializer
+from analytics_api.openapi import IngestResultSerializer, Tag, api_operation
 from qualityai import schema
 from qualityai.selectors import RawdataQuery, rawdata_page
 from qualityai.serializers import ContactRecordSerializer, RawdataQuerySerializer
@@ -21,15 +22,16 @@ _REQUIRED_HEADERS = ("accountId", "orgId")
 class RawdataView(APIView):
     required_scope = "qualityai.analytics"
 
-    @extend_schema(
-        operation_id="qualityai_rawdata",
+    @api_operation(
+        operation_id="rawdata",
+        tag=Tag.QUALITY_AI,
         summary="Quality AI raw data of a stream",
         description=schema.RAWDATA_DESCRIPTION,
+        scope=required_scope,
         parameters=[schema.STREAM_ID, *schema.HEADERS],
         request=RawdataQuerySerializer,
         responses={200: schema.RAWDATA_RESPONSE, **schema.RAWDATA_ERRORS},
         examples=[*schema.RAWDATA_REQUEST_EXAMPLES, schema.RAWDATA_RESPONSE_EXAMPLE],
-        tags=["Quality AI"],
     )
     def post(self, request: Request, streamId: str) -> Response:
         """1. Missing headers and every body problem → one 400; 2. headers of another account or
@@ -61,15 +63,16 @@ class RawdataView(APIView):
 class ContactIngestView(APIView):
     required_scope = "ingest"
 
-    @extend_schema(
-        operation_id="qualityai_contacts_ingest",
+    @api_operation(
+        operation_id="ingestContacts",
+        tag=Tag.INGESTION,
         summary="Ingest Quality AI contacts of a stream",
         description=schema.INGEST_DESCRIPTION,
+        scope=required_scope,
         parameters=[schema.STREAM_ID],
-        request=inline_serializer("QualityAiContactBatch", {"records": ContactRecordSerializer(many=True)}),
+        request=inline_serializer("ContactBatch", {"records": ContactRecordSerializer(many=True)}),
         responses={200: IngestResultSerializer, **schema.INGEST_ERRORS},
         examples=[*schema.INGEST_REQUEST_EXAMPLES, *schema.INGEST_RESPONSE_EXAMPLES],
-        tags=["Ingestion"],
     )
     def post(self, request: Request, streamId: str) -> Response:
         stream = account_bot(request_account(request), streamId, field="streamId")

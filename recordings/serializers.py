@@ -10,6 +10,8 @@ MAX_RETENTION_DAYS = 36500
 # Far beyond any account's audit log, and well inside 64 bits: a larger OFFSET made the query itself
 # fail (a 500) instead of returning an empty page.
 MAX_AUDIT_OFFSET = 1_000_000_000
+AUDIT_LIMIT_MAX = 100
+AUDIT_LIMIT_DEFAULT = 50
 
 
 class RecordingFileOut(serializers.Serializer):
@@ -44,7 +46,11 @@ class RetentionIn(serializers.Serializer):
     notifyCustomers = serializers.BooleanField(
         help_text="E-mail a notice 7 days before deletion and a confirmation after it."
     )
-    notificationEmail = serializers.EmailField(required=False, allow_blank=True, default="")
+    # No default in the schema: "" is not an e-mail address, so a declared default of "" made the
+    # schema invalid (openapi-spec-validator); an absent address is read as "" in the view.
+    notificationEmail = serializers.EmailField(
+        required=False, allow_blank=True, help_text="Required when notifyCustomers is true; \"\" = none."
+    )
 
 
 class RetentionOut(serializers.Serializer):
@@ -56,7 +62,7 @@ class RetentionOut(serializers.Serializer):
 
 class AuditQuery(serializers.Serializer):
     offset = serializers.IntegerField(min_value=0, max_value=MAX_AUDIT_OFFSET, default=0, help_text="Entries to skip.")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+    limit = serializers.IntegerField(min_value=1, max_value=AUDIT_LIMIT_MAX, default=AUDIT_LIMIT_DEFAULT)
 
 
 class AuditEntryOut(serializers.Serializer):
