@@ -23,7 +23,13 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from analytics_api.errors import DEPENDENCY_RETRY_AFTER_SECONDS
@@ -68,6 +74,7 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 class IngestResultSerializer(serializers.Serializer):
     """The answer of every ingestion endpoint."""
 
+    @extend_schema_serializer(component_name="RejectedRecord")
     class RejectedSerializer(serializers.Serializer):
         index = serializers.IntegerField(help_text="Position of the record in the batch (0-based)")
         errors = ErrorItemSerializer(many=True)

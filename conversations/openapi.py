@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_serializer
 from rest_framework import serializers
 
 from analytics_api.dates import OFFSET_MAX as ZONE_OFFSET_MAX
@@ -37,6 +37,7 @@ class SelectedFieldsSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(component_name="InteractionDetails")
 class InteractionRequestSerializer(serializers.Serializer):
     startDate = serializers.CharField(help_text="Local time: YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS")
     endDate = serializers.CharField(help_text="Local time, same forms; a date alone means the end of that day")
@@ -54,6 +55,7 @@ class InteractionRequestSerializer(serializers.Serializer):
     selectedFields = SelectedFieldsSerializer(required=False)
 
 
+@extend_schema_serializer(component_name="InteractionRecord")
 class InteractionRecordDocSerializer(serializers.Serializer):
     """The main fields of a record; see the example for the full nesting."""
 
@@ -96,6 +98,7 @@ class InteractionPageSerializer(serializers.Serializer):
     data = InteractionRecordDocSerializer(many=True)
 
 
+@extend_schema_serializer(component_name="InteractionBatch")
 class InteractionBatchDocSerializer(serializers.Serializer):
     records = serializers.ListField(
         child=serializers.DictField(),

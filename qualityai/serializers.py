@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 from rest_framework.serializers import as_serializer_error
@@ -98,6 +98,7 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
         return value
 
 
+@extend_schema_serializer(component_name="Rawdata")
 class RawdataQuerySerializer(serializers.Serializer):
     """The rawdata request body (DESIGN §6). Unknown fields are ignored."""
 

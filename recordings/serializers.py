@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from recordings.models import AuditAction, Channel, RecordingState
@@ -14,6 +15,7 @@ AUDIT_LIMIT_MAX = 100
 AUDIT_LIMIT_DEFAULT = 50
 
 
+@extend_schema_serializer(component_name="RecordingFile")
 class RecordingFileOut(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     format = serializers.CharField(help_text='Always "flac".')
@@ -22,6 +24,7 @@ class RecordingFileOut(serializers.Serializer):
     downloadUrl = serializers.URLField()
 
 
+@extend_schema_serializer(component_name="Recording")
 class RecordingOut(serializers.Serializer):
     conversationId = serializers.CharField()
     state = serializers.ChoiceField(choices=RecordingState.choices)
@@ -38,6 +41,7 @@ class DownloadQuery(serializers.Serializer):
     part = serializers.IntegerField(min_value=1, default=1)
 
 
+@extend_schema_serializer(component_name="RetentionSettings")
 class RetentionIn(serializers.Serializer):
     retentionDays = serializers.IntegerField(
         min_value=1, max_value=MAX_RETENTION_DAYS, allow_null=True,
@@ -53,6 +57,7 @@ class RetentionIn(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(component_name="RetentionSettings")
 class RetentionOut(serializers.Serializer):
     retentionDays = serializers.IntegerField(allow_null=True)
     notifyCustomers = serializers.BooleanField()
@@ -65,6 +70,7 @@ class AuditQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=AUDIT_LIMIT_MAX, default=AUDIT_LIMIT_DEFAULT)
 
 
+@extend_schema_serializer(component_name="AuditEntry")
 class AuditEntryOut(serializers.Serializer):
     id = serializers.IntegerField()
     at = serializers.CharField()
@@ -74,6 +80,7 @@ class AuditEntryOut(serializers.Serializer):
     details = serializers.DictField()
 
 
+@extend_schema_serializer(component_name="AuditLogPage")
 class AuditPageOut(serializers.Serializer):
     numResults = serializers.IntegerField()
     hasMore = serializers.BooleanField()
