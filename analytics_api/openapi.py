@@ -12,6 +12,9 @@
   ``callDetails``, ``rawdata``). :func:`schema_conventions` (a postprocessing hook) lists the tags
   with their descriptions and refuses a schema breaking either rule.
 * Limits are interpolated from the constants the validating code uses, never restated as literals.
+
+Each app's ``openapi.py`` holds one keyword set per operation (descriptions, parameters, examples,
+its own answers); its view method is decorated with ``@api_operation(**openapi.THE_OPERATION)``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from analytics_api.dates import OFFSET_MAX as ZONE_OFFSET_MAX
 from analytics_api.dates import OFFSET_MIN as ZONE_OFFSET_MIN
 from analytics_api.ingestion import MAX_BATCH
 from analytics_api.models import Scope
-from analytics_api.openapi import IngestResultSerializer, error_response
+from analytics_api.openapi import IngestResultSerializer, Tag, error_response
 from conversations.reference_sample import SAMPLE_RESPONSE
 from conversations.serializers import LIMIT_MAX, MAX_CALENDAR_DAYS, MAX_WINDOW, OFFSET_MAX
 
@@ -348,4 +348,38 @@ READ_RESPONSES = {
     400: error_response("Invalid query or body: every problem listed at once, each naming its field."),
     403: _ACCOUNT_FORBIDDEN,
     404: _UNKNOWN_IID,
+}
+
+INTERACTION_DETAILS: dict[str, Any] = {
+    "operation_id": "interactionDetails",
+    "tag": Tag.CONVERSATIONS,
+    "scope": Scope.ANALYTICS.value,
+    "summary": "All conversations of a window, in detail",
+    "description": READ_RULES,
+    "parameters": PAGING_PARAMETERS,
+    "request": InteractionRequestSerializer,
+    "responses": READ_RESPONSES,
+    "examples": [*REQUEST_EXAMPLES, *INTERACTION_RESPONSE_EXAMPLES],
+}
+
+CALL_DETAILS: dict[str, Any] = {
+    **INTERACTION_DETAILS,
+    "operation_id": "callDetails",
+    "summary": "Voice calls of a window, in detail",
+    "description": (
+        "The interactionDetails contract restricted to voice interactions. A `channels` filter is "
+        "narrowed to `voice`: a list without `voice` matches nothing.\n" + READ_RULES
+    ),
+    "examples": [*REQUEST_EXAMPLES, *CALL_RESPONSE_EXAMPLES],
+}
+
+INGEST_INTERACTIONS: dict[str, Any] = {
+    "operation_id": "ingestInteractions",
+    "tag": Tag.INGESTION,
+    "scope": Scope.INGEST.value,
+    "summary": "Ingest interaction records (upsert)",
+    "description": INGEST_DESCRIPTION,
+    "request": InteractionBatchDocSerializer,
+    "responses": INGEST_RESPONSES,
+    "examples": INGEST_EXAMPLES,
 }

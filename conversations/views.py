@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from analytics_api.auth import account_bot, account_matching, request_account
 from analytics_api.ingestion import BatchSerializer
 from analytics_api.models import Scope
-from analytics_api.openapi import Tag, api_operation
+from analytics_api.openapi import api_operation
 from conversations import openapi
 from conversations.models import Channel
 from conversations.selectors import interaction_page
@@ -22,17 +22,7 @@ class InteractionDetailsView(APIView):
     # calldetails serves the same contract for one channel.
     channel: str | None = None
 
-    @api_operation(
-        operation_id="interactionDetails",
-        tag=Tag.CONVERSATIONS,
-        summary="All conversations of a window, in detail",
-        description=openapi.READ_RULES,
-        scope=Scope.ANALYTICS.value,
-        parameters=openapi.PAGING_PARAMETERS,
-        request=openapi.InteractionRequestSerializer,
-        responses=openapi.READ_RESPONSES,
-        examples=[*openapi.REQUEST_EXAMPLES, *openapi.INTERACTION_RESPONSE_EXAMPLES],
-    )
+    @api_operation(**openapi.INTERACTION_DETAILS)
     def post(self, request: Request, accountId: str) -> Response:
         account = account_matching(request, accountId)
         header_account = request.headers.get("accountId")
@@ -52,20 +42,7 @@ class InteractionDetailsView(APIView):
 class CallDetailsView(InteractionDetailsView):
     channel = Channel.VOICE.value
 
-    @api_operation(
-        operation_id="callDetails",
-        tag=Tag.CONVERSATIONS,
-        summary="Voice calls of a window, in detail",
-        description=(
-            "The interactionDetails contract restricted to voice interactions. A `channels` filter is "
-            "narrowed to `voice`: a list without `voice` matches nothing.\n" + openapi.READ_RULES
-        ),
-        scope=Scope.ANALYTICS.value,
-        parameters=openapi.PAGING_PARAMETERS,
-        request=openapi.InteractionRequestSerializer,
-        responses=openapi.READ_RESPONSES,
-        examples=[*openapi.REQUEST_EXAMPLES, *openapi.CALL_RESPONSE_EXAMPLES],
-    )
+    @api_operation(**openapi.CALL_DETAILS)
     def post(self, request: Request, accountId: str) -> Response:
         return super().post(request, accountId)
 
@@ -73,16 +50,7 @@ class CallDetailsView(InteractionDetailsView):
 class InteractionIngestView(APIView):
     required_scope = Scope.INGEST.value
 
-    @api_operation(
-        operation_id="ingestInteractions",
-        tag=Tag.INGESTION,
-        summary="Ingest interaction records (upsert)",
-        description=openapi.INGEST_DESCRIPTION,
-        scope=Scope.INGEST.value,
-        request=openapi.InteractionBatchDocSerializer,
-        responses=openapi.INGEST_RESPONSES,
-        examples=openapi.INGEST_EXAMPLES,
-    )
+    @api_operation(**openapi.INGEST_INTERACTIONS)
     def post(self, request: Request) -> Response:
         batch = BatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)

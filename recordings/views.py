@@ -16,7 +16,7 @@ from analytics_api.dates import render_utc_ms
 from analytics_api.errors import DEPENDENCY_RETRY_AFTER_SECONDS, ApiError
 from analytics_api.models import Scope
 from analytics_api.openapi import api_operation
-from recordings import schema
+from recordings import openapi
 from recordings.models import STATE_MESSAGES, Channel, Recording, RecordingFile, RecordingState, RetentionSettings
 from recordings.retention import recording_expires_at, retention_settings_update
 from recordings.selectors import (
@@ -64,7 +64,7 @@ def _recording_payload(request: Request, recording: Recording) -> dict[str, Any]
 class RecordingDetailView(APIView):
     required_scope = Scope.RECORDINGS.value
 
-    @api_operation(**schema.RECORDING_DETAIL)
+    @api_operation(**openapi.RECORDING_DETAIL)
     def get(self, request: Request, conversationId: str) -> Response:
         recording = recording_get(account=request_account(request), conversation_id=conversationId)
         return Response(_recording_payload(request, recording))
@@ -111,7 +111,7 @@ class RecordingDownloadView(APIView):
         # Players send Accept: audio/*; errors are still answered in JSON rather than with a 406.
         return super().perform_content_negotiation(request, force=True)
 
-    @api_operation(**schema.RECORDING_DOWNLOAD)
+    @api_operation(**openapi.RECORDING_DOWNLOAD)
     def get(self, request: Request, conversationId: str) -> FileResponse | HttpResponseRedirect:
         query = DownloadQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -141,7 +141,7 @@ class RecordingDownloadView(APIView):
 class RecordingRetryView(APIView):
     required_scope = Scope.RECORDINGS.value
 
-    @api_operation(**schema.RECORDING_RETRY)
+    @api_operation(**openapi.RECORDING_RETRY)
     def post(self, request: Request, conversationId: str) -> Response:
         recording = recording_retry(account=request_account(request), conversation_id=conversationId)
         return Response(_recording_payload(request, recording), status=202)
@@ -159,11 +159,11 @@ def _retention_payload(retention: RetentionSettings) -> dict[str, Any]:
 class RetentionSettingsView(APIView):
     required_scope = Scope.ADMIN.value
 
-    @api_operation(**schema.RETENTION_GET)
+    @api_operation(**openapi.RETENTION_GET)
     def get(self, request: Request) -> Response:
         return Response(_retention_payload(retention_settings_get(account=request_account(request))))
 
-    @api_operation(**schema.RETENTION_PUT)
+    @api_operation(**openapi.RETENTION_PUT)
     def put(self, request: Request) -> Response:
         body = RetentionIn(data=request.data)
         body.is_valid(raise_exception=True)
@@ -180,7 +180,7 @@ class RetentionSettingsView(APIView):
 class AuditLogView(APIView):
     required_scope = Scope.ADMIN.value
 
-    @api_operation(**schema.AUDIT_LOG)
+    @api_operation(**openapi.AUDIT_LOG)
     def get(self, request: Request) -> Response:
         query = AuditQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -1,4 +1,4 @@
-"""OpenAPI documentation of the Quality AI endpoints: descriptions, parameters and examples."""
+"""OpenAPI descriptions and examples of the Quality AI endpoints (``api_operation`` keyword sets)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers
 
 from analytics_api.ingestion import MAX_BATCH
-from analytics_api.openapi import error_response
+from analytics_api.models import Scope
+from analytics_api.openapi import IngestResultSerializer, Tag, error_response
 from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, DurationStatus
 from qualityai.rendering import RESULT_KEY_ORDER
 from qualityai.serializers import (
@@ -21,6 +22,7 @@ from qualityai.serializers import (
     MAX_PAGE,
     NOT_EVALUATED,
     ContactRecordSerializer,
+    RawdataQuerySerializer,
 )
 
 STREAM_ID = OpenApiParameter(
@@ -370,4 +372,28 @@ INGEST_ERRORS = {
         ("Empty batch", {"msg": "Send at least one record.", "code": "empty", "field": "records"}),
     ),
     404: RAWDATA_ERRORS[404],
+}
+
+RAWDATA: dict[str, Any] = {
+    "operation_id": "rawdata",
+    "tag": Tag.QUALITY_AI,
+    "scope": Scope.QUALITYAI.value,
+    "summary": "Quality AI raw data of a stream",
+    "description": RAWDATA_DESCRIPTION,
+    "parameters": [STREAM_ID, *HEADERS],
+    "request": RawdataQuerySerializer,
+    "responses": {200: RAWDATA_RESPONSE, **RAWDATA_ERRORS},
+    "examples": [*RAWDATA_REQUEST_EXAMPLES, RAWDATA_RESPONSE_EXAMPLE],
+}
+
+INGEST_CONTACTS: dict[str, Any] = {
+    "operation_id": "ingestContacts",
+    "tag": Tag.INGESTION,
+    "scope": Scope.INGEST.value,
+    "summary": "Ingest Quality AI contacts of a stream",
+    "description": INGEST_DESCRIPTION,
+    "parameters": [STREAM_ID],
+    "request": inline_serializer("ContactBatch", {"records": ContactRecordSerializer(many=True)}),
+    "responses": {200: IngestResultSerializer, **INGEST_ERRORS},
+    "examples": [*INGEST_REQUEST_EXAMPLES, *INGEST_RESPONSE_EXAMPLES],
 }
