@@ -117,8 +117,10 @@ class RawdataQuerySerializer(serializers.Serializer):
         error_messages={"required": "endDate is required (UTC, YYYY-MM-DD HH:MM:SS)."},
         help_text="Window end, UTC, inclusive; a date alone means the end of that day.",
     )
-    limit = StrictInteger(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT, help_text="1–100, default 10")
-    page = StrictInteger(minimum=1, maximum=MAX_PAGE, default=1, help_text="1 to 10,000,000, default 1")
+    limit = StrictInteger(
+        minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT, help_text=f"1–{MAX_LIMIT}, default {DEFAULT_LIMIT}"
+    )
+    page = StrictInteger(minimum=1, maximum=MAX_PAGE, default=1, help_text=f"1 to {MAX_PAGE:,}, default 1")
     include_below_threshold = StrictBoolean(
         default=False, help_text="Also return contacts shorter than the stream's minimum duration"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -10,6 +11,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from analytics_api.models import Scope
 from analytics_api.openapi import Tag, error_response
 from recordings.models import STATE_MESSAGES, RecordingState
+from recordings.retention import NOTICE_AHEAD
 from recordings.serializers import (
     AUDIT_LIMIT_DEFAULT,
     AUDIT_LIMIT_MAX,
@@ -19,7 +21,17 @@ from recordings.serializers import (
     RetentionIn,
     RetentionOut,
 )
+from recordings.services import AUTO_RETRY_DELAY, FIRST_ATTEMPT_DELAY
 from recordings.storage import CONTENT_TYPE
+
+
+def _minutes(delay: timedelta) -> int:
+    return int(delay.total_seconds() // 60)
+
+
+def _hours(delay: timedelta) -> int:
+    return int(delay.total_seconds() // 3600)
+
 
 _RECORDINGS = {"tag": Tag.RECORDINGS, "scope": Scope.RECORDINGS.value}
 _SETTINGS = {"tag": Tag.SETTINGS, "scope": Scope.ADMIN.value}
@@ -79,8 +91,9 @@ RECORDING_DETAIL: dict[str, Any] = {
     "summary": "State and files of a conversation's recording",
     "description": (
         "The recording of a voice conversation whose ingested record carried `recordingSources`. "
-        "It is fetched from the recording server 10 minutes after the call ended; a failed fetch is "
-        "retried automatically once, 24 hours later, and by a user at any time (POST `.../retry`). "
+        f"It is fetched from the recording server {_minutes(FIRST_ATTEMPT_DELAY)} minutes after the call ended; "
+        f"a failed fetch is retried automatically once, {_hours(AUTO_RETRY_DELAY)} hours later, and by a user "
+        "at any time (POST `.../retry`). "
         "`message` is the documented text of `state`:\n\n"
         f"{_STATES_TEXT}\n\n"
         "`files` lists the stored files (one per channel and source: `agent`, `customer` or `mixed`) "
@@ -172,7 +185,8 @@ RECORDING_RETRY: dict[str, Any] = {
         "answers 202 with the recording, now `fetching_in_progress`. Allowed in the states "
         "`initial_fetch_failed`, `retry_failed`, `24hr_retry_failed`, `partial_download_failed`, "
         "`partial_upload_failed`, `partial_failed` and `failed`; any other state is 409. A failed "
-        "user retry ends in `retry_failed` and leaves a pending automatic 24-hour retry in place."
+        f"user retry ends in `retry_failed` and leaves a pending automatic {_hours(AUTO_RETRY_DELAY)}-hour retry "
+        "in place."
     ),
     "parameters": [CONVERSATION_ID],
     "request": None,
@@ -209,7 +223,7 @@ RETENTION_GET: dict[str, Any] = {
     "summary": "Recording retention settings",
     "description": (
         "The account's recording retention period in days after the call (null: recordings are "
-        "kept forever, the default) and whether a notice is e-mailed 7 days before deletion and a "
+        f"kept forever, the default) and whether a notice is e-mailed {NOTICE_AHEAD.days} days before deletion and a "
         "confirmation after it. Requires the `account.admin` scope."
     ),
     "responses": {200: RetentionOut},
@@ -222,8 +236,8 @@ RETENTION_PUT: dict[str, Any] = {
     "summary": "Set the recording retention settings",
     "description": (
         "Replaces the settings; every change is written to the audit log with the calling client. "
-        "A daily job then e-mails opted-in notices 7 days before a recording expires, deletes "
-        "expired recordings from storage (for an opted-in account never sooner than 7 days after "
+        f"A daily job then e-mails opted-in notices {NOTICE_AHEAD.days} days before a recording expires, deletes "
+        f"expired recordings from storage (for an opted-in account never sooner than {NOTICE_AHEAD.days} days after "
         "the notice) and confirms each deletion. `notificationEmail` is required when "
         "`notifyCustomers` is true. Requires the `account.admin` scope."
     ),
