@@ -4,7 +4,8 @@
   operation's own answers and adds the answers every operation shares — 401 and 403 (authenticated
   operations), 405, 413 and 415 (operations taking a body), 429 with ``Retry-After`` (throttled
   operations) and 503 with ``Retry-After`` — so that a generated client or a schema-driven tester
-  knows every status an operation can answer.
+  knows every status an operation can answer. 406 is shared too: an ``Accept`` header that excludes
+  JSON is refused by content negotiation (except where a view answers whatever is accepted).
 * :class:`ErrorEnvelopeSerializer` is the one error component (``ErrorEnvelope`` / ``ErrorItem``),
   :func:`error_response` the one way to document an error status with examples.
 * :class:`Tag` is the one list of tags (lower case, one per area); operation ids are lowerCamelCase,
@@ -116,7 +117,7 @@ UNAUTHORIZED = error_response(
 )
 
 
-def _shared_responses(*, scope: str | None, body: bool) -> dict[int, OpenApiResponse]:
+def _shared_responses(*, scope: str | None, body: bool, negotiated: bool) -> dict[int, OpenApiResponse]:
     # The body limit is a setting: the schema states the value in force where it is generated.
     shared: dict[int, OpenApiResponse] = {}
     if scope is not None:
@@ -126,6 +127,11 @@ def _shared_responses(*, scope: str | None, body: bool) -> dict[int, OpenApiResp
         "The path does not take this method; the `Allow` header lists those it takes.",
         ("Wrong method", {"msg": 'Method "DELETE" not allowed.', "code": "method_not_allowed"}),
     )
+    if negotiated:
+        shared[406] = error_response(
+            "The `Accept` header excludes `application/json`, the only type this operation answers in.",
+            ("Not JSON", {"msg": "This API answers in JSON only: accept application/json.", "code": "not_acceptable"}),
+        )
     if body:
         limit = settings.API_MAX_BODY_BYTES
         shared[413] = error_response(
@@ -187,14 +193,16 @@ def api_operation(
     request: Any = None,
     parameters: Sequence[OpenApiParameter] = (),
     examples: Sequence[OpenApiExample] = (),
+    negotiated: bool = True,
 ) -> Callable[[Any], Any]:
     """``extend_schema`` for one operation: its own answers plus the shared ones.
 
     ``scope`` is the scope the view requires (None: no authentication, as for the health check);
     ``request`` is the body's serializer (None: no body). An answer in ``responses`` takes precedence
     over the shared one of the same status (e.g. a 403 that also covers another account's id).
+    ``negotiated=False`` is for a view that skips content negotiation (so never answers 406).
     """
-    shared = _shared_responses(scope=scope, body=request is not None)
+    shared = _shared_responses(scope=scope, body=request is not None, negotiated=negotiated)
     statuses = {key[0] if isinstance(key, tuple) else key for key in responses}
     merged = {**responses, **{status: answer for status, answer in shared.items() if status not in statuses}}
     return extend_schema(

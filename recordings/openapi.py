@@ -117,6 +117,8 @@ RECORDING_DETAIL: dict[str, Any] = {
 
 RECORDING_DOWNLOAD: dict[str, Any] = {
     "operation_id": "downloadRecording",
+    # The view forces content negotiation (players send Accept: audio/*): never a 406.
+    "negotiated": False,
     "summary": "Download a recording as FLAC",
     "description": (
         "The audio of one stored file as `audio/flac` with a `.flac` attachment file name. From the "

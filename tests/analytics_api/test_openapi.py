@@ -55,18 +55,20 @@ def test_committed_schema_passes_openapi_spec_validator() -> None:
     assert [str(error) for error in OpenAPIV30SpecValidator(spec).iter_errors()] == []
 
 
-AUTHENTICATED = {"401", "403", "405", "429", "503"}
+AUTHENTICATED = {"401", "403", "405", "406", "429", "503"}
 WITH_BODY = AUTHENTICATED | {"400", "413", "415"}
 # Every status each operation can answer, and only those.
 STATUSES = {
-    ("get", "/api/health"): {"200", "405", "503"},
+    ("get", "/api/health"): {"200", "405", "406", "503"},
     ("post", "/agentassist/api/public/analytics/account/{accountId}/v2/interactionDetails"): WITH_BODY | {"200", "404"},
     ("post", "/agentassist/api/public/analytics/account/{accountId}/v2/calldetails"): WITH_BODY | {"200", "404"},
     ("post", "/api/v1/ingest/interactions"): WITH_BODY | {"200"},
     ("post", "/qualityai/api/v1/public/qualitymanagement/app/{streamId}/rawdata"): WITH_BODY | {"200", "404"},
     ("post", "/api/v1/ingest/qualityai/{streamId}/contacts"): WITH_BODY | {"200", "404"},
     ("get", "/api/v1/recordings/{conversationId}"): AUTHENTICATED | {"200", "404"},
-    ("get", "/api/v1/recordings/{conversationId}/download"): AUTHENTICATED | {"200", "302", "400", "404", "409", "410"},
+    # The download forces content negotiation: whatever a player accepts, never a 406.
+    ("get", "/api/v1/recordings/{conversationId}/download"): AUTHENTICATED - {"406"}
+    | {"200", "302", "400", "404", "409", "410"},
     ("post", "/api/v1/recordings/{conversationId}/retry"): AUTHENTICATED | {"202", "404", "409"},
     ("get", "/api/v1/settings/retention"): AUTHENTICATED | {"200"},
     ("put", "/api/v1/settings/retention"): WITH_BODY | {"200"},
