@@ -376,6 +376,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SORT_OPERATIONS": False,
     "ENUM_NAME_OVERRIDES": {},
+    # The tag list and the naming conventions live in the OpenAPI kit.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "analytics_api.kernel.openapi.schema_conventions",
+    ],
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.db import connection
 from django.views.generic import TemplateView
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics_api.kernel.errors import ApiError
+from analytics_api.kernel.errors import DEPENDENCY_RETRY_AFTER_SECONDS, ApiError
+from analytics_api.kernel.openapi import Tag, api_operation
 
 
 class LandingView(TemplateView):
@@ -27,11 +28,13 @@ class HealthView(APIView):
     permission_classes = []
     throttle_classes = []
 
-    @extend_schema(
+    @api_operation(
+        operation_id="getHealth",
+        tag=Tag.HEALTH,
         summary="Health check",
         description="200 when the service and its database answer; 503 (error envelope) otherwise.",
+        scope=None,
         responses={200: inline_serializer("Health", {"status": serializers.CharField()})},
-        tags=["health"],
     )
     def get(self, request: Request) -> Response:
         try:
@@ -40,6 +43,6 @@ class HealthView(APIView):
         except Exception:
             raise ApiError(
                 "The database is unreachable.", code="dependency_unavailable", status_code=503,
-                headers={"Retry-After": "5"},
+                headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)},
             ) from None
         return Response({"status": "ok"})

@@ -8,32 +8,31 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_serializer
 from rest_framework import serializers
 
-from analytics_api.kernel.ingestion import IngestResultSerializer
+from analytics_api.kernel.dates import OFFSET_MAX as ZONE_OFFSET_MAX
+from analytics_api.kernel.dates import OFFSET_MIN as ZONE_OFFSET_MIN
+from analytics_api.kernel.ingestion import MAX_BATCH
+from analytics_api.kernel.openapi import IngestResultSerializer, Tag, error_response
 from analytics_api.kernel.text import MAX_JSON_DEPTH
+from analytics_api.models import Scope
 from conversations.records import MAX_RECORDING_SOURCES
 from conversations.reference_sample import SAMPLE_RESPONSE
 from conversations.serializers import (
     FILTER_ID_LENGTH,
+    LIMIT_MAX,
+    MAX_CALENDAR_DAYS,
     MAX_FILTER_BOTS,
     MAX_FILTER_CHANNELS,
     MAX_FILTER_QUEUES,
     MAX_SELECTED_NAME_LENGTH,
     MAX_SELECTED_NAMES,
+    MAX_WINDOW,
+    OFFSET_MAX,
 )
 
 _SAMPLE = SAMPLE_RESPONSE
-
-
-class ErrorEnvelopeSerializer(serializers.Serializer):
-    class ErrorEnvelopeItemSerializer(serializers.Serializer):
-        msg = serializers.CharField()
-        code = serializers.CharField()
-        field = serializers.CharField(required=False, help_text="The field at fault, when there is one")
-
-    errors = ErrorEnvelopeItemSerializer(many=True)
 
 
 def _names(help_text: str) -> serializers.ListField:
@@ -52,13 +51,14 @@ class SelectedFieldsSerializer(serializers.Serializer):
     customerinfo = _names("customerinfo keys to keep")
 
 
+@extend_schema_serializer(component_name="InteractionDetails")
 class InteractionRequestSerializer(serializers.Serializer):
     startDate = serializers.CharField(help_text="Local time: YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS")
     endDate = serializers.CharField(help_text="Local time, same forms; a date alone means the end of that day")
     timeZoneOffset = serializers.IntegerField(
         required=False,
-        min_value=-840,
-        max_value=720,
+        min_value=ZONE_OFFSET_MIN,
+        max_value=ZONE_OFFSET_MAX,
         help_text="Minutes of UTC − local (India −330, New York 300); else the x-timezone-offset header",
     )
     channels = serializers.ListField(
@@ -82,6 +82,7 @@ class InteractionRequestSerializer(serializers.Serializer):
     selectedFields = SelectedFieldsSerializer(required=False)
 
 
+@extend_schema_serializer(component_name="InteractionRecord")
 class InteractionRecordDocSerializer(serializers.Serializer):
     """The main fields of a record; see the example for the full nesting."""
 
@@ -124,9 +125,13 @@ class InteractionPageSerializer(serializers.Serializer):
     data = InteractionRecordDocSerializer(many=True)
 
 
+@extend_schema_serializer(component_name="InteractionBatch")
 class InteractionBatchDocSerializer(serializers.Serializer):
     records = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=1000, help_text="1 to 1,000 interaction records"
+        child=serializers.DictField(),
+        min_length=1,
+        max_length=MAX_BATCH,
+        help_text=f"1 to {MAX_BATCH:,} interaction records",
     )
 
 
@@ -134,8 +139,8 @@ READ_RULES = f"""
 Records whose session started inside the window, ordered by session start then session id, so that
 walking the pages (`offset` 0, 1, 2, …) never returns a record twice nor skips one.
 
-**Paging (query string).** `limit` is the page size, 1–100 (default 100). `offset` is a number of
-*pages* to skip, 0–10 (default 0): the page starts after `offset × limit` records. A value out of
+**Paging (query string).** `limit` is the page size, 1–{LIMIT_MAX} (default {LIMIT_MAX}). `offset` is a number of
+*pages* to skip, 0–{OFFSET_MAX} (default 0): the page starts after `offset × limit` records. A value out of
 range or not an integer is a 400; nothing is silently clamped. `hasMore` says whether another page
 follows; the total is never counted.
 
@@ -143,10 +148,11 @@ follows; the total is never counted.
 `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`. A date alone means the start of that
 day for `startDate` and the end of that day (inclusive) for `endDate`. `timeZoneOffset` is required:
 integer minutes of UTC − local, JavaScript's `getTimezoneOffset()` convention (India −330, New York
-in winter 300, Nepal −345), from −840 to 720; when the body lacks it the `x-timezone-offset` header
-is used. `endDate` may not be before `startDate`, and the window may cover at most 7 days: with dates
-alone at most 7 calendar days (2025-09-24 … 2025-09-30 passes, 2025-09-23 … 2025-09-30 does not);
-with times, `endDate − startDate` at most 7 × 24 hours.
+in winter 300, Nepal −345), from {ZONE_OFFSET_MIN} to {ZONE_OFFSET_MAX}; when the body lacks it the
+`x-timezone-offset` header is used. `endDate` may not be before `startDate`, and the window may cover at
+most {MAX_CALENDAR_DAYS} days: with dates alone at most {MAX_CALENDAR_DAYS} calendar days (2025-09-24 …
+2025-09-30 passes, 2025-09-23 … 2025-09-30 does not); with times, `endDate − startDate` at most
+{MAX_WINDOW.days} × 24 hours.
 
 **Filters (body, all optional; an empty list filters nothing).** `channels`: `rtm` (Web/Mobile
 Client), `voice` (Voice), `email` (System Mail); any other code is a 400. `queues`: a record matches
@@ -162,8 +168,10 @@ names or ids), an empty list keeps everything; each list holds at most {MAX_SELE
 at most {MAX_SELECTED_NAME_LENGTH} characters. Any other key inside `selectedFields` is a 400, so a
 typo never silently drops data. Unknown top-level body fields are ignored.
 
-**Headers.** `accountId`, when sent, must be the account of the path (else 403). `IId`, when sent,
-must be a bot or app of the account (else 404) and restricts the result to its records.
+**Headers.** `IId`, when sent, must be a bot or app of the account (else 404) and restricts the
+result to its records. An `accountId` header is accepted too, as the reference documents send it: when
+sent, it must equal the path's `accountId` (else 403). It is left out of the parameters below because it
+can only repeat the path's value (a generated client then takes one `account_id`).
 
 **Records.** Field names and nesting are exactly those of the reference document. A bot-only session
 has the short form (no `conversationId`, `destinations`, …); fields a record lacks are left out, never
@@ -180,14 +188,12 @@ PAGING_PARAMETERS = [
         "accountId", OpenApiTypes.STR, OpenApiParameter.PATH,
         description="The account; must be the API client's own account (else 403)",
     ),
-    OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Page size, 1–100 (default 100)"),
     OpenApiParameter(
-        "offset", OpenApiTypes.INT, OpenApiParameter.QUERY,
-        description="Pages to skip, 0–10 (default 0); records skipped = offset × limit",
+        "limit", OpenApiTypes.INT, OpenApiParameter.QUERY, description=f"Page size, 1–{LIMIT_MAX} (default {LIMIT_MAX})"
     ),
     OpenApiParameter(
-        "accountId", OpenApiTypes.STR, OpenApiParameter.HEADER,
-        description="When sent, must equal the path's accountId (else 403)",
+        "offset", OpenApiTypes.INT, OpenApiParameter.QUERY,
+        description=f"Pages to skip, 0–{OFFSET_MAX} (default 0); records skipped = offset × limit",
     ),
     OpenApiParameter(
         "IId", OpenApiTypes.STR, OpenApiParameter.HEADER,
@@ -243,9 +249,10 @@ INTERACTION_RESPONSE_EXAMPLES = [
         "Every problem at once",
         value={
             "errors": [
-                {"msg": "limit must be an integer from 1 to 100.", "code": "out_of_range", "field": "limit"},
+                {"msg": f"limit must be an integer from 1 to {LIMIT_MAX}.", "code": "out_of_range", "field": "limit"},
                 {
-                    "msg": "The window covers 8 calendar days; at most 7 are allowed.",
+                    "msg": f"The window covers {MAX_CALENDAR_DAYS + 1} calendar days; at most {MAX_CALENDAR_DAYS} are "
+                    "allowed.",
                     "code": "window_too_long",
                     "field": "endDate",
                 },
@@ -321,7 +328,7 @@ A `url` may not contain control characters (percent-encode them). Such a record'
 `/api/v1/recordings/{{conversationId}}`. `s3://` sources and hosts with internal addresses are fetched
 only where the operator granted them to the account; any other is refused (`media_unavailable`).
 
-The body is `{{"records": [...]}}` with 1 to 1,000 records. Records are upserted on (account,
+The body is `{{"records": [...]}}` with 1 to {MAX_BATCH:,} records. Records are upserted on (account,
 `sessionId`): sending one again updates it, never duplicates it. Each record is validated on its
 own; the valid ones are stored together in one transaction and the invalid ones are reported by
 their index with every reason. A record whose fields nest objects and arrays more than {MAX_JSON_DEPTH} levels
@@ -354,24 +361,70 @@ INGEST_EXAMPLES = [
     ),
 ]
 
-INGEST_RESPONSES = {
-    200: IngestResultSerializer,
-    400: ErrorEnvelopeSerializer,
-    401: ErrorEnvelopeSerializer,
-    403: ErrorEnvelopeSerializer,
-    503: OpenApiResponse(
-        ErrorEnvelopeSerializer,
-        description=(
-            "Nothing was stored. `conflict_retry`: a concurrent request was writing the same records and won; "
-            "send the batch again after the Retry-After seconds (storing it twice is harmless). "
-            "`dependency_unavailable`: the database is down."
-        ),
-    ),
-}
+_BAD_BATCH = error_response(
+    f"The body is not a batch of 1 to {MAX_BATCH:,} records (invalid records are answered in the 200's "
+    "`rejected`).",
+    ("Empty batch", {"msg": "Send at least one record.", "code": "empty", "field": "records"}),
+)
+_WRITE_CONFLICT = error_response(
+    "Nothing was stored. `conflict_retry`: a concurrent request was writing the same records and won; "
+    "send the batch again after the Retry-After seconds (storing it twice is harmless). "
+    "`dependency_unavailable`: the database is down.",
+    ("Write conflict", {
+        "msg": "Another request was writing the same records at the same moment; nothing of this request "
+        "was stored. Send it again (after 1 second).",
+        "code": "conflict_retry",
+    }),
+)
+INGEST_RESPONSES = {200: IngestResultSerializer, 400: _BAD_BATCH, 503: _WRITE_CONFLICT}
+_ACCOUNT_FORBIDDEN = error_response(
+    f"The token lacks the `{Scope.ANALYTICS.value}` scope, or the path names another account.",
+    ("Another account", {
+        "msg": "This API client is not allowed to access account '5eed0000000000000000b0b0'.",
+        "code": "account_forbidden",
+    }),
+)
+_UNKNOWN_IID = error_response(
+    "The `IId` header names no bot or app of the account.",
+    ("Unknown IId", {"msg": "No bot or app 'st-1234' in this account.", "code": "not_found", "field": "IId"}),
+)
 READ_RESPONSES = {
     200: InteractionPageSerializer,
-    400: ErrorEnvelopeSerializer,
-    401: ErrorEnvelopeSerializer,
-    403: ErrorEnvelopeSerializer,
-    404: ErrorEnvelopeSerializer,
+    400: error_response("Invalid query or body: every problem listed at once, each naming its field."),
+    403: _ACCOUNT_FORBIDDEN,
+    404: _UNKNOWN_IID,
+}
+
+INTERACTION_DETAILS: dict[str, Any] = {
+    "operation_id": "interactionDetails",
+    "tag": Tag.CONVERSATIONS,
+    "scope": Scope.ANALYTICS.value,
+    "summary": "All conversations of a window, in detail",
+    "description": READ_RULES,
+    "parameters": PAGING_PARAMETERS,
+    "request": InteractionRequestSerializer,
+    "responses": READ_RESPONSES,
+    "examples": [*REQUEST_EXAMPLES, *INTERACTION_RESPONSE_EXAMPLES],
+}
+
+CALL_DETAILS: dict[str, Any] = {
+    **INTERACTION_DETAILS,
+    "operation_id": "callDetails",
+    "summary": "Voice calls of a window, in detail",
+    "description": (
+        "The interactionDetails contract restricted to voice interactions. A `channels` filter is "
+        "narrowed to `voice`: a list without `voice` matches nothing.\n" + READ_RULES
+    ),
+    "examples": [*REQUEST_EXAMPLES, *CALL_RESPONSE_EXAMPLES],
+}
+
+INGEST_INTERACTIONS: dict[str, Any] = {
+    "operation_id": "ingestInteractions",
+    "tag": Tag.INGESTION,
+    "scope": Scope.INGEST.value,
+    "summary": "Ingest interaction records (upsert)",
+    "description": INGEST_DESCRIPTION,
+    "request": InteractionBatchDocSerializer,
+    "responses": INGEST_RESPONSES,
+    "examples": INGEST_EXAMPLES,
 }

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.kernel.ingestion import BatchSerializer
+from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import account_bot, account_matching, request_account
 from conversations import openapi
@@ -22,16 +22,7 @@ class InteractionDetailsView(APIView):
     # calldetails serves the same contract for one channel.
     channel: str | None = None
 
-    @extend_schema(
-        operation_id="interactionDetails",
-        summary="All conversations of a window, in detail",
-        description=openapi.READ_RULES,
-        parameters=openapi.PAGING_PARAMETERS,
-        request=openapi.InteractionRequestSerializer,
-        responses=openapi.READ_RESPONSES,
-        examples=[*openapi.REQUEST_EXAMPLES, *openapi.INTERACTION_RESPONSE_EXAMPLES],
-        tags=["conversations"],
-    )
+    @api_operation(**openapi.INTERACTION_DETAILS)
     def post(self, request: Request, accountId: str) -> Response:
         account = account_matching(request, accountId)
         header_account = request.headers.get("accountId")
@@ -51,19 +42,7 @@ class InteractionDetailsView(APIView):
 class CallDetailsView(InteractionDetailsView):
     channel = Channel.VOICE.value
 
-    @extend_schema(
-        operation_id="calldetails",
-        summary="Voice calls of a window, in detail",
-        description=(
-            "The interactionDetails contract restricted to voice interactions. A `channels` filter is "
-            "narrowed to `voice`: a list without `voice` matches nothing.\n" + openapi.READ_RULES
-        ),
-        parameters=openapi.PAGING_PARAMETERS,
-        request=openapi.InteractionRequestSerializer,
-        responses=openapi.READ_RESPONSES,
-        examples=[*openapi.REQUEST_EXAMPLES, *openapi.CALL_RESPONSE_EXAMPLES],
-        tags=["conversations"],
-    )
+    @api_operation(**openapi.CALL_DETAILS)
     def post(self, request: Request, accountId: str) -> Response:
         return super().post(request, accountId)
 
@@ -71,15 +50,7 @@ class CallDetailsView(InteractionDetailsView):
 class InteractionIngestView(APIView):
     required_scope = Scope.INGEST.value
 
-    @extend_schema(
-        operation_id="ingestInteractions",
-        summary="Ingest interaction records (upsert)",
-        description=openapi.INGEST_DESCRIPTION,
-        request=openapi.InteractionBatchDocSerializer,
-        responses=openapi.INGEST_RESPONSES,
-        examples=openapi.INGEST_EXAMPLES,
-        tags=["ingestion"],
-    )
+    @api_operation(**openapi.INGEST_INTERACTIONS)
     def post(self, request: Request) -> Response:
         batch = BatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 from rest_framework.serializers import as_serializer_error
@@ -108,6 +108,7 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
         return value
 
 
+@extend_schema_serializer(component_name="Rawdata")
 class RawdataQuerySerializer(serializers.Serializer):
     """The rawdata request body (docs/contract.md#rawdata-body). Unknown fields are ignored."""
 
@@ -126,8 +127,10 @@ class RawdataQuerySerializer(serializers.Serializer):
         error_messages={"required": "endDate is required (UTC, YYYY-MM-DD HH:MM:SS)."},
         help_text="Window end, UTC, inclusive; a date alone means the end of that day.",
     )
-    limit = StrictInteger(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT, help_text="1–100, default 10")
-    page = StrictInteger(minimum=1, maximum=MAX_PAGE, default=1, help_text="1 to 10,000,000, default 1")
+    limit = StrictInteger(
+        minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT, help_text=f"1–{MAX_LIMIT}, default {DEFAULT_LIMIT}"
+    )
+    page = StrictInteger(minimum=1, maximum=MAX_PAGE, default=1, help_text=f"1 to {MAX_PAGE:,}, default 1")
     include_below_threshold = StrictBoolean(
         default=False, help_text="Also return contacts shorter than the stream's minimum duration"
     )

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.kernel.errors import ApiError, error_item, flatten_validation_errors
-from analytics_api.kernel.ingestion import BatchSerializer, IngestResultSerializer
+from analytics_api.kernel.ingestion import BatchSerializer
+from analytics_api.kernel.openapi import api_operation
+from analytics_api.models import Scope
 from analytics_api.tenancy.auth import account_bot, account_matching, request_account
-from qualityai import schema
+from qualityai import openapi
 from qualityai.selectors import RawdataQuery, rawdata_page
-from qualityai.serializers import ContactRecordSerializer, RawdataQuerySerializer
+from qualityai.serializers import RawdataQuerySerializer
 from qualityai.services import contacts_ingest
 
 _REQUIRED_HEADERS = ("accountId", "orgId")
 
 
 class RawdataView(APIView):
-    required_scope = "qualityai.analytics"
+    required_scope = Scope.QUALITYAI.value
 
-    @extend_schema(
-        operation_id="qualityai_rawdata",
-        summary="Quality AI raw data of a stream",
-        description=schema.RAWDATA_DESCRIPTION,
-        parameters=[schema.STREAM_ID, *schema.HEADERS],
-        request=RawdataQuerySerializer,
-        responses={200: schema.RAWDATA_RESPONSE, **schema.RAWDATA_ERRORS},
-        examples=[*schema.RAWDATA_REQUEST_EXAMPLES, schema.RAWDATA_RESPONSE_EXAMPLE],
-        tags=["Quality AI"],
-    )
+    @api_operation(**openapi.RAWDATA)
     def post(self, request: Request, streamId: str) -> Response:
         """1. Missing headers and every body problem → one 400; 2. headers of another account or
         org → 403; 3. a stream outside the account → 404; 4. the page."""
@@ -59,18 +51,9 @@ class RawdataView(APIView):
 
 
 class ContactIngestView(APIView):
-    required_scope = "ingest"
+    required_scope = Scope.INGEST.value
 
-    @extend_schema(
-        operation_id="qualityai_contacts_ingest",
-        summary="Ingest Quality AI contacts of a stream",
-        description=schema.INGEST_DESCRIPTION,
-        parameters=[schema.STREAM_ID],
-        request=inline_serializer("QualityAiContactBatch", {"records": ContactRecordSerializer(many=True)}),
-        responses={200: IngestResultSerializer, **schema.INGEST_ERRORS},
-        examples=[*schema.INGEST_REQUEST_EXAMPLES, *schema.INGEST_RESPONSE_EXAMPLES],
-        tags=["Ingestion"],
-    )
+    @api_operation(**openapi.INGEST_CONTACTS)
     def post(self, request: Request, streamId: str) -> Response:
         stream = account_bot(request_account(request), streamId, field="streamId")
         batch = BatchSerializer(data=request.data)

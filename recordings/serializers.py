@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from recordings.models import AuditAction, Channel, RecordingState
@@ -10,8 +11,11 @@ MAX_RETENTION_DAYS = 36500
 # Far beyond any account's audit log, and well inside 64 bits: a larger OFFSET made the query itself
 # fail (a 500) instead of returning an empty page.
 MAX_AUDIT_OFFSET = 1_000_000_000
+AUDIT_LIMIT_MAX = 100
+AUDIT_LIMIT_DEFAULT = 50
 
 
+@extend_schema_serializer(component_name="RecordingFile")
 class RecordingFileOut(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     format = serializers.CharField(help_text='Always "flac".')
@@ -20,6 +24,7 @@ class RecordingFileOut(serializers.Serializer):
     downloadUrl = serializers.URLField()
 
 
+@extend_schema_serializer(component_name="Recording")
 class RecordingOut(serializers.Serializer):
     conversationId = serializers.CharField()
     state = serializers.ChoiceField(choices=RecordingState.choices)
@@ -36,6 +41,7 @@ class DownloadQuery(serializers.Serializer):
     part = serializers.IntegerField(min_value=1, default=1)
 
 
+@extend_schema_serializer(component_name="RetentionSettings")
 class RetentionIn(serializers.Serializer):
     retentionDays = serializers.IntegerField(
         min_value=1, max_value=MAX_RETENTION_DAYS, allow_null=True,
@@ -44,9 +50,14 @@ class RetentionIn(serializers.Serializer):
     notifyCustomers = serializers.BooleanField(
         help_text="E-mail a notice 7 days before deletion and a confirmation after it."
     )
-    notificationEmail = serializers.EmailField(required=False, allow_blank=True, default="")
+    # No default in the schema: "" is not an e-mail address, so a declared default of "" made the
+    # schema invalid (openapi-spec-validator); an absent address is read as "" in the view.
+    notificationEmail = serializers.EmailField(
+        required=False, allow_blank=True, help_text="Required when notifyCustomers is true; \"\" = none."
+    )
 
 
+@extend_schema_serializer(component_name="RetentionSettings")
 class RetentionOut(serializers.Serializer):
     retentionDays = serializers.IntegerField(allow_null=True)
     notifyCustomers = serializers.BooleanField()
@@ -56,9 +67,10 @@ class RetentionOut(serializers.Serializer):
 
 class AuditQuery(serializers.Serializer):
     offset = serializers.IntegerField(min_value=0, max_value=MAX_AUDIT_OFFSET, default=0, help_text="Entries to skip.")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+    limit = serializers.IntegerField(min_value=1, max_value=AUDIT_LIMIT_MAX, default=AUDIT_LIMIT_DEFAULT)
 
 
+@extend_schema_serializer(component_name="AuditEntry")
 class AuditEntryOut(serializers.Serializer):
     id = serializers.IntegerField()
     at = serializers.CharField()
@@ -68,6 +80,7 @@ class AuditEntryOut(serializers.Serializer):
     details = serializers.DictField()
 
 
+@extend_schema_serializer(component_name="AuditLogPage")
 class AuditPageOut(serializers.Serializer):
     numResults = serializers.IntegerField()
     hasMore = serializers.BooleanField()

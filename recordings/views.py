@@ -7,16 +7,16 @@ import re
 from typing import Any
 
 from django.http import FileResponse, HttpResponseRedirect
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.kernel.dates import render_utc_ms
-from analytics_api.kernel.errors import ApiError
+from analytics_api.kernel.errors import DEPENDENCY_RETRY_AFTER_SECONDS, ApiError
+from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import request_account
-from recordings import schema
+from recordings import openapi
 from recordings.models import STATE_MESSAGES, Channel, Recording, RecordingFile, RecordingState, RetentionSettings
 from recordings.retention import recording_expires_at, retention_settings_update
 from recordings.selectors import (
@@ -64,7 +64,7 @@ def _recording_payload(request: Request, recording: Recording) -> dict[str, Any]
 class RecordingDetailView(APIView):
     required_scope = Scope.RECORDINGS.value
 
-    @extend_schema(**schema.RECORDING_DETAIL)
+    @api_operation(**openapi.RECORDING_DETAIL)
     def get(self, request: Request, conversationId: str) -> Response:
         recording = recording_get(account=request_account(request), conversation_id=conversationId)
         return Response(_recording_payload(request, recording))
@@ -111,7 +111,7 @@ class RecordingDownloadView(APIView):
         # Players send Accept: audio/*; errors are still answered in JSON rather than with a 406.
         return super().perform_content_negotiation(request, force=True)
 
-    @extend_schema(**schema.RECORDING_DOWNLOAD)
+    @api_operation(**openapi.RECORDING_DOWNLOAD)
     def get(self, request: Request, conversationId: str) -> FileResponse | HttpResponseRedirect:
         query = DownloadQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -131,6 +131,7 @@ class RecordingDownloadView(APIView):
                 "The stored recording could not be read; the failure has been logged.",
                 code="storage_unavailable",
                 status_code=503,
+                headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)},
             ) from error
         response = FileResponse(body, as_attachment=True, filename=filename, content_type=CONTENT_TYPE)
         response["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(item.sha256)).decode()}:"
@@ -140,7 +141,7 @@ class RecordingDownloadView(APIView):
 class RecordingRetryView(APIView):
     required_scope = Scope.RECORDINGS.value
 
-    @extend_schema(**schema.RECORDING_RETRY)
+    @api_operation(**openapi.RECORDING_RETRY)
     def post(self, request: Request, conversationId: str) -> Response:
         recording = recording_retry(account=request_account(request), conversation_id=conversationId)
         return Response(_recording_payload(request, recording), status=202)
@@ -158,11 +159,11 @@ def _retention_payload(retention: RetentionSettings) -> dict[str, Any]:
 class RetentionSettingsView(APIView):
     required_scope = Scope.ADMIN.value
 
-    @extend_schema(**schema.RETENTION_GET)
+    @api_operation(**openapi.RETENTION_GET)
     def get(self, request: Request) -> Response:
         return Response(_retention_payload(retention_settings_get(account=request_account(request))))
 
-    @extend_schema(**schema.RETENTION_PUT)
+    @api_operation(**openapi.RETENTION_PUT)
     def put(self, request: Request) -> Response:
         body = RetentionIn(data=request.data)
         body.is_valid(raise_exception=True)
@@ -171,7 +172,7 @@ class RetentionSettingsView(APIView):
             actor=f"client:{request.user.client.client_id}",
             retention_days=body.validated_data["retentionDays"],
             notify_customers=body.validated_data["notifyCustomers"],
-            notification_email=body.validated_data["notificationEmail"],
+            notification_email=body.validated_data.get("notificationEmail", ""),
         )
         return Response(_retention_payload(retention))
 
@@ -179,7 +180,7 @@ class RetentionSettingsView(APIView):
 class AuditLogView(APIView):
     required_scope = Scope.ADMIN.value
 
-    @extend_schema(**schema.AUDIT_LOG)
+    @api_operation(**openapi.AUDIT_LOG)
     def get(self, request: Request) -> Response:
         query = AuditQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -321,23 +321,6 @@ class BatchSerializer(serializers.Serializer):
     )
 
 
-class IngestResultSerializer(serializers.Serializer):
-    """The answer of every ingestion endpoint (for the OpenAPI schema)."""
-
-    class RejectedSerializer(serializers.Serializer):
-        class ErrorSerializer(serializers.Serializer):
-            msg = serializers.CharField()
-            code = serializers.CharField()
-            field = serializers.CharField(required=False)
-
-        index = serializers.IntegerField(help_text="Position of the record in the batch (0-based)")
-        errors = ErrorSerializer(many=True)
-
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    rejected = RejectedSerializer(many=True)
-
-
 @dataclass
 class ImportReport:
     lines: int = 0

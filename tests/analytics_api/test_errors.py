@@ -26,6 +26,17 @@ def test_wrong_method_is_405_envelope(tenant: Tenant) -> None:
     response = tenant.http.delete("/api/health")
     assert response.status_code == 405
     assert response.json() == {"errors": [{"msg": 'Method "DELETE" not allowed.', "code": "method_not_allowed"}]}
+    assert response["Allow"] == "GET, HEAD, OPTIONS"  # the schema documents Allow on every 405
+
+
+@pytest.mark.parametrize("accept", ["text/html", ""])
+def test_accept_header_excluding_json_is_406_envelope(tenant: Tenant, accept: str) -> None:
+    # Content negotiation refuses it before the view runs; the schema documents this 406.
+    response = tenant.get("/api/v1/settings/retention", Accept=accept)
+    assert response.status_code == 406
+    assert response.json() == {
+        "errors": [{"msg": "This API answers in JSON only: accept application/json.", "code": "not_acceptable"}]
+    }
 
 
 def test_oversized_body_is_413_envelope(tenant: Tenant, settings: Any) -> None:

@@ -31,8 +31,17 @@ def test_read_endpoints_document_their_query_and_header_parameters(schema: dict[
     operation = schema["paths"][ACCOUNT + "interactionDetails"]["post"]
     names = {(parameter["in"], parameter["name"]) for parameter in operation["parameters"]}
     assert {("path", "accountId"), ("query", "limit"), ("query", "offset"), ("header", "IId"),
-            ("header", "accountId"), ("header", "x-timezone-offset")} <= names
+            ("header", "x-timezone-offset")} <= names
     assert "7 × 24 hours" in operation["description"]
+
+
+def test_the_account_header_is_described_but_not_a_second_account_parameter(schema: dict[str, Any]) -> None:
+    # It can only repeat the path's accountId; as a parameter too, a generated client would take
+    # account_id_path and account_id_header for one value.
+    for name in ("interactionDetails", "calldetails"):
+        operation = schema["paths"][ACCOUNT + name]["post"]
+        assert [p["in"] for p in operation["parameters"] if p["name"] == "accountId"] == ["path"]
+        assert "An `accountId` header is accepted too" in operation["description"]
 
 
 def test_case_variants_of_the_path_are_not_listed_twice(schema: dict[str, Any]) -> None:

@@ -94,6 +94,22 @@ def test_download_streams_the_exact_bytes_as_flac(tenant: Any, available: Record
     assert response["Repr-Digest"] == f"sha-256=:{base64.b64encode(bytes.fromhex(SHA)).decode()}:"
 
 
+def test_download_whose_stored_file_cannot_be_read_is_503_with_retry_after(
+    tenant: Any, available: Recording, settings: Any
+) -> None:
+    # The schema promises Retry-After on every 503; the storage failure once answered without it.
+    for item in RecordingFile.objects.filter(recording=available):
+        (settings.MEDIA_ROOT / item.storage_key).unlink()
+
+    response = tenant.get("/api/v1/recordings/c1/download?channel=agent")
+
+    assert response.status_code == 503
+    assert response.json() == {"errors": [{
+        "msg": "The stored recording could not be read; the failure has been logged.", "code": "storage_unavailable"
+    }]}
+    assert response["Retry-After"] == "5"
+
+
 def test_download_without_channel_of_separate_files_asks_for_one(tenant: Any, available: Recording) -> None:
     response = tenant.get("/api/v1/recordings/c1/download")
 

@@ -1,45 +1,40 @@
-"""OpenAPI descriptions and examples of the recordings endpoints (``extend_schema`` keyword sets)."""
+"""OpenAPI descriptions and examples of the recordings endpoints (``api_operation`` keyword sets)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
+from analytics_api.kernel.openapi import Tag, error_response
+from analytics_api.models import Scope
 from recordings.models import STATE_MESSAGES, RecordingState
-from recordings.serializers import AuditPageOut, RecordingOut, RetentionIn, RetentionOut
-
-TAGS = ["recordings"]
-SETTINGS_TAGS = ["settings"]
-
-ERROR_ENVELOPE = inline_serializer(
-    "RecordingsErrorEnvelope",
-    {
-        "errors": inline_serializer(
-            "RecordingsErrorItem",
-            {
-                "msg": serializers.CharField(),
-                "code": serializers.CharField(),
-                "field": serializers.CharField(required=False),
-            },
-            many=True,
-        )
-    },
+from recordings.retention import NOTICE_AHEAD
+from recordings.serializers import (
+    AUDIT_LIMIT_DEFAULT,
+    AUDIT_LIMIT_MAX,
+    MAX_AUDIT_OFFSET,
+    AuditPageOut,
+    RecordingOut,
+    RetentionIn,
+    RetentionOut,
 )
+from recordings.services import AUTO_RETRY_DELAY, FIRST_ATTEMPT_DELAY
+from recordings.storage import CONTENT_TYPE
 
 
-def _error(description: str, status: int, *examples: tuple[str, dict[str, str]]) -> OpenApiResponse:
-    return OpenApiResponse(
-        ERROR_ENVELOPE,
-        description=description,
-        examples=[
-            OpenApiExample(name, value={"errors": [item]}, response_only=True, status_codes=[str(status)])
-            for name, item in examples
-        ],
-    )
+def _minutes(delay: timedelta) -> int:
+    return int(delay.total_seconds() // 60)
 
+
+def _hours(delay: timedelta) -> int:
+    return int(delay.total_seconds() // 3600)
+
+
+_RECORDINGS = {"tag": Tag.RECORDINGS, "scope": Scope.RECORDINGS.value}
+_SETTINGS = {"tag": Tag.SETTINGS, "scope": Scope.ADMIN.value}
 
 CONVERSATION_ID = OpenApiParameter(
     "conversationId", OpenApiTypes.STR, OpenApiParameter.PATH, description="The conversation's id."
@@ -47,24 +42,8 @@ CONVERSATION_ID = OpenApiParameter(
 _BASE = "https://analytics.example.com/api/v1/recordings/c-91b7e2f0"
 _SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
-UNAUTHORIZED = _error(
-    "Missing or invalid token.",
-    401,
-    ("Expired token", {"msg": "The token has expired: mint a new one.", "code": "invalid_token"}),
-)
-FORBIDDEN_RECORDINGS = _error(
-    "The API client lacks the recordings scope.",
-    403,
-    ("Missing scope", {"msg": "This API client lacks the scope 'recordings'.", "code": "permission_denied"}),
-)
-FORBIDDEN_ADMIN = _error(
-    "The API client lacks the account.admin scope.",
-    403,
-    ("Missing scope", {"msg": "This API client lacks the scope 'account.admin'.", "code": "permission_denied"}),
-)
-NOT_FOUND = _error(
+NOT_FOUND = error_response(
     "No recording for this conversation in the caller's account (another account's is 404 too).",
-    404,
     (
         "Unknown conversation",
         {
@@ -108,11 +87,13 @@ _FILES = [
 _STATES_TEXT = "\n".join(f"- `{state}`: {message}" for state, message in STATE_MESSAGES.items())
 
 RECORDING_DETAIL: dict[str, Any] = {
+    "operation_id": "getRecording",
     "summary": "State and files of a conversation's recording",
     "description": (
         "The recording of a voice conversation whose ingested record carried `recordingSources`. "
-        "It is fetched from the recording server 10 minutes after the call ended; a failed fetch is "
-        "retried automatically once, 24 hours later, and by a user at any time (POST `.../retry`). "
+        f"It is fetched from the recording server {_minutes(FIRST_ATTEMPT_DELAY)} minutes after the call ended; "
+        f"a failed fetch is retried automatically once, {_hours(AUTO_RETRY_DELAY)} hours later, and by a user "
+        "at any time (POST `.../retry`). "
         "`message` is the documented text of `state`:\n\n"
         f"{_STATES_TEXT}\n\n"
         "`files` lists the stored files (one per channel and source: `agent`, `customer` or `mixed`) "
@@ -121,7 +102,7 @@ RECORDING_DETAIL: dict[str, Any] = {
         "`deletedAt`."
     ),
     "parameters": [CONVERSATION_ID],
-    "responses": {200: RecordingOut, 401: UNAUTHORIZED, 403: FORBIDDEN_RECORDINGS, 404: NOT_FOUND},
+    "responses": {200: RecordingOut, 404: NOT_FOUND},
     "examples": [
         _recording_example("Available, one file per party", RecordingState.AVAILABLE, _FILES),
         _recording_example("First fetch failed", RecordingState.INITIAL_FETCH_FAILED, []),
@@ -131,10 +112,13 @@ RECORDING_DETAIL: dict[str, Any] = {
             deletedAt="2026-08-01T00:05:00.000Z",
         ),
     ],
-    "tags": TAGS,
+    **_RECORDINGS,
 }
 
 RECORDING_DOWNLOAD: dict[str, Any] = {
+    "operation_id": "downloadRecording",
+    # The view forces content negotiation (players send Accept: audio/*): never a 406.
+    "negotiated": False,
     "summary": "Download a recording as FLAC",
     "description": (
         "The audio of one stored file as `audio/flac` with a `.flac` attachment file name. From the "
@@ -149,13 +133,23 @@ RECORDING_DOWNLOAD: dict[str, Any] = {
         CONVERSATION_ID,
         OpenApiParameter("channel", OpenApiTypes.STR, enum=["mixed", "agent", "customer"], required=False),
         OpenApiParameter("part", OpenApiTypes.INT, required=False, description="1-based; default 1."),
+        OpenApiParameter(
+            "Repr-Digest", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
+            description="SHA-256 of the audio (RFC 9530): `sha-256=:<base64>:`.",
+        ),
+        OpenApiParameter(
+            "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, required=True, response=[302],
+            description="The presigned S3 address of the audio, valid for a short time.",
+        ),
     ],
     "responses": {
-        (200, "audio/flac"): OpenApiResponse(OpenApiTypes.BINARY, description="The FLAC audio."),
+        (200, CONTENT_TYPE): OpenApiResponse(
+            OpenApiTypes.BINARY,
+            description="The FLAC audio, as an attachment (`Content-Disposition`) named after the conversation.",
+        ),
         302: OpenApiResponse(description="Redirect to a presigned S3 address (S3 storage)."),
-        400: _error(
+        400: error_response(
             "Bad query, or a channel is needed.",
-            400,
             (
                 "Channel needed",
                 {
@@ -165,12 +159,9 @@ RECORDING_DOWNLOAD: dict[str, Any] = {
                 },
             ),
         ),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RECORDINGS,
         404: NOT_FOUND,
-        409: _error(
+        409: error_response(
             "Nothing stored yet.",
-            409,
             (
                 "Still fetching",
                 {
@@ -180,34 +171,32 @@ RECORDING_DOWNLOAD: dict[str, Any] = {
                 },
             ),
         ),
-        410: _error(
+        410: error_response(
             "Deleted by the account's retention policy.",
-            410,
             ("Deleted", {"msg": STATE_MESSAGES[RecordingState.DELETED], "code": "recording_deleted"}),
         ),
     },
-    "tags": TAGS,
+    **_RECORDINGS,
 }
 
 RECORDING_RETRY: dict[str, Any] = {
+    "operation_id": "retryRecording",
     "summary": "Retry fetching a failed recording",
     "description": (
         "Queues every failed file of the recording for an immediate fetch (the user's Retry) and "
         "answers 202 with the recording, now `fetching_in_progress`. Allowed in the states "
         "`initial_fetch_failed`, `retry_failed`, `24hr_retry_failed`, `partial_download_failed`, "
         "`partial_upload_failed`, `partial_failed` and `failed`; any other state is 409. A failed "
-        "user retry ends in `retry_failed` and leaves a pending automatic 24-hour retry in place."
+        f"user retry ends in `retry_failed` and leaves a pending automatic {_hours(AUTO_RETRY_DELAY)}-hour retry "
+        "in place."
     ),
     "parameters": [CONVERSATION_ID],
     "request": None,
     "responses": {
         202: RecordingOut,
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RECORDINGS,
         404: NOT_FOUND,
-        409: _error(
+        409: error_response(
             "The recording is not in a failed state.",
-            409,
             (
                 "Already available",
                 {
@@ -221,7 +210,7 @@ RECORDING_RETRY: dict[str, Any] = {
     "examples": [
         _recording_example("Queued", RecordingState.FETCHING_IN_PROGRESS, []),
     ],
-    "tags": TAGS,
+    **_RECORDINGS,
 }
 
 _RETENTION_EXAMPLE = {
@@ -232,32 +221,33 @@ _RETENTION_EXAMPLE = {
 }
 
 RETENTION_GET: dict[str, Any] = {
+    "operation_id": "getRetentionSettings",
     "summary": "Recording retention settings",
     "description": (
         "The account's recording retention period in days after the call (null: recordings are "
-        "kept forever, the default) and whether a notice is e-mailed 7 days before deletion and a "
+        f"kept forever, the default) and whether a notice is e-mailed {NOTICE_AHEAD.days} days before deletion and a "
         "confirmation after it. Requires the `account.admin` scope."
     ),
-    "responses": {200: RetentionOut, 401: UNAUTHORIZED, 403: FORBIDDEN_ADMIN},
+    "responses": {200: RetentionOut},
     "examples": [OpenApiExample("90 days, notify", value=_RETENTION_EXAMPLE, response_only=True)],
-    "tags": SETTINGS_TAGS,
+    **_SETTINGS,
 }
 
 RETENTION_PUT: dict[str, Any] = {
+    "operation_id": "setRetentionSettings",
     "summary": "Set the recording retention settings",
     "description": (
         "Replaces the settings; every change is written to the audit log with the calling client. "
-        "A daily job then e-mails opted-in notices 7 days before a recording expires, deletes "
-        "expired recordings from storage (for an opted-in account never sooner than 7 days after "
+        f"A daily job then e-mails opted-in notices {NOTICE_AHEAD.days} days before a recording expires, deletes "
+        f"expired recordings from storage (for an opted-in account never sooner than {NOTICE_AHEAD.days} days after "
         "the notice) and confirms each deletion. `notificationEmail` is required when "
         "`notifyCustomers` is true. Requires the `account.admin` scope."
     ),
     "request": RetentionIn,
     "responses": {
         200: RetentionOut,
-        400: _error(
+        400: error_response(
             "Invalid settings (every problem listed).",
-            400,
             (
                 "Address missing",
                 {
@@ -267,8 +257,6 @@ RETENTION_PUT: dict[str, Any] = {
                 },
             ),
         ),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_ADMIN,
     },
     "examples": [
         OpenApiExample(
@@ -281,33 +269,35 @@ RETENTION_PUT: dict[str, Any] = {
         ),
         OpenApiExample("Saved", value=_RETENTION_EXAMPLE, response_only=True),
     ],
-    "tags": SETTINGS_TAGS,
+    **_SETTINGS,
 }
 
 AUDIT_LOG: dict[str, Any] = {
+    "operation_id": "listAuditLog",
     "summary": "Audit log of retention changes, notices and deletions",
     "description": (
         "Append-only, newest first: retention setting changes (with before/after and the client or "
         "admin user), deletion notices, deletions and deletion confirmations (by `system`). Page "
-        "with `offset` (entries to skip) and `limit` (1–100, default 50); `hasMore` says whether "
-        "entries follow. Requires the `account.admin` scope."
+        f"with `offset` (entries to skip) and `limit` (1–{AUDIT_LIMIT_MAX}, default {AUDIT_LIMIT_DEFAULT}); "
+        "`hasMore` says whether entries follow. Requires the `account.admin` scope."
     ),
     "parameters": [
         OpenApiParameter(
-            "offset", OpenApiTypes.INT, required=False, description="Entries to skip, 0 to 1,000,000,000; default 0."
+            "offset", OpenApiTypes.INT, required=False,
+            description=f"Entries to skip, 0 to {MAX_AUDIT_OFFSET:,}; default 0.",
         ),
-        OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="1–100; default 50."),
+        OpenApiParameter(
+            "limit", OpenApiTypes.INT, required=False,
+            description=f"1–{AUDIT_LIMIT_MAX}; default {AUDIT_LIMIT_DEFAULT}.",
+        ),
     ],
     "responses": {
         200: AuditPageOut,
-        400: _error(
+        400: error_response(
             "Bad paging.",
-            400,
-            ("Limit too high", {"msg": "Ensure this value is less than or equal to 100.", "code": "max_value",
-                                "field": "limit"}),
+            ("Limit too high", {"msg": f"Ensure this value is less than or equal to {AUDIT_LIMIT_MAX}.",
+                                "code": "max_value", "field": "limit"}),
         ),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_ADMIN,
     },
     "examples": [
         OpenApiExample(
@@ -341,5 +331,5 @@ AUDIT_LOG: dict[str, Any] = {
             response_only=True,
         )
     ],
-    "tags": SETTINGS_TAGS,
+    **_SETTINGS,
 }

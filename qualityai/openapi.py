@@ -1,16 +1,31 @@
-"""OpenAPI documentation of the Quality AI endpoints: descriptions, parameters and examples."""
+"""OpenAPI descriptions and examples of the Quality AI endpoints (``api_operation`` keyword sets)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from analytics_api.kernel.ingestion import MAX_BATCH
+from analytics_api.kernel.openapi import IngestResultSerializer, Tag, error_response
 from analytics_api.kernel.text import MAX_JSON_DEPTH
+from analytics_api.models import Scope
+from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, DurationStatus
 from qualityai.rendering import RESULT_KEY_ORDER
-from qualityai.serializers import MAX_CONTACT_CUSTOM_FIELDS, MAX_FILTER_KEYS, MAX_FILTER_VALUES
+from qualityai.serializers import (
+    DEFAULT_LIMIT,
+    MAX_CONTACT_CUSTOM_FIELDS,
+    MAX_FILTER_KEYS,
+    MAX_FILTER_VALUES,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_PAGE,
+    NOT_EVALUATED,
+    ContactRecordSerializer,
+    RawdataQuerySerializer,
+)
 
 STREAM_ID = OpenApiParameter(
     "streamId",
@@ -35,7 +50,7 @@ HEADERS = [
     ),
 ]
 
-RAWDATA_DESCRIPTION = """
+RAWDATA_DESCRIPTION = f"""
 Quality AI evaluations of the contacts of one stream, one page at a time.
 
 **Headers.** `accountId` and `orgId` are required: a missing one is a 400 naming it; one that is not
@@ -47,8 +62,8 @@ account, else 404. The token needs the `qualityai.analytics` scope.
 a contact matches when its conversation started inside the window. A date alone means midnight for
 `startDate` and the end of that day for `endDate`. `endDate` may not be before `startDate`.
 
-**Paging.** `offset` is required: the number of records to skip (0 to 1,000,000,000). `limit` is
-1–100 (default 10) and `page` 1 to 10,000,000 (default 1). The records skipped are
+**Paging.** `offset` is required: the number of records to skip (0 to {MAX_OFFSET:,}). `limit` is
+1–{MAX_LIMIT} (default {DEFAULT_LIMIT}) and `page` 1 to {MAX_PAGE:,} (default 1). The records skipped are
 `offset + (page − 1) × limit`, so `offset` shifts the whole sequence of pages. Contacts are ordered
 by conversation start time, then conversation id: consecutive pages never overlap or skip one.
 `totalResults` counts every matching contact, `totalPages` is `ceil(totalResults / limit)` and
@@ -56,21 +71,23 @@ by conversation start time, then conversation id: consecutive pages never overla
 
 **Filters.** `contact_direction` is `inbound` or `outbound`. `custom_fields` is an object whose keys
 must all match: a string value must equal the contact's value, a list value matches any of its
-items (`{"Region": ["US", "UK"], "CallType": "CLINumber"}`); at most {filter_keys} keys of at most
-{filter_values} values.
+items (`{{"Region": ["US", "UK"], "CallType": "CLINumber"}}`); at most {MAX_FILTER_KEYS} keys of at most
+{MAX_FILTER_VALUES} values.
 Numbers and booleans stored in custom fields match their JSON text (`"2"`, `"true"`).
 
-**Minimum duration.** Each stream has a minimum duration (default 10 seconds; an administrator sets
-it in the admin or with `manage.py set_stream_settings`). `duration_status` is computed on every
+**Minimum duration.** Each stream has a minimum duration (default {DEFAULT_MIN_DURATION_SECONDS} seconds; an
+administrator sets it in the admin or with `manage.py set_stream_settings`). `duration_status` is computed on every
 request from the stream's current minimum: `duration_unavailable` when the contact has no duration,
 `below_threshold` when it is shorter, else `evaluated`. Below-threshold contacts are left out (and
 not counted) unless `include_below_threshold` is true; contacts without a duration are always
 included.
 
 **Results.** Each result uses the documented keys exactly, spaces and capitals included
-(`"Conversation ID"`, `"Kore Evaluation Score"`, `"Customer emotions"`, `"Configured_Intents"`, …).
+(`"Conversation ID"`, `"Kore Evaluation Score"`, `"Customer emotions"`, `"Configured_Intents"`, …);
+every documented key is declared in the response schema, and a key sent at ingestion that is not
+documented is returned as sent.
 Times are UTC ISO-8601 with milliseconds and `Z`; `"Duration"` is `"<ms> milliseconds"` (null when
-unknown); `"Kore Evaluation Score"` is `"NA"` when the contact was not evaluated;
+unknown); `"Kore Evaluation Score"` is `"{NOT_EVALUATED}"` when the contact was not evaluated;
 `customConversationId` appears only when it was set, `"Audit Score"` only once the audit is complete
 (`"Audit Status"` Audited or Completed). `is_direction_defaulted` is true when no direction was given
 at ingestion and `contactDirection` was inferred (inbound). `agentRecordings` / `customerRecordings`
@@ -78,14 +95,14 @@ list download links of the conversation's recordings when it has any.
 
 **Errors.** Every invalid field of the body is reported at once, in one 400, each item naming its
 `field`.
-""".strip().replace("{filter_keys}", str(MAX_FILTER_KEYS)).replace("{filter_values}", str(MAX_FILTER_VALUES))
+""".strip()
 
-INGEST_DESCRIPTION = """
+INGEST_DESCRIPTION = f"""
 Store Quality AI contacts of one stream (our ingestion endpoint; the reference documents describe
 only the read side). The token needs the `ingest` scope; `streamId` must be a bot/app of the
 client's account, else 404.
 
-The body is `{"records": [...]}` with 1 to 1,000 contacts in the rawdata result shape. Each record
+The body is `{{"records": [...]}}` with 1 to {MAX_BATCH:,} contacts in the rawdata result shape. Each record
 is validated on its own: the valid ones are stored in one transaction, the invalid ones are
 reported under their index with every reason; a 200 answer says how many were created, updated and
 rejected.
@@ -98,11 +115,11 @@ Required: `"Conversation ID"` and `"Conversation Start Time"`. Times must name t
 milliseconds; without it the contact is `duration_unavailable`. `contactDirection` is `inbound` or
 `outbound`; without it the direction is inferred (inbound) and flagged with `is_direction_defaulted`.
 `custom_fields` values are strings, numbers or booleans (filterable in rawdata), at most
-{custom_fields} fields per contact. `duration_status`, `is_direction_defaulted` and recording links
+{MAX_CONTACT_CUSTOM_FIELDS} fields per contact. `duration_status`, `is_direction_defaulted` and recording links
 are derived on every read, so values sent for them are ignored. Any other key is stored and returned
-as sent. A contact whose fields nest objects and arrays more than {depth} levels deep, or that holds
+as sent. A contact whose fields nest objects and arrays more than {MAX_JSON_DEPTH} levels deep, or that holds
 an integer outside 64 bits (−2^63 to 2^64 − 1), is rejected on its own.
-""".strip().replace("{custom_fields}", str(MAX_CONTACT_CUSTOM_FIELDS)).replace("{depth}", str(MAX_JSON_DEPTH))
+""".strip()
 
 # One contact in the documented result shape, shortened (the raw data page's sample has 20 metrics).
 SAMPLE_CONTACT: dict[str, Any] = {
@@ -231,30 +248,6 @@ RAWDATA_RESPONSE_EXAMPLE = OpenApiExample(
     status_codes=["200"],
 )
 
-ERROR_ENVELOPE = inline_serializer(
-    "QualityAiErrorEnvelope",
-    {
-        "errors": inline_serializer(
-            "QualityAiErrorItem",
-            {"msg": serializers.CharField(), "code": serializers.CharField(),
-             "field": serializers.CharField(required=False)},
-            many=True,
-        )
-    },
-)
-
-
-def error_response(description: str, *examples: tuple[str, list[dict[str, str]]], status: str) -> OpenApiResponse:
-    return OpenApiResponse(
-        ERROR_ENVELOPE,
-        description=description,
-        examples=[
-            OpenApiExample(name, value={"errors": errors}, response_only=True, status_codes=[status])
-            for name, errors in examples
-        ],
-    )
-
-
 RAWDATA_ERRORS = {
     400: error_response(
         "Invalid request: every problem listed, each naming its field.",
@@ -262,34 +255,92 @@ RAWDATA_ERRORS = {
             {"msg": "The orgId header is required.", "code": "missing_header", "field": "orgId"},
             {"msg": "offset is required: the number of records to skip (0 or more).", "code": "required",
              "field": "offset"},
-            {"msg": "limit must be an integer from 1 to 100.", "code": "invalid", "field": "limit"},
+            {"msg": f"limit must be an integer from 1 to {MAX_LIMIT}.", "code": "invalid", "field": "limit"},
         ]),
-        status="400",
-    ),
-    401: error_response(
-        "Missing or invalid token.",
-        ("Expired token", [{"msg": "The token has expired: mint a new one.", "code": "invalid_token"}]),
-        status="401",
     ),
     403: error_response(
-        "The token lacks the scope, or the headers name another account or org.",
-        ("Another org", [{"msg": "This API client is not allowed to access org 'o-1234'.",
-                          "code": "org_forbidden", "field": "orgId"}]),
-        status="403",
+        "The token lacks the `qualityai.analytics` scope, or the headers name another account or org.",
+        ("Another org", {"msg": "This API client is not allowed to access org 'o-1234'.",
+                         "code": "org_forbidden", "field": "orgId"}),
     ),
     404: error_response(
         "The stream is not a bot/app of the account.",
-        ("Unknown stream", [{"msg": "No bot or app 'st-1234' in this account.", "code": "not_found",
-                             "field": "streamId"}]),
-        status="404",
+        ("Unknown stream", {"msg": "No bot or app 'st-1234' in this account.", "code": "not_found",
+                            "field": "streamId"}),
     ),
 }
 
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": [NOT_EVALUATED]}]})
+class _Score(serializers.Field):
+    pass
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class _AnyObject(serializers.Field):
+    pass
+
+
+@extend_schema_field({"type": "array", "items": {}})
+class _AnyList(serializers.Field):
+    pass
+
+
+def _result_fields() -> dict[str, serializers.Field]:
+    """Every documented key of a result, by the type ingestion checks it has.
+
+    A key ingestion checks keeps that type (or null); the items of lists and the members of objects
+    are returned as they were ingested, so they are declared free-form.
+    """
+    ingested = ContactRecordSerializer().get_fields()
+    always = {
+        "Conversation ID": serializers.CharField(),
+        "Conversation Start Time": serializers.DateTimeField(help_text="UTC, milliseconds and Z"),
+        "Conversation End Time": serializers.DateTimeField(allow_null=True, help_text="UTC; null when unknown"),
+        "Duration": serializers.CharField(allow_null=True, help_text='"<ms> milliseconds"; null when unknown'),
+        "contactDirection": serializers.ChoiceField(choices=["inbound", "outbound"]),
+        "is_direction_defaulted": serializers.BooleanField(
+            help_text="True when no direction was ingested and inbound was inferred"
+        ),
+        "duration_status": serializers.ChoiceField(choices=DurationStatus.values),
+        "Kore Evaluation Score": _Score(help_text=f'A number, or "{NOT_EVALUATED}" when not evaluated'),
+        "Audit Date": serializers.DateTimeField(allow_null=True, help_text="UTC; null until audited"),
+    }
+    optional = {
+        "customConversationId": serializers.CharField(required=False, help_text="Only when it was set"),
+        "Audit Score": serializers.FloatField(required=False, help_text="Only once the audit is complete"),
+        "agentRecordings": serializers.ListField(
+            child=serializers.URLField(), required=False, help_text="Download links of the agent channel"
+        ),
+        "customerRecordings": serializers.ListField(
+            child=serializers.URLField(), required=False, help_text="Download links of the customer channel"
+        ),
+    }
+    # Optional, and null when ingested as null (fields are copied from their arguments: pass them).
+    kinds: dict[str, type[serializers.Field]] = {
+        "StrictString": serializers.CharField,
+        "StrictNumber": serializers.FloatField,
+        "StrictBoolean": serializers.BooleanField,
+        "StrictList": _AnyList,
+        "StrictObject": _AnyObject,
+        "CustomFieldsValues": _AnyObject,
+    }
+    fields: dict[str, serializers.Field] = {}
+    for key in RESULT_KEY_ORDER:
+        if key in always:
+            fields[key] = always[key]
+        elif key in optional:
+            fields[key] = optional[key]
+        else:
+            fields[key] = kinds[type(ingested[key]).__name__](required=False, allow_null=True)
+    return fields
+
+
 RAWDATA_RESPONSE = inline_serializer(
-    "QualityAiRawdataPage",
+    "RawdataPage",
     {
-        "results": serializers.ListField(
-            child=serializers.DictField(), help_text="Contacts in the documented result shape (see the example)"
+        "results": inline_serializer(
+            "RawdataResult", _result_fields(), many=True, help_text="Contacts in the documented result shape"
         ),
         "totalResults": serializers.IntegerField(help_text="Every contact matching the request"),
         "hasMore": serializers.BooleanField(help_text="Whether a contact follows this page"),
@@ -320,15 +371,9 @@ INGEST_RESPONSE_EXAMPLES = [
 ]
 INGEST_ERRORS = {
     400: error_response(
-        "The body is not a batch of 1 to 1,000 records.",
-        ("Empty batch", [{"msg": "Send at least one record.", "code": "empty", "field": "records"}]),
-        status="400",
-    ),
-    401: RAWDATA_ERRORS[401],
-    403: error_response(
-        "The token lacks the ingest scope.",
-        ("No scope", [{"msg": "This API client lacks the scope 'ingest'.", "code": "permission_denied"}]),
-        status="403",
+        f"The body is not a batch of 1 to {MAX_BATCH:,} records (invalid records are answered in the 200's "
+        "`rejected`).",
+        ("Empty batch", {"msg": "Send at least one record.", "code": "empty", "field": "records"}),
     ),
     404: RAWDATA_ERRORS[404],
     503: error_response(
@@ -340,6 +385,29 @@ INGEST_ERRORS = {
             "was stored. Send it again (after 1 second).",
             "code": "conflict_retry",
         }]),
-        status="503",
     ),
+}
+
+RAWDATA: dict[str, Any] = {
+    "operation_id": "rawdata",
+    "tag": Tag.QUALITY_AI,
+    "scope": Scope.QUALITYAI.value,
+    "summary": "Quality AI raw data of a stream",
+    "description": RAWDATA_DESCRIPTION,
+    "parameters": [STREAM_ID, *HEADERS],
+    "request": RawdataQuerySerializer,
+    "responses": {200: RAWDATA_RESPONSE, **RAWDATA_ERRORS},
+    "examples": [*RAWDATA_REQUEST_EXAMPLES, RAWDATA_RESPONSE_EXAMPLE],
+}
+
+INGEST_CONTACTS: dict[str, Any] = {
+    "operation_id": "ingestContacts",
+    "tag": Tag.INGESTION,
+    "scope": Scope.INGEST.value,
+    "summary": "Ingest Quality AI contacts of a stream",
+    "description": INGEST_DESCRIPTION,
+    "parameters": [STREAM_ID],
+    "request": inline_serializer("ContactBatch", {"records": ContactRecordSerializer(many=True)}),
+    "responses": {200: IngestResultSerializer, **INGEST_ERRORS},
+    "examples": [*INGEST_REQUEST_EXAMPLES, *INGEST_RESPONSE_EXAMPLES],
 }
