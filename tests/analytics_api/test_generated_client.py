@@ -12,17 +12,17 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from analytics_api.management.commands.demo_setup import DEMO_ACCOUNT_ID, DEMO_BOT_ID, DEMO_ORG_ID
-from tools.harness.pg import migrate
+from tests.servers import serving
+from tools.harness.pg import sqlite_app_env
 from tools.harness.server import Gunicorn, manage
 
 SCHEMA = Path(__file__).resolve().parents[2] / "openapi" / "schema.yaml"
@@ -134,14 +134,8 @@ class _AudioHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recording_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _AudioHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_AudioHandler) as base_url:
+        yield base_url
 
 
 def _run(python: Path, package_dir: Path, **args: Any) -> dict[str, Any]:
@@ -177,13 +171,7 @@ def test_interaction_details_rawdata_and_a_download_through_the_generated_client
     generated_client: tuple[Path, Path, str], tmp_path: Path, recording_server: str
 ) -> None:
     python, package_dir, _output = generated_client
-    env = {
-        "VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "SECRET_KEY": "client-test-" + "k" * 40,
-        "RECORDING_SOURCE_SHARED_HOSTS": "127.0.0.1",
-    }
-    migrate(env["DATABASE_URL"], env=env)
+    env = sqlite_app_env(tmp_path, RECORDING_SOURCE_SHARED_HOSTS="127.0.0.1")
     setup = manage(env, "demo_setup", "--no-seed")
     manage(env, "seed_demo", DEMO_ACCOUNT_ID, "--days", "2", "--per-day", "10")
     token = re.search(r"^export TOKEN=(\S+)$", setup, re.MULTILINE).group(1)

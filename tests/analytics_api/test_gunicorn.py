@@ -13,7 +13,7 @@ import pytest
 from tests.rawhttp import SlowClients, exchange, get
 from tools.drills.records import INGEST_INTERACTIONS
 from tools.drills.stack import ACCOUNT_ID, ORG_ID, client_create
-from tools.harness.pg import migrate
+from tools.harness.pg import sqlite_app_env
 from tools.harness.server import Gunicorn, manage
 
 # Short read deadlines, so that the tests see them expire; everything else is the committed config.
@@ -23,14 +23,7 @@ BODY_TIMEOUT_S = 2
 
 @pytest.fixture(scope="module")
 def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    var_dir = tmp_path_factory.mktemp("gunicorn")
-    env = {
-        "VAR_DIR": str(var_dir),
-        "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
-        "SECRET_KEY": "gunicorn-test-" + "k" * 40,
-    }
-    migrate(env["DATABASE_URL"], env=env)
-    return env
+    return sqlite_app_env(tmp_path_factory.mktemp("gunicorn"))
 
 
 @pytest.fixture(scope="module")

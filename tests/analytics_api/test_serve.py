@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tools.harness.pg import migrate
+from tools.harness.pg import sqlite_app_env
 from tools.harness.server import free_port, process_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,15 +52,7 @@ def _qcluster_running(marker: str) -> bool:
 
 @pytest.fixture
 def serve_env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        "VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "SECRET_KEY": "serve-test-" + "k" * 40,
-        "Q_WORKERS": "2",
-        "WEB_CONCURRENCY": "2",
-    }
-    migrate(env["DATABASE_URL"], env=env)
-    return env
+    return sqlite_app_env(tmp_path, Q_WORKERS="2", WEB_CONCURRENCY="2")
 
 
 @pytest.mark.parametrize("moment", ["while_starting", "when_running"])

@@ -18,7 +18,7 @@ from tests.rawhttp import SlowClients, exchange, get
 from tools.drills.records import INGEST_INTERACTIONS
 from tools.drills.stack import ACCOUNT_ID, ORG_ID, client_create
 from tools.harness.nginx import Nginx, nginx_binary
-from tools.harness.pg import migrate
+from tools.harness.pg import sqlite_app_env
 from tools.harness.server import Gunicorn, free_port, manage
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (apt-get install nginx)")
@@ -40,13 +40,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    var_dir = tmp_path_factory.mktemp("nginx")
-    env = {
-        "VAR_DIR": str(var_dir),
-        "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
-        "SECRET_KEY": "nginx-test-" + "k" * 40,
-    }
-    migrate(env["DATABASE_URL"], env=env)
+    env = sqlite_app_env(tmp_path_factory.mktemp("nginx"))
     manage(env, "create_account", ACCOUNT_ID, "--org", ORG_ID, "--name", "nginx test")
     token = client_create(env, name="nginx test", scopes=["ingest"], ttl_s=3600).token
     # One worker with one thread: without nginx's buffering, a single slow client would stop it.

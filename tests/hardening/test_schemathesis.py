@@ -8,13 +8,11 @@ be a 5xx. Generation is derandomized, so a failure reproduces on every run and d
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +47,7 @@ from tests.conftest import Tenant
 from tests.conversations.factories import ConversationRecordFactory, utc
 from tests.factories import AccountFactory, ApiClientFactory, BotFactory
 from tests.qualityai.factories import ContactDocumentFactory
+from tests.servers import serving
 
 pytestmark = pytest.mark.django_db
 
@@ -132,18 +131,6 @@ class _AudioHandler(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def _recording_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _AudioHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _recorded_calls(tenant: Tenant, base_url: str) -> None:
     """Voice calls with recordings and their Quality AI contacts, through the ingestion paths."""
     records = []
@@ -194,7 +181,7 @@ def seeded(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) 
             ),
             transaction.atomic(),
         ):
-            with time_machine.travel(SEEDED_AT, tick=False), _recording_server() as base_url:
+            with time_machine.travel(SEEDED_AT, tick=False), serving(_AudioHandler) as base_url:
                 tenant, outsider = _tenant(OWN), _tenant(OTHER)
                 conversations = interactions_seed(account=tenant.account, days=3, per_day=20, seed=7)
                 contacts_seed(account=tenant.account, conversations=conversations, seed=7)

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from recordings.services import recording_source_grant_add
 from recordings.sources import SourceRefused, source_open
 from recordings.storage import s3_client, source_s3_client
 from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.servers import serving
 
 pytestmark = pytest.mark.django_db
 
@@ -267,13 +267,9 @@ def source_endpoint() -> Iterator[dict[str, Any]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    seen["url"] = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield seen
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as base_url:
+        seen["url"] = base_url
+        yield seen
 
 
 def test_sources_are_read_with_their_own_credentials_and_endpoint_when_configured(

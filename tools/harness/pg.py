@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -57,3 +58,19 @@ def migrate(url: str, *, env: dict[str, str] | None = None, timeout_s: float = 6
     servers of :mod:`harness.server` get.
     """
     return manage({**(env or {}), "DATABASE_URL": url}, "migrate", "--noinput", timeout_s=timeout_s)
+
+
+def sqlite_app_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of an app process on a migrated SQLite database of its own in ``var_dir``.
+
+    For tests and tools that run the service as separate processes (gunicorn, ``make run``): the
+    SQLite file, a fixed secret key and ``extra`` variables, migrated once before it is returned.
+    """
+    env = {
+        "VAR_DIR": str(var_dir),
+        "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
+        "SECRET_KEY": "app-process-" + "k" * 40,
+        **extra,
+    }
+    migrate(env["DATABASE_URL"], env=env)
+    return env

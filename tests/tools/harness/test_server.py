@@ -9,21 +9,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tools.harness.pg import migrate
+from tools.harness.pg import sqlite_app_env
 from tools.harness.server import Gunicorn, Qcluster, process_env
 
 
 @pytest.fixture
 def app_env(tmp_path: Path) -> dict[str, str]:
     """A migrated SQLite database of its own: the harness runs the app as a separate process."""
-    env = {
-        "VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "SECRET_KEY": "harness-test-" + "k" * 40,
-        "Q_WORKERS": "1",
-    }
-    migrate(env["DATABASE_URL"], env=env)
-    return env
+    return sqlite_app_env(tmp_path, Q_WORKERS="1")
 
 
 def test_the_environment_is_the_callers_and_debug_is_always_off(monkeypatch: pytest.MonkeyPatch) -> None:

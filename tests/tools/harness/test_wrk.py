@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.servers import serving
 from tools.harness.server import free_port
 from tools.harness.wrk import WrkRequest, ensure_wrk, lua_string, run_wrk
 
@@ -56,12 +57,8 @@ def server() -> Iterator[tuple[str, Seen]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    httpd = QuietServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/api", seen
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler, server_class=QuietServer) as base_url:
+        yield f"{base_url}/api", seen
 
 
 def test_lua_string_escapes_quotes_backslashes_and_non_ascii() -> None:
