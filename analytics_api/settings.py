@@ -376,7 +376,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SORT_OPERATIONS": False,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"RecordingChannelEnum": "recordings.models.Channel"},
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from recordings.models import STATE_MESSAGES, RecordingState
 from recordings.serializers import AuditPageOut, RecordingOut, RetentionIn, RetentionOut
+from recordings.sources import PRIVATE_HOST
 
 TAGS = ["recordings"]
 SETTINGS_TAGS = ["settings"]
@@ -82,6 +83,7 @@ def _recording_example(name: str, state: str, files: list[dict[str, Any]], **ext
         "state": state,
         "message": STATE_MESSAGES[state],
         "files": files,
+        "failures": [],
         "deleteAfter": "2026-08-01T10:42:00.000Z",
         **extra,
     }
@@ -116,7 +118,9 @@ RECORDING_DETAIL: dict[str, Any] = {
         "`message` is the documented text of `state`:\n\n"
         f"{_STATES_TEXT}\n\n"
         "`files` lists the stored files (one per channel and source: `agent`, `customer` or `mixed`) "
-        "with their size, SHA-256 and download address. `deleteAfter` is when the account's retention "
+        "with their size, SHA-256 and download address; they are FLAC whatever the source's format "
+        "(a WAV or MP3 source is transcoded when fetched). `failures` lists each source whose last "
+        "attempt failed or was refused, with a `reason` in a sentence. `deleteAfter` is when the account's retention "
         "period ends (null: kept forever); a deleted recording has `state` `deleted`, no files and "
         "`deletedAt`."
     ),
@@ -125,6 +129,10 @@ RECORDING_DETAIL: dict[str, Any] = {
     "examples": [
         _recording_example("Available, one file per party", RecordingState.AVAILABLE, _FILES),
         _recording_example("First fetch failed", RecordingState.INITIAL_FETCH_FAILED, []),
+        _recording_example(
+            "Source refused", RecordingState.MEDIA_UNAVAILABLE, [],
+            failures=[{"channel": "mixed", "state": "media_unavailable", "reason": PRIVATE_HOST}],
+        ),
         _recording_example("Call still in progress", RecordingState.CALL_IN_PROGRESS, [], deleteAfter=None),
         _recording_example(
             "Deleted by retention", RecordingState.DELETED, [], deleteAfter=None,

@@ -11,6 +11,7 @@ from analytics_api.paging import page_rows
 from analytics_api.text import is_storable
 from recordings.grants import SourcePolicy
 from recordings.models import (
+    RETRYABLE_STATES,
     AuditEntry,
     Channel,
     Recording,
@@ -59,6 +60,17 @@ def recording_available_files(*, recording_ids: Iterable[int]) -> dict[int, list
         counters[key] = counters.get(key, 0) + 1
         parts.setdefault(item.recording_id, []).append((item, counters[key]))
     return parts
+
+
+# A file in one of these states did not become available after an attempt, and says why.
+FAILED_FILE_STATES = RETRYABLE_STATES | {RecordingState.MEDIA_UNAVAILABLE}
+
+
+def recording_failed_files(*, recording: Recording) -> list[RecordingFile]:
+    """The files whose last attempt failed, in channel order; none on a deleted recording."""
+    if recording.deleted_at is not None:
+        return []
+    return list(recording.files.filter(state__in=FAILED_FILE_STATES).order_by("channel", "pk"))
 
 
 def recording_links(*, account: Account, conversation_ids: Iterable[str]) -> dict[str, dict[str, list[str]]]:

@@ -260,6 +260,7 @@ def recording_retry(*, account: Account, conversation_id: str) -> Recording:
             attempt_kind=AttemptKind.USER,
             due_at=now,
             last_error="",
+            reason="",
             updated_at=now,
         )
         recording_state_refresh(recording=recording)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import threading
@@ -15,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
+import numpy as np
 import pytest
+import soundfile
 import time_machine
 from moto.server import ThreadedMotoServer
 
@@ -24,7 +27,21 @@ from recordings.models import Recording
 from recordings.services import recording_sources_register
 
 CALL_END = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-AUDIO = b"fLaC\x00\x00\x00\x22" + bytes(range(256)) * 400
+
+
+def audio(kind: str = "FLAC", *, seconds: float = 3.0, rate: int = 16000, seed: int = 12) -> bytes:
+    """A real audio file of ``kind`` (a libsndfile format: FLAC, WAV, MP3…): seeded noise over a
+    440 Hz tone, made by libsndfile at test time, byte for byte the same on every run."""
+    rng = np.random.default_rng(seed)
+    frames = int(seconds * rate)
+    signal = 0.2 * np.sin(2 * np.pi * 440 * np.arange(frames) / rate) + 0.2 * rng.standard_normal(frames)
+    out = io.BytesIO()
+    soundfile.write(out, signal.clip(-1, 1), rate, format=kind, **({"subtype": "PCM_16"} if kind != "MP3" else {}))
+    return out.getvalue()
+
+
+AUDIO = audio()
+OTHER_AUDIO = audio(seed=13)
 
 
 @dataclass
