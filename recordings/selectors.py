@@ -73,6 +73,16 @@ def recording_failed_files(*, recording: Recording) -> list[RecordingFile]:
     return list(recording.files.filter(state__in=FAILED_FILE_STATES).order_by("channel", "pk"))
 
 
+def recording_available_example(*, account: Account) -> str | None:
+    """The conversation id of the account's latest available recording (demo_setup's ``$CONVERSATION``)."""
+    return (
+        Recording.objects.filter(account=account, state=RecordingState.AVAILABLE, deleted_at__isnull=True)
+        .order_by("-call_ended_at", "conversation_id")
+        .values_list("conversation_id", flat=True)
+        .first()
+    )
+
+
 def recording_links(*, account: Account, conversation_ids: Iterable[str]) -> dict[str, dict[str, list[str]]]:
     """``{conversationId: {"agent": [url, ...], "customer": [url, ...]}}`` for available recordings.
 
