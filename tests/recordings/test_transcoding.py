@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 import soundfile
 from django.conf import settings
 
+from recordings.audio import TranscodeTimeout, flac_from
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
 from tests.recordings.conftest import CALL_END, RecordingServer, Reply, audio, register
@@ -146,3 +148,13 @@ def test_a_flac_larger_than_the_limit_once_encoded_fails(
     assert item.last_error == f"the recording exceeds {len(source) + 100} bytes once encoded as FLAC"
     assert item.reason == f"The recording is larger than this service accepts ({len(source) + 100} bytes)."
     assert stored_files() == []
+
+
+def test_transcoding_stops_at_the_fetch_deadline(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.write_bytes(audio("WAV"))
+
+    with pytest.raises(TranscodeTimeout):
+        flac_from(source, tmp_path / "audio.flac", deadline=time.monotonic() - 1, max_bytes=10**9)
+    flac = flac_from(source, tmp_path / "audio.flac", deadline=time.monotonic() + 60, max_bytes=10**9)
+    assert (flac.source_format, flac.duration_seconds) == ("WAV", 3.0)
