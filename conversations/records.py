@@ -28,19 +28,9 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from analytics_api.kernel.dates import DateFormatError, parse_aware
 from analytics_api.kernel.ingestion import RecordInvalid
-from analytics_api.kernel.text import has_control_characters
 from conversations.documents import stored_time
 from conversations.models import Channel
-from recordings.services import recording_id_refusal
-
-RECORDING_CHANNELS = ("mixed", "agent", "customer")
-RECORDING_SCHEMES = ("http://", "https://", "s3://")
-# A raw CR/LF (or any control character) in an address would forge lines in the fetcher's logs.
-CONTROL_CHARACTERS_IN_URL = (
-    "A recording source url may not contain control characters (such as CR, LF or tab); percent-encode them."
-)
-# Each source becomes a fetch job: a cap keeps one ingest client from occupying every worker.
-MAX_RECORDING_SOURCES = 10
+from recordings.source_rules import MAX_RECORDING_SOURCES, TOO_MANY, recording_id_refusal, recording_source_check
 
 Check = Callable[[Any], Any]
 
@@ -204,13 +194,15 @@ def _dict(data: Any) -> dict[str, Any]:
     return {str(key): value for key, value in data.items()}
 
 
-def _recording_url(data: Any) -> str:
-    value = _URL_TEXT(data)
-    if not value.lower().startswith(RECORDING_SCHEMES):
-        raise _invalid("A recording source must be an http, https or s3 address.")
-    if has_control_characters(value):
-        raise _invalid(CONTROL_CHARACTERS_IN_URL)
-    return value
+def _recording_source(data: Any) -> dict[str, str]:
+    """A source of ``recordingSources``, by the recordings app's one rule (:mod:`recordings.source_rules`)."""
+    source, problems = recording_source_check(data)
+    if source is None:
+        errors: dict[str, list[ErrorDetail]] = {}
+        for problem in problems:
+            errors.setdefault(problem.name or _NON_FIELD, []).append(ErrorDetail(problem.msg, problem.code))
+        raise RecordInvalid(errors)
+    return {"url": source.url, "channel": source.channel}
 
 
 # --- Containers ----------------------------------------------------------------------------------
@@ -308,7 +300,6 @@ def _then(check: Check, *rules: Check) -> Check:
 
 _TEXT = _text(allow_blank=True, trim=False)
 _TEXTS = _list(_TEXT)
-_URL_TEXT = _text(allow_blank=False, trim=True, max_length=2000)
 _ID_128 = _text(allow_blank=False, trim=True, max_length=128)
 _ID_64 = _text(allow_blank=False, trim=True, max_length=64)
 
@@ -366,15 +357,6 @@ def _destination(data: Any) -> dict[str, Any]:
 
 TAG = _object({"name": _text(allow_blank=False, trim=False), "value": _json}, required=("name",))
 
-RECORDING_SOURCE = _object(
-    {
-        "url": _recording_url,
-        "channel": _choice(*RECORDING_CHANNELS, message="channel must be mixed, agent or customer, not {input!r}."),
-    },
-    required=("url", "channel"),
-    open_=False,
-)
-
 
 def _skills(value: list[Any]) -> list[Any]:
     for skill in value:
@@ -414,11 +396,7 @@ def _record_fields(bot_ids: Collection[str]) -> dict[str, Check]:
         "userleveltags": _list(TAG),
         "sessionleveltags": _list(TAG),
         "destinations": _list(_destination),
-        "recordingSources": _list(
-            RECORDING_SOURCE,
-            max_length=MAX_RECORDING_SOURCES,
-            too_many=f"A record may list at most {MAX_RECORDING_SOURCES} recordingSources.",
-        ),
+        "recordingSources": _list(_recording_source, max_length=MAX_RECORDING_SOURCES, too_many=TOO_MANY),
     }
 
 

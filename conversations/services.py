@@ -12,7 +12,7 @@ from analytics_api.models import Account
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue
 from conversations.records import channel_code, interaction_record_validator
-from recordings.services import recording_sources_register
+from recordings.services import SourceRegistration, recording_sources_register_batch
 
 
 def interaction_kind(*, account: Account) -> RecordKind[dict[str, Any]]:
@@ -56,7 +56,8 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
        it stays correct when two batches race on the same new session.
     2. Replace the queue links: delete those of the updated interactions (new ones have none), then
        insert the batch's links in one statement.
-    3. Register the recording sources of voice conversations with the recordings worker.
+    3. Register the recording sources of the batch's voice conversations with the recordings worker
+       (in a fixed number of statements too).
     """
     rows = []
     for record in records:
@@ -93,12 +94,16 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
             for queue_id in dict.fromkeys(_queue_ids(row["document"]))
         ],
     )
-    for row in rows:
-        if row["channel"] == Channel.VOICE and row["recording_sources"]:
-            recording_sources_register(
-                account=account,
+    recording_sources_register_batch(
+        account=account,
+        registrations=[
+            SourceRegistration(
                 conversation_id=row["conversation_id"] or row["session_id"],
                 call_ended_at=row["session_end"],
                 sources=row["recording_sources"],
             )
+            for row in rows
+            if row["channel"] == Channel.VOICE and row["recording_sources"]
+        ],
+    )
     return len(stored) - len(updated), len(updated)

@@ -18,7 +18,8 @@ class RecordingFileInline(admin.TabularInline):
     can_delete = False
     fields = (
         "channel", "source_url", "state", "attempt_kind", "attempts", "due_at", "auto_retry_at",
-        "claimed_until", "size_bytes", "sha256", "storage_key", "last_error",
+        "claimed_until", "size_bytes", "sha256", "source_format", "source_bytes", "source_sha256", "storage_key",
+        "last_error", "reason",
     )
     readonly_fields = fields
 

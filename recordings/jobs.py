@@ -18,11 +18,14 @@ from __future__ import annotations
 import hashlib
 import http.client
 import logging
+import tempfile
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -30,6 +33,7 @@ from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from analytics_api.models import Account
+from recordings.audio import NotAudio, TranscodeTimeout, TranscodeTooLarge, flac_from
 from recordings.grants import SourcePolicy
 from recordings.models import AttemptKind, Recording, RecordingFile, RecordingState
 from recordings.selectors import recording_source_policy
@@ -43,7 +47,7 @@ from recordings.sources import (
     redacted,
     source_open,
 )
-from recordings.storage import RecordingStorage, StorageError, recording_storage
+from recordings.storage import CHUNK_BYTES, RecordingStorage, StorageError, recording_storage
 
 logger = logging.getLogger(__name__)
 
@@ -66,18 +70,35 @@ class Claim:
 
 
 class FetchFailure(Exception):
+    """A failed attempt: ``reason`` in full for operators (``last_error``), ``public`` in a sentence the
+    account may read (the recording's ``failures``; by default the one of its kind)."""
+
     MISSING = "missing"
     REFUSED = "refused"
     TRANSIENT = "transient"
     CUT = "cut"
     UPLOAD = "upload"
     ERROR = "error"
+    NOT_AUDIO = "not_audio"
     ABANDONED = "abandoned"
 
-    def __init__(self, kind: str, reason: str) -> None:
+    def __init__(self, kind: str, reason: str, *, public: str = "") -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+        self.public = public or _PUBLIC_REASONS[kind]
+
+
+_PUBLIC_REASONS = {
+    FetchFailure.MISSING: "The source answered that it has no such recording.",
+    FetchFailure.REFUSED: "The source is not one this service may fetch for this account.",
+    FetchFailure.TRANSIENT: "The source could not be reached, or answered with an error.",
+    FetchFailure.CUT: "The download from the source was cut off or did not finish in time.",
+    FetchFailure.UPLOAD: "The recording could not be stored; this is a fault of this service.",
+    FetchFailure.ERROR: "The fetch failed on an error of this service.",
+    FetchFailure.NOT_AUDIO: "The source is not audio this service can read.",
+    FetchFailure.ABANDONED: "The fetch did not finish: its worker stopped.",
+}
 
 
 # The state a failed initial or user attempt leaves, by kind of failure; a failed automatic retry
@@ -86,6 +107,7 @@ _FAILURE_STATES = {
     FetchFailure.CUT: RecordingState.PARTIAL_DOWNLOAD_FAILED,
     FetchFailure.UPLOAD: RecordingState.PARTIAL_UPLOAD_FAILED,
     FetchFailure.ERROR: RecordingState.FAILED,
+    FetchFailure.NOT_AUDIO: RecordingState.FAILED,
 }
 
 
@@ -233,9 +255,8 @@ def recording_file_fetch(*, claim: Claim) -> str:
     1. Start the attempt (:func:`recording_file_attempt_start`): its lease runs from now, not from
        the claim; give up quietly if the claim is no longer ours.
     2. Remove what a previous claimant that died mid-fetch left behind.
-    3. Stream the source through a verifier (count, sha256, size cap, deadline) into storage
-       under a temporary key; check the byte count against the announced length; promote the
-       object to its final key.
+    3. Copy the source into storage as FLAC (:func:`_copy`): download, verify, transcode, upload
+       under a temporary key, promote to the final key.
     4. Record the outcome, conditional on still holding the claim; on success with a lost claim
        (or a recording deleted meanwhile) remove the object just stored, so nothing is kept twice.
     """
@@ -254,7 +275,7 @@ def recording_file_fetch(*, claim: Claim) -> str:
     temp, final = temp_key(item, claim.token), final_key(item, claim.token)
     try:
         policy = recording_source_policy(account=item.recording.account_id)
-        size, digest = _copy(item.source_url, storage, temp, final, policy=policy)
+        stored = _copy(item.source_url, storage, temp, final, policy=policy)
     except FetchFailure as failure:
         _discard(storage, item, claim.token)
         return _record_failure(item, claim, failure)
@@ -262,7 +283,7 @@ def recording_file_fetch(*, claim: Claim) -> str:
         logger.exception("Recording file %s: unexpected error while fetching", item.pk)
         _discard(storage, item, claim.token)
         return _record_failure(item, claim, FetchFailure(FetchFailure.ERROR, f"{type(error).__name__}: {error}"))
-    return _record_success(item, claim, storage, final, size, digest)
+    return _record_success(item, claim, storage, final, stored)
 
 
 class _VerifyingReader:
@@ -283,8 +304,8 @@ class _VerifyingReader:
         self._receive = getattr(body, "read1", None) or body.read
         self._set_timeout = getattr(body, "set_socket_timeout", None)
 
-    def _fail(self, kind: str, reason: str) -> FetchFailure:
-        self.failure = FetchFailure(kind, reason)
+    def _fail(self, kind: str, reason: str, *, public: str = "") -> FetchFailure:
+        self.failure = FetchFailure(kind, reason, public=public)
         return self.failure
 
     def _gave_up(self) -> FetchFailure:
@@ -329,7 +350,9 @@ class _VerifyingReader:
             raise self._fail(FetchFailure.CUT, f"source failed after {self.count} bytes: {error}") from None
         self.count += len(chunk)
         if self.count > settings.RECORDING_MAX_BYTES:
-            raise self._fail(FetchFailure.ERROR, f"the recording exceeds {settings.RECORDING_MAX_BYTES} bytes")
+            raise self._fail(
+                FetchFailure.ERROR, f"the recording exceeds {settings.RECORDING_MAX_BYTES} bytes", public=_too_large()
+            )
         if self.length is not None and self.count > self.length:
             raise self._fail(FetchFailure.CUT, f"more bytes than the announced {self.length}")
         if not chunk and self.length is not None and self.count != self.length:
@@ -340,37 +363,111 @@ class _VerifyingReader:
         return chunk
 
 
-def _copy(url: str, storage: RecordingStorage, temp: str, final: str, *, policy: SourcePolicy) -> tuple[int, str]:
-    # The deadline covers opening the source too (a server may trickle its headers); the HTTP
-    # source arms its sockets with the same limit.
+@dataclass(frozen=True)
+class Stored:
+    """What a fetch stored: the FLAC's size and checksum, and the source's format, size and checksum."""
+
+    size: int
+    sha256: str
+    source_format: str
+    source_size: int
+    source_sha256: str
+
+
+def _too_large() -> str:
+    return f"The recording is larger than this service accepts ({settings.RECORDING_MAX_BYTES} bytes)."
+
+
+def _copy(url: str, storage: RecordingStorage, temp: str, final: str, *, policy: SourcePolicy) -> Stored:
+    """Fetch ``url`` and store it as FLAC under ``final``.
+
+    1. Open the source; the deadline (``RECORDING_FETCH_MAX_SECONDS``) covers opening it (a server
+       may trickle its headers), the download and the transcoding.
+    2. Download it through the verifier (count, sha256, size cap, deadline) into a file of a
+       private temporary directory (``TMPDIR``; it holds the source and its FLAC at most, each
+       bounded by ``RECORDING_MAX_BYTES``), and check the count against the announced length.
+    3. Transcode it to FLAC (:func:`recordings.audio.flac_from`; a FLAC source is kept as it is);
+       a file libsndfile cannot read is ``NOT_AUDIO``.
+    4. Upload the FLAC to storage under ``temp`` while hashing it, then promote it to ``final``.
+    """
     deadline = time.monotonic() + settings.RECORDING_FETCH_MAX_SECONDS
     try:
         stream = source_open(url, policy=policy)
     except SourceMissing as error:
         raise FetchFailure(FetchFailure.MISSING, str(error)) from None
     except SourceRefused as error:
-        raise FetchFailure(FetchFailure.REFUSED, f"source refused: {error}") from None
+        raise FetchFailure(FetchFailure.REFUSED, f"source refused: {error}", public=error.public) from None
     except SourceTooLarge as error:
-        raise FetchFailure(FetchFailure.ERROR, str(error)) from None
+        raise FetchFailure(FetchFailure.ERROR, str(error), public=_too_large()) from None
     except SourceError as error:
         raise FetchFailure(FetchFailure.TRANSIENT, str(error)) from None
-    reader = _VerifyingReader(stream.body, length=stream.length, deadline=deadline)
-    try:
-        storage.save(temp, reader)
-    except StorageError as error:
-        # S3 uploads wrap the reader's own failure: the source, not storage, is then at fault.
-        raise reader.failure or FetchFailure(FetchFailure.UPLOAD, str(error)) from None
-    finally:
-        stream.close()
-    if reader.failure:
-        raise reader.failure
-    if stream.length is not None and reader.count != stream.length:
-        raise FetchFailure(FetchFailure.CUT, f"body cut short: {reader.count} of {stream.length} bytes received")
+    with tempfile.TemporaryDirectory(prefix="recording-") as work:
+        source = Path(work) / "source"
+        reader = _VerifyingReader(stream.body, length=stream.length, deadline=deadline)
+        try:
+            with open(source, "wb") as handle:
+                while chunk := reader.read(CHUNK_BYTES):
+                    handle.write(chunk)
+        except OSError as error:
+            raise FetchFailure(FetchFailure.UPLOAD, f"cannot write the local copy of the source: {error}") from None
+        finally:
+            stream.close()
+        if reader.failure:
+            raise reader.failure
+        if stream.length is not None and reader.count != stream.length:
+            raise FetchFailure(FetchFailure.CUT, f"body cut short: {reader.count} of {stream.length} bytes received")
+        try:
+            flac = flac_from(
+                source, Path(work) / "audio.flac", deadline=deadline, max_bytes=settings.RECORDING_MAX_BYTES
+            )
+        except NotAudio as error:
+            raise FetchFailure(
+                FetchFailure.NOT_AUDIO,
+                f"the source is not audio libsndfile can read ({error})",
+                public=f"The source is not audio this service can read ({error})",
+            ) from None
+        except TranscodeTimeout:
+            raise FetchFailure(
+                FetchFailure.CUT,
+                f"gave up after {settings.RECORDING_FETCH_MAX_SECONDS} s while transcoding to FLAC",
+                public="The recording could not be converted to FLAC in time.",
+            ) from None
+        except TranscodeTooLarge as error:
+            raise FetchFailure(FetchFailure.ERROR, str(error), public=_too_large()) from None
+        except OSError as error:
+            raise FetchFailure(FetchFailure.UPLOAD, f"cannot write the FLAC: {error}") from None
+        with open(flac.path, "rb") as handle:
+            hashing = _HashingReader(handle)
+            try:
+                storage.save(temp, hashing)
+            except StorageError as error:
+                raise FetchFailure(FetchFailure.UPLOAD, str(error)) from None
     try:
         storage.promote(temp, final)
     except StorageError as error:
         raise FetchFailure(FetchFailure.UPLOAD, str(error)) from None
-    return reader.count, reader.sha256.hexdigest()
+    return Stored(
+        size=hashing.count,
+        sha256=hashing.sha256.hexdigest(),
+        source_format=flac.source_format,
+        source_size=reader.count,
+        source_sha256=reader.sha256.hexdigest(),
+    )
+
+
+class _HashingReader:
+    """A local file read for upload, counted and hashed on the way."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.count = 0
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self.handle.read(size)
+        self.count += len(chunk)
+        self.sha256.update(chunk)
+        return chunk
 
 
 def _discard(storage: RecordingStorage, item: RecordingFile, token: str) -> None:
@@ -419,6 +516,7 @@ def _record_failure(item: RecordingFile, claim: Claim, failure: FetchFailure) ->
             claim_token="",
             claimed_until=None,
             last_error=failure.reason[:2000],
+            reason=failure.public,
             updated_at=now,
         )
         if not updated:
@@ -427,9 +525,7 @@ def _record_failure(item: RecordingFile, claim: Claim, failure: FetchFailure) ->
     return state
 
 
-def _record_success(
-    item: RecordingFile, claim: Claim, storage: RecordingStorage, key: str, size: int, digest: str
-) -> str:
+def _record_success(item: RecordingFile, claim: Claim, storage: RecordingStorage, key: str, stored: Stored) -> str:
     now = timezone.now()
     with transaction.atomic():
         recording = Recording.objects.select_for_update().get(pk=item.recording_id)
@@ -437,8 +533,11 @@ def _record_success(
         if recording.deleted_at is None:
             updated = RecordingFile.objects.filter(pk=item.pk, claim_token=claim.token).update(
                 state=RecordingState.AVAILABLE,
-                size_bytes=size,
-                sha256=digest,
+                size_bytes=stored.size,
+                sha256=stored.sha256,
+                source_format=stored.source_format,
+                source_bytes=stored.source_size,
+                source_sha256=stored.source_sha256,
                 storage_key=key,
                 fetched_at=now,
                 due_at=None,
@@ -446,6 +545,7 @@ def _record_success(
                 claim_token="",
                 claimed_until=None,
                 last_error="",
+                reason="",
                 updated_at=now,
             )
             if updated:
@@ -454,7 +554,10 @@ def _record_success(
         logger.info("Recording file %s: claim lost or recording deleted, removing %s", item.pk, key)
         _discard(storage, item, claim.token)
         return ""
-    logger.info("Recording file %s stored: %s bytes, sha256 %s", item.pk, size, digest)
+    logger.info(
+        "Recording file %s stored: %s bytes of FLAC, sha256 %s (source: %s, %s bytes, sha256 %s)",
+        item.pk, stored.size, stored.sha256, stored.source_format, stored.source_size, stored.source_sha256,
+    )
     return RecordingState.AVAILABLE
 
 

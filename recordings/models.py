@@ -135,11 +135,19 @@ class RecordingFile(models.Model):
     started_at = models.DateTimeField(
         null=True, blank=True, help_text="When the claimed attempt began; empty while the claim waits for a worker"
     )
+    # The stored (and served) FLAC; a source in another format was transcoded when fetched.
     size_bytes = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    # The source as it was downloaded: its libsndfile format name (WAV, MP3, FLAC…), size and checksum.
+    source_format = models.CharField(max_length=16, blank=True)
+    source_bytes = models.BigIntegerField(null=True, blank=True)
+    source_sha256 = models.CharField(max_length=64, blank=True)
     storage_key = models.CharField(max_length=500, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    last_error = models.TextField(blank=True, help_text="Why the last attempt failed, in full (for operators)")
+    reason = models.TextField(
+        blank=True, help_text="Why the last attempt failed, in a sentence safe to show the account (no internal detail)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

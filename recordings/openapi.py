@@ -22,6 +22,7 @@ from recordings.serializers import (
     RetentionOut,
 )
 from recordings.services import AUTO_RETRY_DELAY, FIRST_ATTEMPT_DELAY
+from recordings.sources import PRIVATE_HOST
 from recordings.storage import CONTENT_TYPE
 
 
@@ -61,6 +62,7 @@ def _recording_example(name: str, state: str, files: list[dict[str, Any]], **ext
         "state": state,
         "message": STATE_MESSAGES[state],
         "files": files,
+        "failures": [],
         "deleteAfter": "2026-08-01T10:42:00.000Z",
         **extra,
     }
@@ -97,7 +99,9 @@ RECORDING_DETAIL: dict[str, Any] = {
         "`message` is the documented text of `state`:\n\n"
         f"{_STATES_TEXT}\n\n"
         "`files` lists the stored files (one per channel and source: `agent`, `customer` or `mixed`) "
-        "with their size, SHA-256 and download address. `deleteAfter` is when the account's retention "
+        "with their size, SHA-256 and download address; they are FLAC whatever the source's format "
+        "(a WAV or MP3 source is transcoded when fetched). `failures` lists each source whose last "
+        "attempt failed or was refused, with a `reason` in a sentence. `deleteAfter` is when the account's retention "
         "period ends (null: kept forever); a deleted recording has `state` `deleted`, no files and "
         "`deletedAt`."
     ),
@@ -106,6 +110,10 @@ RECORDING_DETAIL: dict[str, Any] = {
     "examples": [
         _recording_example("Available, one file per party", RecordingState.AVAILABLE, _FILES),
         _recording_example("First fetch failed", RecordingState.INITIAL_FETCH_FAILED, []),
+        _recording_example(
+            "Source refused", RecordingState.MEDIA_UNAVAILABLE, [],
+            failures=[{"channel": "mixed", "state": "media_unavailable", "reason": PRIVATE_HOST}],
+        ),
         _recording_example("Call still in progress", RecordingState.CALL_IN_PROGRESS, [], deleteAfter=None),
         _recording_example(
             "Deleted by retention", RecordingState.DELETED, [], deleteAfter=None,

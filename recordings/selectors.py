@@ -11,6 +11,7 @@ from analytics_api.kernel.text import is_storable
 from analytics_api.models import Account
 from recordings.grants import SourcePolicy
 from recordings.models import (
+    RETRYABLE_STATES,
     AuditEntry,
     Channel,
     Recording,
@@ -59,6 +60,28 @@ def recording_available_files(*, recording_ids: Iterable[int]) -> dict[int, list
         counters[key] = counters.get(key, 0) + 1
         parts.setdefault(item.recording_id, []).append((item, counters[key]))
     return parts
+
+
+# A file in one of these states did not become available after an attempt, and says why.
+FAILED_FILE_STATES = RETRYABLE_STATES | {RecordingState.MEDIA_UNAVAILABLE}
+
+
+def recording_failed_files(*, recording: Recording) -> list[RecordingFile]:
+    """The files whose last attempt failed, in channel order; none on a deleted recording."""
+    if recording.deleted_at is not None:
+        return []
+    return list(recording.files.filter(state__in=FAILED_FILE_STATES).order_by("channel", "pk"))
+
+
+def recording_example(*, account: Account, states: Iterable[str]) -> str | None:
+    """The conversation id of the account's latest recording in one of ``states`` (for demo_setup's
+    ``$CONVERSATION``: one that plays, and ``$FAILED_CONVERSATION``: one to retry)."""
+    return (
+        Recording.objects.filter(account=account, state__in=list(states), deleted_at__isnull=True)
+        .order_by("-call_ended_at", "conversation_id")
+        .values_list("conversation_id", flat=True)
+        .first()
+    )
 
 
 def recording_links(*, account: Account, conversation_ids: Iterable[str]) -> dict[str, dict[str, list[str]]]:

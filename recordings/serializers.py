@@ -24,12 +24,27 @@ class RecordingFileOut(serializers.Serializer):
     downloadUrl = serializers.URLField()
 
 
+class RecordingFailureOut(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    state = serializers.ChoiceField(choices=RecordingState.choices)
+    reason = serializers.CharField(
+        help_text="Why this source's last attempt failed, in a sentence (no internal detail), e.g. "
+        '"The source\'s host resolves to a private address and is not granted to this account; an operator can '
+        'grant it (manage.py recording_source_grants)." or "The source is not audio this service can read '
+        '(Format not recognised.)".'
+    )
+
+
 @extend_schema_serializer(component_name="Recording")
 class RecordingOut(serializers.Serializer):
     conversationId = serializers.CharField()
     state = serializers.ChoiceField(choices=RecordingState.choices)
     message = serializers.CharField(help_text="The documented message of the state.")
     files = RecordingFileOut(many=True, help_text="The stored files (only when some are available).")
+    failures = RecordingFailureOut(
+        many=True,
+        help_text="The sources whose last attempt failed or was refused, each with the reason (empty when none).",
+    )
     deleteAfter = serializers.CharField(
         allow_null=True, help_text="When retention deletes it (UTC); null = kept forever."
     )

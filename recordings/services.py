@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,20 +22,19 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from analytics_api.kernel.errors import ApiError
-from analytics_api.kernel.text import has_control_characters
 from analytics_api.models import Account
 from recordings.grants import GrantInvalid, grant_parse
 from recordings.models import (
     RETRYABLE_STATES,
     STATE_MESSAGES,
     AttemptKind,
-    Channel,
     Recording,
     RecordingFile,
     RecordingSourceGrant,
     RecordingState,
 )
 from recordings.selectors import recording_get
+from recordings.source_rules import RecordingSource, recording_id_refusal, recording_sources_check
 
 logger = logging.getLogger(__name__)
 
@@ -61,95 +61,132 @@ _STATE_PRECEDENCE = (
 )
 
 
-def recording_id_refusal(conversation_id: str) -> str | None:
-    """Why a recording could not be kept under ``conversation_id``, or None.
+@dataclass(frozen=True)
+class SourceRegistration:
+    """The recording sources of one ingested voice record, as :func:`recording_sources_register_batch` takes them."""
 
-    A recording is read at ``/api/v1/recordings/{conversationId}``: an id holding ``/`` (which a
-    client may not escape, ``%2F`` is decoded before routing) or that is ``.`` or ``..`` (which
-    clients resolve away) would be stored and never be readable, so it is refused at ingestion.
-    """
-    where = "on a record with recordingSources: its recording is read at /api/v1/recordings/{conversationId}."
-    if "/" in conversation_id:
-        return f"may not contain '/' {where}"
-    if conversation_id in (".", ".."):
-        return f"may not be '.' or '..' {where}"
-    return None
+    conversation_id: str
+    call_ended_at: datetime | None
+    sources: Sequence[Any]
 
 
 def recording_sources_register(
-    *, account: Account, conversation_id: str, call_ended_at: datetime | None, sources: Sequence[dict[str, Any]]
+    *, account: Account, conversation_id: str, call_ended_at: datetime | None, sources: Sequence[Any]
 ) -> None:
-    """Create or update one recording job per source of an ingested voice conversation.
+    """Create or update the recording jobs of one voice conversation (see :func:`recording_sources_register_batch`)."""
+    recording_sources_register_batch(
+        account=account,
+        registrations=[
+            SourceRegistration(conversation_id=conversation_id, call_ended_at=call_ended_at, sources=sources)
+        ],
+    )
 
-    Called by ingestion inside its upsert transaction, for every voice record carrying
-    ``recordingSources: [{"url": ..., "channel": "mixed|agent|customer"}]``. Idempotent:
 
-    1. Validate every source (``url`` a non-empty string without control characters, ``channel``
-       one of mixed/agent/customer) and the conversation id (readable in a URL path: see
-       :func:`recording_id_refusal`); a malformed one raises :class:`ApiError` (400, field
-       ``recordingSources[i].<name>`` or ``conversationId``) before anything is written.
-    2. Find or create the recording of ``(account, conversation_id)``; a recording the retention
+def recording_sources_register_batch(*, account: Account, registrations: Sequence[SourceRegistration]) -> None:
+    """Create or update one recording job per source of a batch of ingested voice conversations.
+
+    Called by ingestion inside its upsert transaction, for the voice records carrying
+    ``recordingSources: [{"url": ..., "channel": "mixed|agent|customer"}]``; a fixed number of
+    statements whatever the batch size. Idempotent:
+
+    1. Check every source and conversation id by the one rule (:mod:`recordings.source_rules`);
+       the first problem raises :class:`ApiError` (400, field ``recordingSources[i].<name>`` or
+       ``conversationId``) before anything is written. Records of the same conversation are merged:
+       their sources in order, the last end time given.
+    2. Insert the missing recordings (``ON CONFLICT DO NOTHING``: a concurrent batch may insert the
+       same one), then lock every recording of the batch, in id order. A recording the retention
        job deleted is left alone (its audio must not come back).
-    3. Keep the known end time when the record no longer carries one; store a new one.
-    4. Find or create the file of each ``(channel, url)``. A file whose job has not started yet is
-       (re)scheduled from the end time: ``call_in_progress`` without one, else
-       ``media_in_progress`` due 10 minutes after it. Files already attempted, fetched or failed
-       keep their state: re-ingesting never refetches an available recording.
-    5. Derive the recording's state from its files.
+    3. Keep a known end time when the records no longer carry one; store a new one (one UPDATE).
+    4. Insert the files of new ``(channel, url)`` pairs, scheduled from the end time:
+       ``call_in_progress`` without one, else ``media_in_progress`` due 10 minutes after it. A
+       listed file whose job has not started yet is rescheduled the same way (one UPDATE); files
+       already attempted, fetched or failed keep their state: re-ingesting never refetches.
+    5. Derive each recording's state from its files (one read, one UPDATE of those that changed).
     """
-    cleaned = _validated_sources(sources)
-    if not cleaned:
+    merged: dict[str, tuple[datetime | None, list[RecordingSource]]] = {}
+    for registration in registrations:
+        cleaned, errors = recording_sources_check(list(registration.sources))
+        if errors:
+            first = errors[0]
+            raise ApiError(first["msg"], code=first["code"], field=first["field"])
+        if not cleaned:
+            continue
+        refusal = recording_id_refusal(registration.conversation_id)
+        if refusal:
+            raise ApiError(f"conversationId {refusal}", code="invalid", field="conversationId")
+        ended, known = merged.get(registration.conversation_id, (None, []))
+        merged[registration.conversation_id] = (
+            registration.call_ended_at or ended,
+            list(dict.fromkeys([*known, *cleaned])),
+        )
+    if not merged:
         return
-    refusal = recording_id_refusal(conversation_id)
-    if refusal:
-        raise ApiError(f"conversationId {refusal}", code="invalid", field="conversationId")
+    now = timezone.now()
     with transaction.atomic():
-        recording, _created = Recording.objects.get_or_create(account=account, conversation_id=conversation_id)
-        recording = Recording.objects.select_for_update().get(pk=recording.pk)
-        if recording.deleted_at is not None:
+        Recording.objects.bulk_create(
+            [Recording(account=account, conversation_id=conversation_id) for conversation_id in merged],
+            ignore_conflicts=True,
+        )
+        recordings = list(
+            Recording.objects.select_for_update()
+            .filter(account=account, conversation_id__in=list(merged), deleted_at__isnull=True)
+            .order_by("pk")
+        )
+        if not recordings:
             return
-        ended_at = call_ended_at or recording.call_ended_at
-        if ended_at != recording.call_ended_at:
-            recording.call_ended_at = ended_at
-            recording.save(update_fields=["call_ended_at", "updated_at"])
-        existing = {(item.channel, item.source_url): item for item in recording.files.all()}
-        for channel, url in cleaned:
-            item = existing.get((channel, url)) or RecordingFile(recording=recording, channel=channel, source_url=url)
-            if item.pk is None or (item.state in _NOT_STARTED and item.attempts == 0):
-                _schedule_first_attempt(item, ended_at)
-                item.save()
-        recording_state_refresh(recording=recording)
+        changed_ends = []
+        for recording in recordings:
+            ended_at = merged[recording.conversation_id][0] or recording.call_ended_at
+            if ended_at != recording.call_ended_at:
+                recording.call_ended_at = ended_at
+                recording.updated_at = now
+                changed_ends.append(recording)
+        if changed_ends:
+            Recording.objects.bulk_update(changed_ends, ["call_ended_at", "updated_at"])
+        by_id = {recording.pk: recording for recording in recordings}
+        existing = {
+            (item.recording_id, item.channel, item.source_url): item
+            for item in RecordingFile.objects.filter(recording_id__in=list(by_id))
+        }
+        new_files, rescheduled = [], []
+        for recording in recordings:
+            for source in merged[recording.conversation_id][1]:
+                item = existing.get((recording.pk, source.channel, source.url))
+                if item is None:
+                    item = RecordingFile(recording=recording, channel=source.channel, source_url=source.url)
+                    _schedule_first_attempt(item, recording.call_ended_at)
+                    new_files.append(item)
+                elif item.state in _NOT_STARTED and item.attempts == 0:
+                    before = (item.state, item.due_at, item.attempt_kind, item.auto_retry_at)
+                    _schedule_first_attempt(item, recording.call_ended_at)
+                    if (item.state, item.due_at, item.attempt_kind, item.auto_retry_at) != before:
+                        item.updated_at = now
+                        rescheduled.append(item)
+        if new_files:
+            RecordingFile.objects.bulk_create(new_files, ignore_conflicts=True)
+        if rescheduled:
+            RecordingFile.objects.bulk_update(
+                rescheduled, ["state", "due_at", "attempt_kind", "auto_retry_at", "updated_at"]
+            )
+        _recording_states_refresh(by_id, now=now)
 
 
-def _validated_sources(sources: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    cleaned: list[tuple[str, str]] = []
-    for index, source in enumerate(sources):
-        field = f"recordingSources[{index}]"
-        if not isinstance(source, dict):
-            raise ApiError("A recording source must be an object with url and channel.", code="invalid", field=field)
-        url = source.get("url")
-        channel = source.get("channel")
-        if not isinstance(url, str) or not url.strip() or len(url) > 4096:
-            raise ApiError(
-                "The recording source url must be a non-empty string of at most 4096 characters.",
-                code="invalid",
-                field=f"{field}.url",
-            )
-        if has_control_characters(url.strip()):
-            raise ApiError(
-                "A recording source url may not contain control characters (such as CR, LF or tab); "
-                "percent-encode them.",
-                code="invalid",
-                field=f"{field}.url",
-            )
-        if channel not in Channel.values:
-            raise ApiError(
-                f"The recording channel must be one of {', '.join(Channel.values)}.",
-                code="invalid_choice",
-                field=f"{field}.channel",
-            )
-        cleaned.append((channel, url.strip()))
-    return list(dict.fromkeys(cleaned))
+def _recording_states_refresh(recordings: dict[int, Recording], *, now: datetime) -> None:
+    """:func:`recording_state_refresh` for many recordings: one read of their files, one UPDATE."""
+    states: dict[int, list[str]] = {pk: [] for pk in recordings}
+    for recording_id, state in RecordingFile.objects.filter(recording_id__in=list(recordings)).values_list(
+        "recording_id", "state"
+    ):
+        states[recording_id].append(state)
+    changed = []
+    for pk, recording in recordings.items():
+        state = recording_state_of(states[pk])
+        if state != recording.state:
+            recording.state = state
+            recording.updated_at = now
+            changed.append(recording)
+    if changed:
+        Recording.objects.bulk_update(changed, ["state", "updated_at"])
 
 
 def _schedule_first_attempt(item: RecordingFile, ended_at: datetime | None) -> None:
@@ -223,6 +260,7 @@ def recording_retry(*, account: Account, conversation_id: str) -> Recording:
             attempt_kind=AttemptKind.USER,
             due_at=now,
             last_error="",
+            reason="",
             updated_at=now,
         )
         recording_state_refresh(recording=recording)

@@ -52,8 +52,23 @@ class SourceMissing(Exception):
     """The source answers that it has no such recording (404/410, NoSuchKey)."""
 
 
+PRIVATE_HOST = (
+    "The source's host resolves to a private address and is not granted to this account; "
+    "an operator can grant it (manage.py recording_source_grants)."
+)
+OUTSIDE_S3_GRANTS = "The source is outside this account's s3 grants."
+
+
 class SourceRefused(Exception):
-    """The address may not be fetched at all (scheme, internal address, foreign redirect)."""
+    """The address may not be fetched at all (scheme, internal address, foreign redirect).
+
+    Its text is for operators (it may name addresses and settings); ``public`` says why in a
+    sentence the account may read.
+    """
+
+    def __init__(self, detail: str, *, public: str) -> None:
+        super().__init__(detail)
+        self.public = public
 
 
 class SourceError(Exception):
@@ -96,7 +111,10 @@ def source_open(url: str, *, policy: SourcePolicy) -> SourceStream:
         return _open_http(url, redirects_left=MAX_REDIRECTS, policy=policy)
     if scheme == "s3":
         return _open_s3(url, policy=policy)
-    raise SourceRefused(f"scheme {scheme or '(none)'!r} is not allowed: only http, https and s3")
+    raise SourceRefused(
+        f"scheme {scheme or '(none)'!r} is not allowed: only http, https and s3",
+        public="Only http, https and s3 sources are fetched.",
+    )
 
 
 def address_refusal(address: str) -> str | None:
@@ -192,7 +210,12 @@ def _checked_address(host: str, port: int, policy: SourcePolicy) -> str:
         else:
             reason = address_refusal(address)
         if reason:
-            raise SourceRefused(f"host {host} resolves to {address}: {reason}")
+            public = (
+                "The source's host resolves to an address this service never fetches from."
+                if _is_metadata(address)
+                else PRIVATE_HOST
+            )
+            raise SourceRefused(f"host {host} resolves to {address}: {reason}", public=public)
     return addresses[0]
 
 
@@ -318,11 +341,13 @@ def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy, deadline:
     scheme = parts.scheme.lower()
     host = parts.hostname
     if not host:
-        raise SourceRefused("the address has no host")
+        raise SourceRefused("the address has no host", public="The source address has no host.")
     try:
         port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError:
-        raise SourceRefused("the address has an invalid port") from None
+        raise SourceRefused(
+            "the address has an invalid port", public="The source address has an invalid port."
+        ) from None
     if deadline is None:
         deadline = time.monotonic() + settings.RECORDING_FETCH_MAX_SECONDS
     address = _checked_address(host, port, policy)
@@ -358,7 +383,10 @@ def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy, deadline:
             and (next_parts.port or _DEFAULT_PORTS.get(next_parts.scheme.lower())) == port
         )
         if not same_origin:
-            raise SourceRefused(f"redirect to another host refused: {redacted(next_url)}")
+            raise SourceRefused(
+                f"redirect to another host refused: {redacted(next_url)}",
+                public="The source redirected to another host; only redirects within the same host are followed.",
+            )
         if redirects_left == 0:
             raise SourceError(f"more than {MAX_REDIRECTS} redirects")
         return _open_http(next_url, redirects_left=redirects_left - 1, policy=policy, deadline=deadline)
@@ -421,21 +449,28 @@ def _open_s3(url: str, *, policy: SourcePolicy) -> SourceStream:
     """GET an ``s3://bucket/key`` source, after checking it against the settings and the account's
     grants before anything is sent, so a refused source learns nothing about the bucket."""
     if not settings.RECORDING_SOURCE_S3_ENABLED:
-        raise SourceRefused("s3 sources are disabled on this service (RECORDING_SOURCE_S3_ENABLED)")
+        raise SourceRefused(
+            "s3 sources are disabled on this service (RECORDING_SOURCE_S3_ENABLED)",
+            public="s3 sources are not enabled on this service.",
+        )
     try:
         location = s3_location(url)
     except GrantInvalid as error:
-        raise SourceRefused(str(error)) from None
+        raise SourceRefused(str(error), public="The source is not a valid s3://bucket/key address.") from None
     bucket, key = location.bucket, location.key
     if not key or key.endswith("/"):
-        raise SourceRefused("an s3 address must be s3://bucket/key")
+        raise SourceRefused(
+            "an s3 address must be s3://bucket/key", public="The source is not a valid s3://bucket/key address."
+        )
     if settings.S3_BUCKET and bucket == settings.S3_BUCKET:
-        raise SourceRefused("the recordings bucket itself is not a recording source")
+        raise SourceRefused("the recordings bucket itself is not a recording source", public=OUTSIDE_S3_GRANTS)
     allowed = settings.RECORDING_SOURCE_S3_BUCKETS
     if allowed and bucket not in allowed:
-        raise SourceRefused(f"bucket {bucket} is not listed in RECORDING_SOURCE_S3_BUCKETS")
+        raise SourceRefused(f"bucket {bucket} is not listed in RECORDING_SOURCE_S3_BUCKETS", public=OUTSIDE_S3_GRANTS)
     if not policy.allows_s3(location):
-        raise SourceRefused("the address is outside the s3 locations granted to this account")
+        raise SourceRefused(
+            "the address is outside the s3 locations granted to this account", public=OUTSIDE_S3_GRANTS
+        )
     try:
         answer: dict[str, Any] = source_s3_client().get_object(Bucket=bucket, Key=key)
     except ClientError as error:

@@ -23,6 +23,7 @@ from recordings.selectors import (
     audit_entries_page,
     recording_available_files,
     recording_download_path,
+    recording_failed_files,
     recording_get,
     retention_settings_get,
 )
@@ -50,6 +51,10 @@ def _recording_payload(request: Request, recording: Recording) -> dict[str, Any]
                 ),
             }
             for item, part in files
+        ],
+        "failures": [
+            {"channel": item.channel, "state": item.state, "reason": item.reason or STATE_MESSAGES[item.state]}
+            for item in recording_failed_files(recording=recording)
         ],
         "deleteAfter": None,
     }

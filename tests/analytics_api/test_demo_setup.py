@@ -7,11 +7,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import soundfile
 import time_machine
 from django.core.management import call_command
 
 from analytics_api.models import Account
 from conversations.models import Interaction
+from recordings.models import Recording
+from recordings.storage import recording_storage
 
 TODAY = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 
@@ -33,6 +36,16 @@ def test_demo_setup_prints_the_scopes_and_the_readme_exports(db: Any) -> None:
     assert re.search(r"^export TOKEN=\S+$", text, re.MULTILINE)
     account = Account.objects.get()
     assert f"export ACCOUNT={account.account_id} ORG={account.org_id} STREAM=st-" in text
+    # A demo call whose recording plays: its stored FLAC decodes.
+    conversation = re.search(r"^export CONVERSATION=(c-\S+)$", text, re.MULTILINE).group(1)
+    recording = Recording.objects.get(account=account, conversation_id=conversation)
+    assert recording.state == "available"
+    [item] = recording.files.all()
+    with recording_storage().open(item.storage_key) as stored:
+        info = soundfile.info(io.BytesIO(stored.read()))
+    assert (info.format, info.duration) == ("FLAC", 6.0)
+    assert Recording.objects.filter(account=account, state="available").count() == 5
+    assert Recording.objects.filter(account=account, state="failed").count() == 1
 
 
 def test_demo_data_is_moved_forward_when_it_no_longer_covers_today(db: Any) -> None:

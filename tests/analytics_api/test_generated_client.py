@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from analytics_api.management.commands.demo_setup import DEMO_ACCOUNT_ID, DEMO_BOT_ID, DEMO_ORG_ID
+from tests.audio import audio
 from tests.servers import serving
 from tools.harness.pg import sqlite_app_env
 from tools.harness.server import Gunicorn, manage
@@ -29,7 +30,7 @@ SCHEMA = Path(__file__).resolve().parents[2] / "openapi" / "schema.yaml"
 CLIENT_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "analytics-api-client-venv"
 # The generator, and what the generated package imports (its pyproject lists them).
 CLIENT_PACKAGES = ["openapi-python-client~=0.29", "httpx", "attrs", "python-dateutil"]
-AUDIO = b"fLaC\x00\x00\x00\x22" + bytes(range(256)) * 8
+AUDIO = audio(seconds=1.0)
 CONVERSATION_ID = "c-0b5e8f0e-3c1d-4d0a-9a51-6a7f3d2c1b99"
 
 # openapi-python-client knows binary bodies as application/octet-stream; FLAC is one.

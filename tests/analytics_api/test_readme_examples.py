@@ -14,8 +14,8 @@ Which blocks run (a README change that drops or adds examples changes the counts
 - a block that calls ``curl`` is run;
 - a block without ``curl`` shows ``manage.py`` commands for an operator at the server's checkout
   (with ``<placeholders>``, or needing its ``.venv``): it is skipped, and must hold only such lines;
-- the recordings block is skipped: no demo conversation has a recording yet (``seed_demo`` stores
-  none), so its ``c-…`` placeholders answer 404. Run it too once the demo data has recordings.
+- the recordings block runs on the demo calls ``demo_setup`` names (``$CONVERSATION`` plays,
+  ``$FAILED_CONVERSATION`` failed and is retried); the download must be a FLAC file.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 # curl writes this line after each transfer: the status and the address, to tell the answers apart.
 STATUS_MARK = "@@readme-example"
 CURL_WRAPPER = f"curl() {{ command curl \"$@\" -w '\\n{STATUS_MARK} %{{http_code}} %{{url_effective}}\\n'; }}\n"
-RECORDINGS_PLACEHOLDER = "/api/v1/recordings/c-…"
 
 
 @dataclass(frozen=True)
@@ -95,8 +94,10 @@ def run_sh(demo: Demo, script: str, cwd: Path) -> list[Answer]:
 
 
 def test_demo_setup_prints_every_variable_the_examples_use(demo: Demo) -> None:
-    names = re.findall(r"\b([A-Z]+)=", demo.exports)
-    assert sorted(names) == ["ACCOUNT", "BASE", "END", "ORG", "START", "STREAM", "TOKEN"]
+    names = re.findall(r"\b([A-Z_]+)=", demo.exports)
+    assert sorted(names) == [
+        "ACCOUNT", "BASE", "CONVERSATION", "END", "FAILED_CONVERSATION", "ORG", "START", "STREAM", "TOKEN"
+    ]
     assert f"BASE={demo.base_url}" in demo.exports
 
 
@@ -106,8 +107,6 @@ def test_every_example_of_calling_the_endpoints_answers_data_on_the_demo_account
     ran: list[str] = []
     answers: list[Answer] = []
     for block in sh_blocks(readme_section("Calling the endpoints")):
-        if RECORDINGS_PLACEHOLDER in block:
-            continue  # no demo recordings yet: see the module docstring
         if "curl" not in block:
             commands = [line for line in block.splitlines() if line.strip()]
             assert all("manage.py " in line for line in commands), f"a block neither run nor for an operator:\n{block}"
@@ -115,20 +114,32 @@ def test_every_example_of_calling_the_endpoints_answers_data_on_the_demo_account
         ran.append(block)
         answers += run_sh(demo, block, tmp_path)
 
+    playing = re.search(r"\bCONVERSATION=(\S+)", demo.exports).group(1)
+    failed = re.search(r"\bFAILED_CONVERSATION=(\S+)", demo.exports).group(1)
     for answer in answers:
         assert 200 <= answer.status < 300, answer
+        if answer.url.endswith("/download"):  # saved by -OJ under the name the server gives
+            assert (tmp_path / f"{playing}-mixed.flac").read_bytes()[:4] == b"fLaC"
+            continue
         document = json.loads(answer.body)
-        if answer.url.split("?")[0].endswith(("/interactionDetails", "/calldetails")):
+        if answer.url.endswith(f"/recordings/{playing}"):
+            assert document["state"] == "available" and document["files"], answer
+        elif answer.url.endswith(f"/recordings/{failed}"):
+            assert document["failures"] and all(item["reason"] for item in document["failures"]), answer
+        elif answer.url.endswith("/retry"):
+            assert answer.status == 202 and document["state"] == "fetching_in_progress", answer
+        elif answer.url.split("?")[0].endswith(("/interactionDetails", "/calldetails")):
             assert document["numResults"] > 0, answer
         elif answer.url.endswith("/rawdata"):
             assert document["totalResults"] > 0, answer
         elif "/api/v1/ingest/" in answer.url:
             assert document["rejected"] == [] and document["created"] + document["updated"] > 0, answer
-    # interactionDetails + calldetails, rawdata, ingestion (2), retention and audit log (3).
-    assert (len(ran), len(answers)) == (4, 8), ran
+    # interactionDetails + calldetails, rawdata, ingestion (2), recordings (4), retention and audit log (3).
+    assert (len(ran), len(answers)) == (5, 12), ran
     assert len(answers) == sum(block.count("curl ") for block in ran)  # every curl answered once
     assert {Path(answer.url.split("?")[0]).name for answer in answers} == {
-        "interactionDetails", "calldetails", "rawdata", "interactions", "contacts", "retention", "audit-log"
+        "interactionDetails", "calldetails", "rawdata", "interactions", "contacts", "retention", "audit-log",
+        playing, "download", failed, "retry",
     }
     # The heredoc filled in today's date: the contacts are in the window the examples query.
     contacts = json.loads((tmp_path / "contacts.json").read_text())["records"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from analytics_api.models import ApiClient
 from conversations.models import Interaction, InteractionQueue
-from conversations.records import CONTROL_CHARACTERS_IN_URL
-from recordings.models import Recording
+from recordings.models import Recording, RecordingFile
+from recordings.services import SourceRegistration
+from recordings.source_rules import CONTROL_CHARACTERS_IN_URL
 from tests.conftest import Tenant
 from tests.conversations.conftest import INGEST, details
 from tests.conversations.factories import ConversationRecordFactory, QueueEntryFactory, SessionRecordFactory
@@ -137,15 +141,18 @@ def test_recording_sources_are_stored_registered_and_never_served(
     tenant: Tenant, window: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr("conversations.services.recording_sources_register", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(
+        "conversations.services.recording_sources_register_batch", lambda **kwargs: calls.append(kwargs)
+    )
     sources = [{"url": "https://rec.example/call.wav", "channel": "mixed"}]
     record = ConversationRecordFactory(botId=tenant.bot.bot_id, recordingSources=sources)
     assert send(tenant, [record]).json()["created"] == 1
     stored = Interaction.objects.get()
     assert stored.recording_sources == sources
     assert "recordingSources" not in stored.document
-    assert calls == [{"account": tenant.account, "conversation_id": record["conversationId"],
-                      "call_ended_at": stored.session_end, "sources": sources}]
+    assert calls == [{"account": tenant.account, "registrations": [
+        SourceRegistration(conversation_id=record["conversationId"], call_ended_at=stored.session_end, sources=sources)
+    ]}]
     assert "recordingSources" not in details(tenant, window).json()["data"][0]
 
 
@@ -202,6 +209,28 @@ def test_a_batch_is_a_constant_number_of_queries(tenant: Tenant, django_assert_m
         assert send(tenant, records).json()["created"] == 200
     with django_assert_max_num_queries(12):
         assert send(tenant, records).json()["updated"] == 200
+
+
+def test_a_batch_with_recording_sources_is_a_constant_number_of_queries(
+    tenant: Tenant, django_assert_num_queries: Any
+) -> None:
+    def voice(count: int) -> list[dict[str, Any]]:
+        return [
+            ConversationRecordFactory(
+                botId=tenant.bot.bot_id,
+                recordingSources=[{"url": f"https://rec.example/{index}.wav", "channel": "mixed"}],
+            )
+            for index in range(count)
+        ]
+
+    with CaptureQueriesContext(connection) as one:
+        assert send(tenant, voice(1)).json()["created"] == 1
+    # On SQLite Django splits an insert into batches within its 999-variable limit; on PostgreSQL
+    # each insert is one statement.
+    batch = connection.ops.bulk_batch_size(RecordingFile._meta.concrete_fields, [None] * 50)
+    with django_assert_num_queries(len(one) + math.ceil(50 / batch) - 1):
+        assert send(tenant, voice(50)).json()["created"] == 50
+    assert RecordingFile.objects.count() == 51
 
 
 def test_ingestion_needs_the_ingest_scope(tenant: Tenant) -> None:

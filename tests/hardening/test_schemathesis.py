@@ -43,6 +43,7 @@ from qualityai.services import contacts_ingest
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingState
 from recordings.retention import retention_run, retention_settings_update
+from tests.audio import audio
 from tests.conftest import Tenant
 from tests.conversations.factories import ConversationRecordFactory, utc
 from tests.factories import AccountFactory, ApiClientFactory, BotFactory
@@ -99,7 +100,7 @@ RECORDING_SOURCES = {
     EXPIRED: "{server}/expired.flac",
 }
 OTHER_RECORDING = "c-5eed0000-0000-4000-8000-0000000b0b01"
-AUDIO = b"fLaC\x00\x00\x00\x22" + bytes(range(256)) * 16
+AUDIO = audio(seconds=1.0)
 
 
 @dataclass

@@ -22,9 +22,13 @@ from moto.server import ThreadedMotoServer
 from analytics_api.models import Account
 from recordings.models import Recording
 from recordings.services import recording_sources_register
+from tests.audio import audio
 
 CALL_END = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-AUDIO = b"fLaC\x00\x00\x00\x22" + bytes(range(256)) * 400
+
+
+AUDIO = audio()
+OTHER_AUDIO = audio(seed=13)
 
 
 @dataclass

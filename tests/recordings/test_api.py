@@ -16,7 +16,7 @@ from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.retention import retention_settings_update
 from recordings.tasks import recording_file_fetch_claimed, recording_files_fetch_now
 from tests.conftest import make_tenant
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import AUDIO, CALL_END, OTHER_AUDIO, RecordingServer, Reply, register
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ SHA = hashlib.sha256(AUDIO).hexdigest()
 def available(tenant: Any, recording_server: RecordingServer, clock: Any) -> Recording:
     """c1 fetched: an agent file and a customer file."""
     agent = recording_server.serve("/agent.flac", Reply())
-    customer = recording_server.serve("/customer.flac", Reply(body=AUDIO[::-1]))
+    customer = recording_server.serve("/customer.flac", Reply(body=OTHER_AUDIO))
     register(tenant.account, "c1", (agent, "agent"), (customer, "customer"))
     clock.move_to(FIRST)
     recordings_process_due()
@@ -57,11 +57,12 @@ def test_recording_shows_its_files_with_size_checksum_and_download_links(tenant:
             {
                 "channel": "customer",
                 "format": "flac",
-                "sizeBytes": len(AUDIO),
-                "sha256": hashlib.sha256(AUDIO[::-1]).hexdigest(),
+                "sizeBytes": len(OTHER_AUDIO),
+                "sha256": hashlib.sha256(OTHER_AUDIO).hexdigest(),
                 "downloadUrl": "http://testserver/api/v1/recordings/c1/download?channel=customer",
             },
         ],
+        "failures": [],
         "deleteAfter": "2026-05-31T10:00:00.000Z",
     }
 
@@ -77,6 +78,7 @@ def test_recording_not_fetched_yet_has_no_files_and_no_expiry_by_default(tenant:
         "state": "call_in_progress",
         "message": "Media unavailable while the call is in progress. Please recheck once the call has ended.",
         "files": [],
+        "failures": [],
         "deleteAfter": None,
     }
 
@@ -185,6 +187,7 @@ def test_deleted_recording_answers_the_retention_message(tenant: Any, available:
         "state": "deleted",
         "message": msg,
         "files": [],
+        "failures": [],
         "deleteAfter": None,
         "deletedAt": "2026-03-02T10:10:00.000Z",
     }

@@ -1,15 +1,23 @@
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analytics_api.kernel.errors import ApiError
 from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.selectors import recording_links
-from recordings.services import recording_sources_register, recording_state_of
+from recordings.services import (
+    SourceRegistration,
+    recording_sources_register,
+    recording_sources_register_batch,
+    recording_state_of,
+)
 from tests.recordings.conftest import CALL_END, register
 
 pytestmark = pytest.mark.django_db
@@ -78,10 +86,15 @@ def test_deleted_recording_is_not_brought_back(tenant: Any) -> None:
 @pytest.mark.parametrize(
     ("source", "field", "msg"),
     [
-        ({"url": "", "channel": "mixed"}, "recordingSources[0].url",
-         "The recording source url must be a non-empty string of at most 4096 characters."),
+        ({"url": "", "channel": "mixed"}, "recordingSources[0].url", "This field may not be blank."),
+        ({"url": "https://x/" + "a" * 2000, "channel": "mixed"}, "recordingSources[0].url",
+         "Ensure this field has no more than 2000 characters."),
+        ({"url": "file:///etc/passwd", "channel": "mixed"}, "recordingSources[0].url",
+         "A recording source must be an http, https or s3 address."),
         ({"url": "https://x/a.flac", "channel": "both"}, "recordingSources[0].channel",
-         "The recording channel must be one of mixed, agent, customer."),
+         "channel must be mixed, agent or customer, not 'both'."),
+        ({"url": "https://x/a.flac"}, "recordingSources[0].channel", "This field is required."),
+        ("https://x/a.flac", "recordingSources[0]", "Invalid data. Expected a dictionary, but got str."),
         ({"url": "https://x/a.flac\r\nforged line", "channel": "mixed"}, "recordingSources[0].url",
          "A recording source url may not contain control characters (such as CR, LF or tab); percent-encode them."),
     ],
@@ -93,6 +106,88 @@ def test_malformed_source_is_rejected_and_nothing_written(tenant: Any, source: d
 
     assert raised.value.errors == [{"msg": msg, "code": raised.value.errors[0]["code"], "field": field}]
     assert not Recording.objects.exists()
+
+
+def test_registration_applies_the_ingestion_cap_on_sources(tenant: Any) -> None:
+    sources = [{"url": f"https://x/{index}.flac", "channel": "mixed"} for index in range(11)]
+    with pytest.raises(ApiError) as raised:
+        recording_sources_register(account=tenant.account, conversation_id="c1", call_ended_at=CALL_END,
+                                   sources=sources)
+
+    assert raised.value.errors == [
+        {"msg": "A record may list at most 10 recordingSources.", "code": "too_many", "field": "recordingSources"}
+    ]
+    assert not Recording.objects.exists()
+
+
+def _batch(size: int, offset: int = 0) -> list[SourceRegistration]:
+    return [
+        SourceRegistration(
+            conversation_id=f"c{offset + index}",
+            call_ended_at=CALL_END,
+            sources=[{"url": f"https://rec.example.com/{offset + index}-agent.wav", "channel": "agent"},
+                     {"url": f"https://rec.example.com/{offset + index}-customer.wav", "channel": "customer"}],
+        )
+        for index in range(size)
+    ]
+
+
+def _insert_batches(model: type, rows: int) -> int:
+    """Statements Django needs to insert ``rows`` rows: one on PostgreSQL; on SQLite, batches within
+    its 999-variable limit (nothing here can lift that limit)."""
+    return math.ceil(rows / connection.ops.bulk_batch_size(model._meta.concrete_fields, [None] * rows))
+
+
+def test_a_batch_registers_in_the_same_number_of_queries_for_1_and_50_records(
+    tenant: Any, django_assert_num_queries: Any
+) -> None:
+    with CaptureQueriesContext(connection) as one:
+        recording_sources_register_batch(account=tenant.account, registrations=_batch(1))
+    extra = _insert_batches(RecordingFile, 100) - 1
+    with django_assert_num_queries(len(one) + extra):
+        recording_sources_register_batch(account=tenant.account, registrations=_batch(50, offset=1))
+    # Again, now that they all exist: nothing to insert or change, and still no query per record.
+    with django_assert_num_queries(len(one) - 3):
+        recording_sources_register_batch(account=tenant.account, registrations=_batch(50, offset=1))
+
+    assert Recording.objects.filter(state=RecordingState.MEDIA_IN_PROGRESS).count() == 51
+    assert RecordingFile.objects.filter(due_at=CALL_END + timedelta(minutes=10)).count() == 102
+    if connection.vendor == "postgresql":
+        assert extra == 0
+
+
+def test_a_batch_keeps_fetched_and_deleted_recordings_as_they_are(tenant: Any) -> None:
+    recording_sources_register_batch(account=tenant.account, registrations=_batch(3))
+    RecordingFile.objects.filter(recording__conversation_id="c0").update(
+        state=RecordingState.AVAILABLE, due_at=None, attempts=1, storage_key="k"
+    )
+    Recording.objects.filter(conversation_id="c1").update(deleted_at=timezone.now(), state=RecordingState.DELETED)
+    RecordingFile.objects.filter(recording__conversation_id="c1").delete()
+    later = CALL_END + timedelta(hours=1)
+    again = [SourceRegistration(conversation_id=item.conversation_id, call_ended_at=later, sources=item.sources)
+             for item in _batch(3)]
+    recording_sources_register_batch(account=tenant.account, registrations=again)
+
+    assert set(RecordingFile.objects.filter(recording__conversation_id="c0").values_list("state", "storage_key")) == {
+        (RecordingState.AVAILABLE, "k")
+    }
+    assert not RecordingFile.objects.filter(recording__conversation_id="c1").exists()
+    assert Recording.objects.get(conversation_id="c1").state == RecordingState.DELETED
+    assert set(RecordingFile.objects.filter(recording__conversation_id="c2").values_list("due_at", flat=True)) == {
+        later + timedelta(minutes=10)
+    }
+
+
+def test_records_of_one_conversation_in_a_batch_share_its_recording(tenant: Any) -> None:
+    first = SourceRegistration(conversation_id="c1", call_ended_at=CALL_END,
+                               sources=[{"url": MIXED[0], "channel": "mixed"}])
+    second = SourceRegistration(conversation_id="c1", call_ended_at=None,
+                                sources=[{"url": AGENT[0], "channel": "agent"}, {"url": MIXED[0], "channel": "mixed"}])
+    recording_sources_register_batch(account=tenant.account, registrations=[first, second])
+
+    recording = Recording.objects.get()
+    assert recording.call_ended_at == CALL_END
+    assert sorted(recording.files.values_list("channel", flat=True)) == ["agent", "mixed"]
 
 
 def test_no_sources_registers_nothing(tenant: Any) -> None:

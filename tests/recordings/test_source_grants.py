@@ -114,6 +114,13 @@ def test_refusal_reasons_name_no_other_tenant_and_the_api_shows_the_documented_s
         "No audio recording found on the server. Please contact your administrator.",
         [],
     )
+    # The account reads why in a sentence that names no bucket, setting or other tenant.
+    assert response.json()["failures"] == [
+        {"channel": "agent", "state": "media_unavailable", "reason": "The source is outside this account's s3 grants."}
+    ]
+    assert tenant.get("/api/v1/recordings/c2").json()["failures"][0]["reason"] == (
+        "The source is not a valid s3://bucket/key address."
+    )
 
 
 def test_granted_s3_source_is_fetched_for_its_account_only(
@@ -147,6 +154,8 @@ def test_with_s3_sources_disabled_every_s3_source_is_refused(
     assert recordings_process_due() == {"media_unavailable": 2}
 
     assert set(RecordingFile.objects.values_list("last_error", flat=True)) == {DISABLED}
+    reasons = set(RecordingFile.objects.values_list("reason", flat=True))
+    assert reasons == {"s3 sources are not enabled on this service."}
     assert stored_keys(buckets) == []
 
 
@@ -313,6 +322,10 @@ def test_an_internal_host_is_reachable_only_by_the_accounts_it_is_granted_to(
     assert recording_server.hits["/theirs.flac"] == 1
     stolen = RecordingFile.objects.get(recording__conversation_id="stolen")
     assert stolen.last_error == "source refused: host 127.0.0.1 resolves to 127.0.0.1: 127.0.0.1 is a loopback address"
+    assert stolen.reason == (
+        "The source's host resolves to a private address and is not granted to this account; "
+        "an operator can grant it (manage.py recording_source_grants)."
+    )
 
 
 def test_a_granted_host_outside_the_operators_list_stays_refused(

@@ -12,7 +12,7 @@ import pytest
 from recordings.grants import SourcePolicy
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
-from recordings.sources import SourceRefused, address_refusal, redacted, source_open
+from recordings.sources import PRIVATE_HOST, SourceRefused, address_refusal, redacted, source_open
 from tests.recordings.conftest import CALL_END, RecordingServer, Reply, register
 
 FIRST = CALL_END + timedelta(minutes=10)
@@ -109,6 +109,10 @@ def test_loopback_source_without_allow_listing_is_media_unavailable_with_the_rea
     assert RecordingFile.objects.get().last_error == reason
     assert reason in caplog.text
     assert Recording.objects.get().state == RecordingState.MEDIA_UNAVAILABLE
+    # The account reads why, without the address its host resolved to.
+    detail = tenant.get("/api/v1/recordings/c1").json()
+    assert detail["failures"] == [{"channel": "mixed", "state": "media_unavailable", "reason": PRIVATE_HOST}]
+    assert "127.0.0.1" not in str(detail)
 
 
 @pytest.mark.django_db
@@ -126,18 +130,24 @@ def test_redirect_to_another_host_is_refused(
 
     assert recording_server.hits["/final.flac"] == 0
     assert RecordingFile.objects.get().last_error == f"source refused: redirect to another host refused: {other}"
+    assert RecordingFile.objects.get().reason == (
+        "The source redirected to another host; only redirects within the same host are followed."
+    )
     assert "redirect to another host refused" in caplog.text
 
 
 @pytest.mark.django_db
 def test_unsupported_scheme_is_media_unavailable(tenant: Any, clock: Any) -> None:
-    register(tenant.account, "c1", ("gopher://rec.example.com/c1", "mixed"))
+    # Registration refuses such a source; one stored before that rule is still refused by the fetcher.
+    register(tenant.account, "c1", ("https://rec.example.com/c1", "mixed"))
+    RecordingFile.objects.update(source_url="gopher://rec.example.com/c1")
     clock.move_to(FIRST)
 
     assert recordings_process_due() == {"media_unavailable": 1}
     assert RecordingFile.objects.get().last_error == (
         "source refused: scheme 'gopher' is not allowed: only http, https and s3"
     )
+    assert RecordingFile.objects.get().reason == "Only http, https and s3 sources are fetched."
 
 
 @pytest.fixture

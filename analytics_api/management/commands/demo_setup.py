@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from analytics_api.models import Account, ApiClient, Scope
 from analytics_api.tenancy.services import account_ensure, api_client_create, jwt_mint
+from recordings.models import RETRYABLE_STATES, RecordingState
+from recordings.selectors import recording_example
 
 DEMO_ACCOUNT_ID = "6123a3b2c4d5e6f708192a3b"
 DEMO_ORG_ID = "o-6f5c2a1e-8d3b-4c7a-9e21-5b4d3c2a1f00"
@@ -42,6 +44,14 @@ class Command(BaseCommand):
         ttl = settings.JWT_MAX_AGE_SECONDS
         token = jwt_mint(client=client, ttl_seconds=ttl)
         base = options["base_url"]
+        # Demo calls for the README's recordings examples: one whose recording plays, one to retry.
+        playing = recording_example(account=account, states=[RecordingState.AVAILABLE])
+        failed = recording_example(account=account, states=RETRYABLE_STATES)
+        conversation = "".join(
+            f"export {name}={value}\n"
+            for name, value in (("CONVERSATION", playing), ("FAILED_CONVERSATION", failed))
+            if value
+        )
         self.stdout.write(
             f"""
 Demo account: {account.account_id} (org {account.org_id}, bot {DEMO_BOT_ID})
@@ -52,7 +62,7 @@ For the README's examples, paste:
 export TOKEN={token}
 export ACCOUNT={account.account_id} ORG={account.org_id} STREAM={DEMO_BOT_ID} BASE={base}
 export START={_demo_start()} END={_demo_end()}
-
+{conversation}
 Try it:
 curl -s -X POST '{base}/agentassist/api/public/analytics/account/{account.account_id}/v2/interactionDetails?limit=5' \\
   -H 'Content-Type: application/json' -H 'auth: {token}' \\

@@ -9,12 +9,14 @@ from analytics_api.models import Account
 from analytics_api.tenancy.services import account_ensure
 from conversations.demo import interactions_seed
 from qualityai.demo import contacts_seed
+from recordings.demo import DemoCall, recordings_demo_seed
 
 
 class Command(BaseCommand):
     help = (
         "Fill an account with realistic, deterministic demo data: interactions (bot-only chats, "
-        "agent chats, inbound and outbound calls, callbacks, ...) and Quality AI contacts linked to them. "
+        "agent chats, inbound and outbound calls, callbacks, ...), Quality AI contacts linked to them, "
+        "and recordings that play (synthesised FLAC) for the latest calls, plus one failed fetch. "
         "Without an accountId, the demo account is used (and created)."
     )
 
@@ -39,7 +41,17 @@ class Command(BaseCommand):
             account=account, days=options["days"], per_day=options["per_day"], seed=options["seed"]
         )
         contacts = contacts_seed(account=account, conversations=conversations, seed=options["seed"])
+        recordings = recordings_demo_seed(
+            account=account,
+            calls=[
+                DemoCall(conversation_id=item.conversation_id, ended_at=item.ended_at)
+                for item in conversations
+                if item.channel == "voice" and item.ended_at is not None
+            ],
+        )
         self.stdout.write(
             f"Seeded account {account.account_id}: {account.interactions.count()} interactions "
-            f"({len(conversations)} agent-handled), {contacts} Quality AI contacts."
+            f"({len(conversations)} agent-handled), {contacts} Quality AI contacts, "
+            f"{len(recordings.available)} playable recordings"
+            + (f" and 1 failed one ({recordings.failed})." if recordings.failed else ".")
         )
