@@ -6,7 +6,6 @@ their errors merged into one 400 envelope, each naming its field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from rest_framework import serializers
 
 from analytics_api.dates import DateFormatError, LocalDateTime, local_to_utc, parse_local, parse_offset
+from analytics_api.validation import CheckField, whole_number
 from conversations.documents import SECTIONS
 from conversations.models import Channel
 from conversations.selectors import InteractionQuery
@@ -34,7 +34,6 @@ FILTER_ID_LENGTH = 128
 QUOTED_MAX = 80
 
 _DATE_FORMS = "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS"
-_DIGITS = re.compile(r"^\d{1,6}$")
 
 
 def _quoted(value: Any) -> str:
@@ -46,22 +45,20 @@ def _quoted(value: Any) -> str:
 class PagingSerializer(serializers.Serializer):
     """``?limit=&offset=``: strict integers, never clamped."""
 
-    limit = serializers.CharField(required=False, allow_blank=True)
-    offset = serializers.CharField(required=False, allow_blank=True)
-
-    @staticmethod
-    def _bounded(value: str, low: int, high: int, msg: str) -> int:
-        if not _DIGITS.match(value) or not low <= int(value) <= high:
-            raise serializers.ValidationError(msg, code="out_of_range")
-        return int(value)
-
-    def validate_limit(self, value: str) -> int:
-        return self._bounded(value, 1, LIMIT_MAX, f"limit must be an integer from 1 to {LIMIT_MAX}.")
-
-    def validate_offset(self, value: str) -> int:
-        return self._bounded(
-            value, 0, OFFSET_MAX, f"offset is the number of pages to skip: an integer from 0 to {OFFSET_MAX}."
-        )
+    limit = CheckField(
+        required=False,
+        check=lambda name: whole_number(name, minimum=1, maximum=LIMIT_MAX, from_text=True),
+    )
+    offset = CheckField(
+        required=False,
+        check=lambda name: whole_number(
+            name,
+            minimum=0,
+            maximum=OFFSET_MAX,
+            from_text=True,
+            message=f"offset is the number of pages to skip: an integer from 0 to {OFFSET_MAX}.",
+        ),
+    )
 
 
 class LocalTimeField(serializers.Field):
