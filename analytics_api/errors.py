@@ -73,7 +73,6 @@ _DRF_CODES: dict[type[exceptions.APIException], tuple[str, str]] = {
         "unsupported_media_type",
         "Send the body as JSON with the header Content-Type: application/json.",
     ),
-    exceptions.MethodNotAllowed: ("method_not_allowed", "{detail}"),
     exceptions.NotAcceptable: ("not_acceptable", "This API answers in JSON only: accept application/json."),
     exceptions.NotFound: ("not_found", "{detail}"),
 }
@@ -144,11 +143,11 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     if isinstance(exc, exceptions.PermissionDenied):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "permission_denied"
         return Response(envelope([error_item(str(exc.detail), str(code))]), status=403)
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return _method_not_allowed(context)
     if isinstance(exc, exceptions.APIException):
         code, template = _DRF_CODES.get(type(exc), (str(exc.default_code), "{detail}"))
         msg = template.format(detail=str(exc.detail))
-        if isinstance(exc, exceptions.MethodNotAllowed):
-            code = "method_not_allowed"
         return Response(envelope([error_item(msg, code)]), status=exc.status_code)
 
     if is_write_conflict(exc):
@@ -186,6 +185,17 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
 
     logger.exception("Unhandled exception in %s", context.get("view").__class__.__name__)
     return Response(envelope([_internal_error_item()]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _method_not_allowed(context: Mapping[str, Any]) -> Response:
+    """405 naming the methods to use; the view adds ``Allow`` (all of them, OPTIONS included) to every answer."""
+    request, view = context.get("request"), context.get("view")
+    method = getattr(request, "method", "This method")
+    allowed = [name for name in getattr(view, "allowed_methods", ()) if name not in ("HEAD", "OPTIONS")]
+    msg = f"{method} is not allowed here"
+    msg += f"; use {' or '.join(allowed)}." if allowed else "."
+    headers = {"Allow": ", ".join(view.allowed_methods)} if view is not None else None
+    return Response(envelope([error_item(msg, "method_not_allowed")]), status=405, headers=headers)
 
 
 def is_write_conflict(exc: BaseException) -> bool:

@@ -32,7 +32,7 @@ from rest_framework import serializers
 
 from analytics_api.errors import data_error_item, error_item, flatten_validation_errors, is_write_conflict
 from analytics_api.text import record_storage_errors
-from analytics_api.validation import Check, Invalid
+from analytics_api.validation import Check, CheckField, Invalid, invalid
 
 MAX_BATCH = 1000
 # Times a batch's transaction is run again after losing a race (deadlock, serialization failure).
@@ -281,27 +281,26 @@ def _json_rows(rows: list[dict[str, Any]]) -> str:
         return json.dumps(rows, default=datetime.isoformat)
 
 
-class _RawRecord(serializers.JSONField):
-    """A record as parsed from the request body, checked later on its own (``null`` is refused here).
-
-    The body was parsed from JSON, so ``JSONField``'s re-encoding check could never fail: skipping it
-    saves encoding every record of every batch once more.
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        return data
+def _records(data: Any) -> list[Any]:
+    """The batch's list of raw records (each is validated later, on its own): its size only."""
+    if not isinstance(data, list):
+        raise invalid(f"records must be a list of 1 to {MAX_BATCH} records (JSON objects).")
+    if not data:
+        raise invalid("Send at least one record.", "empty")
+    if len(data) > MAX_BATCH:
+        raise invalid(f"A batch holds at most {MAX_BATCH} records: split it into several requests.", "too_many")
+    return data
 
 
 class BatchSerializer(serializers.Serializer):
     """``{"records": [...]}`` with 1 to ``MAX_BATCH`` records; each is validated later, on its own."""
 
-    records = serializers.ListField(
-        child=_RawRecord(),
-        allow_empty=False,
-        max_length=MAX_BATCH,
+    records = CheckField(
+        check=lambda name: _records,
+        schema={"type": "array", "items": {"type": "object"}, "minItems": 1, "maxItems": MAX_BATCH},
+        # DRF formats this message: its braces are doubled.
         error_messages={
-            "max_length": f"A batch holds at most {MAX_BATCH} records: split it into several requests.",
-            "empty": "Send at least one record.",
+            "required": f'records is required: send {{{{"records": [...]}}}} with 1 to {MAX_BATCH} records.'
         },
     )
 

@@ -32,7 +32,9 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator, validate_email
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.settings import api_settings
@@ -254,6 +256,44 @@ def whole_number(
     return check
 
 
+def flag(name: str, *, message: str | None = None) -> Check:
+    """A boolean: true/false, or their usual spellings in a query string (``"true"``, ``"0"``, ``"off"``…)."""
+    msg = message or f"{name} must be true or false."
+
+    def check(data: Any) -> bool:
+        try:
+            value = _BOOLEANS.get(data.lower() if isinstance(data, str) else data)
+        except TypeError:  # unhashable: a list or an object
+            value = None
+        if value is None:
+            raise invalid(msg)
+        return value
+
+    return check
+
+
+def email(name: str, *, max_length: int = 254, allow_blank: bool = True) -> Check:
+    """An e-mail address (Django's rule), trimmed; empty text means none when ``allow_blank``."""
+    msg = f"{name} must be an e-mail address such as privacy@example.com"
+    msg += ", or empty for none." if allow_blank else "."
+
+    def check(data: Any) -> str:
+        if not isinstance(data, str):
+            raise invalid(msg)
+        value = data.strip()
+        if not value and allow_blank:
+            return ""
+        if len(value) > max_length:
+            raise invalid(msg)
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise invalid(msg) from None
+        return value
+
+    return check
+
+
 def aware_time(*, message: str = "{name} {reason}.", name: str = "", code: str = "invalid") -> Check:
     """An ISO-8601 instant naming its zone (``Z`` or ``±HH:MM``), as an aware ``datetime`` in UTC.
 
@@ -383,10 +423,15 @@ class CheckField(serializers.Field):
     its name once it is bound; subclasses set it, or pass ``check=``.
     """
 
-    def __init__(self, *, check: Callable[[str], Check] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, check: Callable[[str], Check] | None = None, schema: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         self.explicit_messages = set(kwargs.get("error_messages", {}))
         if check is not None:
-            self.check = check
+            self.check = check  # type: ignore[method-assign]
+        if schema is not None:
+            # The OpenAPI type of this field, on the instance (DRF re-creates fields from their arguments).
+            extend_schema_field(schema)(self)
         super().__init__(**kwargs)
 
     def check(self, name: str) -> Check:
@@ -408,3 +453,36 @@ class CheckField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class NumberField(CheckField):
+    """An integer parameter: :func:`whole_number` (``invalid`` / ``out_of_range``), documented with its bounds.
+
+    ``from_text`` for a query string; ``allow_null`` takes ``null`` (a body's "none").
+    """
+
+    def __init__(
+        self,
+        *,
+        minimum: int,
+        maximum: int | None = None,
+        from_text: bool = False,
+        message: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        schema: dict[str, Any] = {"type": "integer", "minimum": minimum}
+        if maximum is not None:
+            schema["maximum"] = maximum
+
+        def check(name: str) -> Check:
+            return whole_number(name, minimum=minimum, maximum=maximum, from_text=from_text, message=message)
+
+        super().__init__(check=check, schema=schema, **kwargs)
+
+
+class ChoiceParam(CheckField):
+    """One of ``choices`` (code ``invalid_choice``), documented as an enum; ``message`` says what to send."""
+
+    def __init__(self, *, choices: Collection[str], message: str, **kwargs: Any) -> None:
+        schema = {"type": "string", "enum": list(choices)}
+        super().__init__(check=lambda name: choice(*choices, message=message), schema=schema, **kwargs)

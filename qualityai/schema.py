@@ -262,7 +262,7 @@ RAWDATA_ERRORS = {
             {"msg": "The orgId header is required.", "code": "missing_header", "field": "orgId"},
             {"msg": "offset is required: the number of records to skip (0 or more).", "code": "required",
              "field": "offset"},
-            {"msg": "limit must be an integer from 1 to 100.", "code": "invalid", "field": "limit"},
+            {"msg": "limit must be an integer from 1 to 100.", "code": "out_of_range", "field": "limit"},
         ]),
         status="400",
     ),

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 
 from recordings.models import STATE_MESSAGES, RecordingState
-from recordings.serializers import AuditPageOut, RecordingOut, RetentionIn, RetentionOut
+from recordings.serializers import AUDIT_LIMIT_MESSAGE, AuditPageOut, RecordingOut, RetentionIn, RetentionOut
 
 TAGS = ["recordings"]
 SETTINGS_TAGS = ["settings"]
@@ -303,8 +303,7 @@ AUDIT_LOG: dict[str, Any] = {
         400: _error(
             "Bad paging.",
             400,
-            ("Limit too high", {"msg": "Ensure this value is less than or equal to 100.", "code": "max_value",
-                                "field": "limit"}),
+            ("Limit too high", {"msg": AUDIT_LIMIT_MESSAGE, "code": "out_of_range", "field": "limit"}),
         ),
         401: UNAUTHORIZED,
         403: FORBIDDEN_ADMIN,

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from analytics_api.validation import CheckField, ChoiceParam, NumberField, email, flag
 from recordings.models import AuditAction, Channel, RecordingState
 
 MAX_RETENTION_DAYS = 36500
 # Far beyond any account's audit log, and well inside 64 bits: a larger OFFSET made the query itself
 # fail (a 500) instead of returning an empty page.
 MAX_AUDIT_OFFSET = 1_000_000_000
+MAX_AUDIT_LIMIT = 100
+RETENTION_DAYS_MESSAGE = (
+    f"retentionDays must be an integer from 1 to {MAX_RETENTION_DAYS}, or null to keep recordings forever."
+)
+AUDIT_LIMIT_MESSAGE = f"limit must be an integer from 1 to {MAX_AUDIT_LIMIT}."
 
 
 class RecordingFileOut(serializers.Serializer):
@@ -32,19 +38,37 @@ class RecordingOut(serializers.Serializer):
 
 
 class DownloadQuery(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
-    part = serializers.IntegerField(min_value=1, default=1)
+    channel = ChoiceParam(
+        choices=Channel.values, required=False, message="channel must be mixed, agent or customer, not {input!r}."
+    )
+    part = NumberField(minimum=1, from_text=True, default=1)
 
 
 class RetentionIn(serializers.Serializer):
-    retentionDays = serializers.IntegerField(
-        min_value=1, max_value=MAX_RETENTION_DAYS, allow_null=True,
+    retentionDays = NumberField(
+        minimum=1,
+        maximum=MAX_RETENTION_DAYS,
+        from_text=True,
+        message=RETENTION_DAYS_MESSAGE,
+        allow_null=True,
+        error_messages={"required": RETENTION_DAYS_MESSAGE},
         help_text="Days a recording is kept after its call ended; null = forever.",
     )
-    notifyCustomers = serializers.BooleanField(
-        help_text="E-mail a notice 7 days before deletion and a confirmation after it."
+    notifyCustomers = CheckField(
+        check=flag,
+        schema={"type": "boolean"},
+        error_messages={
+            "required": "notifyCustomers is required: true to e-mail a notice before and a confirmation after "
+            "each deletion, false not to.",
+        },
+        help_text="E-mail a notice 7 days before deletion and a confirmation after it.",
     )
-    notificationEmail = serializers.EmailField(required=False, allow_blank=True, default="")
+    notificationEmail = CheckField(
+        check=email,
+        schema={"oneOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]},
+        required=False,
+        default="",
+    )
 
 
 class RetentionOut(serializers.Serializer):
@@ -55,8 +79,10 @@ class RetentionOut(serializers.Serializer):
 
 
 class AuditQuery(serializers.Serializer):
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_AUDIT_OFFSET, default=0, help_text="Entries to skip.")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+    offset = NumberField(
+        minimum=0, maximum=MAX_AUDIT_OFFSET, from_text=True, default=0, help_text="Entries to skip."
+    )
+    limit = NumberField(minimum=1, maximum=MAX_AUDIT_LIMIT, from_text=True, message=AUDIT_LIMIT_MESSAGE, default=50)
 
 
 class AuditEntryOut(serializers.Serializer):
