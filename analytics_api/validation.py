@@ -312,14 +312,17 @@ def aware_time(*, message: str = "{name} {reason}.", name: str = "", code: str =
 # --- Containers ----------------------------------------------------------------------------------
 
 
-def list_of(child: Check, *, max_length: int | None = None, too_many: str = "") -> Check:
+def list_of(child: Check, *, max_length: int | None = None, too_many: str = "", not_a_list: str = "") -> Check:
     """DRF's ``ListField``: every item checked; the errors of all bad items, by index.
 
     A list longer than ``max_length`` is refused with ``too_many`` before any item is checked.
+    Anything but a list is refused in DRF's words (``not_a_list``), or with ``not_a_list`` (``invalid``).
     """
 
     def check(data: Any) -> list[Any]:
         if data.__class__ is not list and (isinstance(data, str | Mapping) or not hasattr(data, "__iter__")):
+            if not_a_list:
+                raise invalid(not_a_list)
             raise invalid(_drf(serializers.ListField, "not_a_list", input_type=type(data).__name__), "not_a_list")
         items = data if isinstance(data, list) else list(data)
         if max_length is not None and len(items) > max_length:

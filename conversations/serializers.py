@@ -13,7 +13,7 @@ from typing import Any
 from rest_framework import serializers
 
 from analytics_api.dates import DateFormatError, LocalDateTime, local_to_utc, parse_local, parse_offset
-from analytics_api.validation import CheckField, whole_number
+from analytics_api.validation import CheckField, list_of, text, whole_number
 from conversations.documents import SECTIONS
 from conversations.models import Channel
 from conversations.selectors import InteractionQuery
@@ -80,26 +80,16 @@ class LocalTimeField(serializers.Field):
         return value
 
 
-class CappedListField(serializers.ListField):
-    """A ``ListField`` that refuses a list longer than ``max_length`` before looking at any item."""
-
-    def __init__(self, *, too_many: str, **kwargs: Any) -> None:
-        self.too_many = too_many
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> list[Any]:
-        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
-            raise serializers.ValidationError(self.too_many, code="too_many")
-        return super().to_internal_value(data)
+_FILTER_ID = text(allow_blank=False, trim=True, max_length=FILTER_ID_LENGTH)
 
 
-def _strings(name: str, *, cap: int, too_many: str) -> serializers.ListField:
-    return CappedListField(
-        child=serializers.CharField(max_length=FILTER_ID_LENGTH),
+def _strings(name: str, *, cap: int, too_many: str) -> CheckField:
+    """A filter list: at most ``cap`` ids (refused before any item is looked at), each checked like text."""
+    check = list_of(_FILTER_ID, max_length=cap, too_many=too_many, not_a_list=f"{name} must be a list of strings.")
+    return CheckField(
+        check=lambda _name: check,
+        schema={"type": "array", "items": {"type": "string", "maxLength": FILTER_ID_LENGTH}, "maxItems": cap},
         required=False,
-        max_length=cap,
-        too_many=too_many,
-        error_messages={"not_a_list": f"{name} must be a list of strings."},
     )
 
 
@@ -184,7 +174,7 @@ class InteractionFilterSerializer(serializers.Serializer):
             return {}
         if not isinstance(value, Mapping):
             raise serializers.ValidationError(
-                f"selectedFields must be an object with any of {', '.join(SECTIONS)}.", code="invalid_type"
+                f"selectedFields must be an object with any of {', '.join(SECTIONS)}.", code="invalid"
             )
         errors: dict[str, list[serializers.ErrorDetail]] = {}
         for key, names in value.items():
