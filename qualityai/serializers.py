@@ -83,7 +83,7 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
             )
         if len(data) > MAX_FILTER_KEYS:
             raise serializers.ValidationError(
-                f"custom_fields may name at most {MAX_FILTER_KEYS} fields, not {len(data)}.", code="invalid"
+                f"custom_fields may name at most {MAX_FILTER_KEYS} fields, not {len(data)}.", code="too_many"
             )
         # Compared with stored values in the query: text no database can hold would fail the query.
         if unstorable := unstorable_fields(data):

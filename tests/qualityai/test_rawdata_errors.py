@@ -183,6 +183,14 @@ def test_wrong_types_are_400_with_the_field_named(
     assert [(e["field"], e["msg"]) for e in errors] == [(field, msg)]
 
 
+def test_custom_fields_naming_more_than_twenty_fields_is_too_many(tenant: Tenant, day: dict[str, Any]) -> None:
+    errors = errors_of(rawdata(tenant, {**day, "custom_fields": {f"k{n}": "v" for n in range(21)}}))
+
+    assert errors == [
+        {"msg": "custom_fields may name at most 20 fields, not 21.", "code": "too_many", "field": "custom_fields"}
+    ]
+
+
 def test_custom_fields_list_of_more_than_a_hundred_values_is_400(tenant: Tenant, day: dict[str, Any]) -> None:
     errors = errors_of(rawdata(tenant, {**day, "custom_fields": {"Region": [f"r{n}" for n in range(101)]}}))
 
