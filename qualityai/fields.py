@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics_api.dates import DateFormatError, parse_utc
-from analytics_api.validation import Check, CheckField, aware_time, is_number, strict, strict_text, whole_number
+from analytics_api.validation import Check, CheckField, aware_time, is_number, strict, strict_text
 
 
 class NamedMessages:
@@ -44,19 +44,6 @@ class StrictField(CheckField):
 
     def check(self, name: str) -> Check:
         return strict(name, self.accepts, self.expected)
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class StrictInteger(CheckField):
-    """A JSON integer within its bounds: ``invalid`` otherwise, ``out_of_range`` outside them."""
-
-    def __init__(self, *, minimum: int, maximum: int | None = None, **kwargs: Any) -> None:
-        self.minimum = minimum
-        self.maximum = maximum
-        super().__init__(**kwargs)
-
-    def check(self, name: str) -> Check:
-        return whole_number(name, minimum=self.minimum, maximum=self.maximum)
 
 
 @extend_schema_field(OpenApiTypes.BOOL)

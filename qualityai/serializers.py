@@ -20,6 +20,7 @@ from analytics_api.validation import (
     Check,
     CheckField,
     Invalid,
+    NumberField,
     aware_time,
     choice,
     invalid,
@@ -33,7 +34,6 @@ from qualityai.fields import (
     Choice,
     NamedMessages,
     StrictBoolean,
-    StrictInteger,
     StrictList,
     StrictNumber,
     StrictObject,
@@ -117,7 +117,7 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
 class RawdataQuerySerializer(serializers.Serializer):
     """The rawdata request body (docs/contract.md#rawdata-body). Unknown fields are ignored."""
 
-    offset = StrictInteger(
+    offset = NumberField(
         minimum=0,
         maximum=MAX_OFFSET,
         error_messages={"required": "offset is required: the number of records to skip (0 or more)."},
@@ -132,8 +132,8 @@ class RawdataQuerySerializer(serializers.Serializer):
         error_messages={"required": "endDate is required (UTC, YYYY-MM-DD HH:MM:SS)."},
         help_text="Window end, UTC, inclusive; a date alone means the end of that day.",
     )
-    limit = StrictInteger(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT, help_text="1–100, default 10")
-    page = StrictInteger(minimum=1, maximum=MAX_PAGE, default=1, help_text="1 to 10,000,000, default 1")
+    limit = NumberField(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT, help_text="1–100, default 10")
+    page = NumberField(minimum=1, maximum=MAX_PAGE, default=1, help_text="1 to 10,000,000, default 1")
     include_below_threshold = StrictBoolean(
         default=False, help_text="Also return contacts shorter than the stream's minimum duration"
     )
