@@ -187,15 +187,19 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     return Response(envelope([_internal_error_item()]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def method_not_allowed_item(method: str, allowed: Iterable[str]) -> dict[str, str]:
+    """The 405 item: the method refused and the ones to use ("GET is not allowed here; use POST.")."""
+    usable = [name for name in allowed if name not in ("HEAD", "OPTIONS")]
+    msg = f"{method} is not allowed here" + (f"; use {' or '.join(usable)}." if usable else ".")
+    return error_item(msg, "method_not_allowed")
+
+
 def _method_not_allowed(context: Mapping[str, Any]) -> Response:
-    """405 naming the methods to use; the view adds ``Allow`` (all of them, OPTIONS included) to every answer."""
+    """405 naming the methods to use, with ``Allow`` listing all of them (OPTIONS included)."""
     request, view = context.get("request"), context.get("view")
-    method = getattr(request, "method", "This method")
-    allowed = [name for name in getattr(view, "allowed_methods", ()) if name not in ("HEAD", "OPTIONS")]
-    msg = f"{method} is not allowed here"
-    msg += f"; use {' or '.join(allowed)}." if allowed else "."
-    headers = {"Allow": ", ".join(view.allowed_methods)} if view is not None else None
-    return Response(envelope([error_item(msg, "method_not_allowed")]), status=405, headers=headers)
+    allowed = list(getattr(view, "allowed_methods", ()))
+    item = method_not_allowed_item(getattr(request, "method", "This method"), allowed)
+    return Response(envelope([item]), status=405, headers={"Allow": ", ".join(allowed)} if allowed else None)
 
 
 def is_write_conflict(exc: BaseException) -> bool:
