@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
+from django.http import HttpRequest, HttpResponse
 from django.views.generic import TemplateView
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
@@ -10,7 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics_api.kernel.errors import DEPENDENCY_RETRY_AFTER_SECONDS, ApiError
+from analytics_api.kernel.errors import (
+    DEPENDENCY_RETRY_AFTER_SECONDS,
+    ApiError,
+    json_error_response,
+    method_not_allowed_item,
+)
 from analytics_api.kernel.openapi import Tag, api_operation
 
 
@@ -19,6 +27,12 @@ class LandingView(TemplateView):
 
     template_name = "landing.html"
     http_method_names = ["get", "head"]
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Django's own 405 is an empty HTML answer: the envelope, like every other client error.
+        allowed = self._allowed_methods()
+        item = method_not_allowed_item(request.method or "This method", allowed)
+        return json_error_response(405, [item], Allow=", ".join(allowed))
 
 
 class HealthView(APIView):

@@ -6,7 +6,6 @@ their errors merged into one 400 envelope, each naming its field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from rest_framework import serializers
 
 from analytics_api.kernel.dates import DateFormatError, LocalDateTime, local_to_utc, parse_local, parse_offset
+from analytics_api.kernel.validation import CheckField, list_of, text, whole_number
 from conversations.documents import SECTIONS
 from conversations.models import Channel
 from conversations.selectors import InteractionQuery
@@ -34,7 +34,6 @@ FILTER_ID_LENGTH = 128
 QUOTED_MAX = 80
 
 _DATE_FORMS = "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS"
-_DIGITS = re.compile(r"^\d{1,6}$")
 
 
 def _quoted(value: Any) -> str:
@@ -46,22 +45,20 @@ def _quoted(value: Any) -> str:
 class PagingSerializer(serializers.Serializer):
     """``?limit=&offset=``: strict integers, never clamped."""
 
-    limit = serializers.CharField(required=False, allow_blank=True)
-    offset = serializers.CharField(required=False, allow_blank=True)
-
-    @staticmethod
-    def _bounded(value: str, low: int, high: int, msg: str) -> int:
-        if not _DIGITS.match(value) or not low <= int(value) <= high:
-            raise serializers.ValidationError(msg, code="out_of_range")
-        return int(value)
-
-    def validate_limit(self, value: str) -> int:
-        return self._bounded(value, 1, LIMIT_MAX, f"limit must be an integer from 1 to {LIMIT_MAX}.")
-
-    def validate_offset(self, value: str) -> int:
-        return self._bounded(
-            value, 0, OFFSET_MAX, f"offset is the number of pages to skip: an integer from 0 to {OFFSET_MAX}."
-        )
+    limit = CheckField(
+        required=False,
+        check=lambda name: whole_number(name, minimum=1, maximum=LIMIT_MAX, from_text=True),
+    )
+    offset = CheckField(
+        required=False,
+        check=lambda name: whole_number(
+            name,
+            minimum=0,
+            maximum=OFFSET_MAX,
+            from_text=True,
+            message=f"offset is the number of pages to skip: an integer from 0 to {OFFSET_MAX}.",
+        ),
+    )
 
 
 class LocalTimeField(serializers.Field):
@@ -83,26 +80,16 @@ class LocalTimeField(serializers.Field):
         return value
 
 
-class CappedListField(serializers.ListField):
-    """A ``ListField`` that refuses a list longer than ``max_length`` before looking at any item."""
-
-    def __init__(self, *, too_many: str, **kwargs: Any) -> None:
-        self.too_many = too_many
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> list[Any]:
-        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
-            raise serializers.ValidationError(self.too_many, code="too_many")
-        return super().to_internal_value(data)
+_FILTER_ID = text(allow_blank=False, trim=True, max_length=FILTER_ID_LENGTH)
 
 
-def _strings(name: str, *, cap: int, too_many: str) -> serializers.ListField:
-    return CappedListField(
-        child=serializers.CharField(max_length=FILTER_ID_LENGTH),
+def _strings(name: str, *, cap: int, too_many: str) -> CheckField:
+    """A filter list: at most ``cap`` ids (refused before any item is looked at), each checked like text."""
+    check = list_of(_FILTER_ID, max_length=cap, too_many=too_many, not_a_list=f"{name} must be a list of strings.")
+    return CheckField(
+        check=lambda _name: check,
+        schema={"type": "array", "items": {"type": "string", "maxLength": FILTER_ID_LENGTH}, "maxItems": cap},
         required=False,
-        max_length=cap,
-        too_many=too_many,
-        error_messages={"not_a_list": f"{name} must be a list of strings."},
     )
 
 
@@ -187,7 +174,7 @@ class InteractionFilterSerializer(serializers.Serializer):
             return {}
         if not isinstance(value, Mapping):
             raise serializers.ValidationError(
-                f"selectedFields must be an object with any of {', '.join(SECTIONS)}.", code="invalid_type"
+                f"selectedFields must be an object with any of {', '.join(SECTIONS)}.", code="invalid"
             )
         errors: dict[str, list[serializers.ErrorDetail]] = {}
         for key, names in value.items():

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from analytics_api.kernel.ingestion import IngestResult, RecordKind, batch_ingest, rows_insert, rows_upsert
+from analytics_api.kernel.ingestion import IngestResult, batch_upsert, batch_validate, rows_insert, rows_upsert
 from analytics_api.models import Account
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue
@@ -15,26 +15,15 @@ from conversations.records import channel_code, interaction_record_validator
 from recordings.services import SourceRegistration, recording_sources_register_batch
 
 
-def interaction_kind(*, account: Account) -> RecordKind[dict[str, Any]]:
-    """How :func:`batch_ingest` validates and stores interaction records of ``account``."""
-    return RecordKind(
-        validator=lambda context: interaction_record_validator(bot_ids=context["bot_ids"]),
-        upsert=partial(interactions_upsert, account=account),
-        key=lambda record: record["sessionId"],
-    )
-
-
-def interaction_ingest_context(*, account: Account) -> dict[str, Any]:
-    """Validation context: the account's bot ids, read once per batch rather than once per record."""
-    return {"account": account, "bot_ids": frozenset(account.bots.values_list("bot_id", flat=True))}
-
-
 def interactions_ingest(*, account: Account, records: list[Any]) -> IngestResult:
-    return batch_ingest(
-        kind=interaction_kind(account=account),
-        records=records,
-        context=interaction_ingest_context(account=account),
-    )
+    """Validate ``records`` (raw, as sent) and upsert the valid ones of ``account`` by sessionId.
+
+    What ``POST /api/v1/ingest/interactions``, ``import_interactions`` and ``seed_demo`` call. The
+    check is built once per batch, with the account's bot ids read once.
+    """
+    check = interaction_record_validator(bot_ids=frozenset(account.bots.values_list("bot_id", flat=True)))
+    batch = batch_validate(records, check=check, key=lambda record: record["sessionId"])
+    return batch_upsert(batch, upsert=partial(interactions_upsert, account=account))
 
 
 def _instant(stored: str | None) -> datetime | None:

@@ -1,8 +1,7 @@
-"""Strict DRF fields for JSON input: one JSON type each, no coercion, messages that name the field."""
+"""DRF fields of Quality AI's bodies (rawdata, the documented contact): the kit's checks, with their OpenAPI types."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analytics_api.kernel.dates import DateFormatError, parse_aware, parse_utc
-
-
-def is_number(data: Any) -> bool:
-    return isinstance(data, int | float) and not isinstance(data, bool) and math.isfinite(data)
+from analytics_api.kernel.dates import DateFormatError, parse_utc
+from analytics_api.kernel.validation import Check, CheckField, aware_time, is_number, strict, strict_text
 
 
 class NamedMessages:
@@ -38,41 +34,16 @@ class NamedMessages:
                 self.error_messages[key] = msg
 
 
-class StrictField(NamedMessages, serializers.Field):
-    """A field taking one JSON type as it is; no coercion (``"5"`` is not 5, ``1`` is not true)."""
+class StrictField(CheckField):
+    """A field taking one JSON type as it is (the kit's :func:`~analytics_api.kernel.validation.strict`)."""
 
     expected = "a value"
 
     def accepts(self, data: Any) -> bool:
         raise NotImplementedError
 
-    def to_internal_value(self, data: Any) -> Any:
-        if not self.accepts(data):
-            raise serializers.ValidationError(f"{self.field_name} must be {self.expected}.", code="invalid")
-        return data
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class StrictInteger(StrictField):
-    def __init__(self, *, minimum: int, maximum: int | None = None, **kwargs: Any) -> None:
-        self.minimum = minimum
-        self.maximum = maximum
-        if maximum is None:
-            self.expected = f"an integer of {minimum} or more"
-        else:
-            self.expected = f"an integer from {minimum:,} to {maximum:,}"
-        super().__init__(**kwargs)
-
-    def accepts(self, data: Any) -> bool:
-        return (
-            isinstance(data, int)
-            and not isinstance(data, bool)
-            and data >= self.minimum
-            and (self.maximum is None or data <= self.maximum)
-        )
+    def check(self, name: str) -> Check:
+        return strict(name, self.accepts, self.expected)
 
 
 @extend_schema_field(OpenApiTypes.BOOL)
@@ -92,21 +63,14 @@ class StrictNumber(StrictField):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class StrictString(StrictField):
+class StrictString(CheckField):
     def __init__(self, *, max_length: int | None = None, allow_blank: bool = True, **kwargs: Any) -> None:
         self.max_length = max_length
         self.allow_blank_text = allow_blank
-        self.expected = "a non-empty string" if not allow_blank else "a string"
-        if max_length:
-            self.expected += f" of at most {max_length} characters"
         super().__init__(**kwargs)
 
-    def accepts(self, data: Any) -> bool:
-        return (
-            isinstance(data, str)
-            and (self.allow_blank_text or bool(data.strip()))
-            and (self.max_length is None or len(data) <= self.max_length)
-        )
+    def check(self, name: str) -> Check:
+        return strict_text(name, max_length=self.max_length, allow_blank=self.allow_blank_text)
 
 
 @extend_schema_field({"type": "array", "items": {}})
@@ -147,14 +111,11 @@ class UtcDateTime(NamedMessages, serializers.Field):
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
-class AwareDateTime(NamedMessages, serializers.Field):
+class AwareDateTime(CheckField):
     """An ingested instant: ISO-8601 naming its zone (``Z`` or ``±HH:MM``)."""
 
-    def to_internal_value(self, data: Any) -> datetime:
-        try:
-            return parse_aware(data)
-        except DateFormatError as error:
-            raise serializers.ValidationError(f"{self.field_name} {error}.", code="invalid") from None
+    def check(self, name: str) -> Check:
+        return aware_time(name=name)
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()

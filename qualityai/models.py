@@ -48,10 +48,6 @@ class StreamSettings(models.Model):
     def __str__(self) -> str:
         return f"Settings of {self.stream}"
 
-    @property
-    def min_duration_ms(self) -> int:
-        return self.min_duration_seconds * 1000
-
 
 class QaContact(models.Model):
     """One evaluated conversation of a stream, unique by its ``Conversation ID``."""

@@ -255,7 +255,7 @@ RAWDATA_ERRORS = {
             {"msg": "The orgId header is required.", "code": "missing_header", "field": "orgId"},
             {"msg": "offset is required: the number of records to skip (0 or more).", "code": "required",
              "field": "offset"},
-            {"msg": f"limit must be an integer from 1 to {MAX_LIMIT}.", "code": "invalid", "field": "limit"},
+            {"msg": f"limit must be an integer from 1 to {MAX_LIMIT}.", "code": "out_of_range", "field": "limit"},
         ]),
     ),
     403: error_response(

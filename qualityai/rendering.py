@@ -7,7 +7,7 @@ from typing import Any
 from analytics_api.kernel.dates import parse_aware, render_utc_ms
 from analytics_api.kernel.fields import json_text
 from analytics_api.kernel.prerender import MARKS, Prerendering, marked_text, member, placeholder, placeholder_json
-from qualityai.fields import is_number
+from analytics_api.kernel.validation import is_number
 from qualityai.models import DurationStatus, QaContact
 from qualityai.serializers import NOT_EVALUATED
 

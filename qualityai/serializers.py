@@ -7,32 +7,38 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.fields import SkipField, empty
-from rest_framework.serializers import as_serializer_error
+from rest_framework.exceptions import ErrorDetail
 
-from analytics_api.kernel.ingestion import RecordInvalid
 from analytics_api.kernel.text import unstorable_fields, unstorable_message
+from analytics_api.kernel.validation import (
+    Check,
+    CheckField,
+    Invalid,
+    NumberField,
+    aware_time,
+    choice,
+    invalid,
+    is_number,
+    obj,
+    strict,
+    strict_text,
+)
 from qualityai.fields import (
     AwareDateTime,
     Choice,
     NamedMessages,
     StrictBoolean,
-    StrictField,
-    StrictInteger,
     StrictList,
     StrictNumber,
     StrictObject,
     StrictString,
     UtcDateTime,
-    is_number,
 )
 from qualityai.models import QaContact, QaContactCustomField
 
@@ -77,7 +83,7 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
             )
         if len(data) > MAX_FILTER_KEYS:
             raise serializers.ValidationError(
-                f"custom_fields may name at most {MAX_FILTER_KEYS} fields, not {len(data)}.", code="invalid"
+                f"custom_fields may name at most {MAX_FILTER_KEYS} fields, not {len(data)}.", code="too_many"
             )
         # Compared with stored values in the query: text no database can hold would fail the query.
         if unstorable := unstorable_fields(data):
@@ -112,7 +118,7 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
 class RawdataQuerySerializer(serializers.Serializer):
     """The rawdata request body (docs/contract.md#rawdata-body). Unknown fields are ignored."""
 
-    offset = StrictInteger(
+    offset = NumberField(
         minimum=0,
         maximum=MAX_OFFSET,
         error_messages={"required": "offset is required: the number of records to skip (0 or more)."},
@@ -127,10 +133,10 @@ class RawdataQuerySerializer(serializers.Serializer):
         error_messages={"required": "endDate is required (UTC, YYYY-MM-DD HH:MM:SS)."},
         help_text="Window end, UTC, inclusive; a date alone means the end of that day.",
     )
-    limit = StrictInteger(
+    limit = NumberField(
         minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT, help_text=f"1–{MAX_LIMIT}, default {DEFAULT_LIMIT}"
     )
-    page = StrictInteger(minimum=1, maximum=MAX_PAGE, default=1, help_text=f"1 to {MAX_PAGE:,}, default 1")
+    page = NumberField(minimum=1, maximum=MAX_PAGE, default=1, help_text=f"1 to {MAX_PAGE:,}, default 1")
     include_below_threshold = StrictBoolean(
         default=False, help_text="Also return contacts shorter than the stream's minimum duration"
     )
@@ -155,79 +161,81 @@ class RawdataQuerySerializer(serializers.Serializer):
         return attrs
 
 
+def _custom_fields_values(data: Any) -> dict[str, str]:
+    """Ingested ``custom_fields``: scalar values, kept as text rows for filtering (nulls are skipped)."""
+    if not isinstance(data, dict):
+        raise invalid("custom_fields must be an object of field names to strings, numbers or booleans.")
+    if len(data) > MAX_CONTACT_CUSTOM_FIELDS:
+        raise invalid(
+            f"custom_fields may hold at most {MAX_CONTACT_CUSTOM_FIELDS} fields per contact, not {len(data)}.",
+            "too_many",
+        )
+    values: dict[str, str] = {}
+    errors: dict[str, list[ErrorDetail]] = {}
+    for key, value in data.items():
+        name = f"custom_fields.{key}"
+        if not key.strip() or len(key) > _CUSTOM_KEY_MAX:
+            shown = key.strip() or '""'
+            msg = f"custom_fields.{shown}: field names must have 1 to {_CUSTOM_KEY_MAX} characters."
+            errors[shown] = [ErrorDetail(msg, "invalid")]
+        elif value is None:
+            continue
+        elif isinstance(value, str):
+            values[key] = value
+        elif isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+            values[key] = json.dumps(value)
+        else:
+            errors[key] = [ErrorDetail(f"{name} must be a string, a number, a boolean or null.", "invalid")]
+            continue
+        if key in values and len(values[key]) > _CUSTOM_VALUE_MAX:
+            errors[key] = [ErrorDetail(f"{name} must have at most {_CUSTOM_VALUE_MAX} characters.", "invalid")]
+    if errors:
+        raise Invalid(errors)
+    return values
+
+
 @extend_schema_field({
     "type": "object",
     "maxProperties": MAX_CONTACT_CUSTOM_FIELDS,
     "description": f"Strings, numbers, booleans or null; at most {MAX_CONTACT_CUSTOM_FIELDS} fields per contact.",
 })
-class CustomFieldsValues(NamedMessages, serializers.Field):
-    """Ingested ``custom_fields``: scalar values, kept as text rows for filtering (nulls are skipped)."""
+class CustomFieldsValues(CheckField):
+    def check(self, name: str) -> Check:
+        return _custom_fields_values
 
-    def to_internal_value(self, data: Any) -> dict[str, str]:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                "custom_fields must be an object of field names to strings, numbers or booleans.",
-                code="invalid",
-            )
-        if len(data) > MAX_CONTACT_CUSTOM_FIELDS:
-            raise serializers.ValidationError(
-                f"custom_fields may hold at most {MAX_CONTACT_CUSTOM_FIELDS} fields per contact, not {len(data)}.",
-                code="too_many",
-            )
-        values: dict[str, str] = {}
-        errors: dict[str, list[str]] = {}
-        for key, value in data.items():
-            name = f"custom_fields.{key}"
-            if not key.strip() or len(key) > _CUSTOM_KEY_MAX:
-                shown = key.strip() or '""'
-                errors[shown] = [f"custom_fields.{shown}: field names must have 1 to {_CUSTOM_KEY_MAX} characters."]
-            elif value is None:
-                continue
-            elif isinstance(value, str):
-                values[key] = value
-            elif isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
-                values[key] = json.dumps(value)
-            else:
-                errors[key] = [f"{name} must be a string, a number, a boolean or null."]
-                continue
-            if key in values and len(values[key]) > _CUSTOM_VALUE_MAX:
-                errors[key] = [f"{name} must have at most {_CUSTOM_VALUE_MAX} characters."]
-        if errors:
-            raise serializers.ValidationError(errors, code="invalid")
-        return values
 
-    def to_representation(self, value: Any) -> Any:
-        return value
+def _evaluation_score(name: str) -> Check:
+    return strict(name, lambda data: data == NOT_EVALUATED or is_number(data), 'a number, or "NA" when not evaluated')
 
 
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": [NOT_EVALUATED]}]})
-class EvaluationScore(StrictField):
-    expected = 'a number, or "NA" when not evaluated'
+class EvaluationScore(CheckField):
+    def check(self, name: str) -> Check:
+        return _evaluation_score(name)
 
-    def accepts(self, data: Any) -> bool:
-        return data == NOT_EVALUATED or is_number(data)
+
+def _duration_ms(data: Any) -> int:
+    """Milliseconds: an integer, or the documented ``"<ms> milliseconds"`` text; at most a year."""
+    value: int | None = None
+    if isinstance(data, str):
+        text = data.strip()
+        number = text.removesuffix("milliseconds").strip()
+        if number.isdigit() and number != text:
+            value = int(number)
+    elif isinstance(data, int) and not isinstance(data, bool):
+        value = data
+    if value is None or not 0 <= value <= MAX_DURATION_MS:
+        raise invalid(
+            'Duration must be "<milliseconds> milliseconds" (e.g. "99000 milliseconds") or a whole number '
+            f"of milliseconds, from 0 to {MAX_DURATION_MS} (a year)."
+        )
+    return value
 
 
 @extend_schema_field({"oneOf": [{"type": "string", "example": "99000 milliseconds"}, {"type": "integer"}]})
-class DurationMs(NamedMessages, serializers.Field):
-    """Milliseconds: an integer, or the documented ``"<ms> milliseconds"`` text; at most a year."""
-
-    def to_internal_value(self, data: Any) -> int:
-        value: int | None = None
-        if isinstance(data, str):
-            text = data.strip()
-            number = text.removesuffix("milliseconds").strip()
-            if number.isdigit() and number != text:
-                value = int(number)
-        elif isinstance(data, int) and not isinstance(data, bool):
-            value = data
-        if value is None or not 0 <= value <= MAX_DURATION_MS:
-            raise serializers.ValidationError(
-                'Duration must be "<milliseconds> milliseconds" (e.g. "99000 milliseconds") or a whole number '
-                f"of milliseconds, from 0 to {MAX_DURATION_MS} (a year).",
-                code="invalid",
-            )
-        return value
+class DurationMs(CheckField):
+    def check(self, name: str) -> Check:
+        return _duration_ms
 
     def to_representation(self, value: int) -> str:
         return f"{value} milliseconds"
@@ -248,14 +256,24 @@ class ContactRecord:
     document: dict[str, Any]
 
 
+_CONTACT_LISTS = ("Queues", "Agents", "Metrics", "Emotions", "Generated Intents", "Customer emotions",
+                  "Agent emotions", "Speaking Rate")
+_CONTACT_OBJECTS = ("Configured_Intents", "Sentiment Pattern", "Sentiment Ratio")
+_CONTACT_NUMBERS = ("Sentiment Score", "Fatal Errors", "Pass Score", "Audit Score")
+_CONTACT_BOOLEANS = ("IsPassed", "IsChurnRiskObserved", "IsEscalationObserved")
+_CONTACT_TEXTS = ("src", "Language", "Audit Status", "Auditor Name", "Evaluation Form Name",
+                  "Evaluation Form Scoring Type", "Taxonomy Resolution")
+_CONTACT_REQUIRED = ("Conversation ID", "Conversation Start Time")
+
+
 def _optional(field: serializers.Field) -> serializers.Field:
     field.required = False
     field.allow_null = True
     return field
 
 
-# The documented shape of an ingested contact (its docstring is the OpenAPI description); ingestion
-# validates with these same fields through ``contact_record_check``, which answers as it would.
+# The documented shape of an ingested contact (its docstring is the OpenAPI description). Ingestion
+# checks contacts with ``CONTACT_FIELDS`` below, the same rules; a test holds the two in agreement.
 class ContactRecordSerializer(serializers.Serializer):
     """A Quality AI contact in the rawdata result shape; other keys kept as sent (docs/contract.md#quality-ai-contacts).
 
@@ -264,13 +282,6 @@ class ContactRecordSerializer(serializers.Serializer):
     """
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        lists = ("Queues", "Agents", "Metrics", "Emotions", "Generated Intents", "Customer emotions",
-                 "Agent emotions", "Speaking Rate")
-        objects = ("Configured_Intents", "Sentiment Pattern", "Sentiment Ratio")
-        numbers = ("Sentiment Score", "Fatal Errors", "Pass Score", "Audit Score")
-        booleans = ("IsPassed", "IsChurnRiskObserved", "IsEscalationObserved")
-        texts = ("src", "Language", "Audit Status", "Auditor Name", "Evaluation Form Name",
-                 "Evaluation Form Scoring Type", "Taxonomy Resolution")
         fields: dict[str, serializers.Field] = {
             "Conversation ID": StrictString(
                 max_length=_CONVERSATION_ID_MAX,
@@ -293,25 +304,65 @@ class ContactRecordSerializer(serializers.Serializer):
             "Kore Evaluation Score": _optional(EvaluationScore()),
             "custom_fields": _optional(CustomFieldsValues()),
         }
-        fields.update({name: _optional(StrictList()) for name in lists})
-        fields.update({name: _optional(StrictObject()) for name in objects})
-        fields.update({name: _optional(StrictNumber()) for name in numbers})
-        fields.update({name: _optional(StrictBoolean()) for name in booleans})
-        fields.update({name: _optional(StrictString()) for name in texts})
+        fields.update({name: _optional(StrictList()) for name in _CONTACT_LISTS})
+        fields.update({name: _optional(StrictObject()) for name in _CONTACT_OBJECTS})
+        fields.update({name: _optional(StrictNumber()) for name in _CONTACT_NUMBERS})
+        fields.update({name: _optional(StrictBoolean()) for name in _CONTACT_BOOLEANS})
+        fields.update({name: _optional(StrictString()) for name in _CONTACT_TEXTS})
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> ContactRecord:  # type: ignore[override]
-        return _contact_record(attrs, document=dict(self.initial_data))
+        try:
+            return _contact_record(attrs, document=dict(self.initial_data))
+        except Invalid as error:
+            raise serializers.ValidationError(error.detail) from None
+
+
+def _is_list(data: Any) -> bool:
+    return isinstance(data, list)
+
+
+def _is_object(data: Any) -> bool:
+    return isinstance(data, dict)
+
+
+def _is_boolean(data: Any) -> bool:
+    return isinstance(data, bool)
+
+
+def _contact_fields() -> dict[str, Check]:
+    """The checks of a contact's fields, in the documented order (the order errors are reported in)."""
+    fields: dict[str, Check] = {
+        "Conversation ID": strict_text("Conversation ID", max_length=_CONVERSATION_ID_MAX, allow_blank=False),
+        "Conversation Start Time": aware_time(name="Conversation Start Time"),
+        "Conversation End Time": aware_time(name="Conversation End Time"),
+        "Audit Date": aware_time(name="Audit Date"),
+        "Duration": _duration_ms,
+        "contactDirection": choice(*_DIRECTIONS, message="contactDirection must be inbound or outbound."),
+        "customConversationId": strict_text("customConversationId", max_length=256),
+        "Kore Evaluation Score": _evaluation_score("Kore Evaluation Score"),
+        "custom_fields": _custom_fields_values,
+    }
+    fields.update({name: strict(name, _is_list, "a list") for name in _CONTACT_LISTS})
+    fields.update({name: strict(name, _is_object, "an object") for name in _CONTACT_OBJECTS})
+    fields.update({name: strict(name, is_number, "a number") for name in _CONTACT_NUMBERS})
+    fields.update({name: strict(name, _is_boolean, "true or false") for name in _CONTACT_BOOLEANS})
+    fields.update({name: strict_text(name) for name in _CONTACT_TEXTS})
+    return fields
+
+
+CONTACT_FIELDS = obj(_contact_fields(), required=_CONTACT_REQUIRED, named=True, keep_unknown=False)
 
 
 def _contact_record(attrs: dict[str, Any], *, document: dict[str, Any]) -> ContactRecord:
-    """The serializer's ``validate`` step: the rules across fields, then the record as stored."""
+    """The rules across fields, then the record as stored."""
     started_at = attrs["Conversation Start Time"]
     ended_at = attrs.get("Conversation End Time")
     if ended_at is not None and ended_at < started_at:
-        raise serializers.ValidationError(
-            {"Conversation End Time": ["Conversation End Time must not be before Conversation Start Time."]},
-            code="invalid",
+        raise Invalid(
+            {"Conversation End Time": [
+                ErrorDetail("Conversation End Time must not be before Conversation Start Time.", "invalid")
+            ]}
         )
     direction = attrs.get("contactDirection")
     status = attrs.get("Audit Status")
@@ -329,51 +380,6 @@ def _contact_record(attrs: dict[str, Any], *, document: dict[str, Any]) -> Conta
     )
 
 
-@cache
-def _contact_fields() -> tuple[tuple[str, serializers.Field, Callable[[Any], Any]], ...]:
-    """The serializer's fields, built and bound once: (name, field, the conversion of a present value).
-
-    For a present value DRF's ``Field.run_validation`` is ``to_internal_value`` then the validators;
-    a field with validators, or its own ``run_validation``, keeps going through ``run_validation``.
-    """
-
-    def conversion(field: serializers.Field) -> Callable[[Any], Any]:
-        plain = type(field).run_validation is serializers.Field.run_validation and not field.validators
-        return field.to_internal_value if plain else field.run_validation
-
-    return tuple((name, field, conversion(field)) for name, field in ContactRecordSerializer().fields.items())
-
-
-def contact_record_check(data: dict[str, Any]) -> ContactRecord:
-    """``ContactRecordSerializer(data=data)`` validated, without building a serializer per record.
-
-    Building one (its ~30 fields, re-created and bound per instance) cost more than validating.
-
-    1. Each field, in the serializer's order, as DRF's ``Serializer.to_internal_value`` does it: a
-       present, non-null value goes to the field's conversion; an absent or null one through the
-       field's ``run_validation`` (required / not null / skipped, with the field's own messages).
-    2. If any field failed: :class:`RecordInvalid` with every field's errors, by name.
-    3. Otherwise the serializer's ``validate`` step, whose errors are reported the way
-       ``Serializer.run_validation`` reports them.
-    """
-    attrs: dict[str, Any] = {}
-    errors: dict[str, Any] = {}
-    for name, field, convert in _contact_fields():
-        value = data.get(name, empty)
-        try:
-            attrs[name] = field.run_validation(value) if value is empty or value is None else convert(value)
-        except SkipField:
-            continue
-        except serializers.ValidationError as error:
-            errors[name] = error.detail
-    if errors:
-        raise RecordInvalid(errors)
-    try:
-        return _contact_record(attrs, document=dict(data))
-    except serializers.ValidationError as error:
-        raise RecordInvalid(as_serializer_error(error)) from None
-
-
-def contact_record_validator(context: Mapping[str, Any]) -> Callable[[dict[str, Any]], ContactRecord]:
-    """The check of one Quality AI contact (the same for every stream)."""
-    return contact_record_check
+def contact_record_check(data: Any) -> ContactRecord:
+    """One ingested contact: its fields (every error at once, by name), then the rules across them."""
+    return _contact_record(CONTACT_FIELDS(data), document=dict(data))

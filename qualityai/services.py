@@ -1,4 +1,5 @@
-"""Writes for Quality AI: contact ingestion (through the shared batch mechanism) and stream settings."""
+"""Writes for Quality AI: contact ingestion (the shared batch steps of analytics_api.kernel.ingestion) and
+stream settings."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.ingestion import (
     ImportReport,
     IngestResult,
-    RecordKind,
-    batch_ingest,
+    batch_upsert,
+    batch_validate,
     import_jsonl,
     rows_insert,
     rows_upsert,
@@ -19,7 +20,7 @@ from analytics_api.kernel.ingestion import (
 from analytics_api.models import Bot
 from qualityai.models import MAX_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
 from qualityai.rendering import SERVED_RESULTS, contact_prerender
-from qualityai.serializers import ContactRecord, contact_record_validator
+from qualityai.serializers import ContactRecord, contact_record_check
 
 
 def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, int]:
@@ -68,21 +69,19 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
     return len(stored) - len(updated), len(updated)
 
 
-def contact_kind(*, stream: Bot) -> RecordKind[ContactRecord]:
-    """Quality AI contacts of one stream, for :func:`analytics_api.kernel.ingestion.batch_ingest`."""
-    return RecordKind(
-        validator=contact_record_validator,
-        upsert=partial(contacts_upsert, stream=stream),
-        key=lambda record: record.conversation_id,
-    )
-
-
 def contacts_ingest(*, stream: Bot, records: list[Any]) -> IngestResult:
-    return batch_ingest(kind=contact_kind(stream=stream), records=records, context={"stream": stream})
+    """Validate ``records`` (raw, as sent) and upsert the valid ones of ``stream`` by Conversation ID.
+
+    What ``POST /api/v1/ingest/qualityai/{streamId}/contacts``, ``import_qualityai`` and ``seed_demo`` call.
+    """
+    batch = batch_validate(records, check=contact_record_check, key=lambda record: record.conversation_id)
+    return batch_upsert(batch, upsert=partial(contacts_upsert, stream=stream))
 
 
 def contacts_import(*, stream: Bot, path: Path, progress: IO[str] | None = None) -> ImportReport:
-    return import_jsonl(path=path, kind=contact_kind(stream=stream), context={"stream": stream}, progress=progress)
+    return import_jsonl(
+        path=path, ingest=lambda records: contacts_ingest(stream=stream, records=records), progress=progress
+    )
 
 
 def stream_settings_set(*, stream: Bot, min_duration_seconds: int) -> StreamSettings:

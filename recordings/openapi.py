@@ -14,7 +14,8 @@ from recordings.models import STATE_MESSAGES, RecordingState
 from recordings.retention import NOTICE_AHEAD
 from recordings.serializers import (
     AUDIT_LIMIT_DEFAULT,
-    AUDIT_LIMIT_MAX,
+    AUDIT_LIMIT_MESSAGE,
+    MAX_AUDIT_LIMIT,
     MAX_AUDIT_OFFSET,
     AuditPageOut,
     RecordingOut,
@@ -286,7 +287,7 @@ AUDIT_LOG: dict[str, Any] = {
     "description": (
         "Append-only, newest first: retention setting changes (with before/after and the client or "
         "admin user), deletion notices, deletions and deletion confirmations (by `system`). Page "
-        f"with `offset` (entries to skip) and `limit` (1–{AUDIT_LIMIT_MAX}, default {AUDIT_LIMIT_DEFAULT}); "
+        f"with `offset` (entries to skip) and `limit` (1–{MAX_AUDIT_LIMIT}, default {AUDIT_LIMIT_DEFAULT}); "
         "`hasMore` says whether entries follow. Requires the `account.admin` scope."
     ),
     "parameters": [
@@ -296,15 +297,14 @@ AUDIT_LOG: dict[str, Any] = {
         ),
         OpenApiParameter(
             "limit", OpenApiTypes.INT, required=False,
-            description=f"1–{AUDIT_LIMIT_MAX}; default {AUDIT_LIMIT_DEFAULT}.",
+            description=f"1–{MAX_AUDIT_LIMIT}; default {AUDIT_LIMIT_DEFAULT}.",
         ),
     ],
     "responses": {
         200: AuditPageOut,
         400: error_response(
             "Bad paging.",
-            ("Limit too high", {"msg": f"Ensure this value is less than or equal to {AUDIT_LIMIT_MAX}.",
-                                "code": "max_value", "field": "limit"}),
+            ("Limit too high", {"msg": AUDIT_LIMIT_MESSAGE, "code": "out_of_range", "field": "limit"}),
         ),
     },
     "examples": [

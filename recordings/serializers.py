@@ -5,14 +5,19 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from analytics_api.kernel.validation import CheckField, ChoiceParam, NumberField, email, flag
 from recordings.models import AuditAction, Channel, RecordingState
 
 MAX_RETENTION_DAYS = 36500
 # Far beyond any account's audit log, and well inside 64 bits: a larger OFFSET made the query itself
 # fail (a 500) instead of returning an empty page.
 MAX_AUDIT_OFFSET = 1_000_000_000
-AUDIT_LIMIT_MAX = 100
+MAX_AUDIT_LIMIT = 100
 AUDIT_LIMIT_DEFAULT = 50
+RETENTION_DAYS_MESSAGE = (
+    f"retentionDays must be an integer from 1 to {MAX_RETENTION_DAYS}, or null to keep recordings forever."
+)
+AUDIT_LIMIT_MESSAGE = f"limit must be an integer from 1 to {MAX_AUDIT_LIMIT}."
 
 
 @extend_schema_serializer(component_name="RecordingFile")
@@ -52,23 +57,37 @@ class RecordingOut(serializers.Serializer):
 
 
 class DownloadQuery(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
-    part = serializers.IntegerField(min_value=1, default=1)
+    channel = ChoiceParam(
+        choices=Channel.values, required=False, message="channel must be mixed, agent or customer, not {input!r}."
+    )
+    part = NumberField(minimum=1, from_text=True, default=1)
 
 
 @extend_schema_serializer(component_name="RetentionSettings")
 class RetentionIn(serializers.Serializer):
-    retentionDays = serializers.IntegerField(
-        min_value=1, max_value=MAX_RETENTION_DAYS, allow_null=True,
+    retentionDays = NumberField(
+        minimum=1,
+        maximum=MAX_RETENTION_DAYS,
+        from_text=True,
+        message=RETENTION_DAYS_MESSAGE,
+        allow_null=True,
+        error_messages={"required": RETENTION_DAYS_MESSAGE},
         help_text="Days a recording is kept after its call ended; null = forever.",
     )
-    notifyCustomers = serializers.BooleanField(
-        help_text="E-mail a notice 7 days before deletion and a confirmation after it."
+    notifyCustomers = CheckField(
+        check=flag,
+        schema={"type": "boolean"},
+        error_messages={
+            "required": "notifyCustomers is required: true to e-mail a notice before and a confirmation after "
+            "each deletion, false not to.",
+        },
+        help_text="E-mail a notice 7 days before deletion and a confirmation after it.",
     )
-    # No default in the schema: "" is not an e-mail address, so a declared default of "" made the
-    # schema invalid (openapi-spec-validator); an absent address is read as "" in the view.
-    notificationEmail = serializers.EmailField(
-        required=False, allow_blank=True, help_text="Required when notifyCustomers is true; \"\" = none."
+    notificationEmail = CheckField(
+        check=email,
+        schema={"oneOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]},
+        required=False,
+        default="",
     )
 
 
@@ -81,8 +100,12 @@ class RetentionOut(serializers.Serializer):
 
 
 class AuditQuery(serializers.Serializer):
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_AUDIT_OFFSET, default=0, help_text="Entries to skip.")
-    limit = serializers.IntegerField(min_value=1, max_value=AUDIT_LIMIT_MAX, default=AUDIT_LIMIT_DEFAULT)
+    offset = NumberField(
+        minimum=0, maximum=MAX_AUDIT_OFFSET, from_text=True, default=0, help_text="Entries to skip."
+    )
+    limit = NumberField(
+        minimum=1, maximum=MAX_AUDIT_LIMIT, from_text=True, message=AUDIT_LIMIT_MESSAGE, default=AUDIT_LIMIT_DEFAULT
+    )
 
 
 @extend_schema_serializer(component_name="AuditEntry")

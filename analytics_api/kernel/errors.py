@@ -73,7 +73,6 @@ _DRF_CODES: dict[type[exceptions.APIException], tuple[str, str]] = {
         "unsupported_media_type",
         "Send the body as JSON with the header Content-Type: application/json.",
     ),
-    exceptions.MethodNotAllowed: ("method_not_allowed", "{detail}"),
     exceptions.NotAcceptable: ("not_acceptable", "This API answers in JSON only: accept application/json."),
     exceptions.NotFound: ("not_found", "{detail}"),
 }
@@ -144,11 +143,11 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     if isinstance(exc, exceptions.PermissionDenied):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "permission_denied"
         return Response(envelope([error_item(str(exc.detail), str(code))]), status=403)
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return _method_not_allowed(context)
     if isinstance(exc, exceptions.APIException):
         code, template = _DRF_CODES.get(type(exc), (str(exc.default_code), "{detail}"))
         msg = template.format(detail=str(exc.detail))
-        if isinstance(exc, exceptions.MethodNotAllowed):
-            code = "method_not_allowed"
         return Response(envelope([error_item(msg, code)]), status=exc.status_code)
 
     if is_write_conflict(exc):
@@ -186,6 +185,21 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
 
     logger.exception("Unhandled exception in %s", context.get("view").__class__.__name__)
     return Response(envelope([_internal_error_item()]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def method_not_allowed_item(method: str, allowed: Iterable[str]) -> dict[str, str]:
+    """The 405 item: the method refused and the ones to use ("GET is not allowed here; use POST.")."""
+    usable = [name for name in allowed if name not in ("HEAD", "OPTIONS")]
+    msg = f"{method} is not allowed here" + (f"; use {' or '.join(usable)}." if usable else ".")
+    return error_item(msg, "method_not_allowed")
+
+
+def _method_not_allowed(context: Mapping[str, Any]) -> Response:
+    """405 naming the methods to use, with ``Allow`` listing all of them (OPTIONS included)."""
+    request, view = context.get("request"), context.get("view")
+    allowed = list(getattr(view, "allowed_methods", ()))
+    item = method_not_allowed_item(getattr(request, "method", "This method"), allowed)
+    return Response(envelope([item]), status=405, headers={"Allow": ", ".join(allowed)} if allowed else None)
 
 
 def is_write_conflict(exc: BaseException) -> bool:

@@ -1,9 +1,12 @@
-"""One batch-ingestion mechanism for every kind of record (docs/contract.md#ingestion-batches).
+"""Batch ingestion (docs/contract.md#ingestion-batches): the steps every kind of record goes through.
 
-A kind of record supplies a :class:`RecordKind`: a validator for one raw record (a plain function,
-built once per batch: no serializer is instantiated per record) and a bulk upsert for the valid
-ones. :func:`batch_ingest` is what the ingestion endpoints, the JSON-lines import commands and
-``seed_demo`` all call, so they accept and reject exactly the same records.
+An ingestion service (``interactions_ingest``, ``contacts_ingest``) is a plain path that the
+endpoints, the JSON-lines import commands and ``seed_demo`` all call, so they accept and reject
+exactly the same records:
+
+1. :func:`batch_validate`: each record on its own, with the check of its shape (built once per
+   batch from :mod:`analytics_api.kernel.validation`) and :func:`~analytics_api.kernel.text.record_storage_errors`.
+2. :func:`batch_upsert`: the valid records in one transaction, with the kind's bulk upsert.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +32,7 @@ from rest_framework import serializers
 
 from analytics_api.kernel.errors import data_error_item, error_item, flatten_validation_errors, is_write_conflict
 from analytics_api.kernel.text import record_storage_errors
+from analytics_api.kernel.validation import Check, CheckField, Invalid, invalid
 
 MAX_BATCH = 1000
 # Times a batch's transaction is run again after losing a race (deadlock, serialization failure).
@@ -46,117 +50,98 @@ class IngestResult:
     def as_dict(self) -> dict[str, Any]:
         return {"created": self.created, "updated": self.updated, "rejected": self.rejected}
 
-    def add(self, other: IngestResult, *, index_base: int = 0) -> None:
-        self.created += other.created
-        self.updated += other.updated
-        self.rejected.extend({**item, "index": item["index"] + index_base} for item in other.rejected)
+
+@dataclass
+class Batch(Generic[T]):
+    """A batch after validation: its valid records as ``(index, record)`` in key order, and the rejected."""
+
+    valid: list[tuple[int, T]]
+    rejected: list[dict[str, Any]]
 
 
-class RecordInvalid(Exception):
-    """One record (or one of its values) broke a rule.
+def batch_validate(records: list[Any], *, check: Check, key: Callable[[T], Hashable]) -> Batch[T]:
+    """Validate each record on its own; the valid ones deduplicated and ordered by ``key``.
 
-    ``detail`` has the shape of a DRF ``ValidationError.detail`` — lists of ``ErrorDetail``, dicts by
-    field name or list index — so it flattens into envelope items exactly like a serializer's errors.
+    1. A record must be an object. What no database can store anywhere in it (text, nesting,
+       integers: :func:`~analytics_api.kernel.text.record_storage_errors`) is looked for first, since a
+       record nested too deep is not validated (the checks recurse into it); then ``check``. The
+       errors of each invalid record are kept under its index.
+    2. Duplicates inside the batch collapse on ``key``, keeping the last: the batch then behaves
+       exactly as if its records had been sent one after another.
+    3. The valid records are ordered by key: every batch then takes its row locks in the same
+       order, so two batches sharing keys wait for each other instead of deadlocking
+       (``INSERT … ON CONFLICT`` locks rows in the order of its input).
     """
-
-    def __init__(self, detail: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class RecordKind(Generic[T]):
-    """How to validate one record and store a list of valid ones.
-
-    ``validator(context)`` returns the check of one raw record for a batch: it returns the record as
-    ``upsert`` receives it or raises :class:`RecordInvalid`. ``upsert`` returns ``(created, updated)``
-    and runs inside the batch's transaction.
-    """
-
-    validator: Callable[[Mapping[str, Any]], Callable[[Any], T]]
-    upsert: Callable[[list[T]], tuple[int, int]]
-    # Key identifying a record inside one batch; the last of duplicates wins (like resending it).
-    key: Callable[[T], Any]
-
-
-def batch_ingest(*, kind: RecordKind[T], records: list[Any], context: dict[str, Any]) -> IngestResult:
-    """Validate each record on its own, then store the valid ones in one transaction.
-
-    1. Validate every record with the check ``kind.validator`` builds for ``context`` (the
-       account/stream), and look for what no database can store anywhere in it (text, nesting,
-       integers: :func:`~analytics_api.kernel.text.record_storage_errors`, checked first, since a record
-       nested too deep is not validated); collect the errors of each invalid one under its index.
-    2. Collapse duplicates inside the batch on ``kind.key``, keeping the last: the batch then
-       behaves exactly as if its records had been sent one after another.
-    3. Upsert the valid records in one transaction, in the order of their key: every batch then
-       takes its row locks in the same order, so two batches sharing keys wait for each other
-       instead of deadlocking (``INSERT … ON CONFLICT`` locks rows in the order of its input; child
-       rows — queue links, custom fields — are only written under their parent row's lock). All
-       of them are stored, or (on a database error) none, so a batch is never half-written. A
-       transaction that still loses a race (deadlock, serialization failure) is run again, up to
-       ``CONFLICT_RETRIES`` times, before the error goes up.
-    4. A value the database refuses (:class:`~django.db.DataError`, which validation should have
-       caught) rejects only its record: the batch is stored again in halves, each in a savepoint,
-       down to the records that fail alone.
-    """
-    result = IngestResult()
-    valid: dict[Any, tuple[int, T]] = {}
-    validate = kind.validator(context)
+    rejected: list[dict[str, Any]] = []
+    valid: dict[Hashable, tuple[int, T]] = {}
     for index, raw in enumerate(records):
         if not isinstance(raw, dict):
-            result.rejected.append(
-                {"index": index, "errors": [error_item("A record must be a JSON object.", "invalid_type")]}
-            )
+            rejected.append({"index": index, "errors": [error_item("A record must be a JSON object.", "invalid_type")]})
             continue
         # Keys and values the checks leave alone (nested ones) are stored as sent: one that no
-        # database can hold would fail the whole batch's upsert, so its record is refused here. A
-        # record nested too deep is not validated at all (the checks recurse into it).
+        # database can hold would fail the whole batch's upsert, so its record is refused here.
         unstorable = record_storage_errors(raw)
         errors: list[dict[str, str]] = []
         if not any(item["code"] == "too_deep" for item in unstorable):
             try:
-                record = validate(raw)
-            except RecordInvalid as error:
+                record = check(raw)
+            except Invalid as error:
                 errors = flatten_validation_errors(error.detail)
         named = {item.get("field") for item in errors}
         errors += [item for item in unstorable if item.get("field") not in named]
         if errors:
-            result.rejected.append({"index": index, "errors": errors})
+            rejected.append({"index": index, "errors": errors})
             continue
-        valid[kind.key(record)] = (index, record)
-    if valid:
-        ordered = [valid[key] for key in sorted(valid)]
-        for attempt in range(CONFLICT_RETRIES + 1):
-            try:
-                with transaction.atomic():
-                    result.created, result.updated = kind.upsert([record for _index, record in ordered])
-            except OperationalError as error:
-                if attempt == CONFLICT_RETRIES or not is_write_conflict(error):
-                    raise
-                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # let the other transaction finish
-            except DataError:
-                with transaction.atomic():
-                    created, updated, refused = _upsert_isolating(kind, ordered)
-                result.created, result.updated = created, updated
-                result.rejected = sorted([*result.rejected, *refused], key=lambda item: item["index"])
-                break
-            else:
-                break
+        valid[key(record)] = (index, record)
+    return Batch(valid=[valid[name] for name in sorted(valid)], rejected=rejected)  # type: ignore[type-var]
+
+
+def batch_upsert(batch: Batch[T], *, upsert: Callable[[list[T]], tuple[int, int]]) -> IngestResult:
+    """Store the valid records of ``batch`` with ``upsert`` (returns created, updated) in one transaction.
+
+    1. All of them are stored, or (on a database error) none, so a batch is never half-written.
+       A transaction that loses a race (deadlock, serialization failure) is run again, up to
+       ``CONFLICT_RETRIES`` times, before the error goes up.
+    2. A value the database refuses (:class:`~django.db.DataError`, which validation should have
+       caught) rejects only its record: the batch is stored again in halves, each in a savepoint,
+       down to the records that fail alone.
+    """
+    result = IngestResult(rejected=list(batch.rejected))
+    if not batch.valid:
+        return result
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                result.created, result.updated = upsert([record for _index, record in batch.valid])
+        except OperationalError as error:
+            if attempt == CONFLICT_RETRIES or not is_write_conflict(error):
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # let the other transaction finish
+        except DataError:
+            with transaction.atomic():
+                created, updated, refused = _upsert_isolating(upsert, batch.valid)
+            result.created, result.updated = created, updated
+            result.rejected = sorted([*result.rejected, *refused], key=lambda item: item["index"])
+            break
+        else:
+            break
     return result
 
 
-def _upsert_isolating(kind: RecordKind[T], items: list[tuple[int, T]]) -> tuple[int, int, list[dict[str, Any]]]:
+def _upsert_isolating(
+    upsert: Callable[[list[T]], tuple[int, int]], items: list[tuple[int, T]]
+) -> tuple[int, int, list[dict[str, Any]]]:
     """Upsert ``items`` (index, record) in savepoints, halving on a DataError; a failing record alone is refused."""
     try:
         with transaction.atomic():
-            created, updated = kind.upsert([record for _index, record in items])
+            created, updated = upsert([record for _index, record in items])
             return created, updated, []
     except DataError as error:
         if len(items) == 1:
             return 0, 0, [{"index": items[0][0], "errors": [data_error_item(error)]}]
     middle = len(items) // 2
-    first = _upsert_isolating(kind, items[:middle])
-    second = _upsert_isolating(kind, items[middle:])
+    first = _upsert_isolating(upsert, items[:middle])
+    second = _upsert_isolating(upsert, items[middle:])
     return first[0] + second[0], first[1] + second[1], first[2] + second[2]
 
 
@@ -296,27 +281,26 @@ def _json_rows(rows: list[dict[str, Any]]) -> str:
         return json.dumps(rows, default=datetime.isoformat)
 
 
-class _RawRecord(serializers.JSONField):
-    """A record as parsed from the request body, checked later on its own (``null`` is refused here).
-
-    The body was parsed from JSON, so ``JSONField``'s re-encoding check could never fail: skipping it
-    saves encoding every record of every batch once more.
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        return data
+def _records(data: Any) -> list[Any]:
+    """The batch's list of raw records (each is validated later, on its own): its size only."""
+    if not isinstance(data, list):
+        raise invalid(f"records must be a list of 1 to {MAX_BATCH} records (JSON objects).")
+    if not data:
+        raise invalid("Send at least one record.", "empty")
+    if len(data) > MAX_BATCH:
+        raise invalid(f"A batch holds at most {MAX_BATCH} records: split it into several requests.", "too_many")
+    return data
 
 
 class BatchSerializer(serializers.Serializer):
     """``{"records": [...]}`` with 1 to ``MAX_BATCH`` records; each is validated later, on its own."""
 
-    records = serializers.ListField(
-        child=_RawRecord(),
-        allow_empty=False,
-        max_length=MAX_BATCH,
+    records = CheckField(
+        check=lambda name: _records,
+        schema={"type": "array", "items": {"type": "object"}, "minItems": 1, "maxItems": MAX_BATCH},
+        # DRF formats this message: its braces are doubled.
         error_messages={
-            "max_length": f"A batch holds at most {MAX_BATCH} records: split it into several requests.",
-            "empty": "Send at least one record.",
+            "required": f'records is required: send {{{{"records": [...]}}}} with 1 to {MAX_BATCH} records.'
         },
     )
 
@@ -352,12 +336,11 @@ def _jsonl_chunks(handle: IO[str], size: int) -> Iterator[tuple[list[int], list[
 def import_jsonl(
     *,
     path: Path,
-    kind: RecordKind[T],
-    context: dict[str, Any],
+    ingest: Callable[[list[Any]], IngestResult],
     progress: IO[str] | None = None,
     chunk_size: int = MAX_BATCH,
 ) -> ImportReport:
-    """Stream a JSON-lines file through :func:`batch_ingest`, one chunk at a time.
+    """Stream a JSON-lines file through ``ingest`` (the endpoint's service), one chunk at a time.
 
     Memory stays constant whatever the file size: at most ``chunk_size`` records are held.
     """
@@ -370,7 +353,7 @@ def import_jsonl(
             for number, reason in broken:
                 report.rejected_lines.append((number, [error_item(reason, "malformed_json")]))
             if records:
-                chunk = batch_ingest(kind=kind, records=records, context=context)
+                chunk = ingest(records)
                 report.result.created += chunk.created
                 report.result.updated += chunk.updated
                 for item in chunk.rejected:

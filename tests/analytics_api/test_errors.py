@@ -25,8 +25,33 @@ def test_unknown_path_is_404_envelope(anonymous: Any) -> None:
 def test_wrong_method_is_405_envelope(tenant: Tenant) -> None:
     response = tenant.http.delete("/api/health")
     assert response.status_code == 405
-    assert response.json() == {"errors": [{"msg": 'Method "DELETE" not allowed.', "code": "method_not_allowed"}]}
-    assert response["Allow"] == "GET, HEAD, OPTIONS"  # the schema documents Allow on every 405
+    assert response.json() == {
+        "errors": [{"msg": "DELETE is not allowed here; use GET.", "code": "method_not_allowed"}]
+    }
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "msg", "allow"),
+    [
+        ("get", "/api/v1/ingest/interactions", "GET is not allowed here; use POST.", "POST, OPTIONS"),
+        ("get", "/agentassist/api/public/analytics/account/{account}/v2/interactionDetails",
+         "GET is not allowed here; use POST.", "POST, OPTIONS"),
+        ("put", "/qualityai/api/v1/public/qualitymanagement/app/{bot}/rawdata",
+         "PUT is not allowed here; use POST.", "POST, OPTIONS"),
+        ("post", "/api/v1/settings/retention", "POST is not allowed here; use GET or PUT.", "GET, PUT, HEAD, OPTIONS"),
+        ("delete", "/api/v1/recordings/c-1", "DELETE is not allowed here; use GET.", "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_a_wrong_method_names_the_methods_to_use_and_sends_allow(
+    tenant: Tenant, method: str, path: str, msg: str, allow: str
+) -> None:
+    url = path.format(account=tenant.account_id, bot=tenant.bot.bot_id)
+    response = getattr(tenant.http, method)(url, headers={"auth": tenant.token()})
+
+    assert response.status_code == 405
+    assert response.json() == {"errors": [{"msg": msg, "code": "method_not_allowed"}]}
+    assert response["Allow"] == allow
 
 
 @pytest.mark.parametrize("accept", ["text/html", ""])

@@ -13,7 +13,7 @@ import pytest
 from django.db import DataError, OperationalError
 
 from analytics_api.kernel import ingestion
-from analytics_api.kernel.ingestion import RecordKind, batch_ingest
+from analytics_api.kernel.ingestion import IngestResult, batch_upsert, batch_validate
 from tests.analytics_api import probe_urls
 from tests.conftest import Tenant
 
@@ -37,7 +37,7 @@ def _out_of_range() -> DataError:
     return error
 
 
-class FakeKind:
+class FakeStore:
     """Records ``{"key": …}``; ``upsert`` raises the errors queued in ``fail``, else keeps what it got."""
 
     def __init__(self, fail: list[BaseException] | None = None, refuse: str | None = None) -> None:
@@ -46,8 +46,10 @@ class FakeKind:
         self.calls: list[list[str]] = []
         self.stored: list[str] = []
 
-    def kind(self) -> RecordKind[dict[str, Any]]:
-        return RecordKind(validator=lambda context: lambda raw: raw, upsert=self.upsert, key=lambda r: r["key"])
+    def ingest(self, records: list[Any]) -> IngestResult:
+        """The steps of an ingestion service, with this fake's upsert."""
+        batch = batch_validate(records, check=lambda raw: raw, key=lambda record: record["key"])
+        return batch_upsert(batch, upsert=self.upsert)
 
     def upsert(self, records: list[dict[str, Any]]) -> tuple[int, int]:
         keys = [record["key"] for record in records]
@@ -61,18 +63,18 @@ class FakeKind:
 
 
 def test_a_batch_is_written_in_the_order_of_its_keys() -> None:
-    fake = FakeKind()
+    fake = FakeStore()
 
-    batch_ingest(kind=fake.kind(), records=[{"key": key} for key in ["s-3", "s-1", "s-2", "s-1"]], context={})
+    fake.ingest([{"key": key} for key in ["s-3", "s-1", "s-2", "s-1"]])
 
     assert fake.calls == [["s-1", "s-2", "s-3"]]
 
 
 def test_a_deadlocked_batch_is_run_again_and_stored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ingestion.time, "sleep", lambda seconds: None)
-    fake = FakeKind(fail=[_deadlock(), _deadlock()])
+    fake = FakeStore(fail=[_deadlock(), _deadlock()])
 
-    result = batch_ingest(kind=fake.kind(), records=[{"key": "b"}, {"key": "a"}], context={})
+    result = fake.ingest([{"key": "b"}, {"key": "a"}])
 
     assert (result.created, result.updated, result.rejected) == (2, 0, [])
     assert fake.calls == [["a", "b"]] * 3
@@ -80,28 +82,28 @@ def test_a_deadlocked_batch_is_run_again_and_stored(monkeypatch: pytest.MonkeyPa
 
 def test_a_batch_that_keeps_deadlocking_gives_up_after_two_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ingestion.time, "sleep", lambda seconds: None)
-    fake = FakeKind(fail=[_deadlock()] * 3)
+    fake = FakeStore(fail=[_deadlock()] * 3)
 
     with pytest.raises(OperationalError):
-        batch_ingest(kind=fake.kind(), records=[{"key": "a"}], context={})
+        fake.ingest([{"key": "a"}])
 
     assert len(fake.calls) == 3 and fake.stored == []
 
 
 def test_an_outage_is_not_retried() -> None:
-    fake = FakeKind(fail=[OperationalError("could not connect to server")])
+    fake = FakeStore(fail=[OperationalError("could not connect to server")])
 
     with pytest.raises(OperationalError):
-        batch_ingest(kind=fake.kind(), records=[{"key": "a"}], context={})
+        fake.ingest([{"key": "a"}])
 
     assert len(fake.calls) == 1
 
 
 def test_a_value_the_database_refuses_rejects_its_record_only() -> None:
-    fake = FakeKind(refuse="k3")
+    fake = FakeStore(refuse="k3")
     records = [{"key": f"k{number}"} for number in range(6)]
 
-    result = batch_ingest(kind=fake.kind(), records=records, context={})
+    result = fake.ingest(records)
 
     assert (result.created, result.updated) == (5, 0)
     assert result.rejected == [{"index": 3, "errors": [{

@@ -24,3 +24,11 @@ def test_the_landing_page_loads_nothing_from_elsewhere(db: Any) -> None:
     text = Client().get("/").content.decode()
     assert "<script" not in text
     assert "http://" not in text and "https://" not in text
+
+
+def test_a_post_to_the_root_is_a_405_envelope_naming_get(db: Any) -> None:
+    response = Client().post("/")
+
+    assert response.status_code == 405
+    assert response.json() == {"errors": [{"msg": "POST is not allowed here; use GET.", "code": "method_not_allowed"}]}
+    assert response["Allow"] == "GET, HEAD"

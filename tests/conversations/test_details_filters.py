@@ -96,7 +96,16 @@ def test_filters_combine(tenant: Tenant, window: dict[str, Any], mixed: Any) -> 
 def test_filters_must_be_lists_of_strings(tenant: Tenant, window: dict[str, Any], name: str) -> None:
     response = details(tenant, {**window, name: "voice"})
     assert errors_of(response) == [
-        {"msg": f"{name} must be a list of strings.", "code": "not_a_list", "field": name}
+        {"msg": f"{name} must be a list of strings.", "code": "invalid", "field": name}
+    ]
+
+
+@pytest.mark.parametrize("name", ["channels", "queues", "bots"])
+def test_filter_items_are_checked_by_position(tenant: Tenant, window: dict[str, Any], name: str) -> None:
+    response = details(tenant, {**window, name: ["voice", ["x"], "y" * 129]})
+    assert errors_of(response) == [
+        {"msg": "Not a valid string.", "code": "invalid", "field": f"{name}[1]"},
+        {"msg": "Ensure this field has no more than 128 characters.", "code": "max_length", "field": f"{name}[2]"},
     ]
 
 
@@ -188,3 +197,8 @@ def test_malformed_selected_fields_are_rejected(tenant: Tenant, window: dict[str
                                                 msg: str) -> None:
     response = details(tenant, {**window, "selectedFields": value})
     assert [(error["field"], error["msg"]) for error in errors_of(response)] == [(field, msg)]
+
+
+def test_selected_fields_of_the_wrong_type_are_invalid(tenant: Tenant, window: dict[str, Any]) -> None:
+    response = details(tenant, {**window, "selectedFields": "skills"})
+    assert [error["code"] for error in errors_of(response)] == ["invalid"]

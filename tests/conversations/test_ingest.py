@@ -194,7 +194,7 @@ def test_batch_size_limits(tenant: Tenant) -> None:
     too_many = tenant.post(INGEST, {"records": [record] * 1001})
     assert too_many.status_code == 400
     assert too_many.json()["errors"] == [
-        {"msg": "A batch holds at most 1000 records: split it into several requests.", "code": "max_length",
+        {"msg": "A batch holds at most 1000 records: split it into several requests.", "code": "too_many",
          "field": "records"}
     ]
     empty = tenant.post(INGEST, {"records": []})

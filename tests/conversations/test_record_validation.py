@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from analytics_api.kernel.errors import flatten_validation_errors
-from analytics_api.kernel.ingestion import RecordInvalid
+from analytics_api.kernel.validation import Invalid
 from conversations.records import interaction_record_validator
 
 BOT = "st-valid"
@@ -76,7 +76,7 @@ def validate(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def errors_of(record: dict[str, Any]) -> list[tuple[str | None, str, str]]:
-    with pytest.raises(RecordInvalid) as rejected:
+    with pytest.raises(Invalid) as rejected:
         validate(record)
     return [(item.get("field"), item["msg"], item["code"]) for item in flatten_validation_errors(rejected.value.detail)]
 

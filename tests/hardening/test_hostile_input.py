@@ -118,7 +118,7 @@ def test_a_1001_record_batch_is_refused_whole(tenant: Tenant) -> None:
         assert response.status_code == 400
         assert response.json()["errors"] == [
             {"msg": "A batch holds at most 1000 records: split it into several requests.",
-             "code": "max_length", "field": "records"}
+             "code": "too_many", "field": "records"}
         ]
     assert not Interaction.objects.exists()
     assert not QaContact.objects.exists()

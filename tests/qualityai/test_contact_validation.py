@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from analytics_api.kernel.errors import flatten_validation_errors
-from analytics_api.kernel.ingestion import RecordInvalid
+from analytics_api.kernel.validation import Invalid
 from qualityai.serializers import ContactRecordSerializer, contact_record_check
 from tests.qualityai.factories import ContactDocumentFactory
 
@@ -44,7 +44,7 @@ def serializer_answer(doc: dict[str, Any]) -> tuple[str, Any]:
 def check_answer(doc: dict[str, Any]) -> tuple[str, Any]:
     try:
         return "valid", contact_record_check(doc)
-    except RecordInvalid as error:
+    except Invalid as error:
         return "rejected", flatten_validation_errors(error.detail)
 
 

@@ -177,9 +177,14 @@ def test_nothing_is_written_when_every_record_is_rejected(tenant: Tenant) -> Non
     ("body", "errors"),
     [
         ({"records": []}, [{"msg": "Send at least one record.", "code": "empty", "field": "records"}]),
-        ({}, [{"msg": "This field is required.", "code": "required", "field": "records"}]),
+        ({}, [{"msg": 'records is required: send {"records": [...]} with 1 to 1000 records.', "code": "required",
+               "field": "records"}]),
+        ({"records": {"Conversation ID": "c-1"}}, [{
+            "msg": "records must be a list of 1 to 1000 records (JSON objects).", "code": "invalid", "field": "records",
+        }]),
+        ({"records": None}, [{"msg": "records must not be null.", "code": "null", "field": "records"}]),
         ({"records": [{}] * 1001}, [{
-            "msg": "A batch holds at most 1000 records: split it into several requests.", "code": "max_length",
+            "msg": "A batch holds at most 1000 records: split it into several requests.", "code": "too_many",
             "field": "records",
         }]),
     ],

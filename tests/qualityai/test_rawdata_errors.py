@@ -37,7 +37,7 @@ def test_missing_headers_and_body_problems_are_reported_together(tenant: Tenant)
         ("offset", "required"),
         ("startDate", "required"),
         ("endDate", "required"),
-        ("limit", "invalid"),
+        ("limit", "out_of_range"),
     ]
 
 
@@ -141,12 +141,12 @@ def test_every_invalid_field_is_reported_at_once(tenant: Tenant) -> None:
     }
 
     assert errors_of(rawdata(tenant, body)) == [
-        {"msg": "offset must be an integer from 0 to 1,000,000,000.", "code": "invalid", "field": "offset"},
+        {"msg": "offset must be an integer from 0 to 1,000,000,000.", "code": "out_of_range", "field": "offset"},
         {"msg": "startDate must be YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS (UTC), optionally with a "
                 "fraction and Z.", "code": "invalid", "field": "startDate"},
         {"msg": "endDate is not a real calendar date or time.", "code": "invalid", "field": "endDate"},
-        {"msg": "limit must be an integer from 1 to 100.", "code": "invalid", "field": "limit"},
-        {"msg": "page must be an integer from 1 to 10,000,000.", "code": "invalid", "field": "page"},
+        {"msg": "limit must be an integer from 1 to 100.", "code": "out_of_range", "field": "limit"},
+        {"msg": "page must be an integer from 1 to 10,000,000.", "code": "out_of_range", "field": "page"},
         {"msg": "include_below_threshold must be true or false.", "code": "invalid",
          "field": "include_below_threshold"},
         {"msg": "custom_fields.Region must be a string or a list of 1 to 100 strings (any of them matches).",
@@ -181,6 +181,14 @@ def test_wrong_types_are_400_with_the_field_named(
     errors = errors_of(rawdata(tenant, {**day, field: value}))
 
     assert [(e["field"], e["msg"]) for e in errors] == [(field, msg)]
+
+
+def test_custom_fields_naming_more_than_twenty_fields_is_too_many(tenant: Tenant, day: dict[str, Any]) -> None:
+    errors = errors_of(rawdata(tenant, {**day, "custom_fields": {f"k{n}": "v" for n in range(21)}}))
+
+    assert errors == [
+        {"msg": "custom_fields may name at most 20 fields, not 21.", "code": "too_many", "field": "custom_fields"}
+    ]
 
 
 def test_custom_fields_list_of_more_than_a_hundred_values_is_400(tenant: Tenant, day: dict[str, Any]) -> None:

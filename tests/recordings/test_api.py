@@ -151,8 +151,8 @@ def test_download_of_a_bad_channel_is_400(tenant: Any, available: Recording) -> 
 
     assert response.status_code == 400
     assert response.json() == {"errors": [
-        {"msg": '"both" is not a valid choice.', "code": "invalid_choice", "field": "channel"},
-        {"msg": "Ensure this value is greater than or equal to 1.", "code": "min_value", "field": "part"},
+        {"msg": "channel must be mixed, agent or customer, not 'both'.", "code": "invalid_choice", "field": "channel"},
+        {"msg": "part must be an integer of 1 or more.", "code": "out_of_range", "field": "part"},
     ]}
 
 

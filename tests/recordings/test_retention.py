@@ -88,9 +88,12 @@ def test_put_settings_lists_every_invalid_field_and_writes_nothing(tenant: Any) 
 
     assert response.status_code == 400
     assert response.json() == {"errors": [
-        {"msg": "Ensure this value is greater than or equal to 1.", "code": "min_value", "field": "retentionDays"},
-        {"msg": "This field is required.", "code": "required", "field": "notifyCustomers"},
-        {"msg": "Enter a valid email address.", "code": "invalid", "field": "notificationEmail"},
+        {"msg": "retentionDays must be an integer from 1 to 36500, or null to keep recordings forever.",
+         "code": "out_of_range", "field": "retentionDays"},
+        {"msg": "notifyCustomers is required: true to e-mail a notice before and a confirmation after each "
+                "deletion, false not to.", "code": "required", "field": "notifyCustomers"},
+        {"msg": "notificationEmail must be an e-mail address such as privacy@example.com, or empty for none.",
+         "code": "invalid", "field": "notificationEmail"},
     ]}
     assert not AuditEntry.objects.exists()
 
@@ -252,7 +255,7 @@ def test_audit_log_rejects_bad_paging(tenant: Any) -> None:
 
     assert response.status_code == 400
     assert response.json() == {"errors": [
-        {"msg": "Ensure this value is less than or equal to 100.", "code": "max_value", "field": "limit"}
+        {"msg": "limit must be an integer from 1 to 100.", "code": "out_of_range", "field": "limit"}
     ]}
 
 
@@ -262,8 +265,58 @@ def test_audit_log_offset_beyond_a_billion_is_rejected_not_a_server_error(tenant
 
     assert response.status_code == 400
     assert response.json() == {"errors": [
-        {"msg": "Ensure this value is less than or equal to 1000000000.", "code": "max_value", "field": "offset"}
+        {"msg": "offset must be an integer from 0 to 1,000,000,000.", "code": "out_of_range", "field": "offset"}
     ]}
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"retentionDays": "thirty", "notifyCustomers": "maybe", "notificationEmail": 5}, [
+            ("retentionDays", "retentionDays must be an integer from 1 to 36500, or null to keep recordings forever.",
+             "invalid"),
+            ("notifyCustomers", "notifyCustomers must be true or false.", "invalid"),
+            ("notificationEmail", "notificationEmail must be an e-mail address such as privacy@example.com, or empty "
+             "for none.", "invalid"),
+        ]),
+        ({"retentionDays": 36501, "notifyCustomers": False}, [
+            ("retentionDays", "retentionDays must be an integer from 1 to 36500, or null to keep recordings forever.",
+             "out_of_range"),
+        ]),
+        ({"notifyCustomers": False}, [
+            ("retentionDays", "retentionDays must be an integer from 1 to 36500, or null to keep recordings forever.",
+             "required"),
+        ]),
+        ({"retentionDays": 30, "notifyCustomers": None}, [
+            ("notifyCustomers", "notifyCustomers must not be null.", "null"),
+        ]),
+    ],
+    ids=["wrong types", "too many days", "days missing", "null flag"],
+)
+def test_put_settings_says_what_to_send_in_our_words(
+    tenant: Any, body: dict[str, Any], errors: list[tuple[str, str, str]]
+) -> None:
+    response = tenant.put("/api/v1/settings/retention", body)
+
+    assert response.status_code == 400
+    assert [(e["field"], e["msg"], e["code"]) for e in response.json()["errors"]] == errors
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "msg", "code"),
+    [
+        ("limit=ten", "limit", "limit must be an integer from 1 to 100.", "invalid"),
+        ("limit=0", "limit", "limit must be an integer from 1 to 100.", "out_of_range"),
+        ("offset=-1", "offset", "offset must be an integer from 0 to 1,000,000,000.", "out_of_range"),
+        ("offset=1.5", "offset", "offset must be an integer from 0 to 1,000,000,000.", "invalid"),
+    ],
+)
+def test_audit_log_paging_says_what_to_send(tenant: Any, query: str, field: str, msg: str, code: str) -> None:
+    response = tenant.get(f"/api/v1/settings/audit-log?{query}")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"msg": msg, "code": code, "field": field}]}
 
 
 def test_audit_entries_cannot_be_changed_or_removed(tenant: Any) -> None:

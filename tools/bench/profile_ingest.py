@@ -6,7 +6,7 @@ Usage (a scratch database; the script creates its own account and deletes its ro
 
 For each kind (interaction records, Quality AI contacts) it reports the median and best of
 ``--runs`` runs of: validation alone, the upsert of new records, the upsert of the same records
-again (updates), the whole ``batch_ingest`` as the endpoints call it, and the whole request
+again (updates), the whole ingestion service as the endpoints call it, and the whole request
 through Django in-process (auth, JSON parsing, the batch, the response; no network or server).
 ``--profile`` writes a pyinstrument profile of one whole batch per kind instead.
 """
@@ -20,8 +20,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import django
@@ -34,15 +34,17 @@ from django.db import connection, transaction  # noqa: E402
 from pyinstrument import Profiler  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from analytics_api.kernel.ingestion import RecordKind, batch_ingest  # noqa: E402
+from analytics_api.kernel.ingestion import batch_validate  # noqa: E402
 from analytics_api.models import Account, ApiClient, Bot, Scope  # noqa: E402
 from analytics_api.tenancy.services import jwt_mint  # noqa: E402
 from conversations.demo import KIND_WEIGHTS, KINDS, DemoSessionFactory, _conversation, _demo  # noqa: E402
 from conversations.models import Interaction  # noqa: E402
-from conversations.services import interaction_ingest_context, interaction_kind  # noqa: E402
+from conversations.records import interaction_record_validator  # noqa: E402
+from conversations.services import interactions_ingest, interactions_upsert  # noqa: E402
 from qualityai.demo import DemoContactFactory  # noqa: E402
 from qualityai.models import QaContact  # noqa: E402
-from qualityai.services import contact_kind  # noqa: E402
+from qualityai.serializers import contact_record_check  # noqa: E402
+from qualityai.services import contacts_ingest, contacts_upsert  # noqa: E402
 
 BATCH = 1000
 ACCOUNT_ID = "profile-ingest"
@@ -82,37 +84,28 @@ def _timed(action: Callable[[], Any]) -> tuple[float, float]:
     return (time.perf_counter() - began) * 1000, (time.process_time() - cpu) * 1000
 
 
-def _validated(kind: RecordKind[Any], records: list[Any], context: dict[str, Any]) -> list[Any]:
-    kept: list[Any] = []
-    result = batch_ingest(kind=replace(kind, upsert=lambda valid: (kept.extend(valid), (0, 0))[1]),
-                          records=records, context=context)
-    assert not result.rejected, result.rejected[:2]
-    return kept
-
-
-def measure(name: str, kind: RecordKind[Any], records: list[Any], context: dict[str, Any], *, runs: int,
-            clear: Callable[[], Any], post: Callable[[], Any]) -> None:
+def measure(name: str, validate: Callable[[], Any], store: Callable[[list[Any]], Any], ingest: Callable[[], Any],
+            records: list[Any], *, runs: int, clear: Callable[[], Any], post: Callable[[], Any]) -> None:
     """Print median/best milliseconds and records/s of each step over ``runs`` runs."""
     timings: dict[str, list[tuple[float, float]]] = {"validate": [], "upsert (create)": [], "upsert (update)": [],
-                                       "batch_ingest (create)": [], "batch_ingest (update)": [],
+                                       "service (create)": [], "service (update)": [],
                                        "API request (create)": [], "API request (update)": []}
-    valid = _validated(kind, records, context)
-    no_store = replace(kind, upsert=lambda valid: (0, 0))
+    batch = validate()
+    assert not batch.rejected, batch.rejected[:2]
+    valid = [record for _index, record in batch.valid]
     for _ in range(runs):
         clear()
-        timings["validate"].append(_timed(lambda: batch_ingest(kind=no_store, records=records, context=context)))
+        timings["validate"].append(_timed(validate))
 
         def upsert() -> None:
             with transaction.atomic():
-                kind.upsert(valid)
+                store(valid)
 
         timings["upsert (create)"].append(_timed(upsert))
         timings["upsert (update)"].append(_timed(upsert))
         clear()
-        timings["batch_ingest (create)"].append(
-            _timed(lambda: batch_ingest(kind=kind, records=records, context=context)))
-        timings["batch_ingest (update)"].append(
-            _timed(lambda: batch_ingest(kind=kind, records=records, context=context)))
+        timings["service (create)"].append(_timed(ingest))
+        timings["service (update)"].append(_timed(ingest))
         clear()
         timings["API request (create)"].append(_timed(post))
         timings["API request (update)"].append(_timed(post))
@@ -151,23 +144,30 @@ def main() -> None:
                                       rate_limit_per_hour=10**6)
     interactions = interaction_records([bot.bot_id for bot in bots])
     contacts = contact_records(interactions)
+    check = interaction_record_validator(bot_ids=frozenset(bot.bot_id for bot in bots))
     kinds = [
-        ("interactions", interaction_kind(account=account), interactions,
-         interaction_ingest_context(account=account), Interaction.objects.filter(account=account).delete,
+        ("interactions", interactions,
+         lambda: batch_validate(interactions, check=check, key=lambda record: record["sessionId"]),
+         partial(interactions_upsert, account=account),
+         lambda: interactions_ingest(account=account, records=interactions),
+         Interaction.objects.filter(account=account).delete,
          poster(client, "/api/v1/ingest/interactions", interactions)),
-        ("qualityai contacts", contact_kind(stream=bots[0]), contacts, {"stream": bots[0]},
+        ("qualityai contacts", contacts,
+         lambda: batch_validate(contacts, check=contact_record_check, key=lambda record: record.conversation_id),
+         partial(contacts_upsert, stream=bots[0]),
+         lambda: contacts_ingest(stream=bots[0], records=contacts),
          QaContact.objects.filter(stream=bots[0]).delete,
          poster(client, f"/api/v1/ingest/qualityai/{bots[0].bot_id}/contacts", contacts)),
     ]
     try:
-        for name, kind, records, context, clear, post in kinds:
+        for name, records, validate, store, ingest, clear, post in kinds:
             if args.profile:
                 clear()
                 with Profiler() as profiler:
-                    batch_ingest(kind=kind, records=records, context=context)
+                    ingest()
                 print(profiler.output_text(unicode=True, color=False, show_all=False), file=sys.stderr)
             else:
-                measure(name, kind, records, context, runs=args.runs, clear=clear, post=post)
+                measure(name, validate, store, ingest, records, runs=args.runs, clear=clear, post=post)
     finally:
         account.delete()
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics_api.kernel.ingestion import format_import_report, import_jsonl, import_report_check
 from analytics_api.models import Account
-from conversations.services import interaction_ingest_context, interaction_kind
+from conversations.services import interactions_ingest
 
 
 class Command(BaseCommand):
@@ -30,8 +30,7 @@ class Command(BaseCommand):
             raise CommandError(f"No file {str(path)!r}.")
         report = import_jsonl(
             path=path,
-            kind=interaction_kind(account=account),
-            context=interaction_ingest_context(account=account),
+            ingest=lambda records: interactions_ingest(account=account, records=records),
             progress=self.stderr,
         )
         self.stdout.write(format_import_report(report))
