@@ -10,13 +10,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from moto.server import ThreadedMotoServer
 
 from analytics_api.models import Account
@@ -25,6 +27,7 @@ from recordings.services import recording_sources_register
 from tests.audio import audio
 
 CALL_END = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+FIRST = CALL_END + timedelta(minutes=10)  # the first attempt falls due 10 minutes after the call
 
 
 AUDIO = audio()
@@ -197,3 +200,25 @@ def register(
         sources=[{"url": url, "channel": channel} for url, channel in sources],
     )
     return Recording.objects.get(account=account, conversation_id=conversation_id)
+
+
+def register_served(
+    server: RecordingServer, account: Account, *replies: Reply, conversation_id: str = "c1"
+) -> str:
+    """One mixed-channel file for ``conversation_id``, served at ``/<conversation_id>.flac`` with
+    ``replies`` (one plain 200 by default); returns its URL."""
+    url = server.serve(f"/{conversation_id}.flac", *(replies or (Reply(),)))
+    register(account, conversation_id, (url, "mixed"))
+    return url
+
+
+def stored_files() -> list[Path]:
+    """Every object the filesystem storage holds."""
+    root = Path(django_settings.MEDIA_ROOT)
+    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+
+def state_of(conversation_id: str = "c1") -> tuple[str, str]:
+    """The recording's state and the message shown for it."""
+    recording = Recording.objects.get(conversation_id=conversation_id)
+    return recording.state, recording.message

@@ -16,11 +16,18 @@ from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.retention import retention_settings_update
 from recordings.tasks import recording_file_fetch_claimed, recording_files_fetch_now
 from tests.conftest import make_tenant
-from tests.recordings.conftest import AUDIO, CALL_END, OTHER_AUDIO, RecordingServer, Reply, register
+from tests.recordings.conftest import (
+    AUDIO,
+    FIRST,
+    OTHER_AUDIO,
+    RecordingServer,
+    Reply,
+    register,
+    register_served,
+)
 
 pytestmark = pytest.mark.django_db
 
-FIRST = CALL_END + timedelta(minutes=10)
 SHA = hashlib.sha256(AUDIO).hexdigest()
 
 
@@ -196,8 +203,7 @@ def test_deleted_recording_answers_the_retention_message(tenant: Any, available:
 def test_user_retry_requeues_a_failed_recording_at_once(
     tenant: Any, recording_server: RecordingServer, clock: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b""), Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply())
     clock.move_to(FIRST)
     recordings_process_due()
     clock.shift(timedelta(minutes=5))
@@ -227,8 +233,7 @@ def test_user_retry_requeues_a_failed_recording_at_once(
 def test_failed_user_retry_is_retry_failed_and_keeps_the_automatic_retry(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
     clock.move_to(FIRST)
     recordings_process_due()
     clock.shift(timedelta(hours=1))
@@ -249,8 +254,7 @@ def test_failed_user_retry_is_retry_failed_and_keeps_the_automatic_retry(
 def test_user_may_retry_after_the_system_gave_up(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
     clock.move_to(FIRST)
     recordings_process_due()
     clock.move_to(FIRST + timedelta(hours=24))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,31 +17,28 @@ from recordings.jobs import (
     recordings_process_due,
     temp_key,
 )
-from recordings.models import Recording, RecordingFile, RecordingState
+from recordings.models import RecordingFile, RecordingState
 from recordings.services import recording_retry
 from recordings.storage import recording_storage
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import (
+    AUDIO,
+    CALL_END,
+    FIRST,
+    RecordingServer,
+    Reply,
+    register,
+    register_served,
+    state_of,
+    stored_files,
+)
 
 pytestmark = pytest.mark.django_db
-
-FIRST = CALL_END + timedelta(minutes=10)
-
-
-def state_of(conversation_id: str = "c1") -> tuple[str, str]:
-    recording = Recording.objects.get(conversation_id=conversation_id)
-    return recording.state, recording.message
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
 def test_a_claimed_file_is_not_claimed_again_while_its_lease_runs(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
 
     [claim] = recording_files_claim(limit=10)
@@ -59,8 +55,7 @@ ABANDONED = "the attempt did not finish within its 600 s lease (its worker was k
 def test_a_worker_killed_mid_fetch_counts_as_a_failed_attempt_and_its_partial_object_is_removed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
     [dead] = recording_files_claim(limit=10)
     assert recording_file_attempt_start(claim=dead)
@@ -96,8 +91,7 @@ def test_a_worker_killed_mid_fetch_counts_as_a_failed_attempt_and_its_partial_ob
 def test_a_file_whose_every_attempt_is_killed_ends_24hr_retry_failed_and_is_never_claimed_again(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
     lease = timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1)
 
     clock.move_to(FIRST)
@@ -128,8 +122,7 @@ def test_a_file_whose_every_attempt_is_killed_ends_24hr_retry_failed_and_is_neve
 def test_a_killed_user_retry_is_retry_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b"busy"))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"))
     clock.move_to(FIRST)
     recordings_process_due()
     clock.move_to(FIRST + timedelta(hours=25))
@@ -149,8 +142,7 @@ def test_a_killed_user_retry_is_retry_failed(
 def test_a_worker_whose_lease_ran_out_stores_nothing(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
     [slow] = recording_files_claim(limit=10)
     assert recording_file_attempt_start(claim=slow)
@@ -167,8 +159,7 @@ def test_a_worker_whose_lease_ran_out_stores_nothing(
 def test_a_claim_whose_queued_task_was_lost_is_taken_over_after_its_lease_without_counting_an_attempt(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
     [lost] = recording_files_claim(limit=10)  # its task vanished with the broker's queue
     assert RecordingFile.objects.get().attempts == 0

@@ -20,17 +20,25 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from django.conf import settings
 from django.core.management import call_command
 
 from recordings.jobs import recording_file_fetch, recording_files_claim, recordings_process_due
-from recordings.models import Recording, RecordingFile, RecordingState
+from recordings.models import RecordingFile, RecordingState
 from recordings.services import recording_source_grant_add
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, _handler, register
+from tests.recordings.conftest import (
+    AUDIO,
+    CALL_END,
+    FIRST,
+    RecordingServer,
+    Reply,
+    _handler,
+    register,
+    state_of,
+    stored_files,
+)
 
 pytestmark = pytest.mark.django_db
 
-FIRST = CALL_END + timedelta(minutes=10)
 DEADLINE_S = 2
 # Slack above the deadline for a cut attempt: one trickle interval, recording the outcome, a loaded CI.
 SLACK_S = 1.5
@@ -60,16 +68,6 @@ def deadline(settings: Any, recording_server: RecordingServer) -> Iterator[None]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
-
-
-def state_of(conversation_id: str = "c1") -> tuple[str, str]:
-    recording = Recording.objects.get(conversation_id=conversation_id)
-    return recording.state, recording.message
 
 
 def timed(work: Any) -> tuple[Any, float]:

@@ -11,30 +11,26 @@ import pytest
 from django.conf import settings
 
 from recordings.jobs import recording_files_claim, recordings_process_due
-from recordings.models import Recording, RecordingFile, RecordingState
+from recordings.models import RecordingFile, RecordingState
 from recordings.storage import FileSystemStorage
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import (
+    AUDIO,
+    FIRST,
+    RecordingServer,
+    Reply,
+    register,
+    register_served,
+    state_of,
+    stored_files,
+)
 
 pytestmark = pytest.mark.django_db
-
-FIRST = CALL_END + timedelta(minutes=10)
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
-
-
-def state_of(conversation_id: str = "c1") -> tuple[str, str]:
-    recording = Recording.objects.get(conversation_id=conversation_id)
-    return recording.state, recording.message
 
 
 def test_nothing_is_fetched_before_ten_minutes_after_the_call(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
 
     clock.move_to(FIRST - timedelta(seconds=1))
     assert recordings_process_due() == {}
@@ -45,8 +41,7 @@ def test_nothing_is_fetched_before_ten_minutes_after_the_call(
 def test_first_attempt_at_ten_minutes_stores_the_bytes_and_their_checksum(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"available": 1}
@@ -63,8 +58,7 @@ def test_first_attempt_at_ten_minutes_stores_the_bytes_and_their_checksum(
 def test_a_second_pass_over_an_available_recording_does_nothing(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    url = register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
     recordings_process_due()
     register(tenant.account, "c1", (url, "mixed"))  # re-ingested
@@ -78,8 +72,7 @@ def test_a_second_pass_over_an_available_recording_does_nothing(
 def test_503_then_200_fails_first_and_the_automatic_retry_24_hours_later_succeeds(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b"busy"), Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"), Reply())
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"initial_fetch_failed": 1}
@@ -100,8 +93,7 @@ def test_503_then_200_fails_first_and_the_automatic_retry_24_hours_later_succeed
 def test_a_failed_automatic_retry_is_24hr_retry_failed_and_the_system_stops(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b"busy"))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"))
 
     clock.move_to(FIRST)
     recordings_process_due()
@@ -122,8 +114,7 @@ def test_a_failed_automatic_retry_is_24hr_retry_failed_and_the_system_stops(
 def test_source_without_the_recording_is_media_unavailable_and_not_retried(
     tenant: Any, recording_server: RecordingServer, clock: Any, status: int
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=status, body=b""))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=status, body=b""))
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"media_unavailable": 1}
@@ -138,8 +129,7 @@ def test_source_without_the_recording_is_media_unavailable_and_not_retried(
 def test_body_cut_short_of_its_content_length_is_partial_download_failed_and_nothing_kept(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(announced=len(AUDIO) + 5000))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(announced=len(AUDIO) + 5000))
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"partial_download_failed": 1}
@@ -156,8 +146,7 @@ def test_body_cut_short_of_its_content_length_is_partial_download_failed_and_not
 def test_response_slower_than_the_read_timeout_is_initial_fetch_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(headers_delay=1.5))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(headers_delay=1.5))
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"initial_fetch_failed": 1}
@@ -167,8 +156,7 @@ def test_response_slower_than_the_read_timeout_is_initial_fetch_failed(
 def test_body_stalling_past_the_read_timeout_is_partial_download_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(body_delay=1.5))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(body_delay=1.5))
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"partial_download_failed": 1}
@@ -180,8 +168,7 @@ def test_redirect_within_the_same_host_is_followed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     recording_server.serve("/final.flac", Reply())
-    url = recording_server.serve("/c1.flac", Reply(status=302, body=b"", location="/final.flac"))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=302, body=b"", location="/final.flac"))
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"available": 1}
@@ -193,8 +180,7 @@ def test_storage_write_failure_is_partial_upload_failed(
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
     settings.MEDIA_ROOT = blocker / "media"
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"partial_upload_failed": 1}
@@ -208,8 +194,7 @@ def test_recording_above_the_size_cap_is_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any
 ) -> None:
     settings.RECORDING_MAX_BYTES = 1000
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"failed": 1}
@@ -223,8 +208,7 @@ def test_size_cap_also_applies_without_a_content_length(
     tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any
 ) -> None:
     settings.RECORDING_MAX_BYTES = 1000
-    url = recording_server.serve("/c1.flac", Reply(announced=-1))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(announced=-1))
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"failed": 1}
@@ -235,8 +219,7 @@ def test_size_cap_also_applies_without_a_content_length(
 def test_body_without_content_length_is_stored_whole(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(announced=-1))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(announced=-1))
 
     clock.move_to(FIRST)
     assert recordings_process_due() == {"available": 1}
@@ -259,8 +242,7 @@ def test_one_file_fetched_and_one_failed_is_partial_failed(
 
 def test_fetching_state_is_shown_while_a_worker_holds_the_file(tenant: Any, recording_server: RecordingServer,
                                                               clock: Any) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
     recording_files_claim(limit=10)
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 
@@ -15,18 +13,12 @@ from recordings.jobs import recordings_process_due
 from recordings.models import AuditEntry, Recording, RecordingFile, RecordingState
 from recordings.retention import retention_run, retention_settings_update
 from tests.conftest import make_tenant
-from tests.recordings.conftest import CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import CALL_END, FIRST, RecordingServer, Reply, register, stored_files
 
 pytestmark = pytest.mark.django_db
 
-FIRST = CALL_END + timedelta(minutes=10)
 EXPIRY = CALL_END + timedelta(days=30)
 DELETED_MSG = "Recording not available. It may have been deleted as per your data retention policy."
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
 def actions(account: Any) -> list[tuple[str, str, str]]:

@@ -14,11 +14,9 @@ from recordings.jobs import recording_file_attempt_start, recording_files_claim,
 from recordings.models import RecordingFile, RecordingState
 from recordings.services import recording_source_grant_add
 from recordings.storage import S3Storage, recording_storage
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import AUDIO, FIRST, RecordingServer, Reply, register
 
 pytestmark = pytest.mark.django_db
-
-FIRST = CALL_END + timedelta(minutes=10)
 
 
 def keys(s3: Any) -> list[str]:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from io import StringIO
 from pathlib import Path
@@ -28,13 +27,12 @@ from recordings.models import Recording, RecordingFile, RecordingSourceGrant, Re
 from recordings.services import recording_source_grant_add
 from recordings.sources import SourceRefused, source_open
 from recordings.storage import s3_client, source_s3_client
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import AUDIO, FIRST, RecordingServer, Reply, register
 from tests.servers import serving
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-FIRST = CALL_END + timedelta(minutes=10)
 OUTSIDE = "source refused: the address is outside the s3 locations granted to this account"
 DISABLED = "source refused: s3 sources are disabled on this service (RECORDING_SOURCE_S3_ENABLED)"
 

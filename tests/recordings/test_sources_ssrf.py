@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +12,7 @@ from recordings.grants import SourcePolicy
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.sources import PRIVATE_HOST, SourceRefused, address_refusal, redacted, source_open
-from tests.recordings.conftest import CALL_END, RecordingServer, Reply, register
-
-FIRST = CALL_END + timedelta(minutes=10)
+from tests.recordings.conftest import FIRST, RecordingServer, Reply, register, register_served
 
 
 @pytest.mark.parametrize(
@@ -97,8 +94,7 @@ def test_loopback_source_without_allow_listing_is_media_unavailable_with_the_rea
     tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any, caplog: Any
 ) -> None:
     settings.RECORDING_SOURCE_SHARED_HOSTS = []
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
 
     with caplog.at_level(logging.WARNING, logger="recordings.jobs"):
@@ -121,8 +117,7 @@ def test_redirect_to_another_host_is_refused(
 ) -> None:
     other = f"http://localhost:{recording_server.port}/final.flac"
     recording_server.serve("/final.flac", Reply())
-    url = recording_server.serve("/c1.flac", Reply(status=302, body=b"", location=other))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=302, body=b"", location=other))
     clock.move_to(FIRST)
 
     with caplog.at_level(logging.WARNING, logger="recordings.jobs"):

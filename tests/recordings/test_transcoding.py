@@ -12,16 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile
-from django.conf import settings
 
 from recordings.audio import TranscodeTimeout, flac_from
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
-from tests.recordings.conftest import CALL_END, RecordingServer, Reply, audio, register
+from tests.recordings.conftest import FIRST, RecordingServer, Reply, audio, register, stored_files
 
 pytestmark = pytest.mark.django_db
-
-FIRST = CALL_END + timedelta(minutes=10)
 
 
 def served(tenant: Any, conversation_id: str = "c1") -> bytes:
@@ -29,11 +26,6 @@ def served(tenant: Any, conversation_id: str = "c1") -> bytes:
     assert response.status_code == 200
     assert response["Content-Type"] == "audio/flac"
     return b"".join(response.streaming_content)
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
 @pytest.mark.parametrize("kind", ["WAV", "MP3", "FLAC"])
