@@ -22,6 +22,7 @@ from django.conf import settings as django_settings
 from moto.server import ThreadedMotoServer
 
 from analytics_api.models import Account
+from recordings.jobs import Claim, recording_files_claim
 from recordings.models import Recording
 from recordings.services import recording_sources_register
 from tests.audio import audio
@@ -222,3 +223,13 @@ def state_of(conversation_id: str = "c1") -> tuple[str, str]:
     """The recording's state and the message shown for it."""
     recording = Recording.objects.get(conversation_id=conversation_id)
     return recording.state, recording.message
+
+
+@pytest.fixture
+def due_claim(tenant: Any, recording_server: RecordingServer, clock: time_machine.Coordinates) -> Claim:
+    """One file served (a plain 200) and registered, the clock at its first attempt, the file claimed
+    by a worker that has not started yet."""
+    register_served(recording_server, tenant.account)
+    clock.move_to(FIRST)
+    [claim] = recording_files_claim(limit=10)
+    return claim

@@ -35,16 +35,10 @@ from tests.recordings.conftest import (
 pytestmark = pytest.mark.django_db
 
 
-def test_a_claimed_file_is_not_claimed_again_while_its_lease_runs(
-    tenant: Any, recording_server: RecordingServer, clock: Any
-) -> None:
-    register_served(recording_server, tenant.account)
-    clock.move_to(FIRST)
-
-    [claim] = recording_files_claim(limit=10)
+def test_a_claimed_file_is_not_claimed_again_while_its_lease_runs(due_claim: Claim) -> None:
     assert recording_files_claim(limit=10) == []
     item = RecordingFile.objects.get()
-    assert item.claim_token == claim.token
+    assert item.claim_token == due_claim.token
     assert item.claimed_until == FIRST + timedelta(seconds=settings.RECORDING_LEASE_SECONDS)
     assert item.state == RecordingState.FETCHING_IN_PROGRESS
 
@@ -53,11 +47,9 @@ ABANDONED = "the attempt did not finish within its 600 s lease (its worker was k
 
 
 def test_a_worker_killed_mid_fetch_counts_as_a_failed_attempt_and_its_partial_object_is_removed(
-    tenant: Any, recording_server: RecordingServer, clock: Any
+    recording_server: RecordingServer, clock: Any, due_claim: Claim
 ) -> None:
-    register_served(recording_server, tenant.account)
-    clock.move_to(FIRST)
-    [dead] = recording_files_claim(limit=10)
+    dead = due_claim
     assert recording_file_attempt_start(claim=dead)
     item = RecordingFile.objects.select_related("recording").get()
     # The worker had streamed half the recording into its temporary object when it was killed.
@@ -140,11 +132,9 @@ def test_a_killed_user_retry_is_retry_failed(
 
 
 def test_a_worker_whose_lease_ran_out_stores_nothing(
-    tenant: Any, recording_server: RecordingServer, clock: Any
+    recording_server: RecordingServer, clock: Any, due_claim: Claim
 ) -> None:
-    register_served(recording_server, tenant.account)
-    clock.move_to(FIRST)
-    [slow] = recording_files_claim(limit=10)
+    slow = due_claim
     assert recording_file_attempt_start(claim=slow)
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1))
     assert recording_files_claim(limit=10) == []  # records the attempt as failed
@@ -157,11 +147,9 @@ def test_a_worker_whose_lease_ran_out_stores_nothing(
 
 
 def test_a_claim_whose_queued_task_was_lost_is_taken_over_after_its_lease_without_counting_an_attempt(
-    tenant: Any, recording_server: RecordingServer, clock: Any
+    recording_server: RecordingServer, clock: Any, due_claim: Claim
 ) -> None:
-    register_served(recording_server, tenant.account)
-    clock.move_to(FIRST)
-    [lost] = recording_files_claim(limit=10)  # its task vanished with the broker's queue
+    lost = due_claim  # its task vanished with the broker's queue
     assert RecordingFile.objects.get().attempts == 0
 
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS - 1))

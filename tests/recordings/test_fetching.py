@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from recordings.jobs import recording_files_claim, recordings_process_due
+from recordings.jobs import Claim, recordings_process_due
 from recordings.models import RecordingFile, RecordingState
 from recordings.storage import FileSystemStorage
 from tests.recordings.conftest import (
@@ -240,12 +240,7 @@ def test_one_file_fetched_and_one_failed_is_partial_failed(
     )
 
 
-def test_fetching_state_is_shown_while_a_worker_holds_the_file(tenant: Any, recording_server: RecordingServer,
-                                                              clock: Any) -> None:
-    register_served(recording_server, tenant.account)
-    clock.move_to(FIRST)
-    recording_files_claim(limit=10)
-
+def test_fetching_state_is_shown_while_a_worker_holds_the_file(due_claim: Claim) -> None:
     assert state_of() == (
         "fetching_in_progress", "Generating your call recording... This may take a few minutes. Please wait."
     )
