@@ -22,7 +22,7 @@ from django.conf import settings as django_settings
 from moto.server import ThreadedMotoServer
 
 from analytics_api.models import Account
-from recordings.jobs import Claim, recording_files_claim
+from recordings.jobs import Claim, recording_files_claim, recordings_process_due
 from recordings.models import Recording
 from recordings.services import recording_sources_register
 from tests.audio import audio
@@ -204,11 +204,11 @@ def register(
 
 
 def register_served(
-    server: RecordingServer, account: Account, *replies: Reply, conversation_id: str = "c1"
+    server: RecordingServer, account: Account, *replies: Reply, conversation_id: str = "c1", path: str = ""
 ) -> str:
-    """One mixed-channel file for ``conversation_id``, served at ``/<conversation_id>.flac`` with
-    ``replies`` (one plain 200 by default); returns its URL."""
-    url = server.serve(f"/{conversation_id}.flac", *(replies or (Reply(),)))
+    """One mixed-channel file for ``conversation_id``, served at ``path`` (``/<conversation_id>.flac``
+    by default) with ``replies`` (one plain 200 by default); returns its URL."""
+    url = server.serve(path or f"/{conversation_id}.flac", *(replies or (Reply(),)))
     register(account, conversation_id, (url, "mixed"))
     return url
 
@@ -233,3 +233,10 @@ def due_claim(tenant: Any, recording_server: RecordingServer, clock: time_machin
     clock.move_to(FIRST)
     [claim] = recording_files_claim(limit=10)
     return claim
+
+
+def first_attempt(clock: time_machine.Coordinates) -> dict[str, int]:
+    """Move the clock to the first attempt of files registered at ``CALL_END`` and run the due jobs;
+    returns how many files ended in each state."""
+    clock.move_to(FIRST)
+    return recordings_process_due()

@@ -33,6 +33,7 @@ from tests.recordings.conftest import (
     Reply,
     _handler,
     register,
+    register_served,
     state_of,
     stored_files,
 )
@@ -79,7 +80,7 @@ def timed(work: Any) -> tuple[Any, float]:
 def test_a_source_trickling_its_body_is_cut_at_the_deadline_and_ends_24hr_retry_failed(
     tenant: Any, recording_server: RecordingServer, ticking_clock: Any, deadline: None
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", TRICKLE), "mixed"))
+    register_served(recording_server, tenant.account, TRICKLE)
     ticking_clock.move_to(FIRST)
 
     outcome, took = timed(recordings_process_due)
@@ -116,7 +117,7 @@ def test_a_source_trickling_its_body_is_cut_at_the_deadline_and_ends_24hr_retry_
 def test_a_source_trickling_its_headers_is_cut_at_the_deadline(
     tenant: Any, recording_server: RecordingServer, ticking_clock: Any, deadline: None
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply(headers_trickle=0.2)), "mixed"))
+    register_served(recording_server, tenant.account, Reply(headers_trickle=0.2))
     ticking_clock.move_to(FIRST)
 
     outcome, took = timed(recordings_process_due)
@@ -133,7 +134,7 @@ def test_a_source_trickling_through_a_redirect_is_cut_at_one_deadline_for_both(
 ) -> None:
     recording_server.serve("/final.flac", TRICKLE)
     redirect = Reply(status=302, body=b"", location="/final.flac", headers_delay=0.8)
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", redirect), "mixed"))
+    register_served(recording_server, tenant.account, redirect)
     ticking_clock.move_to(FIRST)
 
     outcome, took = timed(recordings_process_due)
@@ -221,7 +222,7 @@ def test_a_trickling_s3_source_is_cut_at_the_deadline(
 def test_process_recordings_returns_with_trickling_sources(
     tenant: Any, outsider: Any, recording_server: RecordingServer, ticking_clock: Any, deadline: None
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", TRICKLE), "mixed"))
+    register_served(recording_server, tenant.account, TRICKLE)
     register(tenant.account, "c2", (recording_server.serve("/c2.flac", TRICKLE), "mixed"))
     register(outsider.account, "c3", (recording_server.serve("/c3.flac", Reply()), "mixed"))
     ticking_clock.move_to(FIRST)

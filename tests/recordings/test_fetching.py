@@ -18,6 +18,7 @@ from tests.recordings.conftest import (
     FIRST,
     RecordingServer,
     Reply,
+    first_attempt,
     register,
     register_served,
     state_of,
@@ -43,8 +44,7 @@ def test_first_attempt_at_ten_minutes_stores_the_bytes_and_their_checksum(
 ) -> None:
     register_served(recording_server, tenant.account)
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"available": 1}
+    assert first_attempt(clock) == {"available": 1}
 
     item = RecordingFile.objects.get()
     assert state_of() == ("available", "The call recording is available.")
@@ -74,8 +74,7 @@ def test_503_then_200_fails_first_and_the_automatic_retry_24_hours_later_succeed
 ) -> None:
     register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"), Reply())
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"initial_fetch_failed": 1}
+    assert first_attempt(clock) == {"initial_fetch_failed": 1}
     assert state_of() == ("initial_fetch_failed", "We couldn\u2019t load the call recording. Please try again.")
     item = RecordingFile.objects.get()
     assert item.due_at == FIRST + timedelta(hours=24)
@@ -116,8 +115,7 @@ def test_source_without_the_recording_is_media_unavailable_and_not_retried(
 ) -> None:
     register_served(recording_server, tenant.account, Reply(status=status, body=b""))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"media_unavailable": 1}
+    assert first_attempt(clock) == {"media_unavailable": 1}
     assert state_of() == (
         "media_unavailable", "No audio recording found on the server. Please contact your administrator."
     )
@@ -131,8 +129,7 @@ def test_body_cut_short_of_its_content_length_is_partial_download_failed_and_not
 ) -> None:
     register_served(recording_server, tenant.account, Reply(announced=len(AUDIO) + 5000))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"partial_download_failed": 1}
+    assert first_attempt(clock) == {"partial_download_failed": 1}
     assert state_of() == (
         "partial_download_failed", "Unable to fetch the recording. Please click the button below to retry."
     )
@@ -148,8 +145,7 @@ def test_response_slower_than_the_read_timeout_is_initial_fetch_failed(
 ) -> None:
     register_served(recording_server, tenant.account, Reply(headers_delay=1.5))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"initial_fetch_failed": 1}
+    assert first_attempt(clock) == {"initial_fetch_failed": 1}
     assert "timed out" in RecordingFile.objects.get().last_error
 
 
@@ -158,8 +154,7 @@ def test_body_stalling_past_the_read_timeout_is_partial_download_failed(
 ) -> None:
     register_served(recording_server, tenant.account, Reply(body_delay=1.5))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"partial_download_failed": 1}
+    assert first_attempt(clock) == {"partial_download_failed": 1}
     assert RecordingFile.objects.get().last_error.startswith("connection cut after")
     assert stored_files() == []
 
@@ -170,8 +165,7 @@ def test_redirect_within_the_same_host_is_followed(
     recording_server.serve("/final.flac", Reply())
     register_served(recording_server, tenant.account, Reply(status=302, body=b"", location="/final.flac"))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"available": 1}
+    assert first_attempt(clock) == {"available": 1}
 
 
 def test_storage_write_failure_is_partial_upload_failed(
@@ -182,8 +176,7 @@ def test_storage_write_failure_is_partial_upload_failed(
     settings.MEDIA_ROOT = blocker / "media"
     register_served(recording_server, tenant.account)
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"partial_upload_failed": 1}
+    assert first_attempt(clock) == {"partial_upload_failed": 1}
     assert state_of() == (
         "partial_upload_failed", "Unable to fetch the recording. Please click the button below to retry."
     )
@@ -196,8 +189,7 @@ def test_recording_above_the_size_cap_is_failed(
     settings.RECORDING_MAX_BYTES = 1000
     register_served(recording_server, tenant.account)
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"failed": 1}
+    assert first_attempt(clock) == {"failed": 1}
     assert state_of() == (
         "failed", "Media generation failed due to a technical issue. Please contact your administrator."
     )
@@ -210,8 +202,7 @@ def test_size_cap_also_applies_without_a_content_length(
     settings.RECORDING_MAX_BYTES = 1000
     register_served(recording_server, tenant.account, Reply(announced=-1))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"failed": 1}
+    assert first_attempt(clock) == {"failed": 1}
     assert RecordingFile.objects.get().last_error == "the recording exceeds 1000 bytes"
     assert stored_files() == []
 
@@ -221,8 +212,7 @@ def test_body_without_content_length_is_stored_whole(
 ) -> None:
     register_served(recording_server, tenant.account, Reply(announced=-1))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"available": 1}
+    assert first_attempt(clock) == {"available": 1}
     assert RecordingFile.objects.get().sha256 == hashlib.sha256(AUDIO).hexdigest()
 
 
@@ -233,8 +223,7 @@ def test_one_file_fetched_and_one_failed_is_partial_failed(
     customer = recording_server.serve("/customer.flac", Reply(status=500, body=b"oops"))
     register(tenant.account, "c1", (agent, "agent"), (customer, "customer"))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"available": 1, "initial_fetch_failed": 1}
+    assert first_attempt(clock) == {"available": 1, "initial_fetch_failed": 1}
     assert state_of() == (
         "partial_failed", "Unable to fetch the recording. Please click the button below to retry."
     )

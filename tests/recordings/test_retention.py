@@ -13,7 +13,7 @@ from recordings.jobs import recordings_process_due
 from recordings.models import AuditEntry, Recording, RecordingFile, RecordingState
 from recordings.retention import retention_run, retention_settings_update
 from tests.conftest import make_tenant
-from tests.recordings.conftest import CALL_END, FIRST, RecordingServer, Reply, register, stored_files
+from tests.recordings.conftest import CALL_END, FIRST, RecordingServer, register_served, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def actions(account: Any) -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 def stored(tenant: Any, recording_server: RecordingServer, clock: Any) -> Recording:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
     recordings_process_due()
     return Recording.objects.get()
@@ -206,7 +206,7 @@ def test_other_accounts_retention_does_not_touch_this_account(
 def test_process_recordings_runs_fetches_and_retention(
     tenant: Any, recording_server: RecordingServer, clock: Any, capsys: Any
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
+    register_served(recording_server, tenant.account)
     keep_30_days(tenant, notify=False)
 
     clock.move_to(FIRST)
