@@ -240,3 +240,16 @@ def first_attempt(clock: time_machine.Coordinates) -> dict[str, int]:
     returns how many files ended in each state."""
     clock.move_to(FIRST)
     return recordings_process_due()
+
+
+def assert_given_up(server: RecordingServer, clock: time_machine.Coordinates, *, hits: int) -> None:
+    """The recording ended ``24hr_retry_failed`` with its documented message and nothing fetches it
+    again, even 30 days later: its source was asked ``hits`` times in all."""
+    assert state_of() == (
+        "24hr_retry_failed",
+        "We couldn\u2019t generate the call recording due to a technical issue. "
+        "Please contact your administrator for assistance.",
+    )
+    clock.shift(timedelta(days=30))
+    assert recordings_process_due() == {}
+    assert server.hits["/c1.flac"] == hits

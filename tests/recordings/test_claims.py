@@ -26,6 +26,7 @@ from tests.recordings.conftest import (
     FIRST,
     RecordingServer,
     Reply,
+    assert_given_up,
     register,
     register_served,
     state_of,
@@ -101,14 +102,7 @@ def test_a_file_whose_every_attempt_is_killed_ends_24hr_retry_failed_and_is_neve
     assert (item.state, item.last_error, item.attempts, item.due_at) == (
         RecordingState.RETRY_24HR_FAILED, ABANDONED, 2, None
     )
-    assert state_of() == (
-        "24hr_retry_failed",
-        "We couldn\u2019t generate the call recording due to a technical issue. "
-        "Please contact your administrator for assistance.",
-    )
-    clock.shift(timedelta(days=30))
-    assert recordings_process_due() == {}
-    assert recording_server.hits["/c1.flac"] == 0
+    assert_given_up(recording_server, clock, hits=0)
 
 
 def test_a_killed_user_retry_is_retry_failed(
