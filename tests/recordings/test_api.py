@@ -22,6 +22,7 @@ from tests.recordings.conftest import (
     OTHER_AUDIO,
     RecordingServer,
     Reply,
+    first_attempt,
     register,
     register_served,
 )
@@ -37,8 +38,7 @@ def available(tenant: Any, recording_server: RecordingServer, clock: Any) -> Rec
     agent = recording_server.serve("/agent.flac", Reply())
     customer = recording_server.serve("/customer.flac", Reply(body=OTHER_AUDIO))
     register(tenant.account, "c1", (agent, "agent"), (customer, "customer"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
     return Recording.objects.get(conversation_id="c1")
 
 
@@ -134,8 +134,7 @@ def test_download_without_channel_serves_the_mixed_file(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     register(tenant.account, "c2", (recording_server.serve("/m.flac", Reply()), "mixed"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
 
     response = tenant.get("/api/v1/recordings/c2/download")
 
@@ -204,8 +203,7 @@ def test_user_retry_requeues_a_failed_recording_at_once(
     tenant: Any, recording_server: RecordingServer, clock: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply())
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
     clock.shift(timedelta(minutes=5))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -234,8 +232,7 @@ def test_failed_user_retry_is_retry_failed_and_keeps_the_automatic_retry(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
     clock.shift(timedelta(hours=1))
     assert tenant.post("/api/v1/recordings/c1/retry").status_code == 202
 
@@ -255,8 +252,7 @@ def test_user_may_retry_after_the_system_gave_up(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
     clock.move_to(FIRST + timedelta(hours=24))
     recordings_process_due()
     assert Recording.objects.get().state == RecordingState.RETRY_24HR_FAILED

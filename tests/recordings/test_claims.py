@@ -27,6 +27,7 @@ from tests.recordings.conftest import (
     RecordingServer,
     Reply,
     assert_given_up,
+    first_attempt,
     register,
     register_served,
     state_of,
@@ -109,8 +110,7 @@ def test_a_killed_user_retry_is_retry_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
     clock.move_to(FIRST + timedelta(hours=25))
     recordings_process_due()  # the automatic retry fails: 24hr_retry_failed
     recording_retry(account=tenant.account, conversation_id="c1")

@@ -60,8 +60,7 @@ def test_a_second_pass_over_an_available_recording_does_nothing(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     url = register_served(recording_server, tenant.account)
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
     register(tenant.account, "c1", (url, "mixed"))  # re-ingested
 
     clock.shift(timedelta(days=2))
@@ -95,8 +94,7 @@ def test_a_failed_automatic_retry_is_24hr_retry_failed_and_the_system_stops(
 ) -> None:
     register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"))
 
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
     clock.move_to(FIRST + timedelta(hours=24))
     assert recordings_process_due() == {"24hr_retry_failed": 1}
     assert_given_up(recording_server, clock, hits=2)

@@ -9,11 +9,10 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from recordings.jobs import recordings_process_due
 from recordings.models import AuditEntry, Recording, RecordingFile, RecordingState
 from recordings.retention import retention_run, retention_settings_update
 from tests.conftest import make_tenant
-from tests.recordings.conftest import CALL_END, FIRST, RecordingServer, register_served, stored_files
+from tests.recordings.conftest import CALL_END, FIRST, RecordingServer, first_attempt, register_served, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +29,7 @@ def actions(account: Any) -> list[tuple[str, str, str]]:
 @pytest.fixture
 def stored(tenant: Any, recording_server: RecordingServer, clock: Any) -> Recording:
     register_served(recording_server, tenant.account)
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
     return Recording.objects.get()
 
 

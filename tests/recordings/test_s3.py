@@ -42,8 +42,7 @@ def test_download_redirects_to_a_presigned_address_serving_the_flac(
     tenant: Any, recording_server: RecordingServer, clock: Any, s3: Any
 ) -> None:
     register_served(recording_server, tenant.account)
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
 
     response = tenant.get("/api/v1/recordings/c1/download")
 
