@@ -242,6 +242,13 @@ def first_attempt(clock: time_machine.Coordinates) -> dict[str, int]:
     return recordings_process_due()
 
 
+def automatic_retry(clock: time_machine.Coordinates) -> dict[str, int]:
+    """Move the clock to the automatic retry after a failed first attempt (24 hours after it) and run
+    the due jobs; returns how many files ended in each state."""
+    clock.move_to(FIRST + timedelta(hours=24))
+    return recordings_process_due()
+
+
 def assert_given_up(server: RecordingServer, clock: time_machine.Coordinates, *, hits: int) -> None:
     """The recording ended ``24hr_retry_failed`` with its documented message and nothing fetches it
     again, even 30 days later: its source was asked ``hits`` times in all."""

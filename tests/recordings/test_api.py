@@ -22,6 +22,7 @@ from tests.recordings.conftest import (
     OTHER_AUDIO,
     RecordingServer,
     Reply,
+    automatic_retry,
     first_attempt,
     register,
     register_served,
@@ -243,8 +244,7 @@ def test_failed_user_retry_is_retry_failed_and_keeps_the_automatic_retry(
     )
     assert RecordingFile.objects.get().due_at == FIRST + timedelta(hours=24)
 
-    clock.move_to(FIRST + timedelta(hours=24))
-    assert recordings_process_due() == {"available": 1}
+    assert automatic_retry(clock) == {"available": 1}
     assert recording_server.hits["/c1.flac"] == 3
 
 
@@ -253,8 +253,7 @@ def test_user_may_retry_after_the_system_gave_up(
 ) -> None:
     register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
     first_attempt(clock)
-    clock.move_to(FIRST + timedelta(hours=24))
-    recordings_process_due()
+    automatic_retry(clock)
     assert Recording.objects.get().state == RecordingState.RETRY_24HR_FAILED
 
     assert tenant.post("/api/v1/recordings/c1/retry").status_code == 202

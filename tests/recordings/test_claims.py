@@ -27,6 +27,7 @@ from tests.recordings.conftest import (
     RecordingServer,
     Reply,
     assert_given_up,
+    automatic_retry,
     first_attempt,
     register,
     register_served,
@@ -111,8 +112,7 @@ def test_a_killed_user_retry_is_retry_failed(
 ) -> None:
     register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"))
     first_attempt(clock)
-    clock.move_to(FIRST + timedelta(hours=25))
-    recordings_process_due()  # the automatic retry fails: 24hr_retry_failed
+    automatic_retry(clock)  # the automatic retry fails: 24hr_retry_failed
     recording_retry(account=tenant.account, conversation_id="c1")
 
     [retry] = recording_files_claim(limit=10)
