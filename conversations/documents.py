@@ -124,11 +124,19 @@ def _local(value: Any, offset: int) -> Any:
     return render_local(datetime.fromisoformat(value), offset)
 
 
-def _render(obj: Mapping[str, Any], shape: Shape, local: Local) -> dict[str, Any]:
+def _render(
+    obj: Mapping[str, Any], shape: Shape, local: Local, sections: Mapping[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """``obj`` in the key order of ``shape``, local times rendered; ``sections``: the caller's
+    selection of optional sections (a whole document only; nested objects have none)."""
     out: dict[str, Any] = {}
     for key in shape.ordered_keys(obj):
         value = obj[key]
-        if key in shape.local_times:
+        if sections is not None and key in SECTIONS:
+            if key not in sections:
+                continue
+            value = _keep_section(key, value, sections[key])
+        elif key in shape.local_times:
             value = local(value)
         elif key in shape.children:
             value = _render_child(value, shape.children[key], local)
@@ -175,20 +183,7 @@ def document_render(document: Mapping[str, Any], *, offset: int, sections: Mappi
 
 
 def _render_document(document: Mapping[str, Any], sections: Mapping[str, list[str]], local: Local) -> dict:
-    shape = CONVERSATION if "conversationId" in document else SESSION
-    out: dict[str, Any] = {}
-    for key in shape.ordered_keys(document):
-        value = document[key]
-        if key in SECTIONS:
-            if key not in sections:
-                continue
-            value = _keep_section(key, value, sections[key])
-        elif key in shape.local_times:
-            value = local(value)
-        elif key in shape.children:
-            value = _render_child(value, shape.children[key], local)
-        out[key] = value
-    return out
+    return _render(document, CONVERSATION if "conversationId" in document else SESSION, local, sections)
 
 
 # --- Pre-rendered documents -------------------------------------------------------------------

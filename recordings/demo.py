@@ -24,7 +24,7 @@ from django.utils import timezone
 from analytics_api.models import Account
 from recordings.jobs import final_key
 from recordings.models import AttemptKind, Channel, Recording, RecordingFile, RecordingState
-from recordings.services import recording_state_refresh
+from recordings.services import claim_released, recording_state_refresh
 from recordings.storage import recording_storage
 
 logger = logging.getLogger(__name__)
@@ -113,14 +113,11 @@ def _available_store(account: Account, call: DemoCall) -> bool:
         digest = hashlib.sha256(flac).hexdigest()
         storage.save(key, io.BytesIO(flac))
         now = timezone.now()
-        RecordingFile.objects.filter(pk=item.pk).update(
+        _attempted(
+            item,
+            now=now,
             state=RecordingState.AVAILABLE,
-            attempts=1,
             attempt_kind=AttemptKind.INITIAL,
-            due_at=None,
-            auto_retry_at=None,
-            claim_token="",
-            claimed_until=None,
             started_at=None,
             size_bytes=len(flac),
             sha256=digest,
@@ -131,7 +128,6 @@ def _available_store(account: Account, call: DemoCall) -> bool:
             fetched_at=now,
             last_error="",
             reason="",
-            updated_at=now,
         )
         recording_state_refresh(recording=recording)
     return True
@@ -144,18 +140,20 @@ def _failed_store(account: Account, call: DemoCall) -> bool:
             return False
         recording, item = found
         if item.state not in (RecordingState.AVAILABLE, RecordingState.FETCHING_IN_PROGRESS):
-            now = timezone.now()
-            RecordingFile.objects.filter(pk=item.pk).update(
+            _attempted(
+                item,
+                now=timezone.now(),
                 state=RecordingState.FAILED,
-                attempts=1,
                 attempt_kind=AttemptKind.AUTO_RETRY,
-                due_at=None,
-                auto_retry_at=None,
-                claim_token="",
-                claimed_until=None,
                 last_error=f"the source is not audio libsndfile can read ({NOT_AUDIO})",
                 reason=f"The source is not audio this service can read ({NOT_AUDIO})",
-                updated_at=now,
             )
         recording_state_refresh(recording=recording)
     return True
+
+
+def _attempted(item: RecordingFile, *, now: datetime, **fields: object) -> None:
+    """Write ``fields`` as the outcome of the file's one attempt: nothing scheduled, no claim held."""
+    RecordingFile.objects.filter(pk=item.pk).update(
+        attempts=1, due_at=None, auto_retry_at=None, **claim_released(now=now), **fields
+    )

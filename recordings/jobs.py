@@ -37,7 +37,7 @@ from recordings.audio import NotAudio, TranscodeTimeout, TranscodeTooLarge, flac
 from recordings.grants import SourcePolicy
 from recordings.models import AttemptKind, Recording, RecordingFile, RecordingState
 from recordings.selectors import recording_source_policy
-from recordings.services import AUTO_RETRY_DELAY, recording_state_refresh
+from recordings.services import AUTO_RETRY_DELAY, claim_released, recording_state_refresh
 from recordings.sources import (
     Readable,
     SourceError,
@@ -513,11 +513,9 @@ def _record_failure(item: RecordingFile, claim: Claim, failure: FetchFailure) ->
             due_at=due_at,
             auto_retry_at=auto_retry_at,
             attempt_kind=next_kind,
-            claim_token="",
-            claimed_until=None,
             last_error=failure.reason[:2000],
             reason=failure.public,
-            updated_at=now,
+            **claim_released(now=now),
         )
         if not updated:
             return ""
@@ -542,11 +540,9 @@ def _record_success(item: RecordingFile, claim: Claim, storage: RecordingStorage
                 fetched_at=now,
                 due_at=None,
                 auto_retry_at=None,
-                claim_token="",
-                claimed_until=None,
                 last_error="",
                 reason="",
-                updated_at=now,
+                **claim_released(now=now),
             )
             if updated:
                 recording_state_refresh(recording=recording)

@@ -30,6 +30,7 @@ from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
 from recordings.models import AuditAction, AuditEntry, Recording, RecordingFile, RecordingState, RetentionSettings
 from recordings.selectors import retention_settings_get
+from recordings.services import claim_released
 from recordings.storage import StorageError, recording_storage
 
 logger = logging.getLogger(__name__)
@@ -206,9 +207,7 @@ def _delete_expired(retention: RetentionSettings, now: datetime) -> int:
                 storage_key="",
                 due_at=None,
                 auto_retry_at=None,
-                claim_token="",
-                claimed_until=None,
-                updated_at=now,
+                **claim_released(now=now),
             )
             entries = _system_entries(
                 retention, now, AuditAction.RECORDING_DELETED, rows, {"retentionDays": retention.retention_days}

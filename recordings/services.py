@@ -12,7 +12,7 @@ file at any time; a failed user retry leaves a still-pending automatic retry in 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,15 +134,12 @@ def recording_sources_register_batch(*, account: Account, registrations: Sequenc
         )
         if not recordings:
             return
-        changed_ends = []
-        for recording in recordings:
-            ended_at = merged[recording.conversation_id][0] or recording.call_ended_at
-            if ended_at != recording.call_ended_at:
-                recording.call_ended_at = ended_at
-                recording.updated_at = now
-                changed_ends.append(recording)
-        if changed_ends:
-            Recording.objects.bulk_update(changed_ends, ["call_ended_at", "updated_at"])
+        _recordings_set(
+            recordings,
+            "call_ended_at",
+            lambda recording: merged[recording.conversation_id][0] or recording.call_ended_at,
+            now=now,
+        )
         by_id = {recording.pk: recording for recording in recordings}
         existing = {
             (item.recording_id, item.channel, item.source_url): item
@@ -178,15 +175,29 @@ def _recording_states_refresh(recordings: dict[int, Recording], *, now: datetime
         "recording_id", "state"
     ):
         states[recording_id].append(state)
+    _recordings_set(
+        recordings.values(), "state", lambda recording: recording_state_of(states[recording.pk]), now=now
+    )
+
+
+def _recordings_set(
+    recordings: Iterable[Recording], field: str, value_of: Callable[[Recording], Any], *, now: datetime
+) -> None:
+    """Set ``field`` to ``value_of(recording)`` on each recording, with one UPDATE of those it changes."""
     changed = []
-    for pk, recording in recordings.items():
-        state = recording_state_of(states[pk])
-        if state != recording.state:
-            recording.state = state
+    for recording in recordings:
+        value = value_of(recording)
+        if value != getattr(recording, field):
+            setattr(recording, field, value)
             recording.updated_at = now
             changed.append(recording)
     if changed:
-        Recording.objects.bulk_update(changed, ["state", "updated_at"])
+        Recording.objects.bulk_update(changed, [field, "updated_at"])
+
+
+def claim_released(*, now: datetime) -> dict[str, Any]:
+    """The fields that release a file's claim: no worker holds it any more (for an UPDATE)."""
+    return {"claim_token": "", "claimed_until": None, "updated_at": now}
 
 
 def _schedule_first_attempt(item: RecordingFile, ended_at: datetime | None) -> None:

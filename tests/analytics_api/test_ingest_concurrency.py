@@ -7,7 +7,7 @@ client read 503 "backing service unavailable". Rows are now written in the order
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +20,7 @@ from qualityai.models import QaContact, QaContactCustomField
 from tests.conftest import Tenant
 from tests.conversations.factories import ConversationRecordFactory, QueueEntryFactory
 from tests.qualityai.factories import ContactDocumentFactory
+from tests.threads import all_at_once
 
 pytestmark = [
     pytest.mark.postgres,
@@ -33,28 +34,10 @@ SIZE = 900
 
 def race(tenant: Tenant, path: str, batches: list[list[dict[str, Any]]]) -> list[Any]:
     """Post each batch from its own thread (its own connection), all at once; the responses."""
-    barrier = threading.Barrier(len(batches))
-    responses: list[Any] = [None] * len(batches)
-    errors: list[BaseException] = []
-
-    def run(number: int) -> None:
-        try:
-            client = APIClient()
-            barrier.wait()
-            responses[number] = client.post(path, {"records": batches[number]}, format="json",
-                                            headers={"auth": tenant.token()})
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(len(batches))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return responses
+    return all_at_once([
+        functools.partial(APIClient().post, path, {"records": batch}, format="json", headers={"auth": tenant.token()})
+        for batch in batches
+    ])
 
 
 def opposite_orders(make: Callable[[int], dict[str, Any]]) -> list[list[dict[str, Any]]]:

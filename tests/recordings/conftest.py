@@ -10,21 +10,25 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from moto.server import ThreadedMotoServer
 
 from analytics_api.models import Account
+from recordings.jobs import Claim, recording_files_claim, recordings_process_due
 from recordings.models import Recording
 from recordings.services import recording_sources_register
 from tests.audio import audio
 
 CALL_END = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+FIRST = CALL_END + timedelta(minutes=10)  # the first attempt falls due 10 minutes after the call
 
 
 AUDIO = audio()
@@ -197,3 +201,62 @@ def register(
         sources=[{"url": url, "channel": channel} for url, channel in sources],
     )
     return Recording.objects.get(account=account, conversation_id=conversation_id)
+
+
+def register_served(
+    server: RecordingServer, account: Account, *replies: Reply, conversation_id: str = "c1", path: str = ""
+) -> str:
+    """One mixed-channel file for ``conversation_id``, served at ``path`` (``/<conversation_id>.flac``
+    by default) with ``replies`` (one plain 200 by default); returns its URL."""
+    url = server.serve(path or f"/{conversation_id}.flac", *(replies or (Reply(),)))
+    register(account, conversation_id, (url, "mixed"))
+    return url
+
+
+def stored_files() -> list[Path]:
+    """Every object the filesystem storage holds."""
+    root = Path(django_settings.MEDIA_ROOT)
+    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+
+def state_of(conversation_id: str = "c1") -> tuple[str, str]:
+    """The recording's state and the message shown for it."""
+    recording = Recording.objects.get(conversation_id=conversation_id)
+    return recording.state, recording.message
+
+
+@pytest.fixture
+def due_claim(tenant: Any, recording_server: RecordingServer, clock: time_machine.Coordinates) -> Claim:
+    """One file served (a plain 200) and registered, the clock at its first attempt, the file claimed
+    by a worker that has not started yet."""
+    register_served(recording_server, tenant.account)
+    clock.move_to(FIRST)
+    [claim] = recording_files_claim(limit=10)
+    return claim
+
+
+def first_attempt(clock: time_machine.Coordinates) -> dict[str, int]:
+    """Move the clock to the first attempt of files registered at ``CALL_END`` and run the due jobs;
+    returns how many files ended in each state."""
+    clock.move_to(FIRST)
+    return recordings_process_due()
+
+
+def automatic_retry(clock: time_machine.Coordinates) -> dict[str, int]:
+    """Move the clock to the automatic retry after a failed first attempt (24 hours after it) and run
+    the due jobs; returns how many files ended in each state."""
+    clock.move_to(FIRST + timedelta(hours=24))
+    return recordings_process_due()
+
+
+def assert_given_up(server: RecordingServer, clock: time_machine.Coordinates, *, hits: int) -> None:
+    """The recording ended ``24hr_retry_failed`` with its documented message and nothing fetches it
+    again, even 30 days later: its source was asked ``hits`` times in all."""
+    assert state_of() == (
+        "24hr_retry_failed",
+        "We couldn\u2019t generate the call recording due to a technical issue. "
+        "Please contact your administrator for assistance.",
+    )
+    clock.shift(timedelta(days=30))
+    assert recordings_process_due() == {}
+    assert server.hits["/c1.flac"] == hits

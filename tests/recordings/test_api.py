@@ -16,11 +16,20 @@ from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.retention import retention_settings_update
 from recordings.tasks import recording_file_fetch_claimed, recording_files_fetch_now
 from tests.conftest import make_tenant
-from tests.recordings.conftest import AUDIO, CALL_END, OTHER_AUDIO, RecordingServer, Reply, register
+from tests.recordings.conftest import (
+    AUDIO,
+    FIRST,
+    OTHER_AUDIO,
+    RecordingServer,
+    Reply,
+    automatic_retry,
+    first_attempt,
+    register,
+    register_served,
+)
 
 pytestmark = pytest.mark.django_db
 
-FIRST = CALL_END + timedelta(minutes=10)
 SHA = hashlib.sha256(AUDIO).hexdigest()
 
 
@@ -30,8 +39,7 @@ def available(tenant: Any, recording_server: RecordingServer, clock: Any) -> Rec
     agent = recording_server.serve("/agent.flac", Reply())
     customer = recording_server.serve("/customer.flac", Reply(body=OTHER_AUDIO))
     register(tenant.account, "c1", (agent, "agent"), (customer, "customer"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
     return Recording.objects.get(conversation_id="c1")
 
 
@@ -127,8 +135,7 @@ def test_download_without_channel_serves_the_mixed_file(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     register(tenant.account, "c2", (recording_server.serve("/m.flac", Reply()), "mixed"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    first_attempt(clock)
 
     response = tenant.get("/api/v1/recordings/c2/download")
 
@@ -196,10 +203,8 @@ def test_deleted_recording_answers_the_retention_message(tenant: Any, available:
 def test_user_retry_requeues_a_failed_recording_at_once(
     tenant: Any, recording_server: RecordingServer, clock: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b""), Reply())
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply())
+    first_attempt(clock)
     clock.shift(timedelta(minutes=5))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -227,10 +232,8 @@ def test_user_retry_requeues_a_failed_recording_at_once(
 def test_failed_user_retry_is_retry_failed_and_keeps_the_automatic_retry(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
+    first_attempt(clock)
     clock.shift(timedelta(hours=1))
     assert tenant.post("/api/v1/recordings/c1/retry").status_code == 202
 
@@ -241,20 +244,16 @@ def test_failed_user_retry_is_retry_failed_and_keeps_the_automatic_retry(
     )
     assert RecordingFile.objects.get().due_at == FIRST + timedelta(hours=24)
 
-    clock.move_to(FIRST + timedelta(hours=24))
-    assert recordings_process_due() == {"available": 1}
+    assert automatic_retry(clock) == {"available": 1}
     assert recording_server.hits["/c1.flac"] == 3
 
 
 def test_user_may_retry_after_the_system_gave_up(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    recordings_process_due()
-    clock.move_to(FIRST + timedelta(hours=24))
-    recordings_process_due()
+    register_served(recording_server, tenant.account, Reply(status=503, body=b""), Reply(status=503, body=b""), Reply())
+    first_attempt(clock)
+    automatic_retry(clock)
     assert Recording.objects.get().state == RecordingState.RETRY_24HR_FAILED
 
     assert tenant.post("/api/v1/recordings/c1/retry").status_code == 202

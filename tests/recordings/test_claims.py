@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,37 +17,31 @@ from recordings.jobs import (
     recordings_process_due,
     temp_key,
 )
-from recordings.models import Recording, RecordingFile, RecordingState
+from recordings.models import RecordingFile, RecordingState
 from recordings.services import recording_retry
 from recordings.storage import recording_storage
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import (
+    AUDIO,
+    CALL_END,
+    FIRST,
+    RecordingServer,
+    Reply,
+    assert_given_up,
+    automatic_retry,
+    first_attempt,
+    register,
+    register_served,
+    state_of,
+    stored_files,
+)
 
 pytestmark = pytest.mark.django_db
 
-FIRST = CALL_END + timedelta(minutes=10)
 
-
-def state_of(conversation_id: str = "c1") -> tuple[str, str]:
-    recording = Recording.objects.get(conversation_id=conversation_id)
-    return recording.state, recording.message
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
-
-
-def test_a_claimed_file_is_not_claimed_again_while_its_lease_runs(
-    tenant: Any, recording_server: RecordingServer, clock: Any
-) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-
-    [claim] = recording_files_claim(limit=10)
+def test_a_claimed_file_is_not_claimed_again_while_its_lease_runs(due_claim: Claim) -> None:
     assert recording_files_claim(limit=10) == []
     item = RecordingFile.objects.get()
-    assert item.claim_token == claim.token
+    assert item.claim_token == due_claim.token
     assert item.claimed_until == FIRST + timedelta(seconds=settings.RECORDING_LEASE_SECONDS)
     assert item.state == RecordingState.FETCHING_IN_PROGRESS
 
@@ -57,12 +50,9 @@ ABANDONED = "the attempt did not finish within its 600 s lease (its worker was k
 
 
 def test_a_worker_killed_mid_fetch_counts_as_a_failed_attempt_and_its_partial_object_is_removed(
-    tenant: Any, recording_server: RecordingServer, clock: Any
+    recording_server: RecordingServer, clock: Any, due_claim: Claim
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    [dead] = recording_files_claim(limit=10)
+    dead = due_claim
     assert recording_file_attempt_start(claim=dead)
     item = RecordingFile.objects.select_related("recording").get()
     # The worker had streamed half the recording into its temporary object when it was killed.
@@ -96,8 +86,7 @@ def test_a_worker_killed_mid_fetch_counts_as_a_failed_attempt_and_its_partial_ob
 def test_a_file_whose_every_attempt_is_killed_ends_24hr_retry_failed_and_is_never_claimed_again(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
     lease = timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1)
 
     clock.move_to(FIRST)
@@ -115,25 +104,15 @@ def test_a_file_whose_every_attempt_is_killed_ends_24hr_retry_failed_and_is_neve
     assert (item.state, item.last_error, item.attempts, item.due_at) == (
         RecordingState.RETRY_24HR_FAILED, ABANDONED, 2, None
     )
-    assert state_of() == (
-        "24hr_retry_failed",
-        "We couldn\u2019t generate the call recording due to a technical issue. "
-        "Please contact your administrator for assistance.",
-    )
-    clock.shift(timedelta(days=30))
-    assert recordings_process_due() == {}
-    assert recording_server.hits["/c1.flac"] == 0
+    assert_given_up(recording_server, clock, hits=0)
 
 
 def test_a_killed_user_retry_is_retry_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b"busy"))
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    recordings_process_due()
-    clock.move_to(FIRST + timedelta(hours=25))
-    recordings_process_due()  # the automatic retry fails: 24hr_retry_failed
+    register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"))
+    first_attempt(clock)
+    automatic_retry(clock)  # the automatic retry fails: 24hr_retry_failed
     recording_retry(account=tenant.account, conversation_id="c1")
 
     [retry] = recording_files_claim(limit=10)
@@ -147,12 +126,9 @@ def test_a_killed_user_retry_is_retry_failed(
 
 
 def test_a_worker_whose_lease_ran_out_stores_nothing(
-    tenant: Any, recording_server: RecordingServer, clock: Any
+    recording_server: RecordingServer, clock: Any, due_claim: Claim
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    [slow] = recording_files_claim(limit=10)
+    slow = due_claim
     assert recording_file_attempt_start(claim=slow)
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS + 1))
     assert recording_files_claim(limit=10) == []  # records the attempt as failed
@@ -165,12 +141,9 @@ def test_a_worker_whose_lease_ran_out_stores_nothing(
 
 
 def test_a_claim_whose_queued_task_was_lost_is_taken_over_after_its_lease_without_counting_an_attempt(
-    tenant: Any, recording_server: RecordingServer, clock: Any
+    recording_server: RecordingServer, clock: Any, due_claim: Claim
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    [lost] = recording_files_claim(limit=10)  # its task vanished with the broker's queue
+    lost = due_claim  # its task vanished with the broker's queue
     assert RecordingFile.objects.get().attempts == 0
 
     clock.shift(timedelta(seconds=settings.RECORDING_LEASE_SECONDS - 1))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,34 +14,12 @@ from recordings.jobs import recording_files_claim
 from recordings.models import AuditEntry, RecordingFile, RecordingState
 from recordings.retention import retention_run, retention_settings_update
 from tests.recordings.conftest import CALL_END, register
+from tests.threads import all_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
 ]
-
-
-def in_parallel(count: int, work: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(count)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(work())
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
 
 
 def test_concurrent_sweeps_claim_each_due_file_once(tenant: Any, clock: Any, settings: Any) -> None:
@@ -52,7 +28,7 @@ def test_concurrent_sweeps_claim_each_due_file_once(tenant: Any, clock: Any, set
         register(tenant.account, f"c{number}", (f"https://rec.example.com/{number}.flac", "mixed"))
     clock.move_to(CALL_END + timedelta(minutes=10))
 
-    batches = in_parallel(4, lambda: recording_files_claim(limit=10))
+    batches = all_at_once([lambda: recording_files_claim(limit=10)] * 4)
 
     claimed = [claim.file_id for batch in batches for claim in batch]
     assert len(claimed) == len(set(claimed)) == 24
@@ -66,7 +42,7 @@ def test_concurrent_sweeps_keep_to_the_per_account_cap(tenant: Any, outsider: An
             register(account, f"c{number}", (f"https://rec.example.com/{account.pk}/{number}.flac", "mixed"))
     clock.move_to(CALL_END + timedelta(minutes=10))
 
-    batches = in_parallel(4, lambda: recording_files_claim(limit=10))
+    batches = all_at_once([lambda: recording_files_claim(limit=10)] * 4)
 
     claimed = [claim.file_id for batch in batches for claim in batch]
     assert len(claimed) == len(set(claimed))
@@ -84,9 +60,9 @@ def test_concurrent_retention_runs_notify_and_delete_once(tenant: Any, clock: An
     )
 
     clock.move_to(CALL_END + timedelta(days=23))
-    in_parallel(3, retention_run)
+    all_at_once([retention_run] * 3)
     clock.move_to(CALL_END + timedelta(days=30))
-    in_parallel(3, retention_run)
+    all_at_once([retention_run] * 3)
 
     assert [message.subject for message in mail.outbox] == [
         "5 call recording(s) will be deleted in 7 days",

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import soundfile
-from django.conf import settings
 
 from recordings.demo import DEMO_RECORDINGS, DemoCall, demo_flac, recordings_demo_seed
 from recordings.models import Recording, RecordingFile, RecordingState
 from tests.conftest import Tenant
+from tests.recordings.conftest import stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +21,6 @@ START = datetime(2026, 5, 2, 9, 0, tzinfo=UTC)
 
 def calls(count: int = 8) -> list[DemoCall]:
     return [DemoCall(conversation_id=f"c-{n:04d}", ended_at=START + timedelta(minutes=n)) for n in range(count)]
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
 def test_the_latest_demo_calls_get_recordings_that_play(tenant: Tenant) -> None:

@@ -10,31 +10,30 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from recordings.jobs import recording_files_claim, recordings_process_due
-from recordings.models import Recording, RecordingFile, RecordingState
+from recordings.jobs import Claim, recordings_process_due
+from recordings.models import RecordingFile, RecordingState
 from recordings.storage import FileSystemStorage
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import (
+    AUDIO,
+    FIRST,
+    RecordingServer,
+    Reply,
+    assert_given_up,
+    automatic_retry,
+    first_attempt,
+    register,
+    register_served,
+    state_of,
+    stored_files,
+)
 
 pytestmark = pytest.mark.django_db
-
-FIRST = CALL_END + timedelta(minutes=10)
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
-
-
-def state_of(conversation_id: str = "c1") -> tuple[str, str]:
-    recording = Recording.objects.get(conversation_id=conversation_id)
-    return recording.state, recording.message
 
 
 def test_nothing_is_fetched_before_ten_minutes_after_the_call(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
 
     clock.move_to(FIRST - timedelta(seconds=1))
     assert recordings_process_due() == {}
@@ -45,11 +44,9 @@ def test_nothing_is_fetched_before_ten_minutes_after_the_call(
 def test_first_attempt_at_ten_minutes_stores_the_bytes_and_their_checksum(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"available": 1}
+    assert first_attempt(clock) == {"available": 1}
 
     item = RecordingFile.objects.get()
     assert state_of() == ("available", "The call recording is available.")
@@ -63,10 +60,8 @@ def test_first_attempt_at_ten_minutes_stores_the_bytes_and_their_checksum(
 def test_a_second_pass_over_an_available_recording_does_nothing(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    url = register_served(recording_server, tenant.account)
+    first_attempt(clock)
     register(tenant.account, "c1", (url, "mixed"))  # re-ingested
 
     clock.shift(timedelta(days=2))
@@ -78,11 +73,9 @@ def test_a_second_pass_over_an_available_recording_does_nothing(
 def test_503_then_200_fails_first_and_the_automatic_retry_24_hours_later_succeeds(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b"busy"), Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"), Reply())
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"initial_fetch_failed": 1}
+    assert first_attempt(clock) == {"initial_fetch_failed": 1}
     assert state_of() == ("initial_fetch_failed", "We couldn\u2019t load the call recording. Please try again.")
     item = RecordingFile.objects.get()
     assert item.due_at == FIRST + timedelta(hours=24)
@@ -91,8 +84,7 @@ def test_503_then_200_fails_first_and_the_automatic_retry_24_hours_later_succeed
 
     clock.move_to(FIRST + timedelta(hours=24) - timedelta(seconds=1))
     assert recordings_process_due() == {}
-    clock.move_to(FIRST + timedelta(hours=24))
-    assert recordings_process_due() == {"available": 1}
+    assert automatic_retry(clock) == {"available": 1}
     assert recording_server.hits["/c1.flac"] == 2
     assert RecordingFile.objects.get().attempts == 2
 
@@ -100,21 +92,11 @@ def test_503_then_200_fails_first_and_the_automatic_retry_24_hours_later_succeed
 def test_a_failed_automatic_retry_is_24hr_retry_failed_and_the_system_stops(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=503, body=b"busy"))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=503, body=b"busy"))
 
-    clock.move_to(FIRST)
-    recordings_process_due()
-    clock.move_to(FIRST + timedelta(hours=24))
-    assert recordings_process_due() == {"24hr_retry_failed": 1}
-    assert state_of() == (
-        "24hr_retry_failed",
-        "We couldn\u2019t generate the call recording due to a technical issue. "
-        "Please contact your administrator for assistance.",
-    )
-    clock.shift(timedelta(days=30))
-    assert recordings_process_due() == {}
-    assert recording_server.hits["/c1.flac"] == 2
+    first_attempt(clock)
+    assert automatic_retry(clock) == {"24hr_retry_failed": 1}
+    assert_given_up(recording_server, clock, hits=2)
     assert RecordingFile.objects.get().due_at is None
 
 
@@ -122,11 +104,9 @@ def test_a_failed_automatic_retry_is_24hr_retry_failed_and_the_system_stops(
 def test_source_without_the_recording_is_media_unavailable_and_not_retried(
     tenant: Any, recording_server: RecordingServer, clock: Any, status: int
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(status=status, body=b""))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=status, body=b""))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"media_unavailable": 1}
+    assert first_attempt(clock) == {"media_unavailable": 1}
     assert state_of() == (
         "media_unavailable", "No audio recording found on the server. Please contact your administrator."
     )
@@ -138,11 +118,9 @@ def test_source_without_the_recording_is_media_unavailable_and_not_retried(
 def test_body_cut_short_of_its_content_length_is_partial_download_failed_and_nothing_kept(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(announced=len(AUDIO) + 5000))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(announced=len(AUDIO) + 5000))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"partial_download_failed": 1}
+    assert first_attempt(clock) == {"partial_download_failed": 1}
     assert state_of() == (
         "partial_download_failed", "Unable to fetch the recording. Please click the button below to retry."
     )
@@ -156,22 +134,18 @@ def test_body_cut_short_of_its_content_length_is_partial_download_failed_and_not
 def test_response_slower_than_the_read_timeout_is_initial_fetch_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(headers_delay=1.5))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(headers_delay=1.5))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"initial_fetch_failed": 1}
+    assert first_attempt(clock) == {"initial_fetch_failed": 1}
     assert "timed out" in RecordingFile.objects.get().last_error
 
 
 def test_body_stalling_past_the_read_timeout_is_partial_download_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(body_delay=1.5))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(body_delay=1.5))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"partial_download_failed": 1}
+    assert first_attempt(clock) == {"partial_download_failed": 1}
     assert RecordingFile.objects.get().last_error.startswith("connection cut after")
     assert stored_files() == []
 
@@ -180,11 +154,9 @@ def test_redirect_within_the_same_host_is_followed(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
     recording_server.serve("/final.flac", Reply())
-    url = recording_server.serve("/c1.flac", Reply(status=302, body=b"", location="/final.flac"))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=302, body=b"", location="/final.flac"))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"available": 1}
+    assert first_attempt(clock) == {"available": 1}
 
 
 def test_storage_write_failure_is_partial_upload_failed(
@@ -193,11 +165,9 @@ def test_storage_write_failure_is_partial_upload_failed(
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
     settings.MEDIA_ROOT = blocker / "media"
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"partial_upload_failed": 1}
+    assert first_attempt(clock) == {"partial_upload_failed": 1}
     assert state_of() == (
         "partial_upload_failed", "Unable to fetch the recording. Please click the button below to retry."
     )
@@ -208,11 +178,9 @@ def test_recording_above_the_size_cap_is_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any
 ) -> None:
     settings.RECORDING_MAX_BYTES = 1000
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"failed": 1}
+    assert first_attempt(clock) == {"failed": 1}
     assert state_of() == (
         "failed", "Media generation failed due to a technical issue. Please contact your administrator."
     )
@@ -223,11 +191,9 @@ def test_size_cap_also_applies_without_a_content_length(
     tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any
 ) -> None:
     settings.RECORDING_MAX_BYTES = 1000
-    url = recording_server.serve("/c1.flac", Reply(announced=-1))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(announced=-1))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"failed": 1}
+    assert first_attempt(clock) == {"failed": 1}
     assert RecordingFile.objects.get().last_error == "the recording exceeds 1000 bytes"
     assert stored_files() == []
 
@@ -235,11 +201,9 @@ def test_size_cap_also_applies_without_a_content_length(
 def test_body_without_content_length_is_stored_whole(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    url = recording_server.serve("/c1.flac", Reply(announced=-1))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(announced=-1))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"available": 1}
+    assert first_attempt(clock) == {"available": 1}
     assert RecordingFile.objects.get().sha256 == hashlib.sha256(AUDIO).hexdigest()
 
 
@@ -250,20 +214,13 @@ def test_one_file_fetched_and_one_failed_is_partial_failed(
     customer = recording_server.serve("/customer.flac", Reply(status=500, body=b"oops"))
     register(tenant.account, "c1", (agent, "agent"), (customer, "customer"))
 
-    clock.move_to(FIRST)
-    assert recordings_process_due() == {"available": 1, "initial_fetch_failed": 1}
+    assert first_attempt(clock) == {"available": 1, "initial_fetch_failed": 1}
     assert state_of() == (
         "partial_failed", "Unable to fetch the recording. Please click the button below to retry."
     )
 
 
-def test_fetching_state_is_shown_while_a_worker_holds_the_file(tenant: Any, recording_server: RecordingServer,
-                                                              clock: Any) -> None:
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
-    clock.move_to(FIRST)
-    recording_files_claim(limit=10)
-
+def test_fetching_state_is_shown_while_a_worker_holds_the_file(due_claim: Claim) -> None:
     assert state_of() == (
         "fetching_in_progress", "Generating your call recording... This may take a few minutes. Please wait."
     )

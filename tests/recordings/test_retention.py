@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 
-from recordings.jobs import recordings_process_due
 from recordings.models import AuditEntry, Recording, RecordingFile, RecordingState
 from recordings.retention import retention_run, retention_settings_update
 from tests.conftest import make_tenant
-from tests.recordings.conftest import CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import CALL_END, FIRST, RecordingServer, first_attempt, register_served, stored_files
 
 pytestmark = pytest.mark.django_db
 
-FIRST = CALL_END + timedelta(minutes=10)
 EXPIRY = CALL_END + timedelta(days=30)
 DELETED_MSG = "Recording not available. It may have been deleted as per your data retention policy."
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
 def actions(account: Any) -> list[tuple[str, str, str]]:
@@ -37,9 +28,8 @@ def actions(account: Any) -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 def stored(tenant: Any, recording_server: RecordingServer, clock: Any) -> Recording:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    register_served(recording_server, tenant.account)
+    first_attempt(clock)
     return Recording.objects.get()
 
 
@@ -217,7 +207,7 @@ def test_other_accounts_retention_does_not_touch_this_account(
 def test_process_recordings_runs_fetches_and_retention(
     tenant: Any, recording_server: RecordingServer, clock: Any, capsys: Any
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
+    register_served(recording_server, tenant.account)
     keep_30_days(tenant, notify=False)
 
     clock.move_to(FIRST)

@@ -14,11 +14,9 @@ from recordings.jobs import recording_file_attempt_start, recording_files_claim,
 from recordings.models import RecordingFile, RecordingState
 from recordings.services import recording_source_grant_add
 from recordings.storage import S3Storage, recording_storage
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import AUDIO, FIRST, RecordingServer, Reply, first_attempt, register, register_served
 
 pytestmark = pytest.mark.django_db
-
-FIRST = CALL_END + timedelta(minutes=10)
 
 
 def keys(s3: Any) -> list[str]:
@@ -28,10 +26,8 @@ def keys(s3: Any) -> list[str]:
 def test_fetched_recording_is_stored_in_the_bucket(
     tenant: Any, recording_server: RecordingServer, clock: Any, s3: Any
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"available": 1}
+    register_served(recording_server, tenant.account)
+    assert first_attempt(clock) == {"available": 1}
 
     item = RecordingFile.objects.get()
     assert isinstance(recording_storage(), S3Storage)
@@ -45,9 +41,8 @@ def test_fetched_recording_is_stored_in_the_bucket(
 def test_download_redirects_to_a_presigned_address_serving_the_flac(
     tenant: Any, recording_server: RecordingServer, clock: Any, s3: Any
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
-    clock.move_to(FIRST)
-    recordings_process_due()
+    register_served(recording_server, tenant.account)
+    first_attempt(clock)
 
     response = tenant.get("/api/v1/recordings/c1/download")
 
@@ -64,9 +59,7 @@ def test_s3_source_is_fetched_through_boto3(tenant: Any, clock: Any, s3: Any, se
     s3.create_bucket(Bucket=f"{s3.bucket}-src")
     s3.put_object(Bucket=f"{s3.bucket}-src", Key="calls/c1.flac", Body=AUDIO)
     register(tenant.account, "c1", (f"s3://{s3.bucket}-src/calls/c1.flac", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"available": 1}
+    assert first_attempt(clock) == {"available": 1}
     assert RecordingFile.objects.get().size_bytes == len(AUDIO)
 
 
@@ -75,9 +68,7 @@ def test_missing_s3_source_is_media_unavailable(tenant: Any, clock: Any, s3: Any
     recording_source_grant_add(account=tenant.account, source=f"s3://{s3.bucket}-src/calls/", actor="test")
     s3.create_bucket(Bucket=f"{s3.bucket}-src")
     register(tenant.account, "c1", (f"s3://{s3.bucket}-src/calls/none.flac", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 1}
+    assert first_attempt(clock) == {"media_unavailable": 1}
     assert RecordingFile.objects.get().last_error == "s3 answered NoSuchKey"
 
 
@@ -86,9 +77,7 @@ def test_bucket_outside_the_allowed_list_is_refused(tenant: Any, clock: Any, s3:
     settings.RECORDING_SOURCE_S3_BUCKETS = ["call-audio"]
     recording_source_grant_add(account=tenant.account, source="s3://elsewhere/", actor="test")
     register(tenant.account, "c1", ("s3://elsewhere/c1.flac", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 1}
+    assert first_attempt(clock) == {"media_unavailable": 1}
     assert RecordingFile.objects.get().last_error == (
         "source refused: bucket elsewhere is not listed in RECORDING_SOURCE_S3_BUCKETS"
     )
@@ -97,10 +86,8 @@ def test_bucket_outside_the_allowed_list_is_refused(tenant: Any, clock: Any, s3:
 def test_body_cut_short_leaves_no_object_in_the_bucket(
     tenant: Any, recording_server: RecordingServer, clock: Any, s3: Any
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply(announced=len(AUDIO) + 10)), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"partial_download_failed": 1}
+    register_served(recording_server, tenant.account, Reply(announced=len(AUDIO) + 10))
+    assert first_attempt(clock) == {"partial_download_failed": 1}
     assert keys(s3) == []
 
 
@@ -108,17 +95,15 @@ def test_missing_bucket_is_partial_upload_failed(
     tenant: Any, recording_server: RecordingServer, clock: Any, s3: Any, settings: Any
 ) -> None:
     settings.S3_BUCKET = f"{s3.bucket}-gone"
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"partial_upload_failed": 1}
+    register_served(recording_server, tenant.account)
+    assert first_attempt(clock) == {"partial_upload_failed": 1}
     assert RecordingFile.objects.get().state == RecordingState.PARTIAL_UPLOAD_FAILED
 
 
 def test_dead_workers_partial_object_is_removed_from_the_bucket_when_its_lease_runs_out(
     tenant: Any, recording_server: RecordingServer, clock: Any, s3: Any, settings: Any
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
     [dead] = recording_files_claim(limit=10)
     assert recording_file_attempt_start(claim=dead)

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from io import StringIO
 from pathlib import Path
@@ -23,18 +22,16 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from recordings.grants import GrantInvalid, SourcePolicy, grant_parse, s3_location
-from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingSourceGrant, RecordingState
 from recordings.services import recording_source_grant_add
 from recordings.sources import SourceRefused, source_open
 from recordings.storage import s3_client, source_s3_client
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import AUDIO, RecordingServer, Reply, first_attempt, register, register_served
 from tests.servers import serving
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-FIRST = CALL_END + timedelta(minutes=10)
 OUTSIDE = "source refused: the address is outside the s3 locations granted to this account"
 DISABLED = "source refused: s3 sources are disabled on this service (RECORDING_SOURCE_S3_ENABLED)"
 
@@ -84,9 +81,7 @@ def test_s3_source_outside_the_accounts_grants_is_refused_and_nothing_is_stored(
     grant(tenant.account, f"s3://{buckets.granted}/prefix")
     grant(outsider.account, f"s3://{buckets.other}/")
     register(tenant.account, "c1", ("s3://" + path.format(granted=buckets.granted, other=buckets.other), "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 1}
+    assert first_attempt(clock) == {"media_unavailable": 1}
 
     item = RecordingFile.objects.get()
     assert item.last_error.startswith("source refused: ")
@@ -101,9 +96,7 @@ def test_refusal_reasons_name_no_other_tenant_and_the_api_shows_the_documented_s
     grant(outsider.account, f"s3://{buckets.other}/")
     register(tenant.account, "c1", (f"s3://{buckets.other}/dump.sql", "agent"))
     register(tenant.account, "c2", (f"s3://{buckets.granted}/prefix/../x", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 2}
+    assert first_attempt(clock) == {"media_unavailable": 2}
 
     errors = dict(RecordingFile.objects.values_list("recording__conversation_id", "last_error"))
     assert errors == {"c1": OUTSIDE, "c2": "source refused: an s3 key may not contain . or .. segments"}
@@ -131,9 +124,7 @@ def test_granted_s3_source_is_fetched_for_its_account_only(
     register(tenant.account, "mine", (f"s3://{buckets.granted}/prefix/c1.flac", "agent"))
     register(outsider.account, "theirs", (f"s3://{buckets.other}/calls/victim.flac", "agent"))
     register(outsider.account, "not-theirs", (f"s3://{buckets.granted}/prefix/c1.flac", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"available": 2, "media_unavailable": 1}
+    assert first_attempt(clock) == {"available": 2, "media_unavailable": 1}
 
     states = dict(RecordingFile.objects.values_list("recording__conversation_id", "state"))
     assert states == {"mine": "available", "theirs": "available", "not-theirs": "media_unavailable"}
@@ -149,9 +140,7 @@ def test_with_s3_sources_disabled_every_s3_source_is_refused(
     grant(tenant.account, f"s3://{buckets.granted}/prefix/")
     register(tenant.account, "c1", (f"s3://{buckets.granted}/prefix/c1.flac", "agent"))
     register(tenant.account, "c2", (f"s3://{buckets.other}/dump.sql", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 2}
+    assert first_attempt(clock) == {"media_unavailable": 2}
 
     assert set(RecordingFile.objects.values_list("last_error", flat=True)) == {DISABLED}
     reasons = set(RecordingFile.objects.values_list("reason", flat=True))
@@ -186,9 +175,7 @@ def test_a_revoked_grant_applies_to_the_next_attempt(tenant: Any, buckets: Any, 
     call_command("recording_source_grants", tenant.account.account_id, "--remove", f"s3://{buckets.granted}/prefix",
                  stdout=StringIO())
     register(tenant.account, "c1", (f"s3://{buckets.granted}/prefix/c1.flac", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 1}
+    assert first_attempt(clock) == {"media_unavailable": 1}
     assert RecordingFile.objects.get().last_error == OUTSIDE
 
 
@@ -246,9 +233,7 @@ def test_the_recordings_bucket_is_never_a_source_even_when_granted(tenant: Any, 
     buckets.put_object(Bucket=buckets.bucket, Key="recordings/other-tenant.flac", Body=AUDIO)
     grant(tenant.account, f"s3://{buckets.bucket}/")
     register(tenant.account, "c1", (f"s3://{buckets.bucket}/recordings/other-tenant.flac", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 1}
+    assert first_attempt(clock) == {"media_unavailable": 1}
     assert RecordingFile.objects.get().last_error == (
         "source refused: the recordings bucket itself is not a recording source"
     )
@@ -289,9 +274,7 @@ def test_sources_are_read_with_their_own_credentials_and_endpoint_when_configure
     settings.RECORDING_SOURCE_AWS_ENDPOINT_URL = source_endpoint["url"]
     grant(tenant.account, "s3://call-audio/tenant-a/")
     register(tenant.account, "c1", ("s3://call-audio/tenant-a/c1.flac", "agent"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"available": 1}
+    assert first_attempt(clock) == {"available": 1}
 
     assert source_endpoint["paths"] == ["/call-audio/tenant-a/c1.flac"]
     [authorization] = source_endpoint["authorization"]
@@ -315,9 +298,7 @@ def test_an_internal_host_is_reachable_only_by_the_accounts_it_is_granted_to(
     url = recording_server.serve("/theirs.flac", Reply())
     register(outsider.account, "theirs", (url, "mixed"))
     register(tenant.account, "stolen", (url, "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"available": 1, "media_unavailable": 1}
+    assert first_attempt(clock) == {"available": 1, "media_unavailable": 1}
 
     assert recording_server.hits["/theirs.flac"] == 1
     stolen = RecordingFile.objects.get(recording__conversation_id="stolen")
@@ -334,10 +315,8 @@ def test_a_granted_host_outside_the_operators_list_stays_refused(
     settings.RECORDING_SOURCE_SHARED_HOSTS = []
     settings.RECORDING_SOURCE_ALLOWED_HOSTS = []
     grant(tenant.account, "127.0.0.1")
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 1}
+    register_served(recording_server, tenant.account)
+    assert first_attempt(clock) == {"media_unavailable": 1}
     assert recording_server.hits["/c1.flac"] == 0
 
 
@@ -347,9 +326,7 @@ def test_a_shared_host_is_reachable_by_every_account(
     settings.RECORDING_SOURCE_SHARED_HOSTS = ["127.0.0.1"]
     register(tenant.account, "a", (recording_server.serve("/a.flac", Reply()), "mixed"))
     register(outsider.account, "b", (recording_server.serve("/b.flac", Reply()), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"available": 2}
+    assert first_attempt(clock) == {"available": 2}
 
 
 def test_a_metadata_address_is_refused_even_for_an_allowed_host(settings: Any) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +12,7 @@ from recordings.grants import SourcePolicy
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.sources import PRIVATE_HOST, SourceRefused, address_refusal, redacted, source_open
-from tests.recordings.conftest import CALL_END, RecordingServer, Reply, register
-
-FIRST = CALL_END + timedelta(minutes=10)
+from tests.recordings.conftest import FIRST, RecordingServer, Reply, first_attempt, register, register_served
 
 
 @pytest.mark.parametrize(
@@ -97,8 +94,7 @@ def test_loopback_source_without_allow_listing_is_media_unavailable_with_the_rea
     tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any, caplog: Any
 ) -> None:
     settings.RECORDING_SOURCE_SHARED_HOSTS = []
-    url = recording_server.serve("/c1.flac", Reply())
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(FIRST)
 
     with caplog.at_level(logging.WARNING, logger="recordings.jobs"):
@@ -121,8 +117,7 @@ def test_redirect_to_another_host_is_refused(
 ) -> None:
     other = f"http://localhost:{recording_server.port}/final.flac"
     recording_server.serve("/final.flac", Reply())
-    url = recording_server.serve("/c1.flac", Reply(status=302, body=b"", location=other))
-    register(tenant.account, "c1", (url, "mixed"))
+    register_served(recording_server, tenant.account, Reply(status=302, body=b"", location=other))
     clock.move_to(FIRST)
 
     with caplog.at_level(logging.WARNING, logger="recordings.jobs"):
@@ -141,9 +136,7 @@ def test_unsupported_scheme_is_media_unavailable(tenant: Any, clock: Any) -> Non
     # Registration refuses such a source; one stored before that rule is still refused by the fetcher.
     register(tenant.account, "c1", ("https://rec.example.com/c1", "mixed"))
     RecordingFile.objects.update(source_url="gopher://rec.example.com/c1")
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 1}
+    assert first_attempt(clock) == {"media_unavailable": 1}
     assert RecordingFile.objects.get().last_error == (
         "source refused: scheme 'gopher' is not allowed: only http, https and s3"
     )
@@ -168,9 +161,7 @@ def test_a_stored_address_with_control_characters_is_logged_on_one_line(
     forged = "gopher://rec.example/c1\r\n2026-03-02 10:10:00,000 CRITICAL recordings.jobs [-] forged\x1b[2J"
     recording = register(tenant.account, "c1", ("https://rec.example/c1.flac", "mixed"))
     RecordingFile.objects.filter(recording=recording).update(source_url=forged)
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"media_unavailable": 1}
+    assert first_attempt(clock) == {"media_unavailable": 1}
 
     lines = [line for line in console.getvalue().splitlines() if "recordings.jobs" in line]
     assert len(lines) == 1

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from recordings.jobs import recordings_process_due
-from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import AUDIO, CALL_END, RecordingServer, register_served
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_a_fetched_recording_and_its_directories_are_private_to_the_service(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
+    register_served(recording_server, tenant.account)
     clock.move_to(CALL_END + timedelta(minutes=10))
     assert recordings_process_due() == {"available": 1}
 

@@ -13,7 +13,7 @@ from django_q.models import OrmQ, Schedule
 from recordings.models import RecordingFile, RecordingState
 from recordings.retention import retention_settings_update
 from recordings.tasks import recording_file_fetch_claimed, recordings_retention, recordings_sweep
-from tests.recordings.conftest import CALL_END, RecordingServer, Reply, register
+from tests.recordings.conftest import CALL_END, RecordingServer, Reply, register, register_served
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def test_migrate_creates_the_minute_sweep_and_the_daily_retention_schedules() ->
 def test_sweep_claims_due_files_and_queues_one_fetch_each(
     tenant: Any, recording_server: RecordingServer, clock: Any
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.flac", Reply()), "mixed"))
+    register_served(recording_server, tenant.account)
     register(tenant.account, "c2", (recording_server.serve("/c2.flac", Reply()), "mixed"), ended=None)
     clock.move_to(CALL_END + timedelta(minutes=10))
 

@@ -12,16 +12,20 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile
-from django.conf import settings
 
 from recordings.audio import TranscodeTimeout, flac_from
-from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
-from tests.recordings.conftest import CALL_END, RecordingServer, Reply, audio, register
+from tests.recordings.conftest import (
+    FIRST,
+    RecordingServer,
+    Reply,
+    audio,
+    first_attempt,
+    register_served,
+    stored_files,
+)
 
 pytestmark = pytest.mark.django_db
-
-FIRST = CALL_END + timedelta(minutes=10)
 
 
 def served(tenant: Any, conversation_id: str = "c1") -> bytes:
@@ -31,21 +35,14 @@ def served(tenant: Any, conversation_id: str = "c1") -> bytes:
     return b"".join(response.streaming_content)
 
 
-def stored_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
-
-
 @pytest.mark.parametrize("kind", ["WAV", "MP3", "FLAC"])
 def test_a_source_of_any_format_is_served_as_flac_of_the_same_duration(
     tenant: Any, recording_server: RecordingServer, clock: Any, kind: str
 ) -> None:
     assert kind in soundfile.available_formats()
     source = audio(kind, seconds=2.0)
-    register(tenant.account, "c1", (recording_server.serve(f"/c1.{kind.lower()}", Reply(body=source)), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"available": 1}
+    register_served(recording_server, tenant.account, Reply(body=source), path=f"/c1.{kind.lower()}")
+    assert first_attempt(clock) == {"available": 1}
 
     body = served(tenant)
     info = soundfile.info(io.BytesIO(body))
@@ -75,10 +72,8 @@ def test_a_stereo_24_bit_wav_keeps_its_channels_and_depth(
     signal = np.stack([np.linspace(-0.5, 0.5, 8000), np.linspace(0.5, -0.5, 8000)], axis=1)
     out = io.BytesIO()
     soundfile.write(out, signal, 8000, format="WAV", subtype="PCM_24")
-    register(tenant.account, "c1", (recording_server.serve("/c1.wav", Reply(body=out.getvalue())), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"available": 1}
+    register_served(recording_server, tenant.account, Reply(body=out.getvalue()), path="/c1.wav")
+    assert first_attempt(clock) == {"available": 1}
 
     body = served(tenant)
     info = soundfile.info(io.BytesIO(body))
@@ -97,10 +92,8 @@ def test_a_stereo_24_bit_wav_keeps_its_channels_and_depth(
 def test_a_source_that_is_not_audio_fails_with_its_reason_and_stores_nothing(
     tenant: Any, recording_server: RecordingServer, clock: Any, body: bytes, why: str
 ) -> None:
-    register(tenant.account, "c1", (recording_server.serve("/c1.wav", Reply(body=body)), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"failed": 1}
+    register_served(recording_server, tenant.account, Reply(body=body), path="/c1.wav")
+    assert first_attempt(clock) == {"failed": 1}
 
     item = RecordingFile.objects.get()
     assert item.last_error == f"the source is not audio libsndfile can read ({why})"
@@ -120,10 +113,8 @@ def test_a_wav_source_is_stored_as_flac_in_s3(
     tenant: Any, recording_server: RecordingServer, clock: Any, s3: Any
 ) -> None:
     source = audio("WAV", seconds=2.0)
-    register(tenant.account, "c1", (recording_server.serve("/c1.wav", Reply(body=source)), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"available": 1}
+    register_served(recording_server, tenant.account, Reply(body=source), path="/c1.wav")
+    assert first_attempt(clock) == {"available": 1}
 
     item = RecordingFile.objects.get()
     stored = s3.get_object(Bucket=s3.bucket, Key=f"recordings/{item.storage_key}")
@@ -139,10 +130,8 @@ def test_a_flac_larger_than_the_limit_once_encoded_fails(
 ) -> None:
     source = audio("MP3", seconds=2.0)  # a few KB of MP3, tens of KB as FLAC
     settings.RECORDING_MAX_BYTES = len(source) + 100
-    register(tenant.account, "c1", (recording_server.serve("/c1.mp3", Reply(body=source)), "mixed"))
-    clock.move_to(FIRST)
-
-    assert recordings_process_due() == {"failed": 1}
+    register_served(recording_server, tenant.account, Reply(body=source), path="/c1.mp3")
+    assert first_attempt(clock) == {"failed": 1}
 
     item = RecordingFile.objects.get()
     assert item.last_error == f"the recording exceeds {len(source) + 100} bytes once encoded as FLAC"

@@ -39,6 +39,7 @@ from tools.bench.dataset import (
 from tools.bench.floors import FloorResult, Statement, count_sql, floor_measure, json_page_sql
 from tools.bench.report import Report, Stat
 from tools.harness.server import BIN, REPO, Gunicorn, process_env
+from tools.harness.threads import threads_run
 from tools.harness.wrk import WrkRequest, WrkResult, run_wrk
 
 INTERACTIONS = "/agentassist/api/public/analytics/account/{account}/v2/interactionDetails?limit=100&offset={page}"
@@ -320,11 +321,7 @@ def _post_all(base_url: str, path: str, bodies: list[bytes], headers: dict[str, 
                     created[0] += orjson.loads(payload)["created"]
         connection.close()
 
-    threads = [threading.Thread(target=post) for _ in range(posters)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    threads_run([post] * posters)
     if failures:
         raise RuntimeError(f"ingestion failed: {failures[0]}")
     return created[0]
