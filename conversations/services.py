@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from analytics_api.kernel.ingestion import IngestResult, batch_upsert, batch_validate, rows_insert, rows_upsert
+from analytics_api.kernel.ingestion import IngestResult, batch_upsert, batch_validate, children_replace, rows_upsert
 from analytics_api.models import Account
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue
@@ -67,10 +67,7 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
             }
         )
     stored = rows_upsert(Interaction, rows, scope="account_id", key="session_id")
-    updated = [row.pk for row in stored.values() if not row.created]
-    if updated:
-        InteractionQueue.objects.filter(interaction_id__in=updated).delete()
-    rows_insert(
+    updated = children_replace(
         InteractionQueue,
         [
             {
@@ -82,6 +79,8 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
             for row in rows
             for queue_id in dict.fromkeys(_queue_ids(row["document"]))
         ],
+        parent="interaction_id",
+        stored=stored,
     )
     recording_sources_register_batch(
         account=account,
@@ -95,4 +94,4 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
             if row["channel"] == Channel.VOICE and row["recording_sources"]
         ],
     )
-    return len(stored) - len(updated), len(updated)
+    return len(stored) - updated, updated

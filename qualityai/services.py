@@ -13,8 +13,8 @@ from analytics_api.kernel.ingestion import (
     IngestResult,
     batch_upsert,
     batch_validate,
+    children_replace,
     import_jsonl,
-    rows_insert,
     rows_upsert,
 )
 from analytics_api.models import Bot
@@ -49,10 +49,7 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
         row["served_version"] = SERVED_RESULTS.version
         rows.append(row)
     stored = rows_upsert(QaContact, rows, scope="stream_id", key="conversation_id")
-    updated = [row.pk for row in stored.values() if not row.created]
-    if updated:
-        QaContactCustomField.objects.filter(contact_id__in=updated).delete()
-    rows_insert(
+    updated = children_replace(
         QaContactCustomField,
         [
             {
@@ -65,8 +62,10 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
             for record in records
             for key, value in record.custom_fields.items()
         ],
+        parent="contact_id",
+        stored=stored,
     )
-    return len(stored) - len(updated), len(updated)
+    return len(stored) - updated, updated
 
 
 def contacts_ingest(*, stream: Bot, records: list[Any]) -> IngestResult:

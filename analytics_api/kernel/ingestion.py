@@ -15,7 +15,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -186,6 +186,19 @@ def rows_upsert(model: type[models.Model], rows: list[dict[str, Any]], *, scope:
     with _bound_cursor() as cursor:
         cursor.execute(sql, params(rows))
         return {row_key: Stored(pk=pk, created=created) for pk, row_key, created in cursor.fetchall()}
+
+
+def children_replace(
+    model: type[models.Model], rows: list[dict[str, Any]], *, parent: str, stored: Mapping[Any, Stored]
+) -> int:
+    """Give upserted parents exactly the child ``rows``: the children of the updated parents are
+    deleted first (a created parent has none), then ``rows`` inserted in one statement. ``parent``
+    is the children's foreign-key attname; returns how many parents were updated."""
+    updated = [row.pk for row in stored.values() if not row.created]
+    if updated:
+        model._default_manager.filter(**{f"{parent}__in": updated}).delete()
+    rows_insert(model, rows)
+    return len(updated)
 
 
 def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
