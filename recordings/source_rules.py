@@ -16,16 +16,14 @@ reports them beside the serializer-style errors of the record's other fields.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
-from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from analytics_api.kernel.text import has_control_characters
+from analytics_api.kernel.validation import Invalid, drf_message, text
 from recordings.models import Channel
 
 RECORDING_CHANNELS: tuple[str, ...] = tuple(Channel.values)
@@ -40,7 +38,8 @@ CONTROL_CHARACTERS_IN_URL = (
 NOT_AN_ADDRESS = "A recording source must be an http, https or s3 address."
 TOO_MANY = f"A record may list at most {MAX_RECORDING_SOURCES} recordingSources."
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# DRF's CharField rules (type, blank, length, NUL, surrogates), as the record's other text fields.
+_URL_TEXT = text(allow_blank=False, trim=True, max_length=MAX_URL_LENGTH)
 
 
 @dataclass(frozen=True)
@@ -58,35 +57,18 @@ class RecordingSource:
     url: str
 
 
-def _drf(field: type[serializers.Field], key: str, **params: Any) -> str:
-    return str(field.default_error_messages[key]).format(**params)
-
-
 def _absent(source: dict[str, Any], name: str) -> SourceProblem:
     if name in source:
-        return SourceProblem(name, _drf(serializers.Field, "null"), "null")
-    return SourceProblem(name, _drf(serializers.Field, "required"), "required")
+        return SourceProblem(name, drf_message(serializers.Field, "null"), "null")
+    return SourceProblem(name, drf_message(serializers.Field, "required"), "required")
 
 
 def _url_problems(data: Any) -> tuple[str, list[SourceProblem]]:
     """The trimmed address, or why it is not one (every text rule at once, then the address rules)."""
-    if isinstance(data, bool) or not isinstance(data, str | int | float):
-        return "", [SourceProblem("url", _drf(serializers.CharField, "invalid"), "invalid")]
-    value = str(data).strip()
-    if not value:
-        return "", [SourceProblem("url", _drf(serializers.CharField, "blank"), "blank")]
-    problems = []
-    if len(value) > MAX_URL_LENGTH:
-        msg = _drf(serializers.CharField, "max_length", max_length=MAX_URL_LENGTH)
-        problems.append(SourceProblem("url", msg, "max_length"))
-    if "\x00" in value:
-        validator = ProhibitNullCharactersValidator
-        problems.append(SourceProblem("url", str(validator.message), validator.code))
-    if not value.isascii() and (surrogate := _SURROGATE.search(value)):
-        msg = str(ProhibitSurrogateCharactersValidator.message).format(code_point=ord(surrogate.group()))
-        problems.append(SourceProblem("url", msg, ProhibitSurrogateCharactersValidator.code))
-    if problems:
-        return "", problems
+    try:
+        value = _URL_TEXT(data)
+    except Invalid as error:
+        return "", [SourceProblem("url", str(detail), detail.code) for detail in error.detail]
     if not value.lower().startswith(RECORDING_SCHEMES):
         return "", [SourceProblem("url", NOT_AN_ADDRESS, "invalid")]
     if has_control_characters(value):
@@ -97,7 +79,7 @@ def _url_problems(data: Any) -> tuple[str, list[SourceProblem]]:
 def recording_source_check(source: Any) -> tuple[RecordingSource | None, list[SourceProblem]]:
     """One source: the cleaned source, or None and every reason it is refused."""
     if not isinstance(source, dict):
-        msg = _drf(serializers.Serializer, "invalid", datatype=type(source).__name__)
+        msg = drf_message(serializers.Serializer, "invalid", datatype=type(source).__name__)
         return None, [SourceProblem("", msg, "invalid")]
     problems: list[SourceProblem] = []
     url = ""

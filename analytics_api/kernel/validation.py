@@ -71,7 +71,7 @@ def invalid(msg: str, code: str = "invalid") -> Invalid:
     return Invalid([ErrorDetail(msg, code)])
 
 
-def _drf(field: type[serializers.Field], key: str, **params: Any) -> str:
+def drf_message(field: type[serializers.Field], key: str, **params: Any) -> str:
     """DRF's own message of ``field`` for ``key``, so ours read exactly like a serializer's."""
     return str(field.default_error_messages[key]).format(**params)
 
@@ -79,7 +79,7 @@ def _drf(field: type[serializers.Field], key: str, **params: Any) -> str:
 def _missing(name: str | None, key: str) -> list[ErrorDetail]:
     """``required``/``null``: DRF's words, or (with ``name``) ours."""
     if name is None:
-        return [ErrorDetail(_drf(serializers.Field, key), key)]
+        return [ErrorDetail(drf_message(serializers.Field, key), key)]
     return [ErrorDetail(f"{name} is required." if key == "required" else f"{name} must not be null.", key)]
 
 
@@ -95,7 +95,8 @@ def _text_rules(value: str, max_length: int | None) -> str:
     """The validators DRF puts on every ``CharField``: length, then NUL, then surrogates (all reported)."""
     errors = []
     if max_length is not None and len(value) > max_length:
-        errors.append(ErrorDetail(_drf(serializers.CharField, "max_length", max_length=max_length), "max_length"))
+        msg = drf_message(serializers.CharField, "max_length", max_length=max_length)
+        errors.append(ErrorDetail(msg, "max_length"))
     if "\x00" in value:
         errors.append(ErrorDetail(str(ProhibitNullCharactersValidator.message), ProhibitNullCharactersValidator.code))
     if not value.isascii() and (surrogate := _SURROGATE.search(value)):
@@ -117,10 +118,10 @@ def text(*, allow_blank: bool, trim: bool, max_length: int | None = None) -> Che
                 return value
         if data == "" or (trim and str(data).strip() == ""):
             if not allow_blank:
-                raise invalid(_drf(serializers.CharField, "blank"), "blank")
+                raise invalid(drf_message(serializers.CharField, "blank"), "blank")
             return ""
         if isinstance(data, bool) or not isinstance(data, str | int | float):
-            raise invalid(_drf(serializers.CharField, "invalid"))
+            raise invalid(drf_message(serializers.CharField, "invalid"))
         value = str(data)
         return _text_rules(value.strip() if trim else value, max_length)
 
@@ -134,7 +135,7 @@ def boolean(data: Any) -> bool:
     except TypeError:  # unhashable: a list or an object
         value = None
     if value is None:
-        raise invalid(_drf(serializers.BooleanField, "invalid"))
+        raise invalid(drf_message(serializers.BooleanField, "invalid"))
     return value
 
 
@@ -146,15 +147,15 @@ def integer(*, min_value: int | None = None, max_value: int | None = None) -> Ch
             value = data
         else:
             if isinstance(data, str) and len(data) > serializers.IntegerField.MAX_STRING_LENGTH:
-                raise invalid(_drf(serializers.IntegerField, "max_string_length"), "max_string_length")
+                raise invalid(drf_message(serializers.IntegerField, "max_string_length"), "max_string_length")
             try:
                 value = int(serializers.IntegerField.re_decimal.sub("", str(data)))
             except (ValueError, TypeError):
-                raise invalid(_drf(serializers.IntegerField, "invalid")) from None
+                raise invalid(drf_message(serializers.IntegerField, "invalid")) from None
         if min_value is not None and value < min_value:
-            raise invalid(_drf(serializers.IntegerField, "min_value", min_value=min_value), "min_value")
+            raise invalid(drf_message(serializers.IntegerField, "min_value", min_value=min_value), "min_value")
         if max_value is not None and value > max_value:
-            raise invalid(_drf(serializers.IntegerField, "max_value", max_value=max_value), "max_value")
+            raise invalid(drf_message(serializers.IntegerField, "max_value", max_value=max_value), "max_value")
         return value
 
     return check
@@ -183,7 +184,7 @@ def json_value(data: Any) -> Any:
     try:
         json.dumps(data)
     except (TypeError, ValueError):
-        raise invalid(_drf(serializers.JSONField, "invalid")) from None
+        raise invalid(drf_message(serializers.JSONField, "invalid")) from None
     return data
 
 
@@ -194,7 +195,7 @@ def _texts_only(data: dict[Any, Any]) -> bool:
 def free_object(data: Any) -> dict[str, Any]:
     """DRF's ``DictField``: an object, its values unchecked."""
     if not isinstance(data, dict):
-        raise invalid(_drf(serializers.DictField, "not_a_dict", input_type=type(data).__name__), "not_a_dict")
+        raise invalid(drf_message(serializers.DictField, "not_a_dict", input_type=type(data).__name__), "not_a_dict")
     return {str(key): value for key, value in data.items()}
 
 
@@ -323,7 +324,8 @@ def list_of(child: Check, *, max_length: int | None = None, too_many: str = "", 
         if data.__class__ is not list and (isinstance(data, str | Mapping) or not hasattr(data, "__iter__")):
             if not_a_list:
                 raise invalid(not_a_list)
-            raise invalid(_drf(serializers.ListField, "not_a_list", input_type=type(data).__name__), "not_a_list")
+            msg = drf_message(serializers.ListField, "not_a_list", input_type=type(data).__name__)
+            raise invalid(msg, "not_a_list")
         items = data if isinstance(data, list) else list(data)
         if max_length is not None and len(items) > max_length:
             raise invalid(too_many, "too_many")
@@ -377,7 +379,7 @@ def obj(
         if data.__class__ is not dict and not isinstance(data, Mapping):
             if open_:
                 raise Invalid({NON_FIELD: [ErrorDetail("Expected a JSON object.", "invalid_type")]})
-            msg = _drf(serializers.Serializer, "invalid", datatype=type(data).__name__)
+            msg = drf_message(serializers.Serializer, "invalid", datatype=type(data).__name__)
             raise Invalid({NON_FIELD: [ErrorDetail(msg, "invalid")]})
         validated: dict[str, Any] = {}
         errors: dict[str, Any] = {}
