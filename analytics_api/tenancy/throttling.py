@@ -31,14 +31,19 @@ _SWEEP_CHANCE = 1 / 2000
 
 
 def client_address(request: HttpRequest) -> str:
-    """The caller's address, for counting.
+    """The caller's address, for counting: the one place that decides it.
 
-    ``REMOTE_ADDR``, unless ``TRUSTED_PROXY_COUNT`` = n > 0 reverse proxies stand in front of the
-    app: then the n-th ``X-Forwarded-For`` entry from the right (each proxy appends the address it
-    was called from, so entries further left are whatever the caller chose to send). Without the
-    setting the header is never read: anyone can send it.
+    1. ``CLIENT_IP_HEADER`` set (a front proxy such as the compose stack's nginx overwrites that
+       header with the address it sees): its value, when it is one IP address.
+    2. Else ``TRUSTED_PROXY_COUNT`` = n > 0 reverse proxies appending to ``X-Forwarded-For``: the
+       n-th entry from the right (entries further left are whatever the caller chose to send).
+    3. Else, or when the header does not hold what it should, ``REMOTE_ADDR``. Neither header is
+       read without its setting: anyone can send them.
     """
     remote = request.META.get("REMOTE_ADDR") or "-"
+    if settings.CLIENT_IP_HEADER:
+        key = "HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_")
+        return _ip_or(request.META.get(key, "").strip(), remote)
     hops = settings.TRUSTED_PROXY_COUNT
     if hops <= 0:
         return remote
@@ -46,10 +51,14 @@ def client_address(request: HttpRequest) -> str:
     entries = [entry for entry in entries if entry]
     if len(entries) < hops:  # the request did not come through every proxy
         return remote
+    return _ip_or(entries[-hops], remote)
+
+
+def _ip_or(value: str, fallback: str) -> str:
     try:
-        return str(ipaddress.ip_address(entries[-hops]))
+        return str(ipaddress.ip_address(value))
     except ValueError:
-        return remote
+        return fallback
 
 
 def window_reset(window_seconds: int, now: float) -> float:
