@@ -15,7 +15,10 @@ class Scope(models.TextChoices):
     QUALITYAI = "qualityai.analytics", "Quality AI rawdata"
     INGEST = "ingest", "Ingestion endpoints"
     RECORDINGS = "recordings", "Recordings"
-    ADMIN = "account.admin", "Account settings (retention) and audit log"
+    ADMIN = "account.admin", "Account settings (retention, privacy) and audit log"
+    CONVERSATIONS_READ = "conversations.read", "Conversation reads: query, details, transcript, events, latency"
+    CONVERSATIONS_SUPERVISE = "conversations.supervise", "Supervisor actions: dispositions, flags, filters, deletion"
+    EXPORTS = "exports", "Export jobs (with the dataset's read scope)"
 
 
 class Account(models.Model):

@@ -174,6 +174,7 @@ INSTALLED_APPS = [
     "conversations",
     "qualityai",
     "recordings",
+    "content",
 ]
 
 MIDDLEWARE = [

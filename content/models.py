@@ -1,0 +1,127 @@
+"""The conversation itself (docs/contract.md#conversation-content): status, transcript, events, voice turns.
+
+Sized for about 100 million conversations a month with some 30 messages each (docs/conversation-storage.md):
+one narrow ``Conversation`` row per conversation carries every column the Conversations table filters
+and orders on, so a page is one index range scan; the bulky parts (transcript, events, voice turns)
+are one document per conversation in tables of their own, read only by the endpoint that serves
+them — 100 million rows a month rather than three billion message rows, each compressed by
+PostgreSQL's TOAST and fetched by primary key.
+
+Every table carries the account and every unique key starts with it (the path to sharding by
+account), and every table carries the conversation's start (the key of monthly partitions).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from analytics_api.kernel.fields import FastJSONField
+from analytics_api.models import Account
+
+
+class Status(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In Progress"
+    ERROR = "error", "Error"
+    COMPLETED_DROP_OFF = "completed_drop_off", "Completed (Drop Off)"
+    COMPLETED_USER_HANGUP = "completed_user_hangup", "Completed (User Hangup)"
+    COMPLETED_AI_AGENT_HANGUP = "completed_ai_agent_hangup", "Completed (AI Agents Hangup)"
+    COMPLETED = "completed", "Completed"
+
+
+class Sentiment(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEUTRAL = "neutral", "Neutral"
+    NEGATIVE = "negative", "Negative"
+    MIXED = "mixed", "Mixed"
+
+
+class Conversation(models.Model):
+    """One conversation of an account, keyed by its ``sessionId``; the row the Conversations table lists.
+
+    Its interaction record (conversations.Interaction, same account and session id) and its content
+    arrive in any order: the start is the interaction's ``sessionStartTime`` once known
+    (``start_from_interaction``), until then the time of the first message or event.
+    """
+
+    # Every index below starts with the account (see conversations.Interaction for why no bare one).
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="conversations", db_index=False)
+    session_id = models.CharField(max_length=128)
+    started_at = models.DateTimeField()
+    start_from_interaction = models.BooleanField(default=False)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField(max_length=8, null=True, blank=True, help_text="rtm, voice or email")
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.IN_PROGRESS)
+    smart_status = models.CharField(max_length=200, null=True, blank=True)
+    error_message = models.TextField(null=True, blank=True)
+    language = models.CharField(max_length=32, null=True, blank=True)
+    csat_score = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1-5; null: not answered")
+    csat_asked = models.BooleanField(default=False, help_text="The survey was triggered (answered or not)")
+    nps_score = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-10; null: not answered")
+    nps_asked = models.BooleanField(default=False)
+    liked = models.BooleanField(null=True, blank=True, help_text="like: true/false; null: not answered")
+    like_asked = models.BooleanField(default=False)
+    sentiment = models.CharField(max_length=16, choices=Sentiment.choices, null=True, blank=True)
+    flagged = models.BooleanField(default=False, help_text="Has at least one flag (ingested or supervisor's)")
+    sections = FastJSONField(
+        default=dict, blank=True,
+        help_text="The small sections as ingested (csat, nps, sentiment, flags, notes, snooze, campaign, "
+        "mode, joinedUsers, identifiers, …), times in UTC",
+    )
+    message_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "session_id"], name="conversation_session_per_account"),
+        ]
+        indexes = [
+            # The Conversations table: a window on the start, ties broken by session id, both directions.
+            models.Index(fields=["account", "started_at", "session_id"], name="conversation_window"),
+            models.Index(fields=["account", "status", "started_at", "session_id"], name="conversation_status_window"),
+        ]
+
+    def __str__(self) -> str:
+        return self.session_id
+
+
+class _Document(models.Model):
+    """A section stored as one document per conversation, fetched by the conversation's key."""
+
+    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    started_at = models.DateTimeField(help_text="The conversation's start: the key of monthly partitions")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Transcript(_Document):
+    """The messages in time order (then id), as ingested, times in UTC; appended by id in append mode."""
+
+    messages = FastJSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"transcript of {self.conversation_id}"
+
+
+class EventLog(_Document):
+    """The conversation's events (the twelve types of the contract) in time order, appended by id."""
+
+    events = FastJSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"events of {self.conversation_id}"
+
+
+class VoiceTurns(_Document):
+    """The timing points of each voice turn, times in UTC; latency is computed when read."""
+
+    turns = FastJSONField(default=list)
+
+    class Meta:
+        verbose_name_plural = "voice turns"
+
+    def __str__(self) -> str:
+        return f"voice turns of {self.conversation_id}"
