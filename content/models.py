@@ -85,6 +85,27 @@ class Conversation(models.Model):
         return self.session_id
 
 
+class ConversationAgent(models.Model):
+    """One row per agent of a conversation (in the order they joined), so the ``agents`` filter is an indexed semi-join."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="agent_links")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    agent_id = models.CharField(max_length=128)
+    position = models.PositiveSmallIntegerField(help_text="Order in which the agent joined (0 first)")
+    started_at = models.DateTimeField(help_text="The conversation's start")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "agent_id"], name="conversation_agent_once"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "agent_id", "started_at"], name="conversation_agent_window"),
+        ]
+
+    def __str__(self) -> str:
+        return self.agent_id
+
+
 class _Document(models.Model):
     """A section stored as one document per conversation, fetched by the conversation's key."""
 

@@ -43,6 +43,17 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.CreateModel(
+            name='ConversationAgent',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('agent_id', models.CharField(max_length=128)),
+                ('position', models.PositiveSmallIntegerField(help_text='Order in which the agent joined (0 first)')),
+                ('started_at', models.DateTimeField(help_text="The conversation's start")),
+                ('account', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='analytics_api.account')),
+                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_links', to='content.conversation')),
+            ],
+        ),
+        migrations.CreateModel(
             name='EventLog',
             fields=[
                 ('conversation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='content.conversation')),
@@ -92,5 +103,13 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='conversation',
             constraint=models.UniqueConstraint(fields=('account', 'session_id'), name='conversation_session_per_account'),
+        ),
+        migrations.AddIndex(
+            model_name='conversationagent',
+            index=models.Index(fields=['account', 'agent_id', 'started_at'], name='conversation_agent_window'),
+        ),
+        migrations.AddConstraint(
+            model_name='conversationagent',
+            constraint=models.UniqueConstraint(fields=('conversation', 'agent_id'), name='conversation_agent_once'),
         ),
     ]
