@@ -86,7 +86,7 @@ class Conversation(models.Model):
 
 
 class ConversationAgent(models.Model):
-    """One row per agent of a conversation (in the order they joined), so the ``agents`` filter is an indexed semi-join."""
+    """One row per agent of a conversation (in joining order): the ``agents`` filter is an indexed semi-join."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="agent_links")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -107,7 +107,10 @@ class ConversationAgent(models.Model):
 
 
 class ConversationDocument(models.Model):
-    """A section stored as one document per conversation, fetched by the conversation's key (abstract: each section, diagnostics included, is a table of its own)."""
+    """A section stored as one document per conversation, fetched by the conversation's key.
+
+    Abstract: each section (diagnostics included) is a table of its own.
+    """
 
     conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, primary_key=True, related_name="+")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
