@@ -51,8 +51,12 @@ def _ip(data: Any) -> str:
         raise invalid("ip must be an IPv4 or IPv6 address such as 172.31.11.64.") from None
 
 
+def _bound(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
 def _number(name: str, *, minimum: float, maximum: float) -> Check:
-    message = f"{name} must be a number from {minimum:g} to {maximum:g}."
+    message = f"{name} must be a number from {_bound(minimum)} to {_bound(maximum)}."
 
     def check(data: Any) -> float:
         if not is_number(data):
