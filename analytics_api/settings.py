@@ -216,6 +216,21 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL")
 DATABASES = {"default": _database(DATABASE_URL)}
+# Streaming replicas serving the read endpoints (docs/contract.md#read-replicas), comma-separated.
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30, minimum=0)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 2, minimum=0)
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    if not (_url.startswith(("postgres://", "postgresql://")) and DATABASE_URL.startswith("postgres")):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS needs PostgreSQL: postgres:// replicas of a postgres:// DATABASE_URL"
+        )
+    _replica = _database(_url)
+    # Named in pg_stat_activity and the server's log; a test run uses the primary's test database.
+    _replica["OPTIONS"].setdefault("application_name", f"analytics-api-replica-{_number}")
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+DATABASE_ROUTERS = ["analytics_api.replicas.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
