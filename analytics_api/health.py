@@ -1,4 +1,4 @@
-"""Readiness (docs/contract.md#health): whether each backing service answers, right now.
+"""Readiness (docs/contract.md#readiness): whether each backing service answers, right now.
 
 ``GET /api/health/ready`` answers 503 naming every one that is down; ``/metrics`` reports the same
 checks as ``analytics_dependency_up``. Each check is one round trip with a short timeout:

@@ -72,7 +72,7 @@ class HealthView(APIView):
 
 
 class ReadinessView(APIView):
-    """Whether this instance can serve: every backing service answers (docs/contract.md#health)."""
+    """Whether this instance can serve: every backing service answers (docs/contract.md#readiness)."""
 
     authentication_classes = []
     permission_classes = []
