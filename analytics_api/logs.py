@@ -44,7 +44,8 @@ def context_set(**fields: str | None) -> None:
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s,;\"']+")
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Not "*" in the local part: a masked URL password (user:****@host) is not an address.
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'+=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 def mask_secrets(text: str) -> str:
