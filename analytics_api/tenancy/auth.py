@@ -27,6 +27,7 @@ from rest_framework.request import Request
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.text import is_storable
 from analytics_api.models import Account, ApiClient, Bot, UsedTokenId
+from analytics_api.tenancy.client_cache import ClientCache, process_cache_register
 from analytics_api.tenancy.throttling import client_address, window_counts, window_reset
 
 logger = logging.getLogger("analytics_api.tenancy.auth")
@@ -117,11 +118,21 @@ def _time_claims_problem(claims: dict[str, Any]) -> str | None:
     return None
 
 
-def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
+def _client_load(client_id: str) -> ApiClient | None:
+    return ApiClient.objects.select_related("account").filter(client_id=client_id).first()
+
+
+_clients = process_cache_register(ClientCache(load=_client_load))
+
+
+def client_for_token(token: str, *, clients: ClientCache = _clients) -> tuple[ApiClient, dict[str, Any]]:
     """Verify a token and return its client and claims.
 
+    0. A token this process verified before, with the client's current secret, is only checked
+       again against the clock and the lifetime rules (``_verified_client``).
     1. Read the header without trusting it: only HS256 is accepted (no ``none``, no RS/ES).
-    2. Find the client named by the unverified ``appId`` claim; unknown or disabled → 401.
+    2. Find the client named by the unverified ``appId`` claim (in the process's client cache,
+       which checks the shared version on every call); unknown or disabled → 401.
     3. Require an ``exp``; ``exp``/``nbf``/``iat`` must be JSON numbers.
     4. Verify the signature with that client's secret, and ``exp``/``nbf``/``iat`` with leeway.
     5. Refuse tokens older than ``JWT_MAX_AGE_SECONDS`` (by ``iat``), and tokens living longer
@@ -129,6 +140,9 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
     6. For clients with ``enforce_jti``: require ``jti`` and an ``exp`` within an hour, and
        record the ``jti`` so that the same token is refused the second time.
     """
+    known = _verified_client(token, clients)
+    if known is not None:
+        return known
     try:
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
@@ -140,13 +154,10 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
     if not isinstance(client_id, str) or not client_id:
         raise _fail("The token has no appId claim naming the API client.")
 
-    client = (
-        ApiClient.objects.select_related("account").filter(client_id=client_id).first()
-        if len(client_id) <= 64 and is_storable(client_id)
-        else None
-    )
-    if client is None or not client.enabled:
-        raise _fail("Unknown or disabled API client.", client_id=client_id, known=client is not None)
+    cached = clients.get(client_id) if len(client_id) <= 64 and is_storable(client_id) else None
+    if cached is None or not cached.client.enabled:
+        raise _fail("Unknown or disabled API client.", client_id=client_id, known=cached is not None)
+    client: ApiClient = cached.client
     problem = _time_claims_problem(unverified)
     if problem:
         raise _fail(problem, client_id=client_id, known=True)
@@ -155,7 +166,7 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
     try:
         claims = jwt.decode(
             token,
-            client.secret,
+            cached.secret,
             algorithms=["HS256"],
             leeway=leeway,
             options={"require": ["exp"], "verify_iat": True},
@@ -174,6 +185,17 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
         raise _fail(f"The token is invalid: {error}.", client_id=client_id, known=True) from None
 
     now = datetime.now(UTC).timestamp()
+    _lifetime_check(claims, now=now, client_id=client_id)
+    if client.enforce_jti:
+        _accept_jti_once(client, claims, now)
+    else:
+        _verified_remember(token, _Verified(client_id=client_id, secret=cached.secret, claims=claims))
+    return client, claims
+
+
+def _lifetime_check(claims: dict[str, Any], *, now: float, client_id: str) -> None:
+    """Refuse tokens older than ``JWT_MAX_AGE_SECONDS`` (by ``iat``) or living longer than that."""
+    leeway = settings.JWT_LEEWAY_SECONDS
     max_age = settings.JWT_MAX_AGE_SECONDS
     iat = claims.get("iat")
     if iat is not None and now - iat > max_age + leeway:
@@ -191,9 +213,47 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
             known=True,
         )
 
-    if client.enforce_jti:
-        _accept_jti_once(client, claims, now)
-    return client, claims
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token whose signature verified with ``secret`` (the very object the client cache holds)."""
+
+    client_id: str
+    secret: str
+    claims: dict[str, Any]
+
+
+# A client sends the same token many times, and its header, signature and claims cannot change:
+# only the time claims need checking again (and the client: the cache checks its version). Tokens
+# of single-use clients are never kept, so a replay always reaches the jti check.
+_VERIFIED_MAX_ENTRIES = 4096
+_verified: dict[str, _Verified] = {}
+
+
+def _verified_remember(token: str, verified: _Verified) -> None:
+    if len(_verified) >= _VERIFIED_MAX_ENTRIES:
+        _verified.clear()
+    _verified[token] = verified
+
+
+def _verified_client(token: str, clients: ClientCache) -> tuple[ApiClient, dict[str, Any]] | None:
+    """The client and claims of a token verified before with the client's current secret, checked
+    again against the clock exactly as PyJWT checks them (``iat``, ``nbf``, then ``exp``); or None."""
+    known = _verified.get(token)
+    if known is None:
+        return None
+    cached = clients.get(known.client_id)
+    if cached is None or cached.secret is not known.secret or not cached.client.enabled or cached.client.enforce_jti:
+        return None
+    claims, client_id = known.claims, known.client_id
+    now = datetime.now(UTC).timestamp()
+    leeway = settings.JWT_LEEWAY_SECONDS
+    if any(name in claims and int(claims[name]) > now + leeway for name in ("iat", "nbf")):
+        raise _fail("The token is not valid yet (nbf or iat in the future).", client_id=client_id, known=True)
+    if int(claims["exp"]) <= now - leeway:
+        raise _fail("The token has expired: mint a new one.", client_id=client_id, known=True)
+    _lifetime_check(claims, now=now, client_id=client_id)
+    return cached.client, claims
 
 
 def jti_digest(jti: str) -> str:

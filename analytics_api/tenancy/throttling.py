@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
 
 from analytics_api.models import ApiClient
+from analytics_api.tenancy.shared_cache import redis_client, shared_cache
 
 # Counter files untouched for longer than the longest window are stale: swept now and then.
 _SWEEP_AFTER_SECONDS = 2 * 3600 + 60
@@ -77,10 +77,9 @@ def window_counts(windows: list[tuple[str, int]], *, now: float | None = None) -
     """
     now = time.time() if now is None else now
     keyed = [(f"{name}:{int(now // window_seconds)}", window_seconds) for name, window_seconds in windows]
-    store = caches["default"]
+    store = shared_cache()
     if isinstance(store, RedisCache):
-        # Django's RedisCache keeps its redis-py client behind _cache; the key scheme stays Django's.
-        pipe = store._cache.get_client(write=True).pipeline(transaction=False)
+        pipe = redis_client(store).pipeline(transaction=False)
         for key, window_seconds in keyed:
             full_key = store.make_and_validate_key(key)
             pipe.incr(full_key)
