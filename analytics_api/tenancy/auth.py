@@ -27,8 +27,15 @@ from rest_framework.request import Request
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.text import is_storable
 from analytics_api.models import Account, ApiClient, Bot, UsedTokenId
-from analytics_api.tenancy.client_cache import ClientCache, process_cache_register
-from analytics_api.tenancy.throttling import client_address, window_counts, window_reset
+from analytics_api.tenancy.client_cache import CachedClient, ClientCache, client_version_key, process_cache_register
+from analytics_api.tenancy.throttling import (
+    RateCounts,
+    client_address,
+    rate_windows,
+    window_counts,
+    window_counts_reading,
+    window_reset,
+)
 
 logger = logging.getLogger("analytics_api.tenancy.auth")
 
@@ -41,10 +48,12 @@ _TIME_CLAIMS = ("exp", "nbf", "iat")
 class TokenInvalid(exceptions.AuthenticationFailed):
     default_code = "invalid_token"
 
-    def __init__(self, detail: str, *, client_id: str | None = None) -> None:
+    def __init__(self, detail: str, *, client_id: str | None = None, named: str | None = None) -> None:
         super().__init__(detail)
         # The existing client the token names, when it names one: its failures count against it.
         self.client_id = client_id
+        # Whatever appId the token names, existing or not (for the log).
+        self.named = named
 
 
 @dataclass(frozen=True)
@@ -75,8 +84,7 @@ def raw_token(request: Request) -> str | None:
 
 
 def _fail(msg: str, *, client_id: str | None = None, known: bool = False) -> TokenInvalid:
-    logger.info("Authentication failed: %s (client %s)", msg, client_id or "unknown")
-    return TokenInvalid(msg, client_id=client_id if known else None)
+    return TokenInvalid(msg, client_id=client_id if known else None, named=client_id)
 
 
 def _json_kind(value: Any) -> str:
@@ -126,13 +134,48 @@ _clients = process_cache_register(ClientCache(load=_client_load))
 
 
 def client_for_token(token: str, *, clients: ClientCache = _clients) -> tuple[ApiClient, dict[str, Any]]:
-    """Verify a token and return its client and claims.
+    """Verify a token against its client as the shared cache says it is now; the client and claims."""
+    entry, claims, _ = _entry_for_token(token, clients=clients, confirmed=True)
+    return entry.client, claims
+
+
+def _entry_for_token(
+    token: str, *, clients: ClientCache, confirmed: bool
+) -> tuple[CachedClient, dict[str, Any], bool]:
+    """``_verify``; when it failed on this process's unconfirmed copy of a known client, once more
+    on the client as it is now (the change that makes the token pass may be what the copy lacks)."""
+    try:
+        return _verify(token, clients=clients, confirmed=confirmed)
+    except TokenInvalid as error:
+        if confirmed or error.client_id is None:
+            raise
+        return _verify(token, clients=clients, confirmed=True)
+
+
+def _client_entry(clients: ClientCache, client_id: str, *, confirmed: bool) -> tuple[CachedClient | None, bool]:
+    """The client's entry, and whether its version was read from the shared cache just now.
+
+    Single-use clients are always confirmed: their ``jti`` is recorded before the caller could
+    compare versions, and a second attempt would find it used.
+    """
+    if not confirmed:
+        local = clients.local(client_id)
+        if local is not None and not local.client.enforce_jti:
+            return local, False
+    return clients.get(client_id), True
+
+
+def _verify(token: str, *, clients: ClientCache, confirmed: bool) -> tuple[CachedClient, dict[str, Any], bool]:
+    """Verify a token; its client's entry, the claims, and whether the entry was confirmed.
+
+    With ``confirmed=False`` this process's copy of the client may be used as it is: the caller
+    must then compare its version with the shared one and verify again if they differ.
 
     0. A token this process verified before, with the client's current secret, is only checked
        again against the clock and the lifetime rules (``_verified_client``).
     1. Read the header without trusting it: only HS256 is accepted (no ``none``, no RS/ES).
-    2. Find the client named by the unverified ``appId`` claim (in the process's client cache,
-       which checks the shared version on every call); unknown or disabled → 401.
+    2. Find the client named by the unverified ``appId`` claim (in the process's client cache);
+       unknown or disabled → 401.
     3. Require an ``exp``; ``exp``/``nbf``/``iat`` must be JSON numbers.
     4. Verify the signature with that client's secret, and ``exp``/``nbf``/``iat`` with leeway.
     5. Refuse tokens older than ``JWT_MAX_AGE_SECONDS`` (by ``iat``), and tokens living longer
@@ -140,7 +183,7 @@ def client_for_token(token: str, *, clients: ClientCache = _clients) -> tuple[Ap
     6. For clients with ``enforce_jti``: require ``jti`` and an ``exp`` within an hour, and
        record the ``jti`` so that the same token is refused the second time.
     """
-    known = _verified_client(token, clients)
+    known = _verified_client(token, clients, confirmed=confirmed)
     if known is not None:
         return known
     try:
@@ -154,7 +197,11 @@ def client_for_token(token: str, *, clients: ClientCache = _clients) -> tuple[Ap
     if not isinstance(client_id, str) or not client_id:
         raise _fail("The token has no appId claim naming the API client.")
 
-    cached = clients.get(client_id) if len(client_id) <= 64 and is_storable(client_id) else None
+    cached, confirmed = (
+        _client_entry(clients, client_id, confirmed=confirmed)
+        if len(client_id) <= 64 and is_storable(client_id)
+        else (None, True)
+    )
     if cached is None or not cached.client.enabled:
         raise _fail("Unknown or disabled API client.", client_id=client_id, known=cached is not None)
     client: ApiClient = cached.client
@@ -190,7 +237,7 @@ def client_for_token(token: str, *, clients: ClientCache = _clients) -> tuple[Ap
         _accept_jti_once(client, claims, now)
     else:
         _verified_remember(token, _Verified(client_id=client_id, secret=cached.secret, claims=claims))
-    return client, claims
+    return cached, claims, confirmed
 
 
 def _lifetime_check(claims: dict[str, Any], *, now: float, client_id: str) -> None:
@@ -236,13 +283,15 @@ def _verified_remember(token: str, verified: _Verified) -> None:
     _verified[token] = verified
 
 
-def _verified_client(token: str, clients: ClientCache) -> tuple[ApiClient, dict[str, Any]] | None:
-    """The client and claims of a token verified before with the client's current secret, checked
+def _verified_client(
+    token: str, clients: ClientCache, *, confirmed: bool
+) -> tuple[CachedClient, dict[str, Any], bool] | None:
+    """``_verify``'s answer for a token verified before with the client's secret of now, checked
     again against the clock exactly as PyJWT checks them (``iat``, ``nbf``, then ``exp``); or None."""
     known = _verified.get(token)
     if known is None:
         return None
-    cached = clients.get(known.client_id)
+    cached, confirmed = _client_entry(clients, known.client_id, confirmed=confirmed)
     if cached is None or cached.secret is not known.secret or not cached.client.enabled or cached.client.enforce_jti:
         return None
     claims, client_id = known.claims, known.client_id
@@ -253,7 +302,7 @@ def _verified_client(token: str, clients: ClientCache) -> tuple[ApiClient, dict[
     if int(claims["exp"]) <= now - leeway:
         raise _fail("The token has expired: mint a new one.", client_id=client_id, known=True)
     _lifetime_check(claims, now=now, client_id=client_id)
-    return cached.client, claims
+    return cached, claims, confirmed
 
 
 def jti_digest(jti: str) -> str:
@@ -308,11 +357,21 @@ class JWTAuthentication(BaseAuthentication):
         if token is None:
             return None
         try:
-            client, _claims = client_for_token(token)
+            entry, _claims, confirmed = _entry_for_token(token, clients=_clients, confirmed=False)
+            # The client's version and its rate counts, in one round trip (ClientRateThrottle
+            # judges the counts); a version other than our copy's: verify again on the client of now.
+            now = time.time()
+            counts, version = window_counts_reading(
+                rate_windows(entry.client.client_id), read_key=client_version_key(entry.client.client_id), now=now
+            )
+            if not confirmed and version != entry.version:
+                entry, _claims, _ = _entry_for_token(token, clients=_clients, confirmed=True)
         except TokenInvalid as error:
+            logger.info("Authentication failed: %s (client %s)", error.detail, error.named or "unknown")
             self._count_failure(request, error)
             raise
-        return ClientPrincipal(client), client
+        request.client_rate_counts = RateCounts(client_id=entry.client.client_id, now=now, counts=counts)
+        return ClientPrincipal(entry.client), entry.client
 
     def _count_failure(self, request: Request, error: TokenInvalid) -> None:
         now = time.time()

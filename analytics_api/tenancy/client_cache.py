@@ -13,7 +13,8 @@ every request, with one read of the shared cache, that the client has not change
 2. A process serves a client from its own copy only while the shared version is still the one it
    read with the row; any other version (or a cache that lost the key) reloads the row. So a
    disabled client, a rotated secret or a removed scope takes effect on the very next request in
-   every process.
+   every process. Authentication reads the version in the same Redis round trip as the rate
+   limiter's counts, so the check costs no round trip of its own.
 3. The lifetime bounds what a lost invalidation could cost (a client changed by raw SQL, a shared
    cache flushed before a process noticed): never more than ``CLIENT_CACHE_SECONDS``.
 
@@ -41,7 +42,11 @@ logger = logging.getLogger("analytics_api.tenancy.client_cache")
 
 CLIENT_CACHE_SECONDS = 30.0
 CLIENT_CACHE_MAX_ENTRIES = 10_000
-_VERSION_KEY = "apiclient-version:{}"
+
+
+def client_version_key(client_id: str) -> str:
+    """The shared cache's key holding the client's current version (an int, absent until it changes)."""
+    return f"apiclient-version:{client_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +81,18 @@ class ClientCache:
         self._entries: dict[str, CachedClient] = {}
         self._lock = threading.Lock()
 
+    def local(self, client_id: str) -> CachedClient | None:
+        """This process's copy of the client, within its lifetime, without reading the shared version:
+        the caller must compare ``version`` with the shared one itself (authentication does, in the
+        rate limiter's round trip) and use ``get`` when they differ."""
+        entry = self._entries.get(client_id)
+        return entry if entry is not None and entry.expires_at > time.monotonic() else None
+
     def get(self, client_id: str) -> CachedClient | None:
         """The client named ``client_id`` as it is now, or None when there is no such client."""
-        version = shared_int(self._shared(), _VERSION_KEY.format(client_id))
         entry = self._entries.get(client_id)
         now = time.monotonic()
+        version = shared_int(self._shared(), client_version_key(client_id))
         if entry is not None and entry.version == version and entry.expires_at > now:
             return entry
         client = self._load(client_id)
@@ -125,7 +137,7 @@ def api_clients_changed(client_ids: Iterable[str]) -> None:
 
 def _versions_bump(client_ids: list[str]) -> None:
     shared_cache().set_many(
-        {_VERSION_KEY.format(client_id): secrets.randbits(62) for client_id in client_ids}, timeout=None
+        {client_version_key(client_id): secrets.randbits(62) for client_id in client_ids}, timeout=None
     )
     for cache in _PROCESS_CACHES:
         cache.forget(client_ids)

@@ -30,6 +30,17 @@ def redis_client(store: RedisCache) -> redis.Redis:
     return client
 
 
+def redis_script(store: RedisCache, source: str) -> Any:
+    """A callable running the Lua ``source`` on ``store``'s server (EVALSHA, loading it when missing)."""
+    scripts = getattr(store, "_fast_scripts", None)
+    if scripts is None:
+        scripts = store._fast_scripts = {}  # type: ignore[attr-defined]
+    script = scripts.get(source)
+    if script is None:
+        script = scripts[source] = redis_client(store).register_script(source)
+    return script
+
+
 def shared_int(store: BaseCache, key: str) -> Any:
     """``store.get(key)`` for a key only ever set to an int (RedisCache stores ints as plain text)."""
     if isinstance(store, RedisCache):
