@@ -174,6 +174,7 @@ INSTALLED_APPS = [
     "conversations",
     "qualityai",
     "recordings",
+    "changes",
 ]
 
 MIDDLEWARE = [
@@ -291,6 +292,9 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # /admin/ login attempts allowed per username and per address in each window, before refusing.
 ADMIN_LOGIN_ATTEMPTS = env_int("ADMIN_LOGIN_ATTEMPTS", 10, minimum=1)
 ADMIN_LOGIN_WINDOW_SECONDS = env_int("ADMIN_LOGIN_WINDOW_SECONDS", 900, minimum=60)
+
+# Change feed (docs/contract.md#change-feed): days a change is kept; an older cursor is 410.
+CHANGE_FEED_RETENTION_DAYS = env_int("CHANGE_FEED_RETENTION_DAYS", 30, minimum=1)
 
 # Recordings storage: the local filesystem under MEDIA_ROOT unless S3_BUCKET is set.
 S3_BUCKET = env_str("S3_BUCKET")

@@ -33,6 +33,7 @@ from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from analytics_api.models import Account
+from changes.services import changes_record_qa_contacts
 from recordings.audio import NotAudio, TranscodeTimeout, TranscodeTooLarge, flac_from
 from recordings.grants import SourcePolicy
 from recordings.models import AttemptKind, Recording, RecordingFile, RecordingState
@@ -546,6 +547,10 @@ def _record_success(item: RecordingFile, claim: Claim, storage: RecordingStorage
             )
             if updated:
                 recording_state_refresh(recording=recording)
+                # The contact's recording links now list this file.
+                changes_record_qa_contacts(
+                    account_id=recording.account_id, conversation_ids=[recording.conversation_id]
+                )
     if not updated:
         logger.info("Recording file %s: claim lost or recording deleted, removing %s", item.pk, key)
         _discard(storage, item, claim.token)
