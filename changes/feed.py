@@ -1,19 +1,8 @@
 """Reading the change feed (docs/contract.md#change-feed): pages in position order that never skip.
 
-A change's position is ``(txid, id)``. Transactions take ids from the sequence when they write but
-commit in any order, so a reader that passed id 11 could later see id 10 commit: a naive cursor
-would skip it. The feed therefore serves only positions up to a *watermark* below which nothing
-can still appear:
-
-* PostgreSQL: ``pg_snapshot_xmin(pg_current_snapshot())`` is the oldest transaction still in
-  flight; every transaction with a lower id has finished, and every transaction that has not
-  has this id or a higher one. Changes of ``txid < xmin`` are all committed and visible, and no
-  new one can ever join them; the watermark is ``(xmin − 1, ∞)``. A long transaction holds the
-  feed back (never longer than it runs), it never makes it skip.
-* SQLite: writers are serialized (a write transaction holds the database lock until it commits),
-  so ids are handed out in commit order; the watermark is the highest committed id.
-
-A cursor is ``txid`` and ``id`` as 16 hex digits each: cursors compare as strings in feed order.
+A change's position is ``(txid, id)``; the feed serves positions only up to the watermark
+(:mod:`changes.watermark`), below which no change can still appear. A cursor is ``txid`` and
+``id`` as 16 hex digits each: cursors compare as strings in feed order.
 """
 
 from __future__ import annotations
@@ -25,18 +14,16 @@ from typing import Any
 import orjson
 from django.db import connection
 from django.db.models import Max
-from django.utils import timezone
 
 from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
 from changes.datasets import Dataset
 from changes.models import Change, ChangeHorizon, ChangeOp
+from changes.watermark import END, feed_watermark
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
-# The highest id: a watermark position covers every id of its transaction.
-_END = (1 << 63) - 1
 CURSOR_EXPIRED = "Resync from the beginning: this cursor is older than the feed's retention"
 
 
@@ -54,7 +41,7 @@ class Position:
         if len(cursor) != 32 or cursor.strip("0123456789abcdef"):
             return None
         txid, seq = int(cursor[:16], 16), int(cursor[16:], 16)
-        return cls(txid, seq) if txid < 1 << 63 and seq <= _END else None
+        return cls(txid, seq) if txid < 1 << 63 and seq <= END else None
 
 
 START = Position(0, 0)
@@ -74,34 +61,6 @@ class FeedPage:
             "endOfStream": self.end_of_stream,
             "completeUpTo": render_utc_ms(self.complete_up_to),
         }
-
-
-def feed_watermark() -> tuple[Position, datetime]:
-    """The last position that can be served, and the instant before which every commit is below it.
-
-    PostgreSQL: the instant is the start of the oldest transaction holding an id (or now), read
-    *before* the snapshot, so a transaction still in flight at the snapshot started after it.
-    """
-    if connection.vendor != "postgresql":
-        now = timezone.now()
-        last = Change.objects.order_by("-id").values_list("id", flat=True).first()
-        return Position(0, last or 0), now
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT least(min(xact_start), statement_timestamp()) FROM pg_stat_activity WHERE backend_xid IS NOT NULL"
-        )
-        complete = cursor.fetchone()[0] or timezone.now()
-        cursor.execute(
-            "SELECT pg_snapshot_xmin(s)::text::bigint, pg_current_xact_id_if_assigned()::text::bigint, "
-            f"coalesce(pg_sequence_last_value(pg_get_serial_sequence('{Change._meta.db_table}', 'id')), 0) "
-            "FROM pg_current_snapshot() AS s"
-        )
-        xmin, own, last_id = cursor.fetchone()
-    if own == xmin:
-        # A reader inside its own writing transaction (a test, a script) is the oldest in flight: it
-        # sees its own changes, up to the last id handed out (its later ones get higher ids).
-        return Position(own, last_id), complete
-    return Position(xmin - 1, _END), complete
 
 
 def _horizon() -> Position:
@@ -124,7 +83,8 @@ def feed_page(*, account: Account, dataset: Dataset, after: Position | None, lim
     if after is not None and after < _horizon():
         raise ApiError(CURSOR_EXPIRED + ".", code="cursor_expired", status_code=410, field="cursor")
     after = after or START
-    watermark, complete = feed_watermark()
+    last, complete = feed_watermark()
+    watermark = Position(*last)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT txid, id, key FROM {Change._meta.db_table} "

@@ -13,6 +13,7 @@ its write, after the write itself, so the change and the record commit (or roll 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,9 +53,13 @@ def changes_record(*, account_id: int, dataset: str, keys: Iterable[str], op: st
                 [account_id, dataset, str(op), now, keys],
             )
     else:
-        Change.objects.bulk_create(
-            [Change(account_id=account_id, dataset=dataset, key=key, op=op, changed_at=now) for key in keys]
-        )
+        # One statement however many keys (a bulk_create would be split at 999 parameters).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Change._meta.db_table} (account_id, dataset, key, op, txid, changed_at) "
+                "SELECT %s, %s, value, %s, 0, %s FROM json_each(%s)",
+                [account_id, dataset, str(op), connection.ops.adapt_datetimefield_value(now), json.dumps(keys)],
+            )
     return len(keys)
 
 
