@@ -179,6 +179,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "analytics_api.middleware.RequestIdMiddleware",
+    "analytics_api.middleware.RateLimitHeadersMiddleware",
     # Outside everything that may answer early (the 413 below), so every response carries HSTS.
     "django.middleware.security.SecurityMiddleware",
     "analytics_api.middleware.SecurityHeadersMiddleware",

@@ -10,9 +10,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import ipaddress
+import math
 import os
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +162,28 @@ def _sweep(directory: Path, now: float) -> None:
             os.close(fd)
 
 
+@dataclass(frozen=True)
+class RateLimitState:
+    """The caller's tightest window after this request: what the ``RateLimit-*`` headers say."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+
+
 class ClientRateThrottle(BaseThrottle):
-    """Allows ``rate_limit_per_minute`` and ``rate_limit_per_hour`` requests per client."""
+    """Allows ``rate_limit_per_minute`` and ``rate_limit_per_hour`` requests per client.
+
+    The window with the fewest requests left (the later reset on a tie) is kept on the request as
+    ``rate_limit`` (:class:`RateLimitState`): ``RateLimitHeadersMiddleware`` adds it to the answer.
+    """
 
     def allow_request(self, request: Any, view: Any) -> bool:
         # JWTAuthentication puts the client in request.auth.
@@ -175,9 +197,15 @@ class ClientRateThrottle(BaseThrottle):
         )
         counts = window_counts([(f"rl:{client.client_id}:{window}", window) for window, _ in limits], now=now)
         self._wait = 0.0
+        states = []
         for (window, limit), count in zip(limits, counts, strict=True):
+            reset = window_reset(window, now)
             if count > limit:
-                self._wait = max(self._wait, window_reset(window, now))
+                self._wait = max(self._wait, reset)
+            states.append(RateLimitState(limit, max(limit - count, 0), math.ceil(reset)))
+        # On the HttpRequest under DRF's Request, where the middleware finds it.
+        target = getattr(request, "_request", request)
+        target.rate_limit = min(states, key=lambda state: (state.remaining, -state.reset_seconds))
         return self._wait == 0.0
 
     def wait(self) -> float | None:
