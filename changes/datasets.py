@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import F, QuerySet, Value
@@ -135,4 +135,5 @@ DATASETS: dict[str, Dataset] = {
 
 def record_time(record: Mapping[str, Any], *, dataset: Dataset) -> datetime:
     """The UTC time of a served record that places it in a counts bucket."""
-    return datetime.fromisoformat(record[dataset.time_key].replace("Z", "+00:00"))
+    instant = datetime.fromisoformat(record[dataset.time_key].replace("Z", "+00:00"))
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
