@@ -90,6 +90,22 @@ def operation_label(request: HttpRequest, view_func: Any) -> str:
     return (match.url_name if match is not None else None) or "unnamed"
 
 
+class RateLimitHeadersMiddleware:
+    """``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` (seconds) on every answer
+    the client rate limit counted (docs/contract.md#rate-limit-headers), 429s included."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        state = getattr(request, "rate_limit", None)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        return response
+
+
 class ControlCharacterLogFilter(logging.Filter):
     """One event, one log line: control characters in a message (a recording address, a remote
     server's answer) are written as escapes, so input cannot forge lines or terminal sequences."""

@@ -177,10 +177,12 @@ INSTALLED_APPS = [
     "content",
     "diagnostics",
     "webhooks",
+    "changes",
 ]
 
 MIDDLEWARE = [
     "analytics_api.middleware.RequestIdMiddleware",
+    "analytics_api.middleware.RateLimitHeadersMiddleware",
     # Outside everything that may answer early (the 413 below), so every response carries HSTS.
     "django.middleware.security.SecurityMiddleware",
     "analytics_api.middleware.SecurityHeadersMiddleware",
@@ -309,6 +311,9 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # /admin/ login attempts allowed per username and per address in each window, before refusing.
 ADMIN_LOGIN_ATTEMPTS = env_int("ADMIN_LOGIN_ATTEMPTS", 10, minimum=1)
 ADMIN_LOGIN_WINDOW_SECONDS = env_int("ADMIN_LOGIN_WINDOW_SECONDS", 900, minimum=60)
+
+# Change feed (docs/contract.md#change-feed): days a change is kept; an older cursor is 410.
+CHANGE_FEED_RETENTION_DAYS = env_int("CHANGE_FEED_RETENTION_DAYS", 30, minimum=1)
 
 # Recordings storage: the local filesystem under MEDIA_ROOT unless S3_BUCKET is set.
 S3_BUCKET = env_str("S3_BUCKET")

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("qualityai.urls")),
     path("", include("recordings.urls")),
     path("", include("diagnostics.urls")),
+    path("", include("changes.urls")),
 ]
 
 handler400 = "analytics_api.kernel.errors.bad_request_view"

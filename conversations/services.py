@@ -10,6 +10,7 @@ from typing import Any
 from analytics_api.kernel.ingestion import IngestResult, batch_upsert, batch_validate, children_replace, rows_upsert
 from analytics_api.metrics import ingestion_count
 from analytics_api.models import Account
+from changes.services import changes_record
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue
 from conversations.records import channel_code, interaction_record_validator
@@ -50,6 +51,7 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
        insert the batch's links in one statement.
     3. Register the recording sources of the batch's voice conversations with the recordings worker
        (in a fixed number of statements too).
+    4. Record the changes for the feed (one statement).
     """
     rows = []
     for record in records:
@@ -97,4 +99,5 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
             if row["channel"] == Channel.VOICE and row["recording_sources"]
         ],
     )
+    changes_record(account_id=account.pk, dataset="interactions", keys=[row["session_id"] for row in rows])
     return len(stored) - updated, updated

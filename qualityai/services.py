@@ -7,6 +7,8 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from django.db import transaction
+
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.ingestion import (
     ImportReport,
@@ -19,6 +21,7 @@ from analytics_api.kernel.ingestion import (
 )
 from analytics_api.metrics import ingestion_count
 from analytics_api.models import Bot
+from changes.services import changes_record, changes_record_qa_contacts
 from qualityai.models import MAX_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
 from qualityai.rendering import SERVED_RESULTS, contact_prerender
 from qualityai.serializers import ContactRecord, contact_record_check
@@ -31,6 +34,7 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
        contacts were new).
     2. Replace the custom-field rows: delete those of the updated contacts (new ones have none),
        then insert the batch's rows in one statement.
+    3. Record the changes for the feed (one statement).
     """
     rows = []
     for record in records:
@@ -66,6 +70,11 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
         parent="contact_id",
         stored=stored,
     )
+    changes_record(
+        account_id=stream.account_id,
+        dataset="qa_contacts",
+        keys=[f"{stream.bot_id}/{record.conversation_id}" for record in records],
+    )
     return len(stored) - updated, updated
 
 
@@ -94,7 +103,10 @@ def stream_settings_set(*, stream: Bot, min_duration_seconds: int) -> StreamSett
             code="invalid",
             field="min_duration_seconds",
         )
-    settings, _created = StreamSettings.objects.update_or_create(
-        stream=stream, defaults={"min_duration_seconds": min_duration_seconds}
-    )
+    with transaction.atomic():
+        settings, _created = StreamSettings.objects.update_or_create(
+            stream=stream, defaults={"min_duration_seconds": min_duration_seconds}
+        )
+        # Every contact's duration_status may have changed: the feed serves them again.
+        changes_record_qa_contacts(account_id=stream.account_id, stream_id=stream.pk)
     return settings

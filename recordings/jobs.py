@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from analytics_api.metrics import FETCH_ATTEMPTS
 from analytics_api.models import Account
+from changes.services import changes_record_qa_contacts
 from recordings.audio import NotAudio, TranscodeTimeout, TranscodeTooLarge, flac_from
 from recordings.grants import SourcePolicy
 from recordings.models import AttemptKind, Recording, RecordingFile, RecordingState
@@ -548,6 +549,10 @@ def _record_success(item: RecordingFile, claim: Claim, storage: RecordingStorage
             )
             if updated:
                 recording_state_refresh(recording=recording)
+                # The contact's recording links now list this file.
+                changes_record_qa_contacts(
+                    account_id=recording.account_id, conversation_ids=[recording.conversation_id]
+                )
     if not updated:
         logger.info("Recording file %s: claim lost or recording deleted, removing %s", item.pk, key)
         _discard(storage, item, claim.token)

@@ -28,6 +28,7 @@ from django.utils import timezone
 from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
+from changes.services import changes_record_qa_contacts
 from recordings.models import AuditAction, AuditEntry, Recording, RecordingFile, RecordingState, RetentionSettings
 from recordings.selectors import retention_settings_get
 from recordings.services import claim_released
@@ -228,6 +229,10 @@ def _delete_expired(retention: RetentionSettings, now: datetime) -> int:
                     {"to": retention.notification_email},
                 )
             AuditEntry.objects.bulk_create(entries)
+            # The contacts' recording links no longer list these files.
+            changes_record_qa_contacts(
+                account_id=retention.account_id, conversation_ids=[row.conversation_id for row in rows]
+            )
         deleted += len(rows)
         logger.info("Retention: deleted %s recording(s) of account %s", len(rows), retention.account)
     return deleted

@@ -47,6 +47,7 @@ class Tag(StrEnum):
     RECORDINGS = "recordings"
     SETTINGS = "settings"
     DIAGNOSTICS = "diagnostics"
+    EXTRACTION = "extraction"
 
 
 TAG_DESCRIPTIONS = {
@@ -57,6 +58,7 @@ TAG_DESCRIPTIONS = {
     Tag.RECORDINGS: "Call recordings: state, download and retry.",
     Tag.SETTINGS: "Account settings: recording retention and its audit log.",
     Tag.DIAGNOSTICS: "Voice diagnostics of a call: SIP flow, QoS and participants, exported as TEXT or PCAP.",
+    Tag.EXTRACTION: "BI extraction: the change feed and counts with checksums.",
 }
 
 # lowerCamelCase: what generators turn into natural names (get_recording, interaction_details).

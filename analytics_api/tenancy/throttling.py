@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import ipaddress
+import math
 import os
 import random
 import time
@@ -202,12 +203,30 @@ class RateCounts:
     counts: list[int]
 
 
+@dataclass(frozen=True)
+class RateLimitState:
+    """The caller's tightest window after this request: what the ``RateLimit-*`` headers say."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+
+
 class ClientRateThrottle(BaseThrottle):
     """Allows ``rate_limit_per_minute`` and ``rate_limit_per_hour`` requests per client.
 
     JWTAuthentication counts the request (with the client's version, in one round trip) and leaves
     the counts on the request as ``client_rate_counts``; without them the throttle counts itself.
     So every authenticated request counts, a 403 for a missing scope included.
+    The window with the fewest requests left (the later reset on a tie) is kept on the request as
+    ``rate_limit`` (:class:`RateLimitState`): ``RateLimitHeadersMiddleware`` adds it to the answer.
     """
 
     def allow_request(self, request: Any, view: Any) -> bool:
@@ -226,12 +245,18 @@ class ClientRateThrottle(BaseThrottle):
             now = time.time()
             counts = window_counts(rate_windows(client.client_id), now=now)
         self._wait, reason = 0.0, ""
+        states = []
         for (window, limit), count in zip(limits, counts, strict=True):
+            reset = window_reset(window, now)
             if count > limit:
-                self._wait = max(self._wait, window_reset(window, now))
+                self._wait = max(self._wait, reset)
                 reason = "client_minute" if window == 60 else "client_hour"
+            states.append(RateLimitState(limit, max(limit - count, 0), math.ceil(reset)))
         if self._wait:
             RATE_LIMITED.labels(reason=reason).inc()
+        # On the HttpRequest under DRF's Request, where the middleware finds it.
+        target = getattr(request, "_request", request)
+        target.rate_limit = min(states, key=lambda state: (state.remaining, -state.reset_seconds))
         return self._wait == 0.0
 
     def wait(self) -> float | None:

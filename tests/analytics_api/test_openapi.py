@@ -74,6 +74,8 @@ STATUSES = {
     ("get", "/api/v1/settings/retention"): AUTHENTICATED | {"200"},
     ("put", "/api/v1/settings/retention"): WITH_BODY | {"200"},
     ("get", "/api/v1/settings/audit-log"): AUTHENTICATED | {"200", "400"},
+    ("get", "/api/v1/changes"): AUTHENTICATED | {"200", "400", "410"},
+    ("post", "/api/v1/counts"): WITH_BODY | {"200"},
 }
 
 

@@ -1,0 +1,139 @@
+"""The datasets of the change feed and of counts (docs/contract.md#change-feed): one registry.
+
+A dataset names its read scope (that of its documented endpoint), how to serve the current
+records of a page of keys, and what counts read (the records, their key and their time). Adding
+a dataset is adding one :class:`Dataset` to :data:`DATASETS` (its writes call
+``changes.services.changes_record``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Concat
+
+from analytics_api.kernel.fields import json_text
+from analytics_api.models import Account, Bot, Scope
+from conversations.documents import SECTIONS, SERVED_DOCUMENTS, document_render, served_page
+from conversations.models import Interaction
+from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, StreamSettings
+from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
+from recordings.selectors import recording_links
+
+# Every optional section, unfiltered: the feed serves whole records.
+_ALL_SECTIONS: Mapping[str, list[str]] = {name: [] for name in SECTIONS}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    read_scope: str
+    # (account, keys) → {key: the current record as JSON text}; a key left out no longer exists.
+    records: Callable[[Account, list[str]], dict[str, str]]
+    # (account, validated filters) → the records counted, with ``key`` and ``time`` annotated.
+    counted: Callable[[Account, Mapping[str, Any]], QuerySet[Any]]
+    # The filters counts accept for this dataset (name → description, for the docs).
+    filters: Mapping[str, str]
+    # The key of the served record whose time places it in a counts bucket (UTC).
+    time_key: str
+
+
+def interaction_records(account: Account, keys: list[str]) -> dict[str, str]:
+    """The records as interactionDetails serves them with every section, at offset 0 (UTC)."""
+    rows = list(
+        Interaction.objects.filter(account=account, session_id__in=keys).values_list(
+            "pk", "session_id", SERVED_DOCUMENTS.current_text()
+        )
+    )
+    unrendered = SERVED_DOCUMENTS.unrendered((pk, text) for pk, _key, text in rows)
+    out: dict[str, str] = {}
+    for pk, key, text in rows:
+        if text is None:
+            out[key] = json_text(document_render(unrendered[pk].document, offset=0, sections=_ALL_SECTIONS))
+        else:
+            out[key] = served_page([text], offset=0, sections=_ALL_SECTIONS)[1:-1]
+    return out
+
+
+def interactions_counted(account: Account, filters: Mapping[str, Any]) -> QuerySet[Any]:
+    rows = Interaction.objects.filter(account=account)
+    if filters.get("channels"):
+        rows = rows.filter(channel__in=filters["channels"])
+    if filters.get("bots"):
+        rows = rows.filter(bot_id__in=filters["bots"])
+    return rows.annotate(key=F("session_id"), time=F("session_start"))
+
+
+def qa_contact_key(stream_id: str, conversation_id: str) -> str:
+    return f"{stream_id}/{conversation_id}"
+
+
+def qa_contact_records(account: Account, keys: list[str]) -> dict[str, str]:
+    """The results as rawdata serves them (duration status and recording links of now).
+
+    1. Split the keys by stream (``<streamId>/<Conversation ID>``; a stream id holds no ``/``).
+    2. One query for the streams, one for their minimum durations, one per stream for the
+       contacts, one for the recording links.
+    """
+    wanted: dict[str, list[str]] = {}
+    for key in keys:
+        stream_id, _slash, conversation_id = key.partition("/")
+        wanted.setdefault(stream_id, []).append(conversation_id)
+    streams = {bot.bot_id: bot for bot in Bot.objects.filter(account=account, bot_id__in=list(wanted))}
+    settings = StreamSettings.objects.filter(stream__in=list(streams.values()))
+    minimum = dict(settings.values_list("stream_id", "min_duration_seconds"))
+    rows: list[tuple[Bot, Any]] = []
+    for stream_id, stream in streams.items():
+        contacts = QaContact.objects.filter(stream=stream, conversation_id__in=wanted[stream_id]).values_list(
+            "pk", "conversation_id", "duration_ms", SERVED_RESULTS.current_text()
+        )
+        rows.extend((stream, row) for row in contacts)
+    links = recording_links(account=account, conversation_ids=[row[1] for _stream, row in rows])
+    unrendered = SERVED_RESULTS.unrendered((row[0], row[3]) for _stream, row in rows)
+    out: dict[str, str] = {}
+    for stream, (pk, conversation_id, duration_ms, text) in rows:
+        min_ms = minimum.get(stream.pk, DEFAULT_MIN_DURATION_SECONDS) * 1000
+        found = links.get(conversation_id)
+        out[qa_contact_key(stream.bot_id, conversation_id)] = (
+            served_result(text, duration_ms=duration_ms, min_duration_ms=min_ms, recordings=found)
+            if text is not None
+            else json_text(contact_result(unrendered[pk], min_duration_ms=min_ms, recordings=found))
+        )
+    return out
+
+
+def qa_contacts_counted(account: Account, filters: Mapping[str, Any]) -> QuerySet[Any]:
+    rows = QaContact.objects.filter(account=account)
+    if filters.get("streamId"):
+        rows = rows.filter(stream__bot_id=filters["streamId"])
+    return rows.annotate(key=Concat(F("stream__bot_id"), Value("/"), F("conversation_id")), time=F("started_at"))
+
+
+DATASETS: dict[str, Dataset] = {
+    "interactions": Dataset(
+        name="interactions",
+        read_scope=Scope.ANALYTICS.value,
+        records=interaction_records,
+        counted=interactions_counted,
+        filters={"channels": "channel codes (rtm, voice, email)", "bots": "bot ids"},
+        time_key="sessionStartTime",
+    ),
+    "qa_contacts": Dataset(
+        name="qa_contacts",
+        read_scope=Scope.QUALITYAI.value,
+        records=qa_contact_records,
+        counted=qa_contacts_counted,
+        filters={"streamId": "one stream (bot/app id)"},
+        time_key="Conversation Start Time",
+    ),
+}
+
+
+def record_time(record: Mapping[str, Any], *, dataset: Dataset) -> datetime:
+    """The UTC time of a served record that places it in a counts bucket."""
+    instant = datetime.fromisoformat(record[dataset.time_key].replace("Z", "+00:00"))
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)

@@ -1,0 +1,139 @@
+"""Reading the change feed (docs/contract.md#change-feed): pages in position order that never skip.
+
+A change's position is ``(txid, id)``; the feed serves positions only up to the watermark
+(:mod:`changes.watermark`), below which no change can still appear. A cursor is ``txid`` and
+``id`` as 16 hex digits each: cursors compare as strings in feed order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from django.db import connection
+from django.db.models import Max
+
+from analytics_api.kernel.dates import render_utc_ms
+from analytics_api.kernel.errors import ApiError
+from analytics_api.models import Account
+from changes.datasets import Dataset
+from changes.models import Change, ChangeHorizon, ChangeOp
+from changes.watermark import END, feed_watermark
+
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 1_000
+CURSOR_EXPIRED = "Resync from the beginning: this cursor is older than the feed's retention"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    txid: int
+    seq: int
+
+    def cursor(self) -> str:
+        return f"{self.txid:016x}{self.seq:016x}"
+
+    @classmethod
+    def parse(cls, cursor: str) -> Position | None:
+        """The position of a cursor this feed handed out, or None."""
+        if len(cursor) != 32 or cursor.strip("0123456789abcdef"):
+            return None
+        txid, seq = int(cursor[:16], 16), int(cursor[16:], 16)
+        return cls(txid, seq) if txid < 1 << 63 and seq <= END else None
+
+
+START = Position(0, 0)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    items: list[dict[str, Any]]
+    next_position: Position
+    end_of_stream: bool
+    complete_up_to: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "nextCursor": self.next_position.cursor(),
+            "endOfStream": self.end_of_stream,
+            "completeUpTo": render_utc_ms(self.complete_up_to),
+        }
+
+
+def _horizon() -> Position:
+    row = ChangeHorizon.objects.filter(pk=1).values_list("txid", "seq").first()
+    return Position(*row) if row else START
+
+
+def feed_page(*, account: Account, dataset: Dataset, after: Position | None, limit: int) -> FeedPage:
+    """The changes of ``dataset`` in ``account`` after ``after`` (None: from the beginning), up to ``limit``.
+
+    1. A cursor before the pruning horizon is expired (410): changes after it may be gone.
+    2. Read the watermark, then up to ``limit + 1`` changes after the cursor and at most at the
+       watermark, in position order (one index range scan).
+    3. A record changed several times in the page is served once, at its last position.
+    4. Read the current version of each record (its latest change) and its current served form:
+       ``upsert`` with the record, or ``delete`` (a tombstone) when it no longer exists.
+    5. ``nextCursor``: the last item's position; at the end of the stream the watermark, so that a
+       quiet account's cursor moves on (and does not expire).
+    """
+    if after is not None and after < _horizon():
+        raise ApiError(CURSOR_EXPIRED + ".", code="cursor_expired", status_code=410, field="cursor")
+    after = after or START
+    last, complete = feed_watermark()
+    watermark = Position(*last)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT txid, id, key FROM {Change._meta.db_table} "
+            "WHERE account_id = %s AND dataset = %s AND (txid, id) > (%s, %s) AND (txid, id) <= (%s, %s) "
+            "ORDER BY txid, id LIMIT %s",
+            [account.pk, dataset.name, after.txid, after.seq, watermark.txid, watermark.seq, limit + 1],
+        )
+        rows = cursor.fetchall()
+    end = len(rows) <= limit
+    rows = rows[:limit]
+    last_position = {key: Position(txid, seq) for txid, seq, key in rows}
+    keys = list(last_position)
+    versions = _versions(account=account, dataset=dataset, keys=keys)
+    records = dataset.records(account, keys) if keys else {}
+    items = []
+    for txid, seq, key in rows:
+        position = Position(txid, seq)
+        if last_position[key] != position:
+            continue
+        item: dict[str, Any] = {"cursor": position.cursor(), "op": ChangeOp.UPSERT.value, "key": key,
+                                "version": versions[key]}
+        record = records.get(key)
+        if record is None:
+            item["op"] = ChangeOp.DELETE.value
+        else:
+            item["record"] = orjson.Fragment(record)
+        items.append(item)
+    next_position = Position(rows[-1][0], rows[-1][1]) if rows else after
+    if end:
+        next_position = max(next_position, watermark)
+    return FeedPage(items=items, next_position=next_position, end_of_stream=end, complete_up_to=complete)
+
+
+def _versions(*, account: Account, dataset: Dataset, keys: list[str]) -> dict[str, int]:
+    """The current version of each record: the id of its latest committed change."""
+    if not keys:
+        return {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT key, max(id) FROM {Change._meta.db_table} "
+                "WHERE account_id = %s AND dataset = %s AND key = ANY(%s) GROUP BY key",
+                [account.pk, dataset.name, keys],
+            )
+            return dict(cursor.fetchall())
+    # SQLite takes 32,766 parameters per statement: a page of MAX_LIMIT keys fits.
+    return dict(
+        Change.objects.filter(account=account, dataset=dataset.name, key__in=keys)
+        .values("key")
+        .annotate(version=Max("id"))
+        .values_list("key", "version")
+    )
