@@ -86,7 +86,7 @@ class Conversation(models.Model):
 
 
 class ConversationAgent(models.Model):
-    """One row per agent of a conversation (in the order they joined): the ``agents`` filter is an indexed semi-join."""
+    """One row per agent of a conversation (in joining order): the ``agents`` filter is an indexed semi-join."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="agent_links")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
