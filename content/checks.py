@@ -252,13 +252,50 @@ MESSAGE = closed(
 )
 
 
+_ROLE_SET = frozenset(ROLES)
+_KIND_SET = frozenset(KINDS)
+_EVENT_SET = frozenset(EVENT_TYPES)
+_PLAIN_MESSAGE = frozenset(("id", "time", "role", "kind", "text", "agentId", "agentName"))
+_PLAIN_EVENT = frozenset(("id", "type", "time", "agentId", "queueId"))
+def _plain_time(value: Any) -> bool:
+    """A time already in its stored form (``YYYY-MM-DDTHH:MM:SS.mmmZ``, years 1000-9998), kept as sent."""
+    if value.__class__ is not str or len(value) != 24 or not _STORED_TIME.fullmatch(value):
+        return False
+    if not "1000" <= value[:4] <= "9998":
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _message(data: Any) -> dict[str, Any]:
+    """A message. The usual shape (known fields, text values, the stored time form) is looked at once
+    with the same rules and kept as it is; anything else goes through :data:`MESSAGE`, which says what
+    is wrong."""
+    if data.__class__ is dict and data.keys() <= _PLAIN_MESSAGE:
+        get = data.get
+        key, role, kind, text = get("id"), get("role"), get("kind", "message"), get("text", "")
+        agent_id, agent_name = get("agentId", ""), get("agentName", "")
+        if (
+            key.__class__ is str and 0 < len(key) <= MAX_ID and not key.isspace()
+            and role.__class__ is str and role in _ROLE_SET
+            and kind.__class__ is str and kind in _KIND_SET
+            and text.__class__ is str and len(text) <= MAX_MESSAGE_TEXT
+            and agent_id.__class__ is str and len(agent_id) <= MAX_ID
+            and agent_name.__class__ is str and len(agent_name) <= MAX_NAME
+            and _plain_time(get("time"))
+        ):
+            if kind is not data.get("kind"):
+                data["kind"] = kind
+            return data
     message = MESSAGE(data)
     message.setdefault("kind", "message")
     return message
 
 
-EVENT = closed(
+_EVENT = closed(
     {
         "id": _id("id"),
         "type": _one_of("type", EVENT_TYPES),
@@ -269,6 +306,22 @@ EVENT = closed(
     },
     required=("id", "type", "time"),
 )
+
+
+def EVENT(data: Any) -> dict[str, Any]:
+    """An event: the usual shape looked at once with the same rules (as :func:`_message`), else the full check."""
+    if data.__class__ is dict and data.keys() <= _PLAIN_EVENT:
+        get = data.get
+        key, kind, agent_id, queue_id = get("id"), get("type"), get("agentId", ""), get("queueId", "")
+        if (
+            key.__class__ is str and 0 < len(key) <= MAX_ID and not key.isspace()
+            and kind.__class__ is str and kind in _EVENT_SET
+            and agent_id.__class__ is str and len(agent_id) <= MAX_ID
+            and queue_id.__class__ is str and len(queue_id) <= MAX_ID
+            and _plain_time(get("time"))
+        ):
+            return data
+    return _EVENT(data)
 
 TURN = closed(
     {"turn": whole_number("turn", minimum=1, maximum=1_000_000), **{point: _time(point) for point in TURN_POINTS}},

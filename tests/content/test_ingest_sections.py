@@ -155,6 +155,13 @@ INVALID = [
        "transcript[0].role"),
       ("kind must be one of message, whisper, agent_ai, transfer_to_agent, transfer_to_automation, max_no_input, "
        "llm_error, hold_start or hold_end, not 'chat'.", "invalid_choice", "transcript[0].kind")]),
+    ({"transcript": [message(1, role=["bot"])]},
+     [("role must be one of customer, bot, agent, supervisor or system, not ['bot'].", "invalid_choice",
+       "transcript[0].role")]),
+    ({"transcript": [{**message(1), "time": "2025-02-30T06:00:00.000Z"}]},
+     [("time must be an ISO-8601 date and time such as 2025-09-30T06:10:31Z.", "invalid", "transcript[0].time")]),
+    ({"transcript": [message(1, agentId="")], "events": [event(1, agentId=5)]},
+     [("agentId must be a string of at most 128 characters.", "invalid", "events[0].agentId")]),
     ({"transcript": [message(1, text="x" * 20_001)]},
      [("text must be a string of at most 20000 characters.", "invalid", "transcript[0].text")]),
     ({"transcript": [message(1, email={"subject": "s", "to": "b@example.com"})]},
