@@ -12,7 +12,8 @@ refused (a misspelt section would otherwise be dropped without a word), except i
 ``details``, which is free.
 
 Adding a section: write its check, add it to :data:`STORED_SECTIONS` (it is then kept as sent in
-``Conversation.sections``) or handle it in :mod:`content.services` if it needs a column or a table.
+``Conversation.sections``), or to :data:`OTHER_SECTIONS` with its writer in
+``content.services.OTHER_WRITERS`` when another app keeps it in a table of its own.
 """
 
 from __future__ import annotations
@@ -347,6 +348,10 @@ TRANSCRIPT = _list("transcript", _message, MAX_MESSAGES)
 EVENTS = _list("events", EVENT, MAX_EVENTS)
 VOICE_TURNS = _list("voiceTurns", TURN, MAX_TURNS)
 
+# Sections kept by another app in a table of its own (its check here, its writer in
+# content.services.OTHER_WRITERS under the same name), e.g. "diagnostics": diagnostics_check.
+OTHER_SECTIONS: dict[str, Check] = {}
+
 RECORD_FIELDS: dict[str, Check] = {
     "sessionId": _id("sessionId"),
     "transcriptMode": _one_of("transcriptMode", TRANSCRIPT_MODES),
@@ -359,6 +364,7 @@ RECORD_FIELDS: dict[str, Check] = {
     "transcript": TRANSCRIPT,
     "events": EVENTS,
     "voiceTurns": VOICE_TURNS,
+    **OTHER_SECTIONS,
 }
 _RECORD = closed(RECORD_FIELDS, required=("sessionId",))
 # Sections whose null is a value (asked, not answered): kept as present with None.

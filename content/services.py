@@ -20,7 +20,7 @@ the earliest message or event time known (the ingestion time for a record with n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -67,6 +67,12 @@ _NEW = {
 DOCUMENTS = (
     (Transcript, "transcript", "messages"), (EventLog, "events", "events"), (VoiceTurns, "voiceTurns", "turns"),
 )
+
+
+# Writers of the sections of content.checks.OTHER_SECTIONS, by name: called once per batch, inside its
+# transaction, as writer(account_id=…, sections={conversation pk: (its start, the validated section)}),
+# they replace the section of each conversation given (e.g. "diagnostics": diagnostics_replace).
+OTHER_WRITERS: dict[str, Callable[..., None]] = {}
 
 
 @dataclass
@@ -143,6 +149,11 @@ def content_upsert(
             parent="conversation_id",
             stored={item.row["session_id"]: stored[item.row["session_id"]] for item in carrying},
         )
+    for name, writer in OTHER_WRITERS.items():
+        writer(account_id=account.pk, sections={
+            stored[item.row["session_id"]].pk: (item.row["started_at"], item.record[name])
+            for item in written if name in item.record
+        })
     created = len(written) - len(existing)
     return created, len(existing)
 

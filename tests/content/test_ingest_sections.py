@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from content.checks import RECORD_FIELDS
 from content.models import Conversation, EventLog, Status, Transcript, VoiceTurns
 from tests.conftest import Tenant
 from tests.content.ingest_helpers import ContentRecordFactory, event, message, rejected_errors, send, stored
@@ -190,9 +191,8 @@ INVALID = [
      [("voiceTurns holds at most 1,000 items.", "too_many", "voiceTurns")]),
     ({"transcriptMode": "merge"}, [('transcriptMode must be one of replace or append, not \'merge\'.',
                                     "invalid_choice", "transcriptMode")]),
-    ({"transcipt": []}, [("Unknown field 'transcipt': expected sessionId, transcriptMode, status, smartStatus, "
-                          "errorMessage, language, like, csat, nps, sentiment, flags, notes, snooze, campaign, mode, "
-                          "joinedUsers, identifiers, transcript, events, voiceTurns.", "unknown_field", "transcipt")]),
+    ({"transcipt": []}, [(f"Unknown field 'transcipt': expected {', '.join(RECORD_FIELDS)}.", "unknown_field",
+                          "transcipt")]),
 ]
 
 
@@ -207,6 +207,14 @@ def test_an_invalid_section_is_refused_with_its_message_and_path(
     assert rejected_errors(response) == [{"msg": msg, "code": code, "field": field} for msg, code, field in expected]
     assert response.json()["rejected"][0]["index"] == 1
     assert list(Conversation.objects.values_list("session_id", flat=True)) == [good["sessionId"]]
+
+
+def test_the_record_has_the_sessions_of_the_contract() -> None:
+    assert list(RECORD_FIELDS)[:20] == [
+        "sessionId", "transcriptMode", "status", "smartStatus", "errorMessage", "language", "like", "csat", "nps",
+        "sentiment", "flags", "notes", "snooze", "campaign", "mode", "joinedUsers", "identifiers", "transcript",
+        "events", "voiceTurns",
+    ]
 
 
 def test_a_record_must_have_a_session_id_and_be_an_object(tenant: Tenant) -> None:
