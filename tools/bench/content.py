@@ -7,7 +7,7 @@ what a real one does (about 4.5 KB of JSON for 30 messages).
 
 Standalone (a scratch database on ``BENCH_ADMIN_URL``, created and dropped; gunicorn as in production)::
 
-    .venv/bin/python -m tools.bench.content [--batches 24] [--posters 4] [--workers 4] [--messages 30]
+    .venv/bin/python -m tools.bench.content [--batches 24] [--posters 4] [--workers 4] [--messages 30] [--no-updates]
 
 prints records/s of ``POST /api/v1/ingest/conversations`` in batches of 1,000, new conversations,
 then the same batches again (updates), and the in-process split of one batch (validation, storage).
@@ -119,7 +119,7 @@ def _in_process(account: Any, client: Any, bodies: list[bytes], runs: int = 3) -
         body = bodies[run % len(bodies)].replace(b'"sessionId":"b', f'"sessionId":"p{run}'.encode())
         backend, python = _backend_cpu_s(pid), time.process_time()
         answer = http.generic("POST", "/api/v1/ingest/conversations", body, content_type="application/json",
-                              headers={"auth": token})
+                              headers={"auth": token}, HTTP_HOST="127.0.0.1")
         python = time.process_time() - python
         after = _backend_cpu_s(pid)
         assert answer.status_code == 200 and answer.json()["created"] == 1000, answer.content[:300]
@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posters", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--messages", type=int, default=30)
+    parser.add_argument("--no-updates", action="store_true",
+                        help="Skip the second pass (updates): the storage sizes are then of rows written once")
     args = parser.parse_args(argv)
 
     import django
@@ -191,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                       "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")}
         with Gunicorn(env=server_env, workers=args.workers) as server:
             _post_all(server.base_url, "/api/v1/ingest/conversations", bodies[:1], headers, posters=1)  # warm-up
-            for label in ("created", "updated"):
+            for label in ("created",) if args.no_updates else ("created", "updated"):
                 began = time.perf_counter()
                 done = _post_all(server.base_url, "/api/v1/ingest/conversations", bodies, headers,
                                  posters=args.posters)
