@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("recordings.urls")),
     path("", include("diagnostics.urls")),
     path("", include("changes.urls")),
+    path("", include("content.urls_ingest")),
 ]
 
 handler400 = "analytics_api.kernel.errors.bad_request_view"

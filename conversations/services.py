@@ -11,6 +11,7 @@ from analytics_api.kernel.ingestion import IngestResult, batch_upsert, batch_val
 from analytics_api.metrics import ingestion_count
 from analytics_api.models import Account
 from changes.services import changes_record
+from content.services import conversations_from_interactions
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue
 from conversations.records import channel_code, interaction_record_validator
@@ -49,9 +50,11 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
        it stays correct when two batches race on the same new session.
     2. Replace the queue links: delete those of the updated interactions (new ones have none), then
        insert the batch's links in one statement.
-    3. Register the recording sources of the batch's voice conversations with the recordings worker
+    3. Upsert each interaction's conversation (content.models.Conversation: start, channel, end,
+       agents), in a fixed number of statements too.
+    4. Register the recording sources of the batch's voice conversations with the recordings worker
        (in a fixed number of statements too).
-    4. Record the changes for the feed (one statement).
+    5. Record the changes for the feed (one statement).
     """
     rows = []
     for record in records:
@@ -87,6 +90,7 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
         parent="interaction_id",
         stored=stored,
     )
+    conversations_from_interactions(account=account, rows=rows)
     recording_sources_register_batch(
         account=account,
         registrations=[

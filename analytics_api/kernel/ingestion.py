@@ -15,7 +15,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -153,12 +153,22 @@ class Stored:
     created: bool
 
 
-def rows_upsert(model: type[models.Model], rows: list[dict[str, Any]], *, scope: str, key: str) -> dict[Any, Stored]:
+def rows_upsert(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    *,
+    scope: str,
+    key: str,
+    update: Collection[str] | None = None,
+) -> dict[Any, Stored]:
     """Insert or update ``rows`` of ``model`` on its unique pair (``scope``, ``key``); returns them by key.
 
     ``rows`` map attnames to values: the same columns in each, one ``scope`` value (an account or a
     stream) for all, distinct keys. ``auto_now``/``auto_now_add`` columns are set here from
-    ``timezone.now()``. On PostgreSQL it is one statement however many rows there are:
+    ``timezone.now()``. ``update`` names the columns an existing row takes from its row (default:
+    all); the others keep their stored values (an empty ``update`` only locks the existing rows
+    for the rest of the transaction, and sets their ``auto_now`` times). On PostgreSQL it is one
+    statement however many rows there are:
 
     1. The rows travel as one JSON parameter that ``jsonb_to_recordset`` unpacks, long texts beside
        it (see :func:`_insert_select`). (Django's bulk insert sends an array per column instead,
@@ -171,7 +181,10 @@ def rows_upsert(model: type[models.Model], rows: list[dict[str, Any]], *, scope:
     """
     inserted_times, written_times = _auto_times(model)
     columns = list(rows[0])
-    updated = [name for name in [*columns, *written_times] if name not in (scope, key)]
+    updated = [
+        name for name in [*columns, *written_times]
+        if name not in (scope, key) and (update is None or name in update or name in written_times)
+    ]
     if connection.vendor != "postgresql":
         return _rows_upsert_orm(model, rows, scope=scope, key=key, updated=updated)
     opts = model._meta

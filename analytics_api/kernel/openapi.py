@@ -54,7 +54,7 @@ TAG_DESCRIPTIONS = {
     Tag.HEALTH: "Liveness and database reachability, without authentication.",
     Tag.CONVERSATIONS: "Raw conversation data: interactionDetails and callDetails.",
     Tag.QUALITY_AI: "Quality AI evaluations of the contacts of a stream (rawdata).",
-    Tag.INGESTION: "Storing interaction records and Quality AI contacts (upsert, in batches).",
+    Tag.INGESTION: "Storing interaction records, conversation content and Quality AI contacts (upsert, in batches).",
     Tag.RECORDINGS: "Call recordings: state, download and retry.",
     Tag.SETTINGS: "Account settings: recording retention and its audit log.",
     Tag.DIAGNOSTICS: "Voice diagnostics of a call: SIP flow, QoS and participants, exported as TEXT or PCAP.",

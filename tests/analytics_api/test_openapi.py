@@ -64,6 +64,7 @@ STATUSES = {
     ("post", "/agentassist/api/public/analytics/account/{accountId}/v2/interactionDetails"): WITH_BODY | {"200", "404"},
     ("post", "/agentassist/api/public/analytics/account/{accountId}/v2/calldetails"): WITH_BODY | {"200", "404"},
     ("post", "/api/v1/ingest/interactions"): WITH_BODY | {"200"},
+    ("post", "/api/v1/ingest/conversations"): WITH_BODY | {"200"},
     ("post", "/qualityai/api/v1/public/qualitymanagement/app/{streamId}/rawdata"): WITH_BODY | {"200", "404"},
     ("post", "/api/v1/ingest/qualityai/{streamId}/contacts"): WITH_BODY | {"200", "404"},
     ("get", "/api/v1/recordings/{conversationId}"): AUTHENTICATED | {"200", "404"},

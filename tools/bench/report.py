@@ -153,10 +153,12 @@ class Report:
             )
         lines += ["", "| # | Ingestion | records/s | target |", "|---|---|---|---|"]
         for kind, row in d["ingestion"].items():
+            # Conversation content (30-message transcripts) has a target of its own.
+            target = row.get("target", TARGETS["ingest_records_per_s"])
             lines.append(
                 f"| 4 | API, batches of {row['batch']:,}, {kind} ({row['posters']} posters) "
-                f"| {row['records_per_s'].text(0)} | ≥ {TARGETS['ingest_records_per_s']:,} "
-                f"{'✓' if row['records_per_s'].median >= TARGETS['ingest_records_per_s'] else '✗'} |"
+                f"| {row['records_per_s'].text(0)} | ≥ {target:,} "
+                f"{'✓' if row['records_per_s'].median >= target else '✗'} |"
             )
         for row in d["import"]:
             ok = row["peak_rss_mb"] <= TARGETS["import_peak_rss_mb"]

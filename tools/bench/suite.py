@@ -26,6 +26,7 @@ from conversations.selectors import interaction_page, interaction_rows
 from conversations.serializers import interaction_query_validate
 from qualityai.selectors import PAGE_ORDER, RawdataQuery, contact_queryset, rawdata_page, stream_min_duration_ms
 from qualityai.serializers import RawdataQuerySerializer
+from tools.bench.content import CONTENT_TARGET, content_lines
 from tools.bench.dataset import (
     FULL,
     QUICK,
@@ -238,6 +239,10 @@ class Suite:
                 templates=self.templates, count=batches * 1000, account_tag=tag,
                 start=self.window_end - timedelta(days=30),
             )),
+            # Conversation content with 30-message transcripts (tools/bench/content.py).
+            "conversation_content": ("/api/v1/ingest/conversations", lambda tag: content_lines(
+                count=batches * 1000, account_tag=tag, start=self.window_end - timedelta(days=30),
+            )),
         }
         for number, (kind, (path, lines)) in enumerate(kinds.items()):
             rates = []
@@ -250,6 +255,8 @@ class Suite:
                     raise RuntimeError(f"ingestion of {kind}: {created} created of {len(bodies) * 1000}")
                 rates.append(created / wall)
             self.ingestion[kind] = {"records_per_s": Stat.of(rates), "batch": 1000, "posters": 4}
+            if kind == "conversation_content":
+                self.ingestion[kind]["target"] = CONTENT_TARGET
             print(f"ingest {kind}: {statistics.median(rates):,.0f} records/s", flush=True)
 
     def _measure_import(self) -> None:

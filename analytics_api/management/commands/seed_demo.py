@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analytics_api.management.commands.demo_setup import DEMO_ACCOUNT_ID, DEMO_BOT_ID, DEMO_ORG_ID
 from analytics_api.models import Account
 from analytics_api.tenancy.services import account_ensure
+from content.demo import content_seed
 from conversations.demo import interactions_seed
 from qualityai.demo import contacts_seed
 from recordings.demo import DemoCall, recordings_demo_seed
@@ -15,7 +16,8 @@ from recordings.demo import DemoCall, recordings_demo_seed
 class Command(BaseCommand):
     help = (
         "Fill an account with realistic, deterministic demo data: interactions (bot-only chats, "
-        "agent chats, inbound and outbound calls, callbacks, ...), Quality AI contacts linked to them, "
+        "agent chats, inbound and outbound calls, callbacks, ...), their content (transcripts, events, "
+        "voice turns, statuses, scores), Quality AI contacts linked to them, "
         "and recordings that play (synthesised FLAC) for the latest calls, plus one failed fetch. "
         "Without an accountId, the demo account is used (and created)."
     )
@@ -40,6 +42,7 @@ class Command(BaseCommand):
         conversations = interactions_seed(
             account=account, days=options["days"], per_day=options["per_day"], seed=options["seed"]
         )
+        contents = content_seed(account=account, seed=options["seed"])
         contacts = contacts_seed(account=account, conversations=conversations, seed=options["seed"])
         recordings = recordings_demo_seed(
             account=account,
@@ -51,7 +54,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Seeded account {account.account_id}: {account.interactions.count()} interactions "
-            f"({len(conversations)} agent-handled), {contacts} Quality AI contacts, "
+            f"({len(conversations)} agent-handled), {contents} with their content (transcript, events, voice turns), "
+            f"{contacts} Quality AI contacts, "
             f"{len(recordings.available)} playable recordings"
             + (f" and 1 failed one ({recordings.failed})." if recordings.failed else ".")
         )
