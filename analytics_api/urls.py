@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("diagnostics.urls")),
     path("", include("changes.urls")),
     path("", include("content.urls_ingest")),
+    path("", include("content.urls")),
 ]
 
 handler400 = "analytics_api.kernel.errors.bad_request_view"

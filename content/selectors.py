@@ -1,0 +1,169 @@
+"""Reads of conversations: the Conversations table (docs/contract.md#conversation-query) and one conversation.
+
+The table is paged by keyset on (start, session id), a total order within an account: a page never
+overlaps or skips the one before, whatever is ingested between them, and costs the same at any
+depth. Every read is a constant number of queries, whatever the page size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from analytics_api.kernel.errors import ApiError
+from analytics_api.models import Account
+from content.criteria import conversations_matching
+from content.models import Conversation, ConversationAgent, EventLog, Transcript, VoiceTurns
+from content.queries import START_ASC, Position, cursor_encode
+from content.rows import conversation_row
+from conversations.models import Interaction
+
+ORDER = {
+    "start_desc": ("-started_at", "-session_id"),
+    START_ASC: ("started_at", "session_id"),
+}
+
+
+@dataclass(frozen=True)
+class ConversationQuery:
+    """A validated query body."""
+
+    start: datetime
+    end: datetime
+    criteria: dict[str, Any]
+    sort: str
+    limit: int
+    position: Position | None = None
+    q: str | None = None
+
+    @classmethod
+    def from_validated(cls, data: dict[str, Any]) -> ConversationQuery:
+        return cls(
+            start=data["startDate"],
+            end=data["endDate"],
+            criteria=data.get("filters", {}),
+            sort=data["sort"],
+            limit=data["limit"],
+            position=data.get("position"),
+            q=data.get("q"),
+        )
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    total: int
+    results: list[dict[str, Any]]
+    next_cursor: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "results": self.results, "nextCursor": self.next_cursor}
+
+
+def conversation_get(*, account: Account, session_id: str) -> Conversation:
+    """The account's conversation ``session_id``; 404 when there is none (another account's included)."""
+    conversation = Conversation.objects.filter(account=account, session_id=session_id).first()
+    if conversation is None:
+        raise ApiError(
+            f"No conversation {session_id!r} in this account.", code="not_found", status_code=404, field="sessionId"
+        )
+    return conversation
+
+
+def interaction_documents(*, account: Account, session_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The interaction records of these sessions, by session id (one query)."""
+    if not session_ids:
+        return {}
+    rows = Interaction.objects.filter(account=account, session_id__in=session_ids).values_list("session_id", "document")
+    return dict(rows)
+
+
+def linked_agents(*, conversations: Sequence[Conversation]) -> dict[int, list[str]]:
+    """Each conversation's agent ids in the order they joined (one query)."""
+    agents: dict[int, list[str]] = {}
+    if not conversations:
+        return agents
+    links = ConversationAgent.objects.filter(conversation__in=[row.pk for row in conversations]).order_by(
+        "conversation_id", "position", "pk"
+    )
+    for conversation_id, agent_id in links.values_list("conversation_id", "agent_id"):
+        agents.setdefault(conversation_id, []).append(agent_id)
+    return agents
+
+
+def conversation_rows(*, account: Account, conversations: Sequence[Conversation]) -> list[dict[str, Any]]:
+    """The table rows of ``conversations``, in their order, in two queries whatever their number.
+
+    Also the rendering of a ranked (search) page: it selects and orders, this renders.
+    """
+    documents = interaction_documents(account=account, session_ids=[row.session_id for row in conversations])
+    agents = linked_agents(conversations=conversations)
+    return [
+        conversation_row(row, document=documents.get(row.session_id), linked_agents=agents.get(row.pk, ()))
+        for row in conversations
+    ]
+
+
+def _after(rows: QuerySet[Conversation], *, sort: str, position: Position) -> QuerySet[Conversation]:
+    """The rows strictly after ``position`` in the order of ``sort``; the first condition bounds the index range."""
+    at, session = position.started_at, position.session_id
+    if sort == START_ASC:
+        return rows.filter(started_at__gte=at).filter(Q(started_at__gt=at) | Q(session_id__gt=session))
+    return rows.filter(started_at__lte=at).filter(Q(started_at__lt=at) | Q(session_id__lt=session))
+
+
+def conversations_by_start(*, account: Account, query: ConversationQuery) -> ConversationPage:
+    """A page of the table ordered by start time.
+
+    1. Count every match exactly (the same indexed filter, no rows loaded).
+    2. Read ``limit + 1`` rows after the cursor's position in (start, session id) order.
+    3. Render the page's rows (:func:`conversation_rows`); the cursor is the last row's position.
+    """
+    matching = conversations_matching(account=account, start=query.start, end=query.end, criteria=query.criteria)
+    total = matching.count()
+    page: list[Conversation] = []
+    more = False
+    if total:
+        rows = matching if query.position is None else _after(matching, sort=query.sort, position=query.position)
+        page = list(rows.order_by(*ORDER[query.sort])[: query.limit + 1])
+        more = len(page) > query.limit
+        page = page[: query.limit]
+    next_cursor = None
+    if more:
+        last = page[-1]
+        next_cursor = cursor_encode(sort=query.sort, position=Position(last.started_at, last.session_id))
+    return ConversationPage(total=total, results=conversation_rows(account=account, conversations=page),
+                            next_cursor=next_cursor)
+
+
+def conversations_search(*, account: Account, query: ConversationQuery) -> ConversationPage:
+    """A page ranked by relevance to ``q``: the search engine's, not available on this server yet."""
+    raise ApiError(
+        "Full-text search (q) is not available on this server yet: leave q out to list the conversations "
+        "by start time.",
+        code="search_unavailable",
+        field="q",
+    )
+
+
+def conversation_page(*, account: Account, query: ConversationQuery) -> ConversationPage:
+    """The Conversations table: ranked by search when ``q`` is given, else by start time."""
+    if query.q is not None:
+        return conversations_search(account=account, query=query)
+    return conversations_by_start(account=account, query=query)
+
+
+def transcript_messages(*, conversation: Conversation) -> list[dict[str, Any]]:
+    """The stored messages in time order (an empty list before any arrives)."""
+    return Transcript.objects.filter(pk=conversation.pk).values_list("messages", flat=True).first() or []
+
+
+def conversation_events(*, conversation: Conversation) -> list[dict[str, Any]]:
+    return EventLog.objects.filter(pk=conversation.pk).values_list("events", flat=True).first() or []
+
+
+def voice_turns(*, conversation: Conversation) -> list[dict[str, Any]]:
+    return VoiceTurns.objects.filter(pk=conversation.pk).values_list("turns", flat=True).first() or []

@@ -1,0 +1,157 @@
+"""Conversation reads (docs/contract.md#conversation-reads): table, conversation, transcript, events, latency."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from typing import Any
+
+from django.http import HttpResponseBase
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics_api.kernel.csv_stream import csv_response
+from analytics_api.kernel.openapi import api_operation
+from analytics_api.kernel.validation import CheckField, ChoiceParam, flag
+from analytics_api.models import Scope
+from analytics_api.tenancy.auth import request_account
+from content import events, latency, openapi, transcripts
+from content.details import conversation_detail
+from content.queries import ConversationQuerySerializer
+from content.selectors import (
+    ConversationQuery,
+    conversation_events,
+    conversation_get,
+    conversation_page,
+    interaction_documents,
+    linked_agents,
+    transcript_messages,
+    voice_turns,
+)
+
+JSON = "json"
+CSV = "csv"
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class FormatNegotiation(DefaultContentNegotiation):
+    """``?format=`` picks this API's own answer (JSON or a CSV download), not one of DRF's renderers."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
+class FormatSerializer(serializers.Serializer):
+    format = ChoiceParam(choices=(JSON, CSV), required=False, message="format must be json or csv.")
+
+
+class TranscriptParamsSerializer(FormatSerializer):
+    excludeAgentAi = CheckField(required=False, check=flag, schema={"type": "boolean"})
+
+
+def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    params = serializer_class(data=request.query_params.dict())
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+def _filename(kind: str, session_id: str) -> str:
+    return f"{kind}-{_UNSAFE_IN_FILENAME.sub('_', session_id)}.csv"
+
+
+class ConversationQueryView(APIView):
+    required_scope = Scope.CONVERSATIONS_READ.value
+
+    @api_operation(**openapi.QUERY_CONVERSATIONS)
+    def post(self, request: Request) -> Response:
+        body = ConversationQuerySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        page = conversation_page(
+            account=request_account(request), query=ConversationQuery.from_validated(body.validated_data)
+        )
+        return Response(page.as_dict())
+
+
+class ConversationView(APIView):
+    required_scope = Scope.CONVERSATIONS_READ.value
+
+    @api_operation(**openapi.GET_CONVERSATION)
+    def get(self, request: Request, sessionId: str) -> Response:
+        account = request_account(request)
+        conversation = conversation_get(account=account, session_id=sessionId)
+        documents = interaction_documents(account=account, session_ids=[sessionId])
+        agents = linked_agents(conversations=[conversation])
+        return Response(
+            conversation_detail(
+                conversation, document=documents.get(sessionId), linked_agents=agents.get(conversation.pk, ())
+            )
+        )
+
+
+class TranscriptView(APIView):
+    required_scope = Scope.CONVERSATIONS_READ.value
+    content_negotiation_class = FormatNegotiation
+
+    @api_operation(**openapi.GET_TRANSCRIPT)
+    def get(self, request: Request, sessionId: str) -> HttpResponseBase:
+        params = _params(TranscriptParamsSerializer, request)
+        conversation = conversation_get(account=request_account(request), session_id=sessionId)
+        shown = transcripts.transcript_visible(
+            transcript_messages(conversation=conversation), exclude_agent_ai=params.get("excludeAgentAi", False)
+        )
+        views = [transcripts.message_view(message) for message in shown]
+        if params.get("format") == CSV:
+            return csv_response(
+                header=transcripts.CSV_HEADER,
+                rows=transcripts.transcript_csv_rows(views),
+                filename=_filename("transcript", sessionId),
+            )
+        return Response({
+            "sessionId": conversation.session_id,
+            "channel": conversation.channel,
+            "subject": transcripts.transcript_subject(shown),
+            "messages": views,
+        })
+
+
+class EventsView(APIView):
+    required_scope = Scope.CONVERSATIONS_READ.value
+    content_negotiation_class = FormatNegotiation
+
+    @api_operation(**openapi.GET_EVENTS)
+    def get(self, request: Request, sessionId: str) -> HttpResponseBase:
+        params = _params(FormatSerializer, request)
+        conversation = conversation_get(account=request_account(request), session_id=sessionId)
+        events.events_available(conversation, now=timezone.now())
+        views = [events.event_view(event) for event in conversation_events(conversation=conversation)]
+        if params.get("format") == CSV:
+            return csv_response(
+                header=events.CSV_HEADER, rows=events.events_csv_rows(views), filename=_filename("events", sessionId)
+            )
+        return Response({
+            "sessionId": conversation.session_id,
+            "complete": events.events_complete(conversation),
+            "events": views,
+        })
+
+
+class LatencyView(APIView):
+    required_scope = Scope.CONVERSATIONS_READ.value
+    content_negotiation_class = FormatNegotiation
+
+    @api_operation(**openapi.GET_LATENCY)
+    def get(self, request: Request, sessionId: str) -> HttpResponseBase:
+        params = _params(FormatSerializer, request)
+        conversation = conversation_get(account=request_account(request), session_id=sessionId)
+        turns = voice_turns(conversation=conversation)
+        report = latency.latency_report(turns)
+        if params.get("format") == CSV:
+            return csv_response(
+                header=latency.CSV_HEADER,
+                rows=latency.latency_csv_rows(turns, report),
+                filename=_filename("latency", sessionId),
+            )
+        return Response({"sessionId": conversation.session_id, **report})
