@@ -141,7 +141,8 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
         raise _fail("The token has no appId claim naming the API client.")
 
     client = (
-        ApiClient.objects.select_related("account").filter(client_id=client_id).first()
+        # The account's privacy settings come along: every conversation read asks for them.
+        ApiClient.objects.select_related("account", "account__privacy_settings").filter(client_id=client_id).first()
         if len(client_id) <= 64 and is_storable(client_id)
         else None
     )
