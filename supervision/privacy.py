@@ -32,6 +32,8 @@ def privacy_settings_update(*, account: Account, actor: Actor, obscure_customer_
                 at=timezone.now(),
                 actor=actor.audit_name,
                 action=AuditAction.PRIVACY_CHANGED,
-                details={"before": {"obscureCustomerInfo": before}, "after": {"obscureCustomerInfo": obscure_customer_info}},
+                details={
+                    "before": {"obscureCustomerInfo": before}, "after": {"obscureCustomerInfo": obscure_customer_info}
+                },
             )
     return current

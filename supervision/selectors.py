@@ -55,3 +55,8 @@ def disposition_log(*, account: Account, session_id: str) -> list[DispositionCha
     conversation_target(account=account, session_id=session_id)
     rows = DispositionChange.objects.filter(account=account, session_id=session_id).order_by("id")
     return list(rows[:MAX_LOG_CHANGES])
+
+
+def conversations_selected(*, account: Account, session_ids: list[str]) -> QuerySet[Conversation]:
+    """The account's conversations among ``session_ids`` (others' and unknown ones are simply absent)."""
+    return Conversation.objects.filter(account=account, session_id__in=session_ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from content.criteria import MAX_TAG_CLAUSES, criteria_check
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -22,7 +23,7 @@ SESSION_IDS_TOO_MANY = f"sessionIds holds at most {MAX_EXPORT_SESSION_IDS} conve
 
 
 def _texts(name: str, *, max_items: int, max_length: int, too_many: str) -> Any:
-    return lambda field: list_of(
+    return lambda _field: list_of(
         strict_text(f"{name}[]", max_length=max_length, allow_blank=False),
         max_length=max_items,
         too_many=too_many,
@@ -30,7 +31,7 @@ def _texts(name: str, *, max_items: int, max_length: int, too_many: str) -> Any:
     )
 
 
-def _session_ids(field: str) -> Any:
+def _session_ids(_field: str) -> Any:
     """1–25 session ids (strings), duplicates kept once in the order sent."""
     check = list_of(
         strict_text("sessionIds[]", max_length=MAX_SESSION_ID_LENGTH, allow_blank=False),
@@ -128,6 +129,7 @@ class TranscriptExportIn(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(component_name="SavedFilterName")
 class FilterNameIn(serializers.Serializer):
     name = CheckField(
         check=lambda name: strict_text(name, max_length=MAX_FILTER_NAME_LENGTH, allow_blank=False),
@@ -136,24 +138,35 @@ class FilterNameIn(serializers.Serializer):
     )
 
 
-class DownloadChannelsIn(serializers.Serializer):
-    """``?channels=agent,customer`` of a recording download."""
-
-    channels = CheckField(
-        check=lambda name: _channel_list,
-        schema={"type": "string"},
-        required=False,
-        help_text="Comma-separated channels (agent, customer, mixed): a zip of one FLAC per channel.",
+@extend_schema_serializer(component_name="SavedFilterWrite")
+class FilterIn(FilterNameIn):
+    criteria = CheckField(
+        check=lambda name: criteria_check,
+        schema={"type": "object", "additionalProperties": True},
+        help_text="The Conversations table's criteria (ids, queues, channels, agents, status, csat, flagged, "
+        f"sentiment, customTags of at most {MAX_TAG_CLAUSES} clauses).",
     )
 
 
-_CHANNELS = ("agent", "customer", "mixed")
+MAX_SELECTED_CONVERSATIONS = 1000
 
 
-def _channel_list(data: Any) -> list[str]:
-    if not isinstance(data, str):
-        raise invalid("channels must be a comma-separated list of agent, customer, mixed.")
-    items = [item.strip() for item in data.split(",") if item.strip()]
-    if not items or any(item not in _CHANNELS for item in items):
-        raise invalid(f"channels must be a comma-separated list of agent, customer, mixed, not {data!r}.")
-    return list(dict.fromkeys(items))
+@extend_schema_serializer(component_name="ConversationExportRequest")
+class SessionIdsIn(serializers.Serializer):
+    sessionIds = CheckField(
+        check=lambda name: _selected,
+        schema={"type": "array", "minItems": 1, "maxItems": MAX_SELECTED_CONVERSATIONS, "items": {"type": "string"}},
+        help_text=f"The selected conversations (1 to {MAX_SELECTED_CONVERSATIONS:,} session ids).",
+    )
+
+
+def _selected(data: Any) -> list[str]:
+    ids = list_of(
+        strict_text("sessionIds[]", max_length=MAX_SESSION_ID_LENGTH, allow_blank=False),
+        max_length=MAX_SELECTED_CONVERSATIONS,
+        too_many=f"sessionIds holds at most {MAX_SELECTED_CONVERSATIONS:,} conversations per export.",
+        not_a_list="sessionIds must be a list of session ids.",
+    )(data)
+    if not ids:
+        raise invalid("sessionIds must name at least one conversation.")
+    return list(dict.fromkeys(ids))
