@@ -25,6 +25,11 @@ class Account(models.Model):
     account_id = models.CharField(max_length=64, unique=True, help_text="accountId, e.g. 24 hex characters")
     org_id = models.CharField(max_length=64, help_text="orgId, e.g. o-<uuid>")
     name = models.CharField(max_length=200, blank=True)
+    webhook_url = models.CharField(
+        max_length=2000,
+        blank=True,
+        help_text="Where export and notification webhooks go when a request names no webhookUrl (http or https)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -63,6 +68,8 @@ class ApiClient(models.Model):
     client_id = models.CharField(max_length=64, unique=True, default=new_client_id, editable=False)
     # Encrypted at rest (analytics_api.tenancy.secrets_box); read it through ``secret``.
     sealed_secret = models.TextField(default=new_sealed_secret, editable=False)
+    # Signs the webhooks this client's requests cause (HMAC-SHA256); encrypted at rest like the secret.
+    sealed_webhook_secret = models.TextField(default=new_sealed_secret, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_clients")
     name = models.CharField(max_length=200, blank=True)
     scopes = models.JSONField(default=list, help_text="List of scopes, e.g. [\"smartassist.analytics\"]")
@@ -88,6 +95,10 @@ class ApiClient(models.Model):
     @property
     def secret(self) -> str:
         return unseal(self.sealed_secret)
+
+    @property
+    def webhook_secret(self) -> str:
+        return unseal(self.sealed_webhook_secret)
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

@@ -175,6 +175,7 @@ INSTALLED_APPS = [
     "qualityai",
     "recordings",
     "content",
+    "webhooks",
     "supervision",
 ]
 
@@ -330,6 +331,10 @@ if RECORDING_LEASE_SECONDS <= RECORDING_FETCH_MAX_SECONDS:
     raise ImproperlyConfigured("RECORDING_LEASE_SECONDS must be higher than RECORDING_FETCH_MAX_SECONDS")
 # Fetches of one account in flight at once: one ingest client cannot take every worker.
 RECORDING_FETCHES_PER_ACCOUNT = env_int("RECORDING_FETCHES_PER_ACCOUNT", 2, minimum=1)
+
+# Webhooks (docs/contract.md#webhooks): each attempt connects within the first and ends within the second.
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
+WEBHOOK_DEADLINE_SECONDS = env_int("WEBHOOK_DEADLINE_SECONDS", 15, minimum=1)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "analytics@localhost")
