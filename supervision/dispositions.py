@@ -15,6 +15,7 @@ from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from supervision.actors import Actor
 from supervision.models import DispositionChange
 from supervision.selectors import Target, conversation_target
+from webhooks.services import webhook_enqueue
 
 IN_PROGRESS_MESSAGE = "Dispositions can be edited once the conversation has ended."
 EVENT_TYPE = "disposition_updated"
@@ -71,6 +72,8 @@ def dispositions_update(
        show them at once; and into the content's sections for the conversation reads.
     3. Append a ``disposition_updated`` event to the conversation's events.
     4. Log the change (time, client, acting user, before, after).
+    5. Queue the notification of the conversation's agents to the account's webhook (the outbox of
+       webhooks: signed, retried, delivered once the transaction commits; nothing without a URL).
     """
     with transaction.atomic():
         target = conversation_target(account=account, session_id=session_id, lock=True)
@@ -99,6 +102,19 @@ def dispositions_update(
             }
             conversation.save(update_fields=["sections", "updated_at"])
             _event_append(target, change=change, actor=actor)
+        webhook_enqueue(
+            account_id=account.pk,
+            event=EVENT_TYPE,
+            payload={
+                "sessionId": session_id,
+                "agents": conversation_agent_ids(target),
+                "time": render_utc_ms(now),
+                "changedBy": actor.as_dict(),
+                "before": before,
+                "after": after,
+            },
+            api_client_id=actor.client.pk,
+        )
     return change
 
 
