@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from content.criteria import MAX_TAG_CLAUSES, criteria_check
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from analytics_api.kernel.validation import CheckField, Invalid, invalid, list_of, strict, strict_text
+from content.criteria import MAX_TAG_CLAUSES, criteria_check
 
 MAX_DISPOSITIONS = 20
 MAX_DISPOSITION_LENGTH = 200
