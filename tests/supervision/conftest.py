@@ -41,21 +41,21 @@ def clock() -> Iterator[time_machine.Coordinates]:
 
 def customer_record(tenant: Tenant, session_id: str, **fields: Any) -> dict[str, Any]:
     """An agent-handled inbound call of the customer, their phone and e-mail in every field that carries them."""
-    return ConversationRecordFactory(
-        botId=tenant.bot.bot_id,
-        sessionId=session_id,
-        conversationId=f"conv-{session_id}",
-        userId=USER_ID,
-        channelSpecificUserId=PHONE,
-        customerinfo={
+    defaults: dict[str, Any] = {
+        "botId": tenant.bot.bot_id,
+        "sessionId": session_id,
+        "conversationId": f"conv-{session_id}",
+        "userId": USER_ID,
+        "channelSpecificUserId": PHONE,
+        "customerinfo": {
             "CustomerPhone": PHONE, "CenterPhone": "+18005550100", "CustomerFirstName": "Jane",
             "CustomerLastName": "Doe", "CustomerEmail": EMAIL,
         },
-        metaInfo={"caller": PHONE, "callee": "+18005550100", "dialedNumber": "+18005550100", "email": EMAIL},
-        dispositions=["Follow-up Needed"],
-        dispositionRemarks=[],
-        **fields,
-    )
+        "metaInfo": {"caller": PHONE, "callee": "+18005550100", "dialedNumber": "+18005550100", "email": EMAIL},
+        "dispositions": ["Follow-up Needed"],
+        "dispositionRemarks": [],
+    }
+    return ConversationRecordFactory(**{**defaults, **fields})
 
 
 def messages(start: datetime = START) -> list[dict[str, Any]]:
@@ -85,6 +85,7 @@ def a_conversation(
     status: str = Status.COMPLETED,
     ended: bool = True,
     interaction: bool = True,
+    caller: str = PHONE,
     **record: Any,
 ) -> Conversation:
     """A conversation of ``tenant``: its interaction record (ingested), content row, transcript, events, agents."""
@@ -103,7 +104,7 @@ def a_conversation(
     conversation.channel = "voice"
     conversation.sections = {
         **conversation.sections,
-        "identifiers": {"callId": f"call-{session_id}", "caller": PHONE, "callee": "+18005550100"},
+        "identifiers": {"callId": f"call-{session_id}", "caller": caller, "callee": "+18005550100"},
         "flags": [{"id": "ai-1", "reason": "Long silence", "source": "ai_review", "time": utc_ms(started)}],
     }
     conversation.flagged = True
