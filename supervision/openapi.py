@@ -45,6 +45,7 @@ _ACTING_USER_ERROR = (
     "Acting user too long", {"msg": ACTING_USER_MESSAGE, "code": "invalid", "field": ACTING_USER_HEADER}
 )
 
+_ACTING_400 = error_response("Invalid header.", _ACTING_USER_ERROR)
 CONVERSATION_NOT_FOUND = error_response(
     "No such conversation in the caller's account (another account's is 404 too).",
     ("Unknown conversation", {"msg": "No conversation 'c-91b7e2f0' in this account.", "code": "not_found",
@@ -305,9 +306,11 @@ _OWNER = (
     "too). Another owner's filter, in the same account or not, is 404."
 )
 _NAME_TAKEN = error_response(
-    "The owner already has a filter of that name.",
+    "The owner already has a filter of that name, or already keeps the most filters one may.",
     ("Name taken", {"msg": "You already have a filter named 'Flagged gold calls'.", "code": "duplicate_name",
                     "field": "name"}),
+    ("Too many", {"msg": f"You have {MAX_FILTERS_PER_OWNER} saved filters, the most one may keep: delete one first.",
+                  "code": "too_many"}),
 )
 _FILTER_400 = error_response(
     "Invalid body (every invalid field is listed, criteria by name).",
@@ -323,7 +326,9 @@ FILTERS_LIST: dict[str, Any] = {
     "parameters": [ACTING_USER],
     "examples": [OpenApiExample("Two", value={"filters": [_FILTER, {**_FILTER, "id": 43, "name": "Mine",
                                                                     "isDefault": True}]}, response_only=True)],
-    "responses": {200: inline_serializer("SavedFilters", {"filters": _FILTER_OUT.__class__(many=True)})},
+    "responses": {
+        200: inline_serializer("SavedFilters", {"filters": _FILTER_OUT.__class__(many=True)}), 400: _ACTING_400,
+    },
     **_SUPERVISE,
 }
 
@@ -350,7 +355,7 @@ FILTER_GET: dict[str, Any] = {
     "description": _OWNER,
     "parameters": [FILTER_ID, ACTING_USER],
     "examples": [OpenApiExample("Saved", value=_FILTER, response_only=True)],
-    "responses": {200: _FILTER_OUT, 404: FILTER_NOT_FOUND},
+    "responses": {200: _FILTER_OUT, 400: _ACTING_400, 404: FILTER_NOT_FOUND},
     **_SUPERVISE,
 }
 
@@ -371,7 +376,7 @@ FILTER_DELETE: dict[str, Any] = {
     "summary": "Delete a saved filter",
     "description": _OWNER,
     "parameters": [FILTER_ID, ACTING_USER],
-    "responses": {204: OpenApiResponse(description="Deleted."), 404: FILTER_NOT_FOUND},
+    "responses": {204: OpenApiResponse(description="Deleted."), 400: _ACTING_400, 404: FILTER_NOT_FOUND},
     **_SUPERVISE,
 }
 
@@ -394,7 +399,7 @@ FILTER_DEFAULT: dict[str, Any] = {
     "description": "One default per owner: the previous default stops being one. " + _OWNER,
     "parameters": [FILTER_ID, ACTING_USER],
     "examples": [OpenApiExample("Default", value={**_FILTER, "isDefault": True}, response_only=True)],
-    "responses": {200: _FILTER_OUT, 404: FILTER_NOT_FOUND},
+    "responses": {200: _FILTER_OUT, 400: _ACTING_400, 404: FILTER_NOT_FOUND},
     **_SUPERVISE,
 }
 
