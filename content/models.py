@@ -1,4 +1,4 @@
-"""The conversation itself (docs/contract.md#conversation-content): status, transcript, events, voice turns.
+"""The conversation itself: status, transcript, events, voice turns.
 
 Sized for about 100 million conversations a month with some 30 messages each (docs/conversation-storage.md):
 one narrow ``Conversation`` row per conversation carries every column the Conversations table filters

@@ -47,6 +47,7 @@ class Tag(StrEnum):
     RECORDINGS = "recordings"
     SETTINGS = "settings"
     SUPERVISION = "supervision"
+    DIAGNOSTICS = "diagnostics"
 
 
 TAG_DESCRIPTIONS = {
@@ -58,6 +59,7 @@ TAG_DESCRIPTIONS = {
     Tag.SETTINGS: "Account settings: recording retention, privacy (obscuring customer info) and the audit log.",
     Tag.SUPERVISION: "Supervisor workflows: dispositions and their log, flags, saved filters, deletion and erasure, "
     "small exports.",
+    Tag.DIAGNOSTICS: "Voice diagnostics of a call: SIP flow, QoS and participants, exported as TEXT or PCAP.",
 }
 
 # lowerCamelCase: what generators turn into natural names (get_recording, interaction_details).
@@ -208,7 +210,7 @@ def api_operation(
     shared = _shared_responses(scope=scope, body=request is not None, negotiated=negotiated)
     statuses = {key[0] if isinstance(key, tuple) else key for key in responses}
     merged = {**responses, **{status: answer for status, answer in shared.items() if status not in statuses}}
-    return extend_schema(
+    schema = extend_schema(
         operation_id=operation_id,
         tags=[tag],
         summary=summary,
@@ -218,6 +220,22 @@ def api_operation(
         parameters=[*parameters, *_response_headers({key for key in merged if isinstance(key, int)})],
         examples=list(examples),
     )
+
+    def decorate(method: Any) -> Any:
+        method = schema(method)
+        # Request metrics and logs name the operation by it (analytics_api.middleware.operation_label).
+        setattr(method, _OPERATION_ID_ATTRIBUTE, operation_id)
+        return method
+
+    return decorate
+
+
+_OPERATION_ID_ATTRIBUTE = "openapi_operation_id"
+
+
+def operation_id_of(view_method: Any) -> str | None:
+    """The operationId given to a view method by :func:`api_operation`, or None."""
+    return getattr(view_method, _OPERATION_ID_ATTRIBUTE, None)
 
 
 def schema_conventions(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

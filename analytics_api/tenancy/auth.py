@@ -26,6 +26,8 @@ from rest_framework.request import Request
 
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.text import is_storable
+from analytics_api.logs import context_set
+from analytics_api.metrics import AUTH_FAILURES, RATE_LIMITED
 from analytics_api.models import Account, ApiClient, Bot, UsedTokenId
 from analytics_api.tenancy.throttling import client_address, window_counts, window_reset
 
@@ -73,8 +75,10 @@ def raw_token(request: Request) -> str | None:
     return token or None
 
 
-def _fail(msg: str, *, client_id: str | None = None, known: bool = False) -> TokenInvalid:
-    logger.info("Authentication failed: %s (client %s)", msg, client_id or "unknown")
+def _fail(msg: str, *, reason: str, client_id: str | None = None, known: bool = False) -> TokenInvalid:
+    """The 401 for a token refused for ``reason`` (a fixed word: the metrics' label)."""
+    logger.info("Authentication failed (%s): %s (client %s)", reason, msg, client_id or "unknown")
+    AUTH_FAILURES.labels(reason=reason).inc()
     return TokenInvalid(msg, client_id=client_id if known else None)
 
 
@@ -133,12 +137,12 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
-        raise _fail("The token is not a well-formed JWT.") from None
+        raise _fail("The token is not a well-formed JWT.", reason="malformed") from None
     if header.get("alg") != "HS256":
-        raise _fail("The token must be signed with HS256.")
+        raise _fail("The token must be signed with HS256.", reason="algorithm")
     client_id = unverified.get("appId")
     if not isinstance(client_id, str) or not client_id:
-        raise _fail("The token has no appId claim naming the API client.")
+        raise _fail("The token has no appId claim naming the API client.", reason="no_app_id")
 
     client = (
         # The account's privacy settings come along: every conversation read asks for them.
@@ -147,10 +151,12 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
         else None
     )
     if client is None or not client.enabled:
-        raise _fail("Unknown or disabled API client.", client_id=client_id, known=client is not None)
+        raise _fail(
+            "Unknown or disabled API client.", reason="unknown_client", client_id=client_id, known=client is not None
+        )
     problem = _time_claims_problem(unverified)
     if problem:
-        raise _fail(problem, client_id=client_id, known=True)
+        raise _fail(problem, reason="time_claims", client_id=client_id, known=True)
 
     leeway = settings.JWT_LEEWAY_SECONDS
     try:
@@ -162,23 +168,27 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
             options={"require": ["exp"], "verify_iat": True},
         )
     except jwt.ExpiredSignatureError:
-        raise _fail("The token has expired: mint a new one.", client_id=client_id, known=True) from None
+        raise _fail(
+            "The token has expired: mint a new one.", reason="expired", client_id=client_id, known=True
+        ) from None
     except jwt.ImmatureSignatureError:
         raise _fail(
-            "The token is not valid yet (nbf or iat in the future).", client_id=client_id, known=True
+            "The token is not valid yet (nbf or iat in the future).", reason="not_yet_valid", client_id=client_id,
+            known=True,
         ) from None
     except jwt.InvalidSignatureError:
         raise _fail(
-            "The token signature does not match the client secret.", client_id=client_id, known=True
+            "The token signature does not match the client secret.", reason="bad_signature", client_id=client_id,
+            known=True,
         ) from None
     except jwt.PyJWTError as error:
-        raise _fail(f"The token is invalid: {error}.", client_id=client_id, known=True) from None
+        raise _fail(f"The token is invalid: {error}.", reason="invalid", client_id=client_id, known=True) from None
 
     now = datetime.now(UTC).timestamp()
     max_age = settings.JWT_MAX_AGE_SECONDS
     iat = claims.get("iat")
     if iat is not None and now - iat > max_age + leeway:
-        raise _fail("The token is too old (iat): mint a new one.", client_id=client_id, known=True)
+        raise _fail("The token is too old (iat): mint a new one.", reason="too_old", client_id=client_id, known=True)
     # Both ends of exp - iat come from the minting clock; exp - now compares two clocks: leeway.
     if iat is not None:
         lifetime, allowed, measured = claims["exp"] - iat, max_age, "exp - iat"
@@ -188,6 +198,7 @@ def client_for_token(token: str) -> tuple[ApiClient, dict[str, Any]]:
         raise _fail(
             f"The token is valid for {int(lifetime)} s ({measured}); tokens must expire within "
             f"JWT_MAX_AGE_SECONDS ({max_age} s): mint one with an earlier exp.",
+            reason="lifetime",
             client_id=client_id,
             known=True,
         )
@@ -211,17 +222,21 @@ def _accept_jti_once(client: ApiClient, claims: dict[str, Any], now: float) -> N
     jti = claims.get("jti")
     exp = claims["exp"]
     if not isinstance(jti, str) or not jti:
-        raise _fail("This client requires a jti claim in every token.", client_id=client.client_id, known=True)
+        raise _fail(
+            "This client requires a jti claim in every token.", reason="jti", client_id=client.client_id, known=True
+        )
     if len(jti) > JTI_MAX_LENGTH:
         raise _fail(
             f"The token's jti is {len(jti)} characters long; at most {JTI_MAX_LENGTH} are accepted: "
             "use a UUID.",
+            reason="jti",
             client_id=client.client_id,
             known=True,
         )
     if exp - now > JTI_MAX_LIFETIME.total_seconds():
         raise _fail(
-            "This client requires tokens that expire within one hour.", client_id=client.client_id, known=True
+            "This client requires tokens that expire within one hour.", reason="jti", client_id=client.client_id,
+            known=True,
         )
     keep_until = datetime.fromtimestamp(exp + settings.JWT_LEEWAY_SECONDS, UTC)
     try:
@@ -229,7 +244,8 @@ def _accept_jti_once(client: ApiClient, claims: dict[str, Any], now: float) -> N
             UsedTokenId.objects.create(client=client, jti_sha256=jti_digest(jti), keep_until=keep_until)
     except IntegrityError:
         raise _fail(
-            "This token was already used (jti): mint a new one.", client_id=client.client_id, known=True
+            "This token was already used (jti): mint a new one.", reason="replayed", client_id=client.client_id,
+            known=True,
         ) from None
     # Keep the table small: ids of tokens past exp + leeway can no longer be replayed anyway.
     UsedTokenId.objects.filter(client=client, keep_until__lt=datetime.fromtimestamp(now, UTC)).delete()
@@ -253,6 +269,7 @@ class JWTAuthentication(BaseAuthentication):
         except TokenInvalid as error:
             self._count_failure(request, error)
             raise
+        context_set(client_id=client.client_id, account=client.account.account_id)
         return ClientPrincipal(client), client
 
     def _count_failure(self, request: Request, error: TokenInvalid) -> None:
@@ -264,6 +281,7 @@ class JWTAuthentication(BaseAuthentication):
             return
         wait = max(1, math.ceil(window_reset(60, now)))
         logger.warning("Authentication throttled for %s (client %s)", address, error.client_id or "unknown")
+        RATE_LIMITED.labels(reason="auth_failures").inc()
         target = "this API client" if error.client_id else "this address"
         raise ApiError(
             f"{error.detail} Too many failed authentications for {target}: fix the token, then retry in "
@@ -285,6 +303,7 @@ class HasScope(BasePermission):
         if scope is None:
             return True
         if not isinstance(request.user, ClientPrincipal):
+            AUTH_FAILURES.labels(reason="missing").inc()
             raise exceptions.NotAuthenticated(
                 "Authentication token is missing: send a JWT in the auth header or as Authorization: Bearer <token>."
             )

@@ -23,6 +23,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
 
+from analytics_api.metrics import RATE_LIMITED
 from analytics_api.models import ApiClient
 
 # Counter files untouched for longer than the longest window are stale: swept now and then.
@@ -174,10 +175,13 @@ class ClientRateThrottle(BaseThrottle):
             (3600, client.rate_limit_per_hour or settings.RATE_LIMIT_PER_HOUR),
         )
         counts = window_counts([(f"rl:{client.client_id}:{window}", window) for window, _ in limits], now=now)
-        self._wait = 0.0
+        self._wait, reason = 0.0, ""
         for (window, limit), count in zip(limits, counts, strict=True):
             if count > limit:
                 self._wait = max(self._wait, window_reset(window, now))
+                reason = "client_minute" if window == 60 else "client_hour"
+        if self._wait:
+            RATE_LIMITED.labels(reason=reason).inc()
         return self._wait == 0.0
 
     def wait(self) -> float | None:
