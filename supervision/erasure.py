@@ -21,6 +21,7 @@ from analytics_api.kernel.errors import DEPENDENCY_RETRY_AFTER_SECONDS, ApiError
 from analytics_api.models import Account
 from content.models import Conversation, EventLog, Transcript, VoiceTurns
 from conversations.models import Interaction
+from diagnostics.models import CallDiagnostics
 from qualityai.models import QaContact
 from recordings.jobs import temp_key
 from recordings.models import AuditAction, AuditEntry, Recording, RecordingFile
@@ -93,7 +94,8 @@ def conversations_erase(
 
     1. Lock the rows; remove the recordings' stored objects (503 and nothing erased if storage fails).
     2. Delete, counting each kind: recordings (with their files), Quality AI contacts of the
-       conversations, content (conversation, transcript, events, voice turns, agent links), the
+       conversations, content (conversation, transcript, events, voice turns, call diagnostics,
+       agent links), the
        disposition log, the interaction records (with their queue links).
     3. Write one audit entry naming the conversations and the counts.
     """
@@ -108,6 +110,7 @@ def conversations_erase(
             "transcripts": Transcript.objects.filter(conversation__in=conversations).count(),
             "events": EventLog.objects.filter(conversation__in=conversations).count(),
             "voiceTurns": VoiceTurns.objects.filter(conversation__in=conversations).count(),
+            "diagnostics": CallDiagnostics.objects.filter(conversation__in=conversations).count(),
             "recordingFiles": len(files),
         }
         counts["recordings"] = recordings.delete()[1].get(Recording._meta.label, 0)

@@ -11,9 +11,9 @@ carry them — ``customerinfo`` keys naming a phone or an e-mail (not the center
 ``email``/``phoneNumber`` and the caller (inbound) or callee (outbound), a ``channelSpecificUserId``
 that is an address or a number, the content's ``identifiers`` caller/callee and ``customer``
 section, and the transcript's e-mail headers (``from`` of the customer's messages, ``to`` of the
-others'). Each of those values is then replaced wherever it appears in what is served, inside
-longer text too; in the customer's own messages, anything shaped like an e-mail address or a phone
-number is masked as well. Agents' addresses are not the customer's and stay.
+others'); a number also in its bare digits. Each of those values is then replaced wherever it
+appears in what is served, inside longer text too; in the customer's own messages, anything shaped
+like an e-mail address or a phone number is masked as well. Agents' addresses are not the customer's and stay.
 """
 
 from __future__ import annotations
@@ -97,10 +97,16 @@ def customer_contacts(
         info, meta = source.get("customerinfo"), source.get("metaInfo")
         center.add(info.get("CenterPhone") if isinstance(info, Mapping) else None)
         center.add(meta.get("dialedNumber") if isinstance(meta, Mapping) else None)
-    return {
+    contacts = {
         value.strip() for value in found
         if isinstance(value, str) and _looks_like_contact(value) and value.strip() not in center
     }
+    # A number is also written as its bare digits elsewhere (SIP headers, another system's format).
+    contacts |= {
+        digits for value in contacts
+        if not EMAIL_SHAPE.fullmatch(value) and len(digits := re.sub(r"\D", "", value)) >= 7
+    }
+    return contacts
 
 
 def customer_user_id(*sources: Mapping[str, Any] | None) -> str:

@@ -12,6 +12,8 @@ import time_machine
 
 from content.models import Conversation, ConversationAgent, EventLog, Status, Transcript
 from conversations.services import interactions_ingest
+from diagnostics.checks import diagnostics_check
+from diagnostics.services import diagnostics_replace
 from recordings.models import Recording, RecordingFile, RecordingState
 from recordings.storage import recording_storage
 from tests.audio import audio
@@ -155,3 +157,19 @@ def details(tenant: Tenant, path: str = DETAILS) -> list[dict[str, Any]]:
 def errors_of(response: Any, status: int = 400) -> list[dict[str, str]]:
     assert response.status_code == status, response.content
     return response.json()["errors"]
+
+
+def call_diagnostics(tenant: Tenant, session_id: str) -> None:
+    """SIP messages of the call naming the customer's number, with and without its +."""
+    conversation = Conversation.objects.get(account=tenant.account, session_id=session_id)
+    digits = PHONE.lstrip("+")
+    message = (
+        f"INVITE sip:+18005550100@gw.example.com SIP/2.0\r\nFrom: <sip:{PHONE}@carrier.example.net>;tag=1\r\n"
+        f"P-Asserted-Identity: <tel:{digits}>\r\nContent-Length: 0\r\n\r\n"
+    )
+    section = {"sip": [{"time": utc_ms(conversation.started_at), "from": {"ip": "50.19.12.248", "port": 5060},
+                        "to": {"ip": "172.31.11.64", "port": 5060}, "label": "INVITE", "message": message}]}
+    diagnostics_replace(
+        account_id=tenant.account.pk,
+        sections={conversation.pk: (conversation.started_at, diagnostics_check(section))},
+    )

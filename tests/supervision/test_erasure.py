@@ -83,7 +83,8 @@ def test_deleting_a_conversation_leaves_no_row_no_stored_object_and_one_audit_en
         tenant.account, f"client:{tenant.api_client.client_id} user:dpo", "s-1",
     )
     assert entry.details == {"sessionIds": ["s-1"], "erased": {
-        "conversations": 1, "dispositionChanges": 1, "events": 1, "interactions": 1, "qaContacts": 1,
+        "conversations": 1, "diagnostics": 0, "dispositionChanges": 1, "events": 1, "interactions": 1,
+        "qaContacts": 1,
         "recordingFiles": 2, "recordings": 1, "transcripts": 1, "voiceTurns": 0, "storedObjects": 2,
     }}
     assert [record["sessionId"] for record in details(tenant)] == ["s-2"]
@@ -171,7 +172,8 @@ def test_erasing_a_customer_erases_each_of_their_conversations_and_answers_what(
     (kind,) = customer
     assert body == {
         "customerBy": kind, "sessionIds": ["s-1", "s-2"], "auditId": body["auditId"], "more": False,
-        "erased": {"conversations": 2, "dispositionChanges": 2, "events": 2, "interactions": 2, "qaContacts": 2,
+        "erased": {"conversations": 2, "diagnostics": 0, "dispositionChanges": 2, "events": 2, "interactions": 2,
+                   "qaContacts": 2,
                    "recordingFiles": 4, "recordings": 2, "transcripts": 2, "voiceTurns": 0, "storedObjects": 4},
     }
     assert everything_of(tenant, "s-1") == NOTHING and everything_of(tenant, "s-2") == NOTHING

@@ -21,6 +21,7 @@ from tests.supervision.conftest import (
     USER_ID,
     WINDOW,
     a_conversation,
+    call_diagnostics,
     errors_of,
 )
 
@@ -76,6 +77,9 @@ def read_surfaces(tenant: Tenant) -> dict[str, bytes]:
         "calldetails": tenant.post(CALLS.format(tenant.account_id), {**WINDOW, **everything}),
         "conversation export": tenant.post("/api/v1/conversations/export", {"sessionIds": ["s-1", "s-2"]}),
         "disposition log": tenant.get("/api/v1/conversations/s-1/dispositions/log"),
+        "diagnostics": tenant.get("/api/v1/conversations/s-1/diagnostics"),
+        "diagnostics (text)": tenant.get("/api/v1/conversations/s-1/diagnostics?format=text"),
+        "diagnostics (pcap)": tenant.get("/api/v1/conversations/s-1/diagnostics?format=pcap"),
     }
     out = {}
     for name, response in answers.items():
@@ -91,10 +95,13 @@ def read_surfaces(tenant: Tenant) -> dict[str, bytes]:
 def test_with_the_setting_on_no_read_surface_carries_a_customer_email_or_phone(tenant: Tenant, clock: Any) -> None:
     a_conversation(tenant, "s-1")
     a_conversation(tenant, "s-2", customerinfo={"CustomerPhone": "+1 (555) 555-0199"})
+    call_diagnostics(tenant, "s-1")
     tenant.put("/api/v1/conversations/s-1/dispositions", {"dispositions": ["Resolved"], "remarks": "ok"})
     shown = read_surfaces(tenant)
     # The data does hold the contacts: they are served while the setting is off.
-    assert all(PHONE.encode() in shown[name] for name in ("interactionDetails", "calldetails", "conversation export"))
+    assert all(PHONE.encode() in shown[name] for name in (
+        "interactionDetails", "calldetails", "conversation export", "diagnostics", "diagnostics (pcap)",
+    ))
     assert b"+1 (555) 555-0199" in shown["interactionDetails"]
 
     tenant.put(PRIVACY, {"obscureCustomerInfo": True})
@@ -104,7 +111,8 @@ def test_with_the_setting_on_no_read_surface_carries_a_customer_email_or_phone(t
     for name, body in masked.items():
         for contact in (PHONE, EMAIL, "+1 (555) 555-0199", "555-0199", "5555550123"):
             assert contact.encode() not in body, (name, contact)
-    for name in ("interactionDetails", "calldetails", "conversation export", "transcript zip: transcript-s-1.csv"):
+    for name in ("interactionDetails", "calldetails", "conversation export", "transcript zip: transcript-s-1.csv",
+                 "diagnostics", "diagnostics (pcap)"):
         assert USER_ID.encode() in masked[name], name
     # Agents' addresses and the center's number are not the customer's.
     assert AGENT_EMAIL.encode() in masked["transcript zip: transcript-s-1.csv"]
@@ -134,7 +142,7 @@ def test_the_masker_replaces_known_contacts_everywhere_and_shapes_only_in_the_cu
         messages=[{"role": "customer", "email": {"from": "Other <c@d.example>"}}],
     )
 
-    assert set(masker.contacts) == {"a@b.example", "+15550001111", "c@d.example"}
+    assert set(masker.contacts) == {"a@b.example", "+15550001111", "15550001111", "c@d.example"}
     assert masker.value({"note": "a@b.example wrote from +15550001111", "n": 5}) == {"note": "u-1 wrote from u-1",
                                                                                       "n": 5}
     assert masker.message({"role": "customer", "text": "or x@y.example, +44 20 7946 0958"})["text"] == "or u-1, u-1"
@@ -142,7 +150,7 @@ def test_the_masker_replaces_known_contacts_everywhere_and_shapes_only_in_the_cu
         "mail support@corp.example"
     )
     assert Masker.of(document={"metaInfo": {"caller": "+15550001111", "callee": "+15550002222"},
-                               "Direction": "outbound"}).contacts == ("+15550002222",)
+                               "Direction": "outbound"}).contacts == ("+15550002222", "15550002222")
 
 
 def test_a_masked_page_costs_no_more_queries_than_a_plain_one(
