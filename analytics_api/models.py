@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import Any
 
 from django.db import models
 
+from analytics_api.tenancy.client_cache import api_clients_changed
 from analytics_api.tenancy.secrets_box import seal, unseal
 
 
@@ -34,6 +36,19 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.account_id
+
+    # Authentication keeps each client with its account per process: changes must reach every copy.
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if not adding:
+            api_clients_changed(self.api_clients.values_list("client_id", flat=True))
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        client_ids = list(self.api_clients.values_list("client_id", flat=True))
+        deleted = super().delete(*args, **kwargs)
+        api_clients_changed(client_ids)
+        return deleted
 
 
 class Bot(models.Model):
@@ -64,6 +79,22 @@ def new_sealed_secret() -> str:
     return seal(new_client_secret())
 
 
+class ApiClientQuerySet(models.QuerySet):
+    """Bulk writes announce the clients they change (analytics_api.tenancy.client_cache)."""
+
+    def update(self, **kwargs: Any) -> int:
+        client_ids = list(self.values_list("client_id", flat=True))
+        updated = super().update(**kwargs)
+        api_clients_changed(client_ids)
+        return updated
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        client_ids = list(self.values_list("client_id", flat=True))
+        deleted = super().delete()
+        api_clients_changed(client_ids)
+        return deleted
+
+
 class ApiClient(models.Model):
     client_id = models.CharField(max_length=64, unique=True, default=new_client_id, editable=False)
     # Encrypted at rest (analytics_api.tenancy.secrets_box); read it through ``secret``.
@@ -86,11 +117,24 @@ class ApiClient(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ApiClientQuerySet.as_manager()
+
     class Meta:
         verbose_name = "API client"
 
     def __str__(self) -> str:
         return self.name or self.client_id
+
+    # Authentication keeps each client per process: a change must reach every copy at once.
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        api_clients_changed([self.client_id])
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        client_id = self.client_id
+        deleted = super().delete(*args, **kwargs)
+        api_clients_changed([client_id])
+        return deleted
 
     @property
     def secret(self) -> str:

@@ -285,8 +285,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "analytics_api.kernel.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    # ?format= is our endpoints' own parameter (csv, text, pcap), never DRF's renderer override.
-    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Fernet keys encrypting API client secrets at rest, newest first; derived from SECRET_KEY if unset.

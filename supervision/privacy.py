@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics_api.models import Account
+from analytics_api.tenancy.client_cache import api_clients_changed
 from recordings.models import AuditAction, AuditEntry
 from supervision.actors import Actor
 from supervision.models import PrivacySettings
@@ -27,6 +28,8 @@ def privacy_settings_update(*, account: Account, actor: Actor, obscure_customer_
         if changed:
             current.save()
         if before != obscure_customer_info:
+            # Authentication caches each client with its account's settings: every process reloads them.
+            api_clients_changed(account.api_clients.values_list("client_id", flat=True))
             AuditEntry.objects.create(
                 account=account,
                 at=timezone.now(),

@@ -153,7 +153,9 @@ def test_database_and_redis_errors_count_when_a_request_answers_503(tenant: Tena
     lost = OperationalError("server closed the connection")
     monkeypatch.setattr("conversations.views.interaction_page", _raise(lost))
     assert tenant.post(path, WINDOW).status_code == 503
-    monkeypatch.setattr("analytics_api.tenancy.throttling.window_counts", _raise(RedisConnectionError("refused")))
+    redis_down = _raise(RedisConnectionError("refused"))
+    monkeypatch.setattr("analytics_api.tenancy.auth.window_counts_reading", redis_down)
+    monkeypatch.setattr("analytics_api.tenancy.throttling.window_counts", redis_down)
     assert tenant.post(path, WINDOW).status_code == 503
     after = scrape()
     assert moved(before, after, "analytics_dependency_errors_total", dependency="database") == 1
