@@ -98,9 +98,20 @@ def transcripts_zip(*, account: Account, session_ids: list[str], at: datetime) -
         )
     )
     maskers = _maskers(account, session_ids, messages) if account_obscures(account=account) else {}
+    names: set[str] = set()
+
+    def unique(name: str) -> str:
+        # Two ids may differ only by characters a file name cannot hold ("a/b", "a_b").
+        stem, count = name[: -len(".csv")], 1
+        while name in names:
+            count += 1
+            name = f"{stem}-{count}.csv"
+        names.add(name)
+        return name
+
     entries = (
         (
-            transcript_entry_name(session_id),
+            unique(transcript_entry_name(session_id)),
             csv_stream(TRANSCRIPT_HEADER, transcript_csv_rows(messages.get(session_id, ()), maskers.get(session_id))),
         )
         for session_id in session_ids

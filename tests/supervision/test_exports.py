@@ -34,7 +34,9 @@ def test_the_zip_is_named_after_the_utc_time_and_holds_one_csv_per_conversation(
     a_conversation(outsider, "theirs")
     Transcript.objects.filter(conversation__session_id="no-transcript").delete()
 
-    response = tenant.post(TRANSCRIPTS, {"sessionIds": ["s-1", "no-transcript", "theirs", "unknown/../x"]})
+    response = tenant.post(
+        TRANSCRIPTS, {"sessionIds": ["s-1", "no-transcript", "theirs", "unknown/../x", "unknown_.._x"]}
+    )
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
@@ -42,6 +44,7 @@ def test_the_zip_is_named_after_the_utc_time_and_holds_one_csv_per_conversation(
     files = unzipped(response)
     assert list(files) == [
         "transcript-s-1.csv", "transcript-no-transcript.csv", "transcript-theirs.csv", "transcript-unknown_.._x.csv",
+        "transcript-unknown_.._x-2.csv",
     ]
     assert files["transcript-s-1.csv"][0] == TRANSCRIPT_HEADER
     rows = files["transcript-s-1.csv"][1:]
@@ -51,7 +54,8 @@ def test_the_zip_is_named_after_the_utc_time_and_holds_one_csv_per_conversation(
         "Here is your refund.", "Thanks!",
     ]
     assert rows[4][6:] == ["Your refund", "agent.john@example.com", EMAIL, "", ""]
-    for blank in ("transcript-no-transcript.csv", "transcript-theirs.csv", "transcript-unknown_.._x.csv"):
+    for blank in ("transcript-no-transcript.csv", "transcript-theirs.csv", "transcript-unknown_.._x.csv",
+                  "transcript-unknown_.._x-2.csv"):
         assert files[blank] == [TRANSCRIPT_HEADER]
 
 
