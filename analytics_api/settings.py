@@ -178,6 +178,7 @@ INSTALLED_APPS = [
     "diagnostics",
     "webhooks",
     "changes",
+    "supervision",
 ]
 
 MIDDLEWARE = [

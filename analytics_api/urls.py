@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("changes.urls")),
     path("", include("content.urls_ingest")),
     path("", include("content.urls")),
+    path("", include("supervision.urls")),
 ]
 
 handler400 = "analytics_api.kernel.errors.bad_request_view"

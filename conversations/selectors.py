@@ -15,6 +15,7 @@ from analytics_api.kernel.paging import page_rows
 from analytics_api.models import Account
 from conversations.documents import SERVED_DOCUMENTS, document_render, page_needs_documents, served_page
 from conversations.models import Interaction, InteractionQueue
+from supervision.masking import Masker, account_obscures
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def interaction_page(
     2. Read only ``limit + 1`` rows after ``skip`` (no count), in one query: their pre-rendered
        text, or their documents when sections are filtered by name.
     3. Render the documents of rows without a current pre-rendered text (rare: see
-       ``analytics_api.kernel.prerender``) from a second query by primary key.
+       ``analytics_api.kernel.prerender``) from a second query by primary key. When the account
+       obscures customer info, every document is read and masked before rendering instead.
     4. Turn the texts into the page for the caller's offset and sections in one pass.
     """
     rows = interaction_rows(account=account, query=query, bot_id=bot_id, channel=channel)
@@ -102,10 +104,15 @@ def interaction_page(
         return InteractionPage(data=orjson.Fragment("[]"), count=0, has_more=False)
     offset, sections = query.offset_minutes, query.sections
 
+    obscure = account_obscures(account=account)
+
     def rendered(document: dict[str, Any]) -> str:
+        if obscure:
+            document = Masker.of(document=document).value(document)
         return json_text(document_render(document, offset=offset, sections=sections))
 
-    if page_needs_documents(sections):
+    # Customer info is masked per document (supervision.masking): the pre-rendered texts hold it as stored.
+    if obscure or page_needs_documents(sections):
         documents, has_more = page_rows(rows.values_list("document", flat=True), skip=query.skip, limit=query.limit)
         texts = [rendered(document) for document in documents]
     else:

@@ -15,7 +15,9 @@ from analytics_api.kernel.dates import parse_aware
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
 from content.models import Conversation
+from conversations.models import Interaction
 from diagnostics.models import CallDiagnostics
+from supervision.masking import Masker, account_obscures
 
 NOT_VOICE = "Diagnostics are available only for voice conversations."
 QOS_METRICS = ("packets", "octets", "highestSeq", "jitter", "lsr", "mos", "packetsLost")
@@ -39,7 +41,8 @@ def diagnostics_get(*, account: Account, session_id: str) -> CallDiagnosticsView
     a voice call with nothing ingested yet has an empty flow.
     """
     conversation = (
-        Conversation.objects.filter(account=account, session_id=session_id).only("pk", "channel", "session_id").first()
+        Conversation.objects.filter(account=account, session_id=session_id)
+        .only("pk", "channel", "session_id", "sections").first()
     )
     if conversation is None:
         raise ApiError(
@@ -49,7 +52,13 @@ def diagnostics_get(*, account: Account, session_id: str) -> CallDiagnosticsView
     if conversation.channel not in (None, "voice"):
         raise ApiError(NOT_VOICE, code="not_voice", status_code=409)
     stored = CallDiagnostics.objects.filter(conversation=conversation).values_list("document", flat=True).first()
-    return diagnostics_view(session_id=session_id, document=stored or {})
+    document = stored or {}
+    if document and account_obscures(account=account):
+        # SIP headers carry the caller's number: masked as every other surface masks it (supervision.masking).
+        interactions = Interaction.objects.filter(account=account, session_id=session_id)
+        interaction = interactions.values_list("document", flat=True).first()
+        document = Masker.of(document=interaction, sections=conversation.sections).value(document)
+    return diagnostics_view(session_id=session_id, document=document)
 
 
 def diagnostics_view(*, session_id: str, document: dict[str, Any]) -> CallDiagnosticsView:

@@ -110,3 +110,33 @@ def _drain(reader: soundfile.SoundFile, deadline: float) -> int:
 def _check_deadline(deadline: float) -> None:
     if time.monotonic() >= deadline:
         raise TranscodeTimeout()
+
+
+class NotJoinable(Exception):
+    """Two files that cannot become one stereo file (different sample rates); the text says why."""
+
+
+def stereo_flac(left: Path, right: Path, target: Path) -> None:
+    """One stereo FLAC of two recordings: ``left`` (the agent) in the left channel, ``right`` (the
+    customer) in the right, each mixed down to mono, the shorter padded with silence.
+
+    Block by block, so memory stays flat whatever the length; both must share a sample rate
+    (:class:`NotJoinable` otherwise: nothing here resamples).
+    """
+    with soundfile.SoundFile(left) as one, soundfile.SoundFile(right) as other:
+        if one.samplerate != other.samplerate:
+            raise NotJoinable(f"sample rates {one.samplerate} Hz and {other.samplerate} Hz differ")
+        subtype = "PCM_24" if "PCM_24" in (one.subtype, other.subtype) else "PCM_16"
+        with soundfile.SoundFile(
+            target, "w", samplerate=one.samplerate, channels=2, format="FLAC", subtype=subtype
+        ) as writer:
+            while True:
+                a = one.read(BLOCK_FRAMES, dtype="float64", always_2d=True)
+                b = other.read(BLOCK_FRAMES, dtype="float64", always_2d=True)
+                frames = max(len(a), len(b))
+                if not frames:
+                    return
+                block = np.zeros((frames, 2))
+                block[: len(a), 0] = a.mean(axis=1)
+                block[: len(b), 1] = b.mean(axis=1)
+                writer.write(np.clip(block, -1.0, 1.0))

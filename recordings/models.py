@@ -219,6 +219,11 @@ class AuditAction(models.TextChoices):
     DELETION_NOTICE_SENT = "deletion_notice_sent", "Deletion notice sent"
     RECORDING_DELETED = "recording_deleted", "Recording deleted"
     DELETION_CONFIRMATION_SENT = "deletion_confirmation_sent", "Deletion confirmation sent"
+    # Supervisor workflows (supervision): the same audit log for the account's other privacy actions.
+    PRIVACY_CHANGED = "privacy_changed", "Privacy settings changed"
+    CONVERSATION_DELETED = "conversation_deleted", "Conversation deleted"
+    CUSTOMER_ERASED = "customer_erased", "Customer erased"
+    FLAG_REMOVED = "flag_removed", "Supervisor flag removed"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -230,11 +235,14 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    """Who did what when to retention settings and recordings; rows are never changed or removed."""
+    """Who did what when to retention settings, recordings, privacy settings and conversations (deletion,
+    erasure); rows are never changed or removed."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_entries")
     at = models.DateTimeField(db_index=True)
-    actor = models.CharField(max_length=200, help_text="client:<id>, admin:<username> or system")
+    actor = models.CharField(
+        max_length=300, help_text="client:<id> (and user:<X-Acting-User>), admin:<username> or system"
+    )
     action = models.CharField(max_length=40, choices=AuditAction.choices)
     conversation_id = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True)

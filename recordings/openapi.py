@@ -130,18 +130,29 @@ RECORDING_DOWNLOAD: dict[str, Any] = {
     "negotiated": False,
     "summary": "Download a recording as FLAC",
     "description": (
-        "The audio of one stored file as `audio/flac` with a `.flac` attachment file name. From the "
-        "local filesystem it is streamed (header `Repr-Digest` carries its SHA-256); from S3 the answer "
-        "is a 302 redirect to a short-lived presigned address. Without `channel`, the `mixed` file is "
-        "served, or the only file; a recording with separate files needs `channel`. `part` picks the "
-        "n-th file of a channel when a call has several (e.g. after a transfer). A recording deleted "
-        "by the retention policy answers **410** with the documented message; one that is not "
+        "Every file served is FLAC (sources in other formats were transcoded when fetched).\n\n"
+        "**Single file** (no `channel`, no `channels`): the conversation's `mixed` file, or its only "
+        "file; when it has separate agent and customer files, both joined as one stereo FLAC (agent "
+        "left, customer right; named `<conversationId>-stereo.flac`).\n\n"
+        "**Separate files**: `channel=agent|customer|mixed` serves that channel's file (`part` picks the "
+        "n-th when a call has several, e.g. after a transfer); `channels=agent,customer` answers a zip "
+        "(`<conversationId>-channels.zip`) of every file of the chosen channels, each "
+        "`<conversationId>-<channel>[-<part>].flac`. A chosen channel without a file is 404.\n\n"
+        "A single stored file from the local filesystem is streamed (header `Repr-Digest` carries its "
+        "SHA-256); from S3 the answer is a 302 redirect to a short-lived presigned address. A recording "
+        "deleted by the retention policy answers **410** with the documented message; one that is not "
         "available yet answers **409** with its state's message."
     ),
     "parameters": [
         CONVERSATION_ID,
         OpenApiParameter("channel", OpenApiTypes.STR, enum=["mixed", "agent", "customer"], required=False),
         OpenApiParameter("part", OpenApiTypes.INT, required=False, description="1-based; default 1."),
+        OpenApiParameter(
+            "channels", OpenApiTypes.STR, required=False,
+            description="Comma-separated channels (`agent`, `customer`, `mixed`): a zip of their files. "
+            "Not with `channel` or `part`.",
+            examples=[OpenApiExample("Both parties", value="agent,customer")],
+        ),
         OpenApiParameter(
             "Repr-Digest", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
             description="SHA-256 of the audio (RFC 9530): `sha-256=:<base64>:`.",
@@ -156,15 +167,26 @@ RECORDING_DOWNLOAD: dict[str, Any] = {
             OpenApiTypes.BINARY,
             description="The FLAC audio, as an attachment (`Content-Disposition`) named after the conversation.",
         ),
+        (200, "application/zip"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="With `channels`: a zip of one FLAC file per chosen channel and part.",
+        ),
         302: OpenApiResponse(description="Redirect to a presigned S3 address (S3 storage)."),
         400: error_response(
             "Bad query, or a channel is needed.",
             (
                 "Channel needed",
                 {
-                    "msg": "This recording has separate files: choose a channel (agent, customer).",
+                    "msg": "This recording has separate files: choose a channel (agent, mixed).",
                     "code": "required",
                     "field": "channel",
+                },
+            ),
+            (
+                "Unknown channel in channels",
+                {
+                    "msg": "channels must be a comma-separated list of mixed, agent, customer, not 'agent,both'.",
+                    "code": "invalid",
+                    "field": "channels",
                 },
             ),
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from analytics_api.kernel.errors import ApiError
@@ -12,6 +13,7 @@ from analytics_api.models import Account
 from recordings.grants import SourcePolicy
 from recordings.models import (
     RETRYABLE_STATES,
+    STATE_MESSAGES,
     AuditEntry,
     Channel,
     Recording,
@@ -140,3 +142,78 @@ def recording_source_policy(*, account: Account | int) -> SourcePolicy:
     """What the fetcher may reach for this account beyond public addresses, read at each fetch so a
     revoked grant applies to the next attempt."""
     return SourcePolicy.of(recording_source_grants(account=account))
+
+
+@dataclass(frozen=True)
+class DownloadChoice:
+    """What a download serves: one stored file as it is, or the agent and customer files as one stereo file."""
+
+    files: tuple[RecordingFile, ...]
+    part: int = 1
+
+    @property
+    def stereo(self) -> bool:
+        return len(self.files) == 2
+
+
+def _downloadable(recording: Recording) -> list[tuple[RecordingFile, int]]:
+    if recording.state == RecordingState.DELETED:
+        raise ApiError(STATE_MESSAGES[RecordingState.DELETED], code="recording_deleted", status_code=410)
+    files = recording_available_files(recording_ids=[recording.pk]).get(recording.pk, [])
+    if not files:
+        raise ApiError(
+            f"The recording is not available for download ({recording.state}): {STATE_MESSAGES[recording.state]}",
+            code="recording_not_available",
+            status_code=409,
+        )
+    return files
+
+
+def _channel_missing(channel: str, part: int = 1) -> ApiError:
+    return ApiError(
+        f"This recording has no available {channel} file" + (f" part {part}." if part > 1 else "."),
+        code="not_found",
+        status_code=404,
+        field="channel",
+    )
+
+
+def recording_download_choice(*, recording: Recording, channel: str | None, part: int) -> DownloadChoice:
+    """The file a download asks for (docs/contract.md#recording-downloads).
+
+    With ``channel``, that channel's file (``part`` of it). Without: the "single file" of the
+    conversation — the mixed file; else the only file; else the agent and customer files (their
+    first parts) joined as one stereo file. A deleted recording is 410, one not fetched yet 409.
+    """
+    files = _downloadable(recording)
+    if channel is None:
+        channels = sorted({item.channel for item, _part in files})
+        if Channel.MIXED in channels:
+            channel = Channel.MIXED
+        elif len(files) == 1:
+            channel = files[0][0].channel
+        else:
+            firsts = {item.channel: item for item, item_part in files if item_part == 1}
+            if Channel.AGENT in firsts and Channel.CUSTOMER in firsts:
+                return DownloadChoice(files=(firsts[Channel.AGENT], firsts[Channel.CUSTOMER]))
+            raise ApiError(
+                f"This recording has separate files: choose a channel ({', '.join(channels)}).",
+                code="required",
+                field="channel",
+            )
+    for item, item_part in files:
+        if item.channel == channel and item_part == part:
+            return DownloadChoice(files=(item,), part=part)
+    raise _channel_missing(channel, part)
+
+
+def recording_channel_files(*, recording: Recording, channels: list[str]) -> list[tuple[RecordingFile, int]]:
+    """Every available file (each part) of the chosen ``channels``, in that order; a channel without one is 404."""
+    files = _downloadable(recording)
+    chosen: list[tuple[RecordingFile, int]] = []
+    for channel in channels:
+        of_channel = [(item, part) for item, part in files if item.channel == channel]
+        if not of_channel:
+            raise _channel_missing(channel)
+        chosen.extend(of_channel)
+    return chosen

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import CheckField, ChoiceParam, NumberField, email, flag
+from analytics_api.kernel.validation import CheckField, ChoiceParam, NumberField, email, flag, invalid
 from recordings.models import AuditAction, Channel, RecordingState
 
 MAX_RETENTION_DAYS = 36500
@@ -61,6 +63,33 @@ class DownloadQuery(serializers.Serializer):
         choices=Channel.values, required=False, message="channel must be mixed, agent or customer, not {input!r}."
     )
     part = NumberField(minimum=1, from_text=True, default=1)
+    channels = CheckField(
+        check=lambda name: channel_list,
+        schema={"type": "string", "example": "agent,customer"},
+        required=False,
+        help_text="Comma-separated channels (agent, customer, mixed): a zip of their FLAC files.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "channels" in attrs and ("channel" in attrs or "part" in self.initial_data):
+            raise serializers.ValidationError(
+                {"channels": [CHANNELS_ALONE]}, code="invalid"
+            )
+        return attrs
+
+
+CHANNELS_ALONE = "channels (a zip of several channels) cannot be combined with channel or part."
+
+
+def channel_list(data: Any) -> list[str]:
+    """``agent,customer``: known channels, each once, in the order given."""
+    message = f"channels must be a comma-separated list of {', '.join(Channel.values)}, not {data!r}."
+    if not isinstance(data, str):
+        raise invalid(message)
+    items = [item.strip() for item in data.split(",")]
+    if not data.strip() or any(item not in Channel.values for item in items):
+        raise invalid(message)
+    return list(dict.fromkeys(items))
 
 
 @extend_schema_serializer(component_name="RetentionSettings")

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import base64
-import re
 from typing import Any
 
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.kernel.dates import render_utc_ms
-from analytics_api.kernel.errors import DEPENDENCY_RETRY_AFTER_SECONDS, ApiError
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import request_account
 from recordings import openapi
-from recordings.models import STATE_MESSAGES, Channel, Recording, RecordingFile, RecordingState, RetentionSettings
+from recordings.downloads import channels_zip, download_name, stereo_open, storage_unavailable, stored_open
+from recordings.models import STATE_MESSAGES, Recording, RetentionSettings
 from recordings.retention import recording_expires_at, retention_settings_update
 from recordings.selectors import (
     audit_entries_page,
     recording_available_files,
+    recording_channel_files,
+    recording_download_choice,
     recording_download_path,
     recording_failed_files,
     recording_get,
@@ -30,8 +32,6 @@ from recordings.selectors import (
 from recordings.serializers import AuditQuery, DownloadQuery, RetentionIn
 from recordings.services import recording_retry
 from recordings.storage import CONTENT_TYPE, StorageError, recording_storage
-
-_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _recording_payload(request: Request, recording: Recording) -> dict[str, Any]:
@@ -75,40 +75,6 @@ class RecordingDetailView(APIView):
         return Response(_recording_payload(request, recording))
 
 
-def _chosen_file(recording: Recording, channel: str | None, part: int) -> RecordingFile:
-    """The file a download asks for; without a channel the mixed file, or the only file."""
-    if recording.state == RecordingState.DELETED:
-        raise ApiError(STATE_MESSAGES[RecordingState.DELETED], code="recording_deleted", status_code=410)
-    files = recording_available_files(recording_ids=[recording.pk]).get(recording.pk, [])
-    if not files:
-        raise ApiError(
-            f"The recording is not available for download ({recording.state}): {STATE_MESSAGES[recording.state]}",
-            code="recording_not_available",
-            status_code=409,
-        )
-    if channel is None:
-        channels = sorted({item.channel for item, _part in files})
-        if Channel.MIXED in channels:
-            channel = Channel.MIXED
-        elif len(files) == 1:
-            channel = files[0][0].channel
-        else:
-            raise ApiError(
-                f"This recording has separate files: choose a channel ({', '.join(channels)}).",
-                code="required",
-                field="channel",
-            )
-    for item, item_part in files:
-        if item.channel == channel and item_part == part:
-            return item
-    raise ApiError(
-        f"This recording has no available {channel} file" + (f" part {part}." if part > 1 else "."),
-        code="not_found",
-        status_code=404,
-        field="channel",
-    )
-
-
 class RecordingDownloadView(APIView):
     required_scope = Scope.RECORDINGS.value
 
@@ -117,28 +83,34 @@ class RecordingDownloadView(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     @api_operation(**openapi.RECORDING_DOWNLOAD)
-    def get(self, request: Request, conversationId: str) -> FileResponse | HttpResponseRedirect:
+    def get(self, request: Request, conversationId: str) -> HttpResponseBase:
         query = DownloadQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         recording = recording_get(account=request_account(request), conversation_id=conversationId)
-        item = _chosen_file(recording, query.validated_data.get("channel"), query.validated_data["part"])
-        part = query.validated_data["part"]
-        name = _UNSAFE_FILENAME.sub("_", recording.conversation_id)[:100] or "recording"
-        filename = f"{name}-{item.channel}{f'-{part}' if part > 1 else ''}.flac"
-        storage = recording_storage()
+        if "channels" in query.validated_data:
+            files = recording_channel_files(recording=recording, channels=query.validated_data["channels"])
+            name, body = channels_zip(recording, files)
+            response = StreamingHttpResponse(body, content_type="application/zip")
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        choice = recording_download_choice(
+            recording=recording, channel=query.validated_data.get("channel"), part=query.validated_data["part"]
+        )
+        if choice.stereo:
+            agent, customer = choice.files
+            return FileResponse(
+                stereo_open(agent, customer), as_attachment=True, filename=download_name(recording, "stereo"),
+                content_type=CONTENT_TYPE,
+            )
+        (item,) = choice.files
+        filename = download_name(recording, item.channel, choice.part)
         try:
-            url = storage.presigned_url(item.storage_key, filename=filename)
-            if url:
-                return HttpResponseRedirect(url)
-            body = storage.open(item.storage_key)
+            url = recording_storage().presigned_url(item.storage_key, filename=filename)
         except (OSError, StorageError) as error:
-            raise ApiError(
-                "The stored recording could not be read; the failure has been logged.",
-                code="storage_unavailable",
-                status_code=503,
-                headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)},
-            ) from error
-        response = FileResponse(body, as_attachment=True, filename=filename, content_type=CONTENT_TYPE)
+            raise storage_unavailable(error) from error
+        if url:
+            return HttpResponseRedirect(url)
+        response = FileResponse(stored_open(item), as_attachment=True, filename=filename, content_type=CONTENT_TYPE)
         response["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(item.sha256)).decode()}:"
         return response
 

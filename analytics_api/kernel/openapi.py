@@ -46,6 +46,7 @@ class Tag(StrEnum):
     INGESTION = "ingestion"
     RECORDINGS = "recordings"
     SETTINGS = "settings"
+    SUPERVISION = "supervision"
     DIAGNOSTICS = "diagnostics"
     EXTRACTION = "extraction"
 
@@ -56,7 +57,9 @@ TAG_DESCRIPTIONS = {
     Tag.QUALITY_AI: "Quality AI evaluations of the contacts of a stream (rawdata).",
     Tag.INGESTION: "Storing interaction records, conversation content and Quality AI contacts (upsert, in batches).",
     Tag.RECORDINGS: "Call recordings: state, download and retry.",
-    Tag.SETTINGS: "Account settings: recording retention and its audit log.",
+    Tag.SETTINGS: "Account settings: recording retention, privacy (obscuring customer info) and the audit log.",
+    Tag.SUPERVISION: "Supervisor workflows: dispositions and their log, flags, saved filters, deletion and erasure, "
+    "small exports.",
     Tag.DIAGNOSTICS: "Voice diagnostics of a call: SIP flow, QoS and participants, exported as TEXT or PCAP.",
     Tag.EXTRACTION: "BI extraction: the change feed and counts with checksums.",
 }

@@ -135,7 +135,9 @@ def _time_claims_problem(claims: dict[str, Any]) -> str | None:
 
 
 def _client_load(client_id: str) -> ApiClient | None:
-    return ApiClient.objects.select_related("account").filter(client_id=client_id).first()
+    # The account's privacy settings come along (every conversation read asks for them); changing
+    # them announces the account's clients as changed, so no process keeps a stale copy.
+    return ApiClient.objects.select_related("account", "account__privacy_settings").filter(client_id=client_id).first()
 
 
 _clients = process_cache_register(ClientCache(load=_client_load))

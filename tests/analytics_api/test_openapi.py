@@ -77,6 +77,23 @@ STATUSES = {
     ("get", "/api/v1/settings/audit-log"): AUTHENTICATED | {"200", "400"},
     ("get", "/api/v1/changes"): AUTHENTICATED | {"200", "400", "410"},
     ("post", "/api/v1/counts"): WITH_BODY | {"200"},
+    ("get", "/api/v1/settings/privacy"): AUTHENTICATED | {"200"},
+    ("put", "/api/v1/settings/privacy"): WITH_BODY | {"200"},
+    ("put", "/api/v1/conversations/{sessionId}/dispositions"): WITH_BODY | {"200", "404", "409"},
+    ("get", "/api/v1/conversations/{sessionId}/dispositions/log"): AUTHENTICATED | {"200", "404"},
+    ("post", "/api/v1/conversations/{sessionId}/flags"): WITH_BODY | {"201", "404"},
+    ("delete", "/api/v1/conversations/{sessionId}/flags/{flagId}"): AUTHENTICATED | {"204", "400", "404"},
+    ("delete", "/api/v1/conversations/{sessionId}"): AUTHENTICATED | {"204", "400", "404"},
+    ("post", "/api/v1/privacy/erasures"): WITH_BODY | {"200"},
+    ("get", "/api/v1/filters"): AUTHENTICATED | {"200", "400"},
+    ("post", "/api/v1/filters"): WITH_BODY | {"201", "409"},
+    ("get", "/api/v1/filters/{filterId}"): AUTHENTICATED | {"200", "400", "404"},
+    ("put", "/api/v1/filters/{filterId}"): WITH_BODY | {"200", "404", "409"},
+    ("delete", "/api/v1/filters/{filterId}"): AUTHENTICATED | {"204", "400", "404"},
+    ("post", "/api/v1/filters/{filterId}/duplicate"): WITH_BODY | {"201", "404", "409"},
+    ("post", "/api/v1/filters/{filterId}/default"): AUTHENTICATED | {"200", "400", "404"},
+    ("post", "/api/v1/conversations/export-transcripts"): WITH_BODY | {"200"},
+    ("post", "/api/v1/conversations/export"): WITH_BODY | {"200"},
 }
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,11 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import time_machine
 from django.conf import settings as django_settings
-from moto.server import ThreadedMotoServer
 
 from analytics_api.models import Account
 from recordings.jobs import Claim, recording_files_claim, recordings_process_due
@@ -138,42 +133,6 @@ def recording_server(settings: Any) -> Iterator[RecordingServer]:
     yield state
     httpd.shutdown()
     httpd.server_close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """moto's S3-compatible server on 127.0.0.1, speaking the real protocol over HTTP."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-    }.items():
-        os.environ.setdefault(name, value)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(settings: Any, moto_endpoint: str) -> Any:
-    """S3 storage switched on, in a fresh bucket; returns a plain boto3 client on the same server."""
-    bucket = f"rec-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket=bucket)
-    settings.S3_BUCKET = bucket
-    settings.S3_PREFIX = "recordings/"
-    settings.AWS_ENDPOINT_URL = moto_endpoint
-    settings.AWS_REGION = "us-east-1"
-    client.bucket = bucket
-    return client
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import soundfile
 from django.utils import timezone
 from django_q.models import OrmQ
 
@@ -120,15 +122,20 @@ def test_download_whose_stored_file_cannot_be_read_is_503_with_retry_after(
     assert response["Retry-After"] == "5"
 
 
-def test_download_without_channel_of_separate_files_asks_for_one(tenant: Any, available: Recording) -> None:
+def test_download_without_channel_of_separate_files_joins_them_in_one_stereo_flac(
+    tenant: Any, available: Recording
+) -> None:
     response = tenant.get("/api/v1/recordings/c1/download")
 
-    assert response.status_code == 400
-    assert response.json() == {"errors": [{
-        "msg": "This recording has separate files: choose a channel (agent, customer).",
-        "code": "required",
-        "field": "channel",
-    }]}
+    assert response.status_code == 200
+    assert response["Content-Type"] == "audio/flac"
+    assert response["Content-Disposition"] == 'attachment; filename="c1-stereo.flac"'
+    stereo, rate = soundfile.read(io.BytesIO(b"".join(response.streaming_content)), always_2d=True)
+    agent, _ = soundfile.read(io.BytesIO(AUDIO), always_2d=True)
+    customer, _ = soundfile.read(io.BytesIO(OTHER_AUDIO), always_2d=True)
+    assert (rate, stereo.shape) == (16000, (len(agent), 2))
+    assert abs(stereo[:, 0] - agent[:, 0]).max() < 1e-4
+    assert abs(stereo[:, 1] - customer[:, 0]).max() < 1e-4
 
 
 def test_download_without_channel_serves_the_mixed_file(
