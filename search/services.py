@@ -1,0 +1,92 @@
+"""Writes of the search app: the index (docs/search.md#index-maintenance) and the search history.
+
+Every writer of searched data calls :func:`search_index_refresh` inside its own transaction, after
+its write, with the conversations it touched: content ingestion (transcript replaced or appended,
+notes, identifiers), interaction ingestion (disposition remarks, user ids), disposition and note
+edits. Erasure calls :func:`search_index_remove` (deleting the conversation also cascades to its
+index rows). The index therefore never shows a conversation the database no longer has, nor misses
+one it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from analytics_api.models import ApiClient
+from search.models import HISTORY_SIZE, SearchIdentifier, SearchMessage, SearchPhrase
+from search.text import phrase_normalize, text_terms
+from search.units import units_load
+
+# tsvector positions stop at 16,383: a longer unit keeps its words, the last ones sharing that position.
+_MAX_POSITION = 16383
+
+
+def _vector(terms: list[str]) -> str:
+    """The terms as a PostgreSQL tsvector literal with their positions (the stems hold no quotes)."""
+    return " ".join(f"'{term}':{min(position, _MAX_POSITION)}" for position, term in enumerate(terms, start=1))
+
+
+def search_index_refresh(*, account_id: int, conversation_ids: Iterable[int]) -> None:
+    """Rebuild the index rows of these conversations of the account from what is stored now.
+
+    1. Delete their rows (message units and identifiers).
+    2. Read each conversation's units (transcript less the customer's speech on hold, e-mail
+       subjects, notes, disposition remarks) and identifiers (search.units).
+    3. Insert one row per unit with significant words, and one per identifier.
+    A conversation that no longer exists simply keeps no rows. Call it inside the writer's
+    transaction (it opens one of its own when there is none).
+    """
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return
+    with transaction.atomic():
+        search_index_remove(account_id=account_id, conversation_ids=ids)
+        postgresql = connection.vendor == "postgresql"
+        messages: list[SearchMessage] = []
+        identifiers: list[SearchIdentifier] = []
+        for pk, searchable in units_load(account_id=account_id, conversation_ids=ids).items():
+            for unit in searchable.units:
+                terms = text_terms(unit.text)
+                if terms:
+                    messages.append(SearchMessage(
+                        conversation_id=pk, account_id=account_id, agent_ai=unit.agent_ai,
+                        terms=" ".join(terms), vector=_vector(terms) if postgresql else None,
+                    ))
+            identifiers.extend(
+                SearchIdentifier(conversation_id=pk, account_id=account_id, value=value)
+                for value in sorted(searchable.identifiers)
+            )
+        SearchMessage.objects.bulk_create(messages, batch_size=500)
+        SearchIdentifier.objects.bulk_create(identifiers, batch_size=500)
+
+
+def search_index_remove(*, account_id: int, conversation_ids: Iterable[int]) -> None:
+    """Drop the index rows of these conversations of the account (erasure; the first step of a refresh)."""
+    ids = list(conversation_ids)
+    SearchMessage.objects.filter(account_id=account_id, conversation_id__in=ids).delete()
+    SearchIdentifier.objects.filter(account_id=account_id, conversation_id__in=ids).delete()
+
+
+def search_history_record(*, api_client: ApiClient, acting_user: str, phrase: str, now: datetime) -> None:
+    """Put ``phrase`` at the top of the caller's history; the same phrase in any letter case is one entry.
+
+    The caller keeps its last ``HISTORY_SIZE`` phrases; older ones are dropped.
+    """
+    phrase = phrase_normalize(phrase)
+    if not phrase:
+        return
+    owner = {"api_client": api_client, "acting_user": acting_user}
+    with transaction.atomic():
+        SearchPhrase.objects.update_or_create(
+            **owner, phrase_key=phrase.casefold(), defaults={"phrase": phrase, "searched_at": now}
+        )
+        stale = SearchPhrase.objects.filter(**owner).order_by("-searched_at", "-id").values_list("id", flat=True)
+        SearchPhrase.objects.filter(id__in=list(stale[HISTORY_SIZE:])).delete()
+
+
+def search_history_clear(*, api_client: ApiClient, acting_user: str) -> int:
+    deleted, _ = SearchPhrase.objects.filter(api_client=api_client, acting_user=acting_user).delete()
+    return deleted
