@@ -29,10 +29,11 @@ def transcript(*lines: tuple[str, str] | dict[str, Any]) -> list[dict[str, Any]]
 
 
 def conversation(tenant: Tenant, *, minute: int, messages: list[dict[str, Any]] | None = None,
-                 index: bool = True, **sections: Any) -> Conversation:
+                 index: bool = True, session_id: str | None = None, **sections: Any) -> Conversation:
     """A conversation started ``minute`` minutes after BASE, with its transcript, indexed."""
+    named = {"session_id": session_id} if session_id else {}
     row = ConversationFactory(account=tenant.account, started_at=BASE + timedelta(minutes=minute),
-                              sections=sections)
+                              sections=sections, **named)
     if messages is not None:
         TranscriptFactory(conversation=row, messages=messages)
     if index:
