@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("conversations.urls")),
     path("", include("qualityai.urls")),
     path("", include("recordings.urls")),
+    # Before any conversation read: /api/v1/conversations/search-history is not a session id.
+    path("", include("search.urls")),
 ]
 
 handler400 = "analytics_api.kernel.errors.bad_request_view"

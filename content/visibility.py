@@ -1,4 +1,4 @@
-"""Which transcript messages may leave the service (docs/contract.md#conversation-search).
+"""Which transcript messages may leave the service (docs/contract.md#customer-speech-on-hold).
 
 Customer speech between ``hold_start`` and ``hold_end`` is never shown, exported or searchable: one
 rule, used by every reader of a transcript (the transcript endpoint, exports, the search index).

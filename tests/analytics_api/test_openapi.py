@@ -73,6 +73,8 @@ STATUSES = {
     ("get", "/api/v1/settings/retention"): AUTHENTICATED | {"200"},
     ("put", "/api/v1/settings/retention"): WITH_BODY | {"200"},
     ("get", "/api/v1/settings/audit-log"): AUTHENTICATED | {"200", "400"},
+    ("get", "/api/v1/conversations/search-history"): AUTHENTICATED | {"200", "400"},
+    ("delete", "/api/v1/conversations/search-history"): AUTHENTICATED | {"204", "400"},
 }
 
 
