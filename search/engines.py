@@ -125,7 +125,7 @@ def _keyset(sort: str, after: Position | None) -> tuple[str, list[Any], str]:
     )
 
 
-def ranked_page(
+def ranked_statement(
     *,
     account_id: int,
     candidates: Any,
@@ -135,8 +135,8 @@ def ranked_page(
     sort: str,
     after: Position | None,
     limit: int,
-) -> tuple[list[Ranked], int]:
-    """The ``limit`` matches after ``after`` in ``sort`` order, and how many match in all.
+) -> tuple[str, list[Any]]:
+    """The SQL of one page: rows ``(total, conversation id, tier, score)``, the first always there.
 
     ``candidates`` is a queryset of conversations (the account's window and filters); ``identifier``
     is the folded ``q`` compared with the identifiers.
@@ -168,6 +168,12 @@ def ranked_page(
         account_id, identifier, *base_params,
         *keyset_params, limit,
     ]
+    return sql, params
+
+
+def ranked_page(**statement: Any) -> tuple[list[Ranked], int]:
+    """The matches of :func:`ranked_statement`'s page and how many match in all (one query)."""
+    sql, params = ranked_statement(**statement)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

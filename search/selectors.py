@@ -6,14 +6,12 @@ with its candidate conversations (account, window and filters applied) when ``q`
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
+from django.core import signing
 from django.db.models import QuerySet
 
 from analytics_api.kernel.dates import render_utc_ms
@@ -27,7 +25,7 @@ from search.text import SearchQuery, search_query_parse
 from search.units import identifier_key, units_load
 
 CURSOR_FIELD = "cursor"
-_CURSOR_VERSION = 1
+_CURSOR_SALT = "search.conversation-search.cursor"
 
 
 @dataclass(frozen=True)
@@ -52,29 +50,29 @@ def _fingerprint(query: SearchQuery, sort: str, exclude_agent_ai: bool) -> str:
 
 def cursor_encode(position: Position, fingerprint: str) -> str:
     payload = {
-        "v": _CURSOR_VERSION, "f": fingerprint, "t": position.tier, "r": position.score,
+        "f": fingerprint, "t": position.tier, "r": position.score,
         "a": position.started_at.isoformat(), "i": position.session_id,
     }
-    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+    return signing.dumps(payload, salt=_CURSOR_SALT, compress=True)
 
 
 def cursor_decode(cursor: str, fingerprint: str) -> Position:
+    """The position a cursor of this search holds; signed, so a cursor changed by hand is refused."""
     invalid = ApiError(
-        "cursor is not one this search returned: send the nextCursor of the previous page, with the same q, "
-        "sort and excludeAgentAi.",
-        code="invalid", field=CURSOR_FIELD,
+        "cursor is not one this search returned: send the nextCursor of the previous page unchanged, with the "
+        "same q, sort and excludeAgentAi.",
+        code="invalid_cursor", field=CURSOR_FIELD,
     )
     try:
-        payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if payload["v"] != _CURSOR_VERSION or payload["f"] != fingerprint:
-            raise invalid
+        payload = signing.loads(cursor, salt=_CURSOR_SALT)
         started_at = datetime.fromisoformat(payload["a"])
-        if started_at.tzinfo is None:
-            raise invalid
-        return Position(tier=int(payload["t"]), score=float(payload["r"]), started_at=started_at,
-                        session_id=str(payload["i"]))
-    except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        position = Position(tier=int(payload["t"]), score=float(payload["r"]), started_at=started_at,
+                            session_id=str(payload["i"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise invalid from exc
+    if payload["f"] != fingerprint or started_at.tzinfo is None:
+        raise invalid
+    return position
 
 
 def conversation_search(

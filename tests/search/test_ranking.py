@@ -93,9 +93,9 @@ def test_a_cursor_of_another_search_is_refused(corpus: Tenant) -> None:
     with pytest.raises(ApiError) as garbled:
         search(corpus, "refund", limit=1, cursor="not-a-cursor")
     assert garbled.value.errors == [{
-        "msg": "cursor is not one this search returned: send the nextCursor of the previous page, with the same q, "
-        "sort and excludeAgentAi.",
-        "code": "invalid", "field": "cursor",
+        "msg": "cursor is not one this search returned: send the nextCursor of the previous page unchanged, with "
+        "the same q, sort and excludeAgentAi.",
+        "code": "invalid_cursor", "field": "cursor",
     }]
 
 
