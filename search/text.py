@@ -3,8 +3,8 @@
 Both engines receive the same terms, produced here rather than by the database's own dictionaries,
 so SQLite FTS5 and PostgreSQL agree word for word:
 
-1. A word is a run of letters and digits (``[^\\W_]+``); its place in the original text is kept, so
-   highlights point at what was written.
+1. A word is a run of letters and digits (``[^\\W_]+``) of at most ``MAX_WORD_LENGTH`` characters;
+   its place in the original text is kept, so highlights point at what was written.
 2. Accents and case are folded: Unicode NFKD, combining marks dropped, then ``casefold``
    ("Réfund" → "refund", "Straße" → "strasse").
 3. Stop words (``STOP_WORDS``: articles, pronouns, prepositions and the like — the Snowball English
@@ -26,6 +26,9 @@ from analytics_api.kernel.errors import ApiError
 
 MAX_QUERY_LENGTH = 256
 MAX_QUERY_WORDS = 10
+# Longer runs of letters and digits (encoded blobs, hashes) are not words anyone searches for, and
+# PostgreSQL refuses lexemes over 2 KB.
+MAX_WORD_LENGTH = 64
 
 STOP_WORDS = frozenset(
     """
@@ -60,7 +63,7 @@ def fold(word: str) -> str:
 @lru_cache(maxsize=65536)
 def _stem(folded: str) -> str | None:
     # Folding may split a character into several ("ﬁ" → "fi"); the stem stays one word.
-    if folded in STOP_WORDS:
+    if folded in STOP_WORDS or len(folded) > MAX_WORD_LENGTH:
         return None
     return _STEMMER.stemWord(folded)
 
@@ -69,6 +72,8 @@ def text_tokens(text: str) -> list[Token]:
     """The significant words of ``text`` in order, stop words left out."""
     tokens = []
     for match in _WORD.finditer(text):
+        if match.end() - match.start() > MAX_WORD_LENGTH:
+            continue
         stem = _stem(fold(match.group()))
         if stem:
             tokens.append(Token(stem, match.start(), match.end()))

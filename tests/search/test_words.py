@@ -45,3 +45,10 @@ def test_q_beyond_the_limits_is_refused(q: str, msg: str, code: str) -> None:
 def test_stop_words_do_not_count_against_the_word_limit() -> None:
     q = " the ".join(f"word{n}" for n in range(MAX_QUERY_WORDS))
     assert len(search_query_parse(q).terms) == MAX_QUERY_WORDS
+
+
+def test_runs_longer_than_a_word_are_not_indexed(tenant: Tenant) -> None:
+    blob = "A" * 3000
+    row = conversation(tenant, minute=1, messages=transcript(("customer", f"attachment {blob} sent")))
+    assert ranking(tenant, "attachment sent") == ([(row.session_id, 1)], 1)
+    assert text_terms(f"x{'y' * 64} ok") == ["ok"]
