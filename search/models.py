@@ -4,11 +4,12 @@ The index is derived data: :func:`search.services.search_index_refresh` rewrites
 rows from its stored content in the writer's transaction, and the rows go with the conversation
 (``on_delete=CASCADE``), so a deleted conversation is never found.
 
-* ``SearchMessage``: one row per searchable unit (a message, an e-mail subject, a note, a
-  remark) with its terms. On SQLite the FTS5 table ``search_message_fts`` indexes ``terms``
-  (external content, kept in step by triggers); on PostgreSQL ``vector`` holds the same terms as a
-  ``tsvector`` under a GIN index. Per-unit rows keep the whole phrase inside one message on both
-  engines (docs/search.md#engines says why not one vector per conversation).
+* ``SearchMessage``: the searchable text. On SQLite one row per unit (a message, an e-mail
+  subject, a note, a remark) with its terms, indexed by the FTS5 table ``search_message_fts``
+  (external content, kept in step by triggers). On PostgreSQL one row per *vector*: the units of a
+  conversation packed into a ``tsvector`` with an empty position between units (a phrase never spans
+  two), under a GIN index — usually one row for the conversation and one for its agent-assist log
+  (docs/search.md#engines).
 * ``SearchIdentifier``: every identifier of a conversation, folded, for id search.
 * ``SearchPhrase``: the last phrases of a caller (API client + acting user).
 """
@@ -38,9 +39,9 @@ class TermVectorField(models.Field):
 class SearchMessage(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
-    agent_ai = models.BooleanField(default=False, help_text="An agent-assist (agent_ai) message")
-    terms = models.TextField(help_text="The unit's stems in order, separated by spaces (search.text)")
-    vector = TermVectorField(null=True, blank=True, help_text="PostgreSQL: terms with their positions")
+    agent_ai = models.BooleanField(default=False, help_text="Agent-assist (agent_ai) messages")
+    terms = models.TextField(help_text="SQLite: the unit's stems in order, separated by spaces (search.text)")
+    vector = TermVectorField(null=True, blank=True, help_text="PostgreSQL: the units' stems with their positions")
 
     def __str__(self) -> str:
         return self.terms[:40]

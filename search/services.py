@@ -10,7 +10,8 @@ one it has.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -18,24 +19,65 @@ from django.db import connection, transaction
 from analytics_api.models import ApiClient
 from search.models import HISTORY_SIZE, SearchIdentifier, SearchMessage, SearchPhrase
 from search.text import phrase_normalize, text_terms
-from search.units import units_load
+from search.units import Unit, units_load
 
-# tsvector positions stop at 16,383: a longer unit keeps its words, the last ones sharing that position.
+# tsvector positions stop at 16,383.
 _MAX_POSITION = 16383
 
 
-def _vector(terms: list[str]) -> str:
-    """The terms as a PostgreSQL tsvector literal with their positions (the stems hold no quotes)."""
-    return " ".join(f"'{term}':{min(position, _MAX_POSITION)}" for position, term in enumerate(terms, start=1))
+# A tsvector keeps at most 255 positions per word.
+_MAX_WORD_POSITIONS = 255
+
+
+def _vectors(units: list[list[str]]) -> Iterator[str]:
+    """PostgreSQL: the units' terms packed into as few tsvector literals as keep every position exact.
+
+    Units follow one another with one position left empty between them, so a phrase (consecutive
+    positions) never spans two units. A vector ends before its positions pass 16,383 or a word gets
+    more than 255 positions (PostgreSQL's limits); only a single unit beyond them is cut short.
+    The stems hold no quotes (search.text).
+    """
+    parts: list[str] = []
+    counts: Counter[str] = Counter()
+    position = 0
+    for terms in units:
+        unit_counts = Counter(terms)
+        full = position + len(terms) > _MAX_POSITION or any(
+            counts[term] + count > _MAX_WORD_POSITIONS for term, count in unit_counts.items()
+        )
+        if parts and full:
+            yield " ".join(parts)
+            parts, position = [], 0
+            counts.clear()
+        parts.extend(f"'{term}':{min(position + offset, _MAX_POSITION)}" for offset, term in enumerate(terms, 1))
+        counts.update(unit_counts)
+        position += len(terms) + 1
+    if parts:
+        yield " ".join(parts)
+
+
+def _rows(pk: int, account_id: int, units: list[Unit], *, postgresql: bool) -> Iterator[SearchMessage]:
+    """SQLite: one row per unit (FTS5 phrases stay inside a row). PostgreSQL: one row per vector of
+    units, usually one for the conversation and one for its agent-assist log (docs/search.md#engines)."""
+    if not postgresql:
+        for unit in units:
+            if terms := text_terms(unit.text):
+                yield SearchMessage(conversation_id=pk, account_id=account_id, agent_ai=unit.agent_ai,
+                                    terms=" ".join(terms))
+        return
+    for agent_ai in (False, True):
+        terms = [found for unit in units if unit.agent_ai == agent_ai and (found := text_terms(unit.text))]
+        for vector in _vectors(terms):
+            yield SearchMessage(conversation_id=pk, account_id=account_id, agent_ai=agent_ai, terms="", vector=vector)
 
 
 def search_index_refresh(*, account_id: int, conversation_ids: Iterable[int]) -> None:
     """Rebuild the index rows of these conversations of the account from what is stored now.
 
-    1. Delete their rows (message units and identifiers).
+    1. Delete their rows (text and identifiers).
     2. Read each conversation's units (transcript less the customer's speech on hold, e-mail
        subjects, notes, disposition remarks) and identifiers (search.units).
-    3. Insert one row per unit with significant words, and one per identifier.
+    3. Insert the text rows (:func:`_rows`) and one row per identifier.
     A conversation that no longer exists simply keeps no rows. Call it inside the writer's
     transaction (it opens one of its own when there is none).
     """
@@ -48,13 +90,7 @@ def search_index_refresh(*, account_id: int, conversation_ids: Iterable[int]) ->
         messages: list[SearchMessage] = []
         identifiers: list[SearchIdentifier] = []
         for pk, searchable in units_load(account_id=account_id, conversation_ids=ids).items():
-            for unit in searchable.units:
-                terms = text_terms(unit.text)
-                if terms:
-                    messages.append(SearchMessage(
-                        conversation_id=pk, account_id=account_id, agent_ai=unit.agent_ai,
-                        terms=" ".join(terms), vector=_vector(terms) if postgresql else None,
-                    ))
+            messages.extend(_rows(pk, account_id, searchable.units, postgresql=postgresql))
             identifiers.extend(
                 SearchIdentifier(conversation_id=pk, account_id=account_id, value=value)
                 for value in sorted(searchable.identifiers)

@@ -105,3 +105,16 @@ def test_equal_relevance_lists_the_newest_first(tenant: Tenant) -> None:
     found, _ = ranking(tenant, "invoice missing")
     minutes = [tenant.account.conversations.get(session_id=session).started_at.minute for session, _ in found]
     assert minutes == [25, 15, 5]
+
+
+def test_a_phrase_never_spans_two_messages(tenant: Tenant) -> None:
+    row = conversation(tenant, minute=1, messages=transcript(("customer", "I want my refund"), ("bot", "Received.")))
+    assert ranking(tenant, "refund received") == ([(row.session_id, 2)], 1)
+
+
+def test_a_phrase_after_thousands_of_words_is_still_exact(tenant: Tenant) -> None:
+    # Past PostgreSQL's 16,383 positions per vector and 255 positions per word.
+    filler = [("agent", " ".join(f"order{n % 50} refund" for n in range(400))) for _ in range(25)]
+    row = conversation(tenant, minute=1, messages=transcript(*filler, ("customer", "refund not received")))
+    other = conversation(tenant, minute=2, messages=transcript(*filler, ("customer", "received late")))
+    assert ranking(tenant, "refund not received") == ([(row.session_id, 1), (other.session_id, 2)], 2)
