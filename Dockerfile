@@ -14,7 +14,7 @@ COPY recordings ./recordings
 COPY manage.py ./
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home /app app \
-    && mkdir -m 0700 -p /app/var && chown app /app/var
+    && mkdir -m 0700 -p /app/var /app/metrics && chown app /app/var /app/metrics
 
 USER app
 EXPOSE 8000

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
+from analytics_api.metrics import RATE_LIMITED
 from analytics_api.models import Account, ApiClient, Bot
 from analytics_api.tenancy.throttling import client_address, window_counts, window_reset
 
@@ -39,6 +40,7 @@ class LimitedAdminLoginForm(AdminAuthenticationForm):
         )
         if max(counts) > settings.ADMIN_LOGIN_ATTEMPTS:
             logger.warning("Admin login throttled for username %r from %s", username, address)
+            RATE_LIMITED.labels(reason="admin_login").inc()
             minutes = math.ceil(window_reset(window, now) / 60)
             raise ValidationError(
                 f"Too many login attempts for this username or from this address: try again in {minutes} "

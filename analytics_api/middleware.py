@@ -1,24 +1,28 @@
-"""Request ids, security headers and the body-size limit, for every response (docs/contract.md#request-ids); the log
-filters that stamp the request id and escape control characters."""
+"""Request ids, request metrics and the access log, security headers and the body-size limit, for every
+response (docs/contract.md#request-ids); the log filter that escapes control characters."""
 
 from __future__ import annotations
 
-import contextvars
 import ipaddress
 import logging
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 
 from analytics_api.kernel.errors import error_item, json_error_response
+from analytics_api.kernel.openapi import operation_id_of
 from analytics_api.kernel.text import escape_control_characters
+from analytics_api.logs import LogContext, context_set, current_context
+from analytics_api.metrics import REQUEST_SECONDS, REQUESTS, status_class
 
-current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+access_logger = logging.getLogger("analytics_api.access")
 
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -26,28 +30,64 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 
 class RequestIdMiddleware:
-    """Echoes a well-formed ``x-request-id`` or makes a new one, and tags log lines with it."""
+    """Echoes a well-formed ``x-request-id`` or makes a new one; counts, times and logs the request.
+
+    The request's log context (request id, then the client, account and operation once known)
+    tags every log line written while it is answered. At the end: one access-log line and the
+    request metrics, labelled with the operation (``operation_label``) and the status class.
+    """
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _ACCEPTABLE_ID.match(incoming) else str(uuid.uuid4())
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = current_request_id.set(request_id)
+        token = current_context.set(LogContext(request_id=request_id, operation=_unrouted(request)))
         try:
             response = self.get_response(request)
+            response["x-request-id"] = request_id
+            elapsed = time.perf_counter() - started
+            operation = current_context.get().operation or "unrouted"
+            labels = {"operation": operation, "status_class": status_class(response.status_code)}
+            REQUESTS.labels(**labels).inc()
+            REQUEST_SECONDS.labels(**labels).observe(elapsed)
+            access_logger.info(
+                "%s %s %s %.1f ms", request.method, operation, response.status_code, elapsed * 1000,
+                extra={"status": response.status_code, "duration_ms": round(elapsed * 1000, 1)},
+            )
         finally:
-            current_request_id.reset(token)
-        response["x-request-id"] = request_id
+            current_context.reset(token)
         return response
 
+    def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any) -> None:
+        context_set(operation=operation_label(request, view_func))
 
-class RequestIdLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id.get()
-        return True
+
+def _unrouted(request: HttpRequest) -> str:
+    # Answered before any view (static files, a 413): a fixed name, never the path.
+    return "static" if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")) else "unrouted"
+
+
+def operation_label(request: HttpRequest, view_func: Any) -> str:
+    """What metrics and logs call the request's operation: never a path or an id.
+
+    1. The OpenAPI operationId of the view method answering the request's method (HEAD: GET's).
+    2. Else (a method the view does not take, an undocumented page) the route's fixed name:
+       ``admin`` for the admin site, else its URL name, else ``unnamed``.
+    """
+    view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+    method = (request.method or "").lower()
+    handler = getattr(view_class, "get" if method == "head" else method, None) if method.isalpha() else None
+    operation = operation_id_of(handler)
+    if operation:
+        return operation
+    match = request.resolver_match
+    if match is not None and "admin" in match.namespaces:
+        return "admin"
+    return (match.url_name if match is not None else None) or "unnamed"
 
 
 class ControlCharacterLogFilter(logging.Filter):

@@ -6,13 +6,13 @@ task broker's ``redis`` address and ``AWS_ENDPOINT_URL`` pass that test and carr
 the value (``scheme://user:password@host``). The filter here also masks the password of every
 such address, at any depth of a setting, in the request's META (the development server copies the
 environment into it) and in the traceback's local variables; the reporter masks what is left in
-the rendered text (exception messages, object reprs), and the log formatter does the same for log
-lines and the tracebacks they carry (a recording source or an S3 endpoint may hold a password).
+the rendered text (exception messages, object reprs), and the log formatters
+(``analytics_api.logs``) do the same for log lines and the tracebacks they carry (a recording
+source or an S3 endpoint may hold a password).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -76,10 +76,3 @@ class CredentialSafeExceptionReporter(ExceptionReporter):
 
     def get_traceback_text(self) -> str:
         return mask_url_credentials(super().get_traceback_text())
-
-
-class CredentialSafeFormatter(logging.Formatter):
-    """Log lines, tracebacks included, with connection-URL passwords masked."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_url_credentials(super().format(record))

@@ -176,6 +176,8 @@ INSTALLED_APPS = [
     "recordings",
     "content",
     "search",
+    "diagnostics",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +217,21 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL")
 DATABASES = {"default": _database(DATABASE_URL)}
+# Streaming replicas serving the read endpoints (docs/contract.md#read-replicas), comma-separated.
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30, minimum=0)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 2, minimum=0)
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    if not (_url.startswith(("postgres://", "postgresql://")) and DATABASE_URL.startswith("postgres")):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS needs PostgreSQL: postgres:// replicas of a postgres:// DATABASE_URL"
+        )
+    _replica = _database(_url)
+    # Named in pg_stat_activity and the server's log; a test run uses the primary's test database.
+    _replica["OPTIONS"].setdefault("application_name", f"analytics-api-replica-{_number}")
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+DATABASE_ROUTERS = ["analytics_api.replicas.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -329,6 +346,10 @@ if RECORDING_LEASE_SECONDS <= RECORDING_FETCH_MAX_SECONDS:
 # Fetches of one account in flight at once: one ingest client cannot take every worker.
 RECORDING_FETCHES_PER_ACCOUNT = env_int("RECORDING_FETCHES_PER_ACCOUNT", 2, minimum=1)
 
+# Webhooks (docs/contract.md#webhooks): each attempt connects within the first and ends within the second.
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
+WEBHOOK_DEADLINE_SECONDS = env_int("WEBHOOK_DEADLINE_SECONDS", 15, minimum=1)
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "analytics@localhost")
 
@@ -386,30 +407,59 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# plain (default): "time level logger [request id] message"; json: one object per line
+# (docs/contract.md#logs). Both mask tokens, secrets and e-mail addresses.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "analytics_api.middleware.RequestIdLogFilter"},
+        "context": {"()": "analytics_api.logs.ContextLogFilter"},
         "control_characters": {"()": "analytics_api.middleware.ControlCharacterLogFilter"},
     },
     "formatters": {
         "plain": {
-            "()": "analytics_api.reporting.CredentialSafeFormatter",
+            "()": "analytics_api.logs.PlainFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
+        "json": {"()": "analytics_api.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
-            "class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id", "control_characters"]
+            "class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context", "control_characters"]
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # One line per request (method, operation, status, duration); WARNING turns it off.
+        "analytics_api.access": {"level": env_str("ACCESS_LOG_LEVEL", "INFO")},
     },
 }
+
+# /metrics (docs/contract.md#metrics): answered to addresses in METRICS_ALLOWED_NETS (CIDRs; default
+# this machine only) and to requests carrying "Authorization: Bearer <METRICS_TOKEN>" when it is set.
+METRICS_ALLOWED_NETS = []
+for _net in env_list("METRICS_ALLOWED_NETS", "127.0.0.0/8,::1/128"):
+    try:
+        METRICS_ALLOWED_NETS.append(ipaddress.ip_network(_net, strict=False))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETS must list networks such as 10.0.0.0/8, got {_net!r}"
+        ) from None
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters long")
+# Multiprocess metrics: each process writes to PROMETHEUS_MULTIPROC_DIR (set by make run and
+# gunicorn's configuration); /metrics also sums the files of METRICS_READ_DIRS (the worker
+# container's directory on a shared volume, in docker-compose.yml).
+METRICS_READ_DIRS = env_list("METRICS_READ_DIRS")
+if env_str("PROMETHEUS_MULTIPROC_DIR"):
+    # prometheus-client opens its files there as soon as a metric is made, before anything else could.
+    Path(env_str("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

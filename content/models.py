@@ -1,4 +1,4 @@
-"""The conversation itself (docs/contract.md#conversation-content): status, transcript, events, voice turns.
+"""The conversation itself: status, transcript, events, voice turns.
 
 Sized for about 100 million conversations a month with some 30 messages each (docs/conversation-storage.md):
 one narrow ``Conversation`` row per conversation carries every column the Conversations table filters
@@ -86,7 +86,7 @@ class Conversation(models.Model):
 
 
 class ConversationAgent(models.Model):
-    """One row per agent of a conversation (in the order they joined), so the ``agents`` filter is an indexed semi-join."""
+    """One row per agent of a conversation (in joining order): the ``agents`` filter is an indexed semi-join."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="agent_links")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -106,8 +106,11 @@ class ConversationAgent(models.Model):
         return self.agent_id
 
 
-class _Document(models.Model):
-    """A section stored as one document per conversation, fetched by the conversation's key."""
+class ConversationDocument(models.Model):
+    """A section stored as one document per conversation, fetched by the conversation's key.
+
+    Abstract: each section (diagnostics included) is a table of its own.
+    """
 
     conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, primary_key=True, related_name="+")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -118,7 +121,7 @@ class _Document(models.Model):
         abstract = True
 
 
-class Transcript(_Document):
+class Transcript(ConversationDocument):
     """The messages in time order (then id), as ingested, times in UTC; appended by id in append mode."""
 
     messages = FastJSONField(default=list)
@@ -127,7 +130,7 @@ class Transcript(_Document):
         return f"transcript of {self.conversation_id}"
 
 
-class EventLog(_Document):
+class EventLog(ConversationDocument):
     """The conversation's events (the twelve types of the contract) in time order, appended by id."""
 
     events = FastJSONField(default=list)
@@ -136,7 +139,7 @@ class EventLog(_Document):
         return f"events of {self.conversation_id}"
 
 
-class VoiceTurns(_Document):
+class VoiceTurns(ConversationDocument):
     """The timing points of each voice turn, times in UTC; latency is computed when read."""
 
     turns = FastJSONField(default=list)

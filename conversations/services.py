@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from analytics_api.kernel.ingestion import IngestResult, batch_upsert, batch_validate, children_replace, rows_upsert
+from analytics_api.metrics import ingestion_count
 from analytics_api.models import Account
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from conversations.models import Channel, Interaction, InteractionQueue
@@ -23,7 +24,9 @@ def interactions_ingest(*, account: Account, records: list[Any]) -> IngestResult
     """
     check = interaction_record_validator(bot_ids=frozenset(account.bots.values_list("bot_id", flat=True)))
     batch = batch_validate(records, check=check, key=lambda record: record["sessionId"])
-    return batch_upsert(batch, upsert=partial(interactions_upsert, account=account))
+    result = batch_upsert(batch, upsert=partial(interactions_upsert, account=account))
+    ingestion_count(dataset="interactions", records=len(records), rejected=len(result.rejected))
+    return result
 
 
 def _instant(stored: str | None) -> datetime | None:

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from analytics_api.kernel.ingestion import BatchSerializer
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
+from analytics_api.replicas import ReplicaReads
 from analytics_api.tenancy.auth import account_bot, account_matching, request_account
 from conversations import openapi
 from conversations.models import Channel
@@ -17,7 +18,7 @@ from conversations.serializers import interaction_query_validate
 from conversations.services import interactions_ingest
 
 
-class InteractionDetailsView(APIView):
+class InteractionDetailsView(ReplicaReads, APIView):
     required_scope = Scope.ANALYTICS.value
     # calldetails serves the same contract for one channel.
     channel: str | None = None

@@ -17,6 +17,7 @@ from analytics_api.kernel.ingestion import (
     import_jsonl,
     rows_upsert,
 )
+from analytics_api.metrics import ingestion_count
 from analytics_api.models import Bot
 from qualityai.models import MAX_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
 from qualityai.rendering import SERVED_RESULTS, contact_prerender
@@ -74,7 +75,9 @@ def contacts_ingest(*, stream: Bot, records: list[Any]) -> IngestResult:
     What ``POST /api/v1/ingest/qualityai/{streamId}/contacts``, ``import_qualityai`` and ``seed_demo`` call.
     """
     batch = batch_validate(records, check=contact_record_check, key=lambda record: record.conversation_id)
-    return batch_upsert(batch, upsert=partial(contacts_upsert, stream=stream))
+    result = batch_upsert(batch, upsert=partial(contacts_upsert, stream=stream))
+    ingestion_count(dataset="qa_contacts", records=len(records), rejected=len(result.rejected))
+    return result
 
 
 def contacts_import(*, stream: Bot, path: Path, progress: IO[str] | None = None) -> ImportReport:

@@ -10,6 +10,7 @@ from analytics_api.kernel.errors import ApiError, error_item, flatten_validation
 from analytics_api.kernel.ingestion import BatchSerializer
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
+from analytics_api.replicas import ReplicaReads
 from analytics_api.tenancy.auth import account_bot, account_matching, request_account
 from qualityai import openapi
 from qualityai.selectors import RawdataQuery, rawdata_page
@@ -19,7 +20,7 @@ from qualityai.services import contacts_ingest
 _REQUIRED_HEADERS = ("accountId", "orgId")
 
 
-class RawdataView(APIView):
+class RawdataView(ReplicaReads, APIView):
     required_scope = Scope.QUALITYAI.value
 
     @api_operation(**openapi.RAWDATA)

@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
+from analytics_api.metrics import FETCH_ATTEMPTS
 from analytics_api.models import Account
 from recordings.audio import NotAudio, TranscodeTimeout, TranscodeTooLarge, flac_from
 from recordings.grants import SourcePolicy
@@ -520,6 +521,7 @@ def _record_failure(item: RecordingFile, claim: Claim, failure: FetchFailure) ->
         if not updated:
             return ""
         recording_state_refresh(recording=recording)
+    FETCH_ATTEMPTS.labels(outcome=failure.kind).inc()
     return state
 
 
@@ -550,6 +552,7 @@ def _record_success(item: RecordingFile, claim: Claim, storage: RecordingStorage
         logger.info("Recording file %s: claim lost or recording deleted, removing %s", item.pk, key)
         _discard(storage, item, claim.token)
         return ""
+    FETCH_ATTEMPTS.labels(outcome="stored").inc()
     logger.info(
         "Recording file %s stored: %s bytes of FLAC, sha256 %s (source: %s, %s bytes, sha256 %s)",
         item.pk, stored.size, stored.sha256, stored.source_format, stored.source_size, stored.source_sha256,

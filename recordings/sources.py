@@ -327,6 +327,38 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
         self._guarded(sock)
 
 
+def checked_connection(
+    url: str, *, policy: SourcePolicy, connect_timeout: float, read_timeout: float, deadline: float
+) -> http.client.HTTPConnection:
+    """An HTTP(S) connection (not yet open) to the checked address of ``url``'s host.
+
+    The host is resolved once and every answer checked (see the module docstring); the connection
+    goes to that address, each wait bounded by ``read_timeout`` and all of them by ``deadline``
+    (a ``time.monotonic()`` instant). Webhook deliveries send through it too, under the same rules.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise SourceRefused(
+            f"scheme {scheme or '(none)'!r} is not allowed: only http and https",
+            public="Only http and https addresses are reached.",
+        )
+    host = parts.hostname
+    if not host:
+        raise SourceRefused("the address has no host", public="The source address has no host.")
+    try:
+        port = parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError:
+        raise SourceRefused(
+            "the address has an invalid port", public="The source address has an invalid port."
+        ) from None
+    address = _checked_address(host, port, policy)
+    connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+    return connection_class(
+        host, port, address=address, connect_timeout=connect_timeout, read_timeout=read_timeout, deadline=deadline
+    )
+
+
 def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy, deadline: float | None = None) -> SourceStream:
     """GET ``url`` and return its body stream.
 
@@ -339,27 +371,16 @@ def _open_http(url: str, *, redirects_left: int, policy: SourcePolicy, deadline:
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    host = parts.hostname
-    if not host:
-        raise SourceRefused("the address has no host", public="The source address has no host.")
-    try:
-        port = parts.port or _DEFAULT_PORTS[scheme]
-    except ValueError:
-        raise SourceRefused(
-            "the address has an invalid port", public="The source address has an invalid port."
-        ) from None
     if deadline is None:
         deadline = time.monotonic() + settings.RECORDING_FETCH_MAX_SECONDS
-    address = _checked_address(host, port, policy)
-    connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(
-        host,
-        port,
-        address=address,
+    connection = checked_connection(
+        url,
+        policy=policy,
         connect_timeout=settings.RECORDING_CONNECT_TIMEOUT_SECONDS,
         read_timeout=settings.RECORDING_READ_TIMEOUT_SECONDS,
         deadline=deadline,
     )
+    host, port = connection.host, connection.port
     headers = {"User-Agent": "analytics-api-recordings/1", "Accept": "*/*", "Accept-Encoding": "identity"}
     if parts.username is not None:
         credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()

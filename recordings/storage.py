@@ -18,7 +18,7 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.client import BaseClient
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from analytics_api.private_files import make_private_dirs, open_private_file
@@ -59,6 +59,10 @@ class RecordingStorage(ABC):
         """A short-lived direct download address, when the storage offers one."""
         return None
 
+    @abstractmethod
+    def check(self) -> None:
+        """Raise :class:`StorageError` when the storage cannot take objects now (the readiness check)."""
+
 
 class FileSystemStorage(RecordingStorage):
     def __init__(self, root: Path) -> None:
@@ -69,6 +73,12 @@ class FileSystemStorage(RecordingStorage):
         if key.startswith("/") or ".." in key.split("/"):
             raise StorageError(f"invalid storage key {key!r}")
         return self.root / key
+
+    def check(self) -> None:
+        # The root is made by the first save: until then its nearest existing parent must be writable.
+        existing = next(path for path in (self.root, *self.root.parents) if path.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise StorageError(f"{existing} is not a writable directory")
 
     def save(self, key: str, reader: Readable) -> None:
         path = self._path(key)
@@ -198,6 +208,12 @@ class S3Storage(RecordingStorage):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except Exception as error:
             raise StorageError(f"cannot delete {key}: {error}") from error
+
+    def check(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"bucket {self.bucket} is not reachable: {error}") from error
 
     def exists(self, key: str) -> bool:
         try:

@@ -21,6 +21,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from analytics_api.kernel.renderers import json_bytes
+from analytics_api.metrics import DEPENDENCY_ERRORS
 
 _DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
     OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError,
@@ -60,8 +61,10 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
     @classmethod
-    def many(cls, errors: list[dict[str, str]], *, status_code: int = 400) -> ApiError:
-        error = cls(errors[0]["msg"], code=errors[0]["code"], status_code=status_code)
+    def many(
+        cls, errors: list[dict[str, str]], *, status_code: int = 400, headers: Mapping[str, str] | None = None
+    ) -> ApiError:
+        error = cls(errors[0]["msg"], code=errors[0]["code"], status_code=status_code, headers=headers)
         error.errors = errors
         return error
 
@@ -176,6 +179,8 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
 
     if isinstance(exc, _DEPENDENCY_ERRORS) or _is_lost_connection(exc):
         logger.error("Dependency unavailable: %s", exc)
+        redis_down = isinstance(exc, RedisConnectionError | RedisTimeoutError)
+        DEPENDENCY_ERRORS.labels(dependency="redis" if redis_down else "database").inc()
         item = error_item(
             "A backing service (database or cache) is unavailable; retry shortly.", "dependency_unavailable"
         )

@@ -46,6 +46,7 @@ class Tag(StrEnum):
     INGESTION = "ingestion"
     RECORDINGS = "recordings"
     SETTINGS = "settings"
+    DIAGNOSTICS = "diagnostics"
 
 
 TAG_DESCRIPTIONS = {
@@ -55,6 +56,7 @@ TAG_DESCRIPTIONS = {
     Tag.INGESTION: "Storing interaction records and Quality AI contacts (upsert, in batches).",
     Tag.RECORDINGS: "Call recordings: state, download and retry.",
     Tag.SETTINGS: "Account settings: recording retention and its audit log.",
+    Tag.DIAGNOSTICS: "Voice diagnostics of a call: SIP flow, QoS and participants, exported as TEXT or PCAP.",
 }
 
 # lowerCamelCase: what generators turn into natural names (get_recording, interaction_details).
@@ -205,7 +207,7 @@ def api_operation(
     shared = _shared_responses(scope=scope, body=request is not None, negotiated=negotiated)
     statuses = {key[0] if isinstance(key, tuple) else key for key in responses}
     merged = {**responses, **{status: answer for status, answer in shared.items() if status not in statuses}}
-    return extend_schema(
+    schema = extend_schema(
         operation_id=operation_id,
         tags=[tag],
         summary=summary,
@@ -215,6 +217,22 @@ def api_operation(
         parameters=[*parameters, *_response_headers({key for key in merged if isinstance(key, int)})],
         examples=list(examples),
     )
+
+    def decorate(method: Any) -> Any:
+        method = schema(method)
+        # Request metrics and logs name the operation by it (analytics_api.middleware.operation_label).
+        setattr(method, _OPERATION_ID_ATTRIBUTE, operation_id)
+        return method
+
+    return decorate
+
+
+_OPERATION_ID_ATTRIBUTE = "openapi_operation_id"
+
+
+def operation_id_of(view_method: Any) -> str | None:
+    """The operationId given to a view method by :func:`api_operation`, or None."""
+    return getattr(view_method, _OPERATION_ID_ATTRIBUTE, None)
 
 
 def schema_conventions(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

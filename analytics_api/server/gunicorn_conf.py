@@ -8,7 +8,9 @@ given on the command line after it take precedence. Environment variables:
 - ``WEB_HEADER_TIMEOUT`` seconds for a request's line and headers, from their first byte
   (default 10), ``WEB_BODY_TIMEOUT`` seconds for its body and for each write of the response
   (default 60: 16 MiB at 280 KB/s);
-- ``WEB_ACCESS_LOG`` (default true): one line per request on stdout.
+- ``WEB_ACCESS_LOG`` (default true): one line per request on stdout;
+- ``PROMETHEUS_MULTIPROC_DIR``: where the workers keep their metrics (docs/contract.md#metrics);
+  when unset, a private temporary directory made here and removed when gunicorn exits.
 
 Why threads: gunicorn's default ``sync`` worker reads each connection in the worker itself, with
 no time limit, so two clients sending headers slowly stopped ``make run`` (two workers). The
@@ -31,8 +33,21 @@ the sum (plus the qcluster's) under PostgreSQL's ``max_connections``.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from typing import Any
 
 from analytics_api.settings import env_bool, env_int
+
+# Metrics in multiprocess mode: the directory must be in the environment before prometheus-client
+# is first imported in this process (it picks its storage on import), so that every worker forked
+# from here writes its own files there and /metrics, answered by any worker, sums them all.
+_OWN_METRICS_DIR = "" if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else tempfile.mkdtemp(prefix="analytics-metrics-")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_METRICS_DIR
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from prometheus_client import multiprocess  # noqa: E402 — only once the directory is set
 
 bind = [os.environ.get("BIND") or "127.0.0.1:8000"]
 workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
@@ -64,3 +79,13 @@ accesslog = "-" if env_bool("WEB_ACCESS_LOG", True) else None
 # Read by analytics_api.server.gunicorn_worker (gunicorn has no setting for them).
 header_timeout = env_int("WEB_HEADER_TIMEOUT", 10, minimum=1)
 body_timeout = env_int("WEB_BODY_TIMEOUT", 60, minimum=1)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker exited: its live gauges go (its counters and histograms stay in the sums)."""
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_OWN_METRICS_DIR, ignore_errors=True)

@@ -9,15 +9,23 @@ Stopping, step by step:
    to gunicorn (its quick shutdown), SIGTERM to qcluster (its graceful stop).
 3. Whatever is still alive after ``STOP_GRACE_SECONDS`` (or at a second Ctrl-C) is killed with its
    whole process group: qcluster's sentinel, pusher, monitor and workers included.
+
+Metrics: both servers get one ``PROMETHEUS_MULTIPROC_DIR`` (docs/contract.md#metrics), so that
+``/metrics`` sums the gunicorn workers and the django-q2 workers. Unless the operator names one,
+it is a fresh private directory, removed at exit; one they name is emptied at start, since the
+counts of an earlier run belong to processes that are gone.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 STOP_GRACE_SECONDS = 5.0
 
@@ -29,14 +37,36 @@ def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
         pass
 
 
+def _metrics_dir() -> tuple[Path, bool]:
+    """The multiprocess metrics directory of this run, and whether it was made here."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not given:
+        return Path(tempfile.mkdtemp(prefix="analytics-metrics-")), True
+    directory = Path(given)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return directory, False
+
+
 def main() -> int:
+    metrics_dir, made = _metrics_dir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    try:
+        return _supervise(env)
+    finally:
+        if made:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _supervise(env: dict[str, str]) -> int:
     # Workers, threads, timeouts and BIND: analytics_api/server/gunicorn_conf.py (the image uses it too).
     servers = [
         ([sys.executable, "-m", "gunicorn", "-c", "python:analytics_api.server.gunicorn_conf",
           "analytics_api.wsgi:application"], signal.SIGINT),
         ([sys.executable, "manage.py", "qcluster"], signal.SIGTERM),
     ]
-    processes = [subprocess.Popen(command, start_new_session=True) for command, _ in servers]
+    processes = [subprocess.Popen(command, start_new_session=True, env=env) for command, _ in servers]
     stop_signals = [sig for _, sig in servers]
     stopping: list[float] = []
 

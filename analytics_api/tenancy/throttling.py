@@ -13,17 +13,19 @@ import ipaddress
 import os
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
 
+from analytics_api.metrics import RATE_LIMITED
 from analytics_api.models import ApiClient
+from analytics_api.tenancy.shared_cache import redis_script, shared_cache, shared_int
 
 # Counter files untouched for longer than the longest window are stale: swept now and then.
 _SWEEP_AFTER_SECONDS = 2 * 3600 + 60
@@ -70,29 +72,52 @@ def window_counts(windows: list[tuple[str, int]], *, now: float | None = None) -
     """Count one more hit in each ``(name, window_seconds)`` and return the new counts.
 
     Each name counts in the fixed window of ``window_seconds`` holding ``now``.
-    On Redis this is one round trip for every window (a pipeline of INCR, then EXPIRE … NX so the
+    On Redis this is one round trip for every window (a script: INCR, then EXPIRE … NX so the
     first hit sets the expiry and later ones keep it); it runs on every request, so it pays.
     With the file cache, each count is a file read and rewritten under an exclusive lock.
     Other caches (locmem in tests) count with add() and incr().
     """
+    return window_counts_reading(windows, read_key=None, now=now)[0]
+
+
+# KEYS: the counters, then (when there is one more key) the key to read; ARGV: each counter's expiry.
+_COUNT_SCRIPT = """
+local out = {}
+for i = 1, #ARGV do
+  out[i] = redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[i], 'NX')
+end
+if #KEYS > #ARGV then out[#ARGV + 1] = redis.call('GET', KEYS[#KEYS]) end
+return out
+"""
+
+
+def window_counts_reading(
+    windows: list[tuple[str, int]], *, read_key: str | None, now: float | None = None
+) -> tuple[list[int], Any]:
+    """``window_counts``, and the int stored at ``read_key`` (or None) read in the same round trip.
+
+    Authentication reads its client's version this way, so that the version check costs no round
+    trip of its own.
+    """
     now = time.time() if now is None else now
     keyed = [(f"{name}:{int(now // window_seconds)}", window_seconds) for name, window_seconds in windows]
-    store = caches["default"]
+    store = shared_cache()
     if isinstance(store, RedisCache):
-        # Django's RedisCache keeps its redis-py client behind _cache; the key scheme stays Django's.
-        pipe = store._cache.get_client(write=True).pipeline(transaction=False)
-        for key, window_seconds in keyed:
-            full_key = store.make_and_validate_key(key)
-            pipe.incr(full_key)
-            pipe.expire(full_key, window_seconds + 5, nx=True)
-        return [int(count) for count in pipe.execute()[0::2]]
+        keys = [store.make_and_validate_key(key) for key, _ in keyed]
+        if read_key is not None:
+            keys.append(store.make_and_validate_key(read_key))
+        out = redis_script(store, _COUNT_SCRIPT)(keys=keys, args=[window_seconds + 5 for _, window_seconds in keyed])
+        value = out[len(keyed)] if len(out) > len(keyed) else None
+        return [int(count) for count in out[: len(keyed)]], None if value is None else int(value)
+    value = shared_int(store, read_key) if read_key is not None else None
     if isinstance(store, FileBasedCache):
         directory = Path(store._dir) / "counters"
         counts = [_file_count(directory, name, int(now // window_seconds)) for name, window_seconds in windows]
         if random.random() < _SWEEP_CHANCE:
             _sweep(directory, now)
-        return counts
-    return [_cache_count(store, key, window_seconds) for key, window_seconds in keyed]
+        return counts, value
+    return [_cache_count(store, key, window_seconds) for key, window_seconds in keyed], value
 
 
 def _cache_count(store: Any, key: str, window_seconds: int) -> int:
@@ -160,24 +185,53 @@ def _sweep(directory: Path, now: float) -> None:
             os.close(fd)
 
 
+_RATE_WINDOWS = (60, 3600)
+
+
+def rate_windows(client_id: str) -> list[tuple[str, int]]:
+    """The client's request counters: one per clock minute, one per clock hour."""
+    return [(f"rl:{client_id}:{window}", window) for window in _RATE_WINDOWS]
+
+
+@dataclass(frozen=True, slots=True)
+class RateCounts:
+    """The client's counts of ``rate_windows`` taken at ``now``, this request included."""
+
+    client_id: str
+    now: float
+    counts: list[int]
+
+
 class ClientRateThrottle(BaseThrottle):
-    """Allows ``rate_limit_per_minute`` and ``rate_limit_per_hour`` requests per client."""
+    """Allows ``rate_limit_per_minute`` and ``rate_limit_per_hour`` requests per client.
+
+    JWTAuthentication counts the request (with the client's version, in one round trip) and leaves
+    the counts on the request as ``client_rate_counts``; without them the throttle counts itself.
+    So every authenticated request counts, a 403 for a missing scope included.
+    """
 
     def allow_request(self, request: Any, view: Any) -> bool:
         # JWTAuthentication puts the client in request.auth.
         client = request.auth
         if not isinstance(client, ApiClient):
             return True
-        now = time.time()
         limits = (
             (60, client.rate_limit_per_minute or settings.RATE_LIMIT_PER_MINUTE),
             (3600, client.rate_limit_per_hour or settings.RATE_LIMIT_PER_HOUR),
         )
-        counts = window_counts([(f"rl:{client.client_id}:{window}", window) for window, _ in limits], now=now)
-        self._wait = 0.0
+        counted = getattr(request, "client_rate_counts", None)
+        if isinstance(counted, RateCounts) and counted.client_id == client.client_id:
+            now, counts = counted.now, counted.counts
+        else:
+            now = time.time()
+            counts = window_counts(rate_windows(client.client_id), now=now)
+        self._wait, reason = 0.0, ""
         for (window, limit), count in zip(limits, counts, strict=True):
             if count > limit:
                 self._wait = max(self._wait, window_reset(window, now))
+                reason = "client_minute" if window == 60 else "client_hour"
+        if self._wait:
+            RATE_LIMITED.labels(reason=reason).inc()
         return self._wait == 0.0
 
     def wait(self) -> float | None:

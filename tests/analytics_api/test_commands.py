@@ -43,12 +43,14 @@ def test_create_api_client_json_output_is_one_object_on_the_last_line() -> None:
     assert payload == {
         "clientId": client.client_id,
         "clientSecret": client.secret,
+        "webhookSecret": client.webhook_secret,
         "accountId": "c" * 24,
         "orgId": "o-9",
         "scopes": ["ingest", "recordings"],
     }
     assert payload["clientId"].startswith("cs-")
     assert len(payload["clientSecret"]) >= 43  # 32+ random bytes, base64url
+    assert payload["webhookSecret"] != payload["clientSecret"]
 
 
 def test_create_api_client_for_unknown_account_fails_clearly() -> None:

@@ -60,6 +60,7 @@ WITH_BODY = AUTHENTICATED | {"400", "413", "415"}
 # Every status each operation can answer, and only those.
 STATUSES = {
     ("get", "/api/health"): {"200", "405", "406", "503"},
+    ("get", "/api/health/ready"): {"200", "405", "406", "503"},
     ("post", "/agentassist/api/public/analytics/account/{accountId}/v2/interactionDetails"): WITH_BODY | {"200", "404"},
     ("post", "/agentassist/api/public/analytics/account/{accountId}/v2/calldetails"): WITH_BODY | {"200", "404"},
     ("post", "/api/v1/ingest/interactions"): WITH_BODY | {"200"},

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import factory
 
-from content.models import Conversation, EventLog, Status, Transcript, VoiceTurns
+from content.models import Conversation, ConversationAgent, EventLog, Status, Transcript, VoiceTurns
 
 BASE = datetime(2025, 9, 30, 6, 0, 0, tzinfo=UTC)
 
@@ -66,3 +66,16 @@ class VoiceTurnsFactory(factory.django.DjangoModelFactory):
     account = factory.SelfAttribute("conversation.account")
     started_at = factory.SelfAttribute("conversation.started_at")
     turns = factory.LazyAttribute(lambda o: [])
+
+
+class ConversationAgentFactory(factory.django.DjangoModelFactory):
+    """An agent link row; ``position`` is the order joined (give it for the second agent onwards)."""
+
+    class Meta:
+        model = ConversationAgent
+
+    conversation = factory.SubFactory(ConversationFactory)
+    account = factory.SelfAttribute("conversation.account")
+    agent_id = factory.Sequence(lambda n: f"u-agent-{n}")
+    position = 0
+    started_at = factory.SelfAttribute("conversation.started_at")

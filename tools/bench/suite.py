@@ -62,6 +62,14 @@ class Scenario:
     c8: list[WrkResult] = field(default_factory=list)
 
 
+def bench_client(*, account: Account) -> tuple[ApiClient, str]:
+    """A client of ``account`` with every scope and no practical rate limit, and a 12-hour token."""
+    client = api_client_create(account_id=account.account_id, scopes=Scope.values, name="bench")
+    ApiClient.objects.filter(pk=client.pk).update(rate_limit_per_minute=UNLIMITED, rate_limit_per_hour=UNLIMITED)
+    client.refresh_from_db()
+    return client, jwt_mint(client=client, ttl_seconds=12 * 3600)
+
+
 def _first_rows(queryset: QuerySet | None, skip: int, limit: int) -> list[Statement]:
     return [] if queryset is None else [json_page_sql(queryset, skip=skip, limit=limit)]
 
@@ -94,11 +102,7 @@ class Suite:
         self.accounts = accounts_ensure(self.scale)
         self.account: Account = self.accounts[0]
         self.stream = self.account.bots.get()
-        self.client = api_client_create(account_id=self.account.account_id, scopes=Scope.values, name="bench")
-        ApiClient.objects.filter(pk=self.client.pk).update(
-            rate_limit_per_minute=UNLIMITED, rate_limit_per_hour=UNLIMITED
-        )
-        self.token = jwt_mint(client=self.client, ttl_seconds=12 * 3600)
+        self.client, self.token = bench_client(account=self.account)
         self._define_scenarios()
         for scenario in self.scenarios + self.ceilings:
             if not scenario.floor_statements:
@@ -148,13 +152,14 @@ class Suite:
         self.ceilings = [
             Scenario(
                 key="ceiling-noop", figure="ceiling", title="no-op DRF endpoint (same server and auth)",
-                request=WrkRequest("POST", "/bench/noop", self._headers(), b"{}"), records=0, floor_statements=[],
+                request=WrkRequest("POST", "/tools/bench/noop", self._headers(), b"{}"), records=0,
+                floor_statements=[],
             ),
             Scenario(
                 key="ceiling-prerendered", figure="ceiling",
                 title="interactionDetails week page 0, pre-rendered (same server and auth)",
                 request=WrkRequest(
-                    "POST", f"/bench/prerendered/{self.account.account_id}?limit=100&offset=0",
+                    "POST", f"/tools/bench/prerendered/{self.account.account_id}?limit=100&offset=0",
                     self._headers(), week_page0.request.body,
                 ),
                 records=week_page0.records, floor_statements=[],

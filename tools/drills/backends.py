@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import psycopg
 import redis
@@ -36,11 +37,13 @@ class PrivatePostgres:
     the cluster's own directory, so nothing touches the system server's socket directory.
     """
 
-    def __init__(self, *, os_user: str = "postgres") -> None:
+    def __init__(self, *, os_user: str = "postgres", settings: dict[str, str] | None = None) -> None:
         self.os_user = os_user
         self.port = 0
         self.root: Path | None = None
         self.running = False
+        # Server settings given on the command line (e.g. {"log_statement": "all"}).
+        self.settings = dict(settings or {})
 
     @property
     def data(self) -> Path:
@@ -67,16 +70,20 @@ class PrivatePostgres:
             os.chown(self.root, account.pw_uid, account.pw_gid)
         self.port = free_port()
         try:
-            self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                      "-E", "UTF8", "--no-sync")
+            self._create()
             self.start()
         except BaseException:
             self._remove()
             raise
         return self
 
+    def _create(self) -> None:
+        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                  "-E", "UTF8", "--no-sync")
+
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
                   "-o", options, "-w", "-t", "60", "start")
         self.running = True
@@ -104,6 +111,46 @@ class PrivatePostgres:
                 self.stop(mode="fast")
         finally:
             self._remove()
+
+
+class PrivateStandby(PrivatePostgres):
+    """A streaming replica of a :class:`PrivatePostgres`: ``pg_basebackup -R`` of the running primary.
+
+    initdb's trust rules already let 127.0.0.1 replicate, and PostgreSQL 15's defaults
+    (``wal_level=replica``, ``hot_standby=on``) need no change on the primary.
+    """
+
+    def __init__(self, primary: PrivatePostgres, **kwargs: Any) -> None:
+        super().__init__(os_user=primary.os_user, **kwargs)
+        self.primary = primary
+
+    def _create(self) -> None:
+        self._run(str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
+                  "-D", str(self.data), "-R", "-X", "stream", "-c", "fast", "--no-sync")
+
+    def replay_pause(self) -> None:
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute("SELECT pg_wal_replay_pause()")
+
+    def replay_resume(self) -> None:
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute("SELECT pg_wal_replay_resume()")
+
+    def wait_caught_up(self, *, timeout_s: float = 30.0) -> None:
+        """Until the standby streams from the primary and has replayed everything it has written so far."""
+        with psycopg.connect(self.primary.url(), autocommit=True) as primary:
+            target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+        deadline = time.monotonic() + timeout_s
+        with psycopg.connect(self.url(), autocommit=True) as standby:
+            while time.monotonic() < deadline:
+                row = standby.execute(
+                    "SELECT pg_last_wal_receive_lsn() IS NOT NULL AND pg_last_wal_replay_lsn() >= %s::pg_lsn",
+                    [str(target)],
+                ).fetchone()
+                if row and row[0]:
+                    return
+                time.sleep(0.05)
+        raise RuntimeError(f"the standby did not replay up to {target} within {timeout_s} s")
 
 
 class PrivateRedis:

@@ -17,6 +17,12 @@ Pass criteria (exit 1 otherwise), results in ``tools/drills/results/load-latest.
 - ingestion: every batch answered 200 with nothing rejected, first sends all created and resends
   all updated; the database holds exactly each batch's records (none lost, none duplicated);
 - the recordings registered at start are fetched (``available``) by the qcluster under load;
+- the service's own ``/metrics`` agrees with the load generator: per phase, the read requests it
+  counted are wrk's plus the probe's (within the requests in flight at the edges), and wrk's p50
+  and p99 fall in (or within one bucket above) the histogram buckets holding the service's own;
+  over the run, its rate-limit refusals are exactly the limited client's 429s, its accepted
+  ingestion records exactly the records sent, none rejected, and the recordings' fetch attempts
+  are counted (the qcluster writes to the same multiprocess directory);
 - memory: no gunicorn or qcluster process grows over the second half of the soak (from the end of
   phase ceil(N/2) to the end) by more than ``RSS_TOLERANCE_MB`` + ``RSS_TOLERANCE_RATIO`` of its
   size. The first half is left out because a Python process climbs to the high-water mark of its
@@ -45,6 +51,7 @@ from typing import Any
 from tools.drills.backends import PrivateRedis
 from tools.drills.client import Probe, call
 from tools.drills.ingest import BatchOutcome, IngestStream, StreamPlan
+from tools.drills.metrics import LATENCY, REQUESTS, Scrape, latency_agrees, quantile, quantile_bounds, scrape
 from tools.drills.recording_server import RecordingServer, sha256_for
 from tools.drills.records import (
     DETAILS,
@@ -81,6 +88,9 @@ LIMITED_PER_MINUTE = 20
 # Twelve times its limit when answers are fast; still over it when a loaded server takes a second.
 LIMITED_RATE_PER_S = 4.0
 RECORDINGS = 4
+# The operationIds of the read requests (tools.drills.records.read_requests), as /metrics names them.
+READ_OPERATIONS = ["interactionDetails", "callDetails", "rawdata", "getRetentionSettings", "listAuditLog",
+                   "getRecording"]
 
 
 @dataclass(frozen=True)
@@ -227,6 +237,64 @@ def _check_ingestion(report: Report, outcomes: list[BatchOutcome], database_url:
         }
 
 
+def _phase_metrics(
+    before: Scrape, after: Scrape, result: Any, probe_hits: int, *, concurrency: int, limited_200s: int
+) -> tuple[dict[str, Any], list[str]]:
+    """What /metrics says of one wrk phase beside what wrk measured, and the disagreements."""
+    change = after.minus(before)
+    counted = sum(change.total(REQUESTS, operation=name, status_class="2xx") for name in READ_OPERATIONS)
+    expected = result.requests + probe_hits
+    buckets = change.buckets(READ_OPERATIONS)
+    summary = {
+        "requests_counted": int(counted), "requests_wrk_and_probe": expected,
+        "p50_ms": round(quantile(0.5, buckets) * 1000, 1), "p99_ms": round(quantile(0.99, buckets) * 1000, 1),
+        "wrk_p50_ms": round(result.p50_ms, 1), "wrk_p99_ms": round(result.p99_ms, 1),
+    }
+    problems = []
+    # Requests in flight when wrk stops are answered (and counted) after it stopped counting.
+    if not expected - 2 <= counted <= expected + concurrency + limited_200s + 2:
+        problems.append(f"counted {counted:.0f} read requests, wrk and the probe made {expected}")
+    for q, measured in ((0.5, result.p50_ms), (0.99, result.p99_ms)):
+        bounds = quantile_bounds(q, buckets)
+        if not latency_agrees(measured_ms=measured, bounds_s=bounds):
+            problems.append(f"p{q * 100:g}: wrk {measured:.1f} ms, /metrics bucket {bounds[0] * 1000:g}-"
+                            f"{bounds[1] * 1000:g} ms")
+    return summary, problems
+
+
+def _check_run_metrics(
+    report: Report, change: Scrape, *, refused: int, outcomes: list[BatchOutcome], recordings: int
+) -> None:
+    """The run's counts in /metrics against what the drill itself sent and saw."""
+    limited = change.total("analytics_rate_limited_total", reason="client_minute")
+    report.check("/metrics: rate-limit refusals are the limited client's 429s", limited == refused,
+                 f"/metrics {limited:.0f}, the limited client got {refused} 429s")
+    sent = recordings + sum(o.size for o in outcomes if o.status == 200)
+    accepted = change.total("analytics_ingested_records_total", outcome="accepted")
+    rejected = change.total("analytics_ingested_records_total", outcome="rejected")
+    report.check("/metrics: ingested records are the records sent", accepted == sent and rejected == 0,
+                 f"/metrics {accepted:.0f} accepted and {rejected:.0f} rejected; {sent} records sent and accepted")
+    attempts = {
+        dict(labels)["outcome"]: value for (sample, labels), value in change.samples.items()
+        if sample == "analytics_recording_fetch_attempts_total" and value
+    }
+    report.check("/metrics: the recordings' fetch attempts are counted by the qcluster",
+                 sum(attempts.values()) >= recordings,
+                 f"{sum(attempts.values()):.0f} fetch attempts for {recordings} recordings, by outcome {attempts}")
+    report.data["metrics"] = {
+        "requests_by_operation": {
+            name: change.total(REQUESTS, operation=name) for name in sorted({
+                dict(labels)["operation"] for sample, labels in change.samples if sample == REQUESTS
+            })
+        },
+        "rate_limited": limited, "ingested_accepted": accepted, "ingested_rejected": rejected,
+        "fetch_attempts": attempts,
+        "tasks": {outcome: change.total("analytics_tasks_total", outcome=outcome)
+                  for outcome in ("success", "failure")},
+        "latency_observations": change.total(f"{LATENCY}_count"),
+    }
+
+
 def _check_rss(report: Report, baseline: dict[str, float], end: dict[str, float], *, since: str) -> None:
     grown = {}
     for name, before in baseline.items():
@@ -277,10 +345,13 @@ def main() -> int:
         ingester = client_create(env, name="drill ingester", scopes=["ingest"], ttl_s=ttl_s)
         limited = client_create(env, name="drill limited", scopes=["smartassist.analytics"], ttl_s=ttl_s)
         client_limit(database_url, limited, per_minute=LIMITED_PER_MINUTE)
+        # One multiprocess metrics directory for gunicorn and the qcluster, as make run gives them.
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(var_dir / "metrics")
 
         server = stack.enter_context(Gunicorn(env=env, workers=settings.workers))
         cluster = stack.enter_context(Qcluster(env=env))
         print(f"[load] gunicorn {server.base_url} ({settings.workers} workers), qcluster up", flush=True)
+        at_start = scrape(server.base_url)
         conversation_ids = _setup_recordings(server.base_url, ingester, recording_server)
         _setup_retention(server.base_url, reader)
         reads = read_requests(token=reader.token, account_id=ACCOUNT_ID, org_id=ORG_ID, bot_id=BOT_ID,
@@ -322,10 +393,18 @@ def main() -> int:
         phase_s = settings.duration_s / settings.phases
         baseline_phase = math.ceil(settings.phases / 2) if settings.phases > 1 else 0
         bad_phases = []
+        disagreements = []
         for number in range(1, settings.phases + 1):
+            before, began = scrape(server.base_url), time.time()
             result = run_wrk(**wrk_args, duration_s=phase_s)
+            after, ended = scrape(server.base_url), time.time()
             name = f"phase {number}"
-            phases[name] = {**wrk_summary(result), "load_average": os.getloadavg()[0]}
+            limited_200s = LIMITED_PER_MINUTE * (int(ended // 60) - int(began // 60) + 1)
+            probe_200s = sum(hit.status == 200 for hit in probe.between(began, ended))
+            seen, problems = _phase_metrics(before, after, result, probe_200s,
+                                            concurrency=settings.concurrency, limited_200s=limited_200s)
+            disagreements += [f"{name}: {problem}" for problem in problems]
+            phases[name] = {**wrk_summary(result), "load_average": os.getloadavg()[0], "metrics": seen}
             rss_timeline[f"after {name}"] = _rss(server, cluster)
             if number == baseline_phase:
                 baseline = rss_timeline[f"after {name}"]
@@ -339,6 +418,8 @@ def main() -> int:
         probe.stop()
         end = _rss(server, cluster)
         report.data["latency_by_endpoint_ms"] = probe.latency_ms()
+        report.check("/metrics agrees with wrk: read requests counted, p50 and p99", not disagreements,
+                     "; ".join(disagreements) or f"{settings.phases} phases agree")
         probe_errors = {hit.name: hit.status for hit in probe.hits if hit.status != 200}
 
         report.data["phases"] = phases
@@ -368,6 +449,8 @@ def main() -> int:
         report.check("recordings fetched under load (available, sha256 of the served bytes)", not unverified,
                      f"{len(conversation_ids) - len(unverified)}/{len(conversation_ids)} verified "
                      f"({waited:.0f} s after the load)" + (f"; not: {unverified}" if unverified else ""))
+        _check_run_metrics(report, scrape(server.base_url).minus(at_start), refused=statuses.get(429, 0),
+                           outcomes=outcomes, recordings=RECORDINGS)
         _check_rss(report, baseline, end,
                    since=f"after phase {baseline_phase}" if baseline_phase else "after warm-up")
         report.data["rss_growth_over_the_soak_mb"] = {

@@ -161,6 +161,8 @@ class _Managed:
 class Gunicorn(_Managed):
     """``gunicorn analytics_api.wsgi:application`` with the production configuration
     (``analytics_api/server/gunicorn_conf.py``, as the Dockerfile and ``make run``), on a free loopback port.
+    ``app`` serves another WSGI application with the same configuration (the benchmark's ceiling); it
+    must answer 200 on ``/api/health``.
 
     Usage::
 
@@ -179,6 +181,7 @@ class Gunicorn(_Managed):
         threads: int | None = None,
         access_log: bool = False,
         startup_timeout_s: float = 60.0,
+        app: str = "analytics_api.wsgi:application",
     ) -> None:
         # Past graceful-timeout (20 s) gunicorn kills its workers itself; 5 s more covers the exit.
         super().__init__(env=env, stop_timeout_s=25.0)
@@ -186,6 +189,7 @@ class Gunicorn(_Managed):
         self.threads = threads
         self.access_log = access_log
         self.startup_timeout_s = startup_timeout_s
+        self.app = app
         self.port = 0
 
     @property
@@ -195,7 +199,7 @@ class Gunicorn(_Managed):
     def __enter__(self) -> Gunicorn:
         self.port = free_port()
         command = [
-            str(BIN / "gunicorn"), "-c", "python:analytics_api.server.gunicorn_conf", "analytics_api.wsgi:application",
+            str(BIN / "gunicorn"), "-c", "python:analytics_api.server.gunicorn_conf", self.app,
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
         ]
         if self.threads is not None:

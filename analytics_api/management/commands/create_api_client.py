@@ -36,6 +36,7 @@ class Command(BaseCommand):
             payload = {
                 "clientId": client.client_id,
                 "clientSecret": client.secret,
+                "webhookSecret": client.webhook_secret,
                 "accountId": client.account.account_id,
                 "orgId": client.account.org_id,
                 "scopes": client.scopes,
@@ -44,6 +45,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"Client id:     {client.client_id}")
         self.stdout.write(f"Client secret: {client.secret}")
+        self.stdout.write(f"Webhook secret: {client.webhook_secret}")
         self.stdout.write(f"Account:       {client.account.account_id}")
         self.stdout.write(f"Scopes:        {', '.join(client.scopes)}")
         self.stdout.write(f"Mint a token:  python manage.py mint_jwt {client.client_id}")

@@ -1,0 +1,81 @@
+"""The production server (gunicorn, several workers): /metrics sums every worker, JSON logs, and
+readiness when its private PostgreSQL stops."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tools.drills.backends import PG_BIN, PrivatePostgres
+from tools.harness.pg import sqlite_app_env
+from tools.harness.server import Gunicorn
+
+needs_postgres_binaries = pytest.mark.skipif(
+    not (PG_BIN / "initdb").exists(), reason=f"no PostgreSQL server binaries in {PG_BIN}"
+)
+
+
+def get(url: str, **headers: str) -> tuple[int, bytes, dict[str, str]]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read(), dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def health_requests(base_url: str) -> float:
+    status, body, _ = get(f"{base_url}/metrics")
+    assert status == 200, body
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == "analytics_http_requests_total" and sample.labels == {
+                "operation": "getHealth", "status_class": "2xx"
+            }:
+                return sample.value
+    return 0.0
+
+
+def test_metrics_sum_the_requests_of_every_gunicorn_worker_and_logs_are_json(tmp_path: Path) -> None:
+    metrics_dir = tmp_path / "metrics"
+    env = sqlite_app_env(tmp_path, LOG_FORMAT="json", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    with Gunicorn(env=env, workers=3, threads=2) as server:
+        before = health_requests(server.base_url)
+        for number in range(60):
+            assert get(f"{server.base_url}/api/health", **{"x-request-id": f"probe-{number}"})[0] == 200
+        # Each scrape is answered by whichever worker accepts it: all of them must see every request.
+        seen = {health_requests(server.base_url) - before for _ in range(12)}
+        assert seen == {60.0}
+        writers = {path.name for path in metrics_dir.glob("counter_*.db")}
+        assert len(writers) >= 2, writers
+        lines = [json.loads(line) for line in server.stderr_path.read_text().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "analytics_api.access" and line["operation"] == "getHealth"]
+    assert {line["request_id"] for line in access} >= {f"probe-{number}" for number in range(60)}
+    assert all(line["status"] == 200 and line["level"] == "INFO" for line in access)
+
+
+@needs_postgres_binaries
+def test_readiness_is_503_naming_the_database_while_its_postgresql_is_stopped(tmp_path: Path) -> None:
+    with PrivatePostgres() as database:
+        env = {"VAR_DIR": str(tmp_path), "DATABASE_URL": database.url(), "SECRET_KEY": "ops-" + "k" * 40,
+               "DB_CONNECT_TIMEOUT": "2"}
+        with Gunicorn(env=env, workers=1) as server:
+            assert get(f"{server.base_url}/api/health/ready")[0] == 200
+            database.stop()
+            status, body, headers = get(f"{server.base_url}/api/health/ready")
+            assert status == 503
+            assert json.loads(body) == {"errors": [
+                {"msg": "The database is unreachable.", "code": "dependency_unavailable", "field": "database"}
+            ]}
+            assert headers["Retry-After"] == "5"
+            metrics = get(f"{server.base_url}/metrics")[1].decode()
+            assert 'analytics_dependency_up{dependency="database"} 0.0' in metrics
+            database.start()
+            assert get(f"{server.base_url}/api/health/ready")[0] == 200
+
+
