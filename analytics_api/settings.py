@@ -175,6 +175,7 @@ INSTALLED_APPS = [
     "qualityai",
     "recordings",
     "content",
+    "search",
     "diagnostics",
     "webhooks",
     "changes",

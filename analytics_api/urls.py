@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include("conversations.urls")),
     path("", include("qualityai.urls")),
     path("", include("recordings.urls")),
+    # Before any conversation read: /api/v1/conversations/search-history is not a session id.
+    path("", include("search.urls")),
     path("", include("diagnostics.urls")),
     path("", include("changes.urls")),
     path("", include("content.urls_ingest")),

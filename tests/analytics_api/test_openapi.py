@@ -94,6 +94,8 @@ STATUSES = {
     ("post", "/api/v1/filters/{filterId}/default"): AUTHENTICATED | {"200", "400", "404"},
     ("post", "/api/v1/conversations/export-transcripts"): WITH_BODY | {"200"},
     ("post", "/api/v1/conversations/export"): WITH_BODY | {"200"},
+    ("get", "/api/v1/conversations/search-history"): AUTHENTICATED | {"200", "400"},
+    ("delete", "/api/v1/conversations/search-history"): AUTHENTICATED | {"204", "400"},
 }
 
 

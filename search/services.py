@@ -1,0 +1,128 @@
+"""Writes of the search app: the index (docs/search.md#index-maintenance) and the search history.
+
+Every writer of searched data calls :func:`search_index_refresh` inside its own transaction, after
+its write, with the conversations it touched: content ingestion (transcript replaced or appended,
+notes, identifiers), interaction ingestion (disposition remarks, user ids), disposition and note
+edits. Erasure calls :func:`search_index_remove` (deleting the conversation also cascades to its
+index rows). The index therefore never shows a conversation the database no longer has, nor misses
+one it has.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from analytics_api.models import ApiClient
+from search.models import HISTORY_SIZE, SearchIdentifier, SearchMessage, SearchPhrase
+from search.text import phrase_normalize, text_terms
+from search.units import Unit, units_load
+
+# tsvector positions stop at 16,383.
+_MAX_POSITION = 16383
+
+
+# A tsvector keeps at most 255 positions per word.
+_MAX_WORD_POSITIONS = 255
+
+
+def _vectors(units: list[list[str]]) -> Iterator[str]:
+    """PostgreSQL: the units' terms packed into as few tsvector literals as keep every position exact.
+
+    Units follow one another with one position left empty between them, so a phrase (consecutive
+    positions) never spans two units. A vector ends before its positions pass 16,383 or a word gets
+    more than 255 positions (PostgreSQL's limits); only a single unit beyond them is cut short.
+    The stems hold no quotes (search.text).
+    """
+    parts: list[str] = []
+    counts: Counter[str] = Counter()
+    position = 0
+    for terms in units:
+        unit_counts = Counter(terms)
+        full = position + len(terms) > _MAX_POSITION or any(
+            counts[term] + count > _MAX_WORD_POSITIONS for term, count in unit_counts.items()
+        )
+        if parts and full:
+            yield " ".join(parts)
+            parts, position = [], 0
+            counts.clear()
+        parts.extend(f"'{term}':{min(position + offset, _MAX_POSITION)}" for offset, term in enumerate(terms, 1))
+        counts.update(unit_counts)
+        position += len(terms) + 1
+    if parts:
+        yield " ".join(parts)
+
+
+def _rows(pk: int, account_id: int, units: list[Unit], *, postgresql: bool) -> Iterator[SearchMessage]:
+    """SQLite: one row per unit (FTS5 phrases stay inside a row). PostgreSQL: one row per vector of
+    units, usually one for the conversation and one for its agent-assist log (docs/search.md#engines)."""
+    if not postgresql:
+        for unit in units:
+            if terms := text_terms(unit.text):
+                yield SearchMessage(conversation_id=pk, account_id=account_id, agent_ai=unit.agent_ai,
+                                    terms=" ".join(terms))
+        return
+    for agent_ai in (False, True):
+        terms = [found for unit in units if unit.agent_ai == agent_ai and (found := text_terms(unit.text))]
+        for vector in _vectors(terms):
+            yield SearchMessage(conversation_id=pk, account_id=account_id, agent_ai=agent_ai, terms="", vector=vector)
+
+
+def search_index_refresh(*, account_id: int, conversation_ids: Iterable[int]) -> None:
+    """Rebuild the index rows of these conversations of the account from what is stored now.
+
+    1. Delete their rows (text and identifiers).
+    2. Read each conversation's units (transcript less the customer's speech on hold, e-mail
+       subjects, notes, disposition remarks) and identifiers (search.units).
+    3. Insert the text rows (:func:`_rows`) and one row per identifier.
+    A conversation that no longer exists simply keeps no rows. Call it inside the writer's
+    transaction (it opens one of its own when there is none).
+    """
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return
+    with transaction.atomic():
+        search_index_remove(account_id=account_id, conversation_ids=ids)
+        postgresql = connection.vendor == "postgresql"
+        messages: list[SearchMessage] = []
+        identifiers: list[SearchIdentifier] = []
+        for pk, searchable in units_load(account_id=account_id, conversation_ids=ids).items():
+            messages.extend(_rows(pk, account_id, searchable.units, postgresql=postgresql))
+            identifiers.extend(
+                SearchIdentifier(conversation_id=pk, account_id=account_id, value=value)
+                for value in sorted(searchable.identifiers)
+            )
+        SearchMessage.objects.bulk_create(messages, batch_size=500)
+        SearchIdentifier.objects.bulk_create(identifiers, batch_size=500)
+
+
+def search_index_remove(*, account_id: int, conversation_ids: Iterable[int]) -> None:
+    """Drop the index rows of these conversations of the account (erasure; the first step of a refresh)."""
+    ids = list(conversation_ids)
+    SearchMessage.objects.filter(account_id=account_id, conversation_id__in=ids).delete()
+    SearchIdentifier.objects.filter(account_id=account_id, conversation_id__in=ids).delete()
+
+
+def search_history_record(*, api_client: ApiClient, acting_user: str, phrase: str, now: datetime) -> None:
+    """Put ``phrase`` at the top of the caller's history; the same phrase in any letter case is one entry.
+
+    The caller keeps its last ``HISTORY_SIZE`` phrases; older ones are dropped.
+    """
+    phrase = phrase_normalize(phrase)
+    if not phrase:
+        return
+    owner = {"api_client": api_client, "acting_user": acting_user}
+    with transaction.atomic():
+        SearchPhrase.objects.update_or_create(
+            **owner, phrase_key=phrase.casefold(), defaults={"phrase": phrase, "searched_at": now}
+        )
+        stale = SearchPhrase.objects.filter(**owner).order_by("-searched_at", "-id").values_list("id", flat=True)
+        SearchPhrase.objects.filter(id__in=list(stale[HISTORY_SIZE:])).delete()
+
+
+def search_history_clear(*, api_client: ApiClient, acting_user: str) -> int:
+    deleted, _ = SearchPhrase.objects.filter(api_client=api_client, acting_user=acting_user).delete()
+    return deleted

@@ -1,0 +1,148 @@
+"""Words as the search sees them (docs/search.md#words): one normalisation for indexing and querying.
+
+Both engines receive the same terms, produced here rather than by the database's own dictionaries,
+so SQLite FTS5 and PostgreSQL agree word for word:
+
+1. A word is a run of letters and digits (``[^\\W_]+``) of at most ``MAX_WORD_LENGTH`` characters;
+   its place in the original text is kept, so highlights point at what was written.
+2. Accents and case are folded: Unicode NFKD, combining marks dropped, then ``casefold``
+   ("Réfund" → "refund", "Straße" → "strasse").
+3. Stop words (``STOP_WORDS``: articles, pronouns, prepositions and the like — the Snowball English
+   list, the one PostgreSQL's ``english`` configuration uses) are dropped.
+4. What remains is stemmed with the Snowball English (Porter 2) stemmer ("refunds", "refunded" →
+   "refund").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+from analytics_api.kernel.errors import ApiError
+
+MAX_QUERY_LENGTH = 256
+MAX_QUERY_WORDS = 10
+# Longer runs of letters and digits (encoded blobs, hashes) are not words anyone searches for, and
+# PostgreSQL refuses lexemes over 2 KB.
+MAX_WORD_LENGTH = 64
+
+STOP_WORDS = frozenset(
+    """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she
+    her hers herself it its itself they them their theirs themselves what which who whom this that
+    these those am is are was were be been being have has had having do does did doing a an the and
+    but if or because as until while of at by for with about against between into through during
+    before after above below to from up down in out on off over under again further then once here
+    there when where why how all any both each few more most other some such no nor not only own same
+    so than too very s t can will just don should now
+    """.split()
+)
+
+_WORD = re.compile(r"[^\W_]+")
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A significant word: its stem and where it stands in the original text."""
+
+    stem: str
+    start: int
+    end: int
+
+
+def fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
+@lru_cache(maxsize=65536)
+def _stem(folded: str) -> str | None:
+    # Folding may split a character into several ("ﬁ" → "fi"); the stem stays one word.
+    if folded in STOP_WORDS or len(folded) > MAX_WORD_LENGTH:
+        return None
+    return _STEMMER.stemWord(folded)
+
+
+def text_tokens(text: str) -> list[Token]:
+    """The significant words of ``text`` in order, stop words left out."""
+    tokens = []
+    for match in _WORD.finditer(text):
+        if match.end() - match.start() > MAX_WORD_LENGTH:
+            continue
+        stem = _stem(fold(match.group()))
+        if stem:
+            tokens.append(Token(stem, match.start(), match.end()))
+    return tokens
+
+
+def text_terms(text: str) -> list[str]:
+    return [token.stem for token in text_tokens(text)]
+
+
+def phrase_normalize(q: str) -> str:
+    """The phrase as saved in the history and compared: trimmed, inner blanks collapsed."""
+    return " ".join(q.split())
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A validated ``q``: the phrase as typed and its terms in order (repeats kept, for the phrase)."""
+
+    phrase: str
+    terms: tuple[str, ...]
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The distinct terms, in order of first appearance."""
+        return tuple(dict.fromkeys(self.terms))
+
+
+def search_query_parse(q: str, *, field: str = "q") -> SearchQuery:
+    """``q`` checked against the limits; a phrase of stop words only is refused (400 naming ``field``)."""
+    phrase = phrase_normalize(q)
+    if not phrase:
+        raise ApiError(f"{field} must not be blank.", code="invalid", field=field)
+    if len(phrase) > MAX_QUERY_LENGTH:
+        raise ApiError(
+            f"{field} is {len(phrase)} characters long; the limit is {MAX_QUERY_LENGTH}.",
+            code="out_of_range", field=field,
+        )
+    terms = tuple(text_terms(phrase))
+    if not terms:
+        raise ApiError(
+            f"{field} holds only stop words (articles, pronouns, prepositions and the like), which the "
+            "search ignores: add a significant word.",
+            code="only_stop_words", field=field,
+        )
+    if len(terms) > MAX_QUERY_WORDS:
+        raise ApiError(
+            f"{field} has {len(terms)} significant words; the limit is {MAX_QUERY_WORDS}.",
+            code="too_many", field=field,
+        )
+    return SearchQuery(phrase=phrase, terms=terms)
+
+
+def highlight_ranges(tokens: list[Token], query: SearchQuery) -> list[tuple[int, int]]:
+    """Where ``query`` matches: each whole-phrase occurrence as one range, every other matched word as its own.
+
+    Stop words are not tokens, so "refund was not received" holds the phrase "refund not received".
+    """
+    phrase = list(query.terms)
+    words = set(phrase)
+    size = len(phrase)
+    ranges: list[tuple[int, int]] = []
+    index = 0
+    while index < len(tokens):
+        if size > 1 and [token.stem for token in tokens[index:index + size]] == phrase:
+            ranges.append((tokens[index].start, tokens[index + size - 1].end))
+            index += size
+            continue
+        if tokens[index].stem in words:
+            ranges.append((tokens[index].start, tokens[index].end))
+        index += 1
+    return ranges

@@ -1,0 +1,130 @@
+"""What of a conversation is searched (docs/search.md#what-is-searched), read from the stored data.
+
+A *unit* is one searchable text: a transcript message's text, an e-mail's subject, an agent note, a
+disposition remark. The whole phrase (tier 1) must stand in one unit. The index and the snippets
+both read units through :func:`units_load`, so what is found is what is highlighted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from content.models import Conversation, Transcript
+from content.visibility import AGENT_AI, messages_visible
+from conversations.models import Interaction
+
+SOURCE_MESSAGE = "message"
+SOURCE_NOTE = "note"
+SOURCE_REMARKS = "dispositionRemarks"
+
+# The identifiers a `q` may equal (docs/search.md#id-search), as stored in the sections.
+SECTION_IDENTIFIERS = ("callId", "callConversationId", "agentConversationId", "externalCallId")
+DOCUMENT_IDENTIFIERS = ("userId", "channelSpecificUserId", "conversationId")
+MAX_IDENTIFIER_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Unit:
+    source: str
+    ref: str | None
+    field: str
+    text: str
+    agent_ai: bool = False
+
+
+@dataclass
+class Searchable:
+    """A conversation as the search reads it: its row, its units and its identifiers."""
+
+    conversation: Conversation
+    units: list[Unit] = field(default_factory=list)
+    identifiers: set[str] = field(default_factory=set)
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str) and item.strip()]
+    return []
+
+
+def _message_units(messages: Iterable[Mapping[str, Any]]) -> list[Unit]:
+    units = []
+    for message in messages_visible(messages):
+        ref = str(message.get("id")) if message.get("id") is not None else None
+        agent_ai = message.get("kind") == AGENT_AI
+        email = message.get("email")
+        if isinstance(email, Mapping):
+            for subject in _texts(email.get("subject")):
+                units.append(Unit(SOURCE_MESSAGE, ref, "subject", subject, agent_ai))
+        for text in _texts(message.get("text")):
+            units.append(Unit(SOURCE_MESSAGE, ref, "text", text, agent_ai))
+    return units
+
+
+def _remarks(conversation: Conversation, interaction: Interaction | None) -> list[str]:
+    # The interaction record's remarks when it carries them (supervisors edit them there), else the content's.
+    if interaction is not None and "dispositionRemarks" in interaction.document:
+        return _texts(interaction.document.get("dispositionRemarks"))
+    return _texts(conversation.sections.get("dispositionRemarks"))
+
+
+def searchable_build(
+    *, conversation: Conversation, messages: list[Mapping[str, Any]], interaction: Interaction | None
+) -> Searchable:
+    sections = conversation.sections or {}
+    units = _message_units(messages)
+    for note in sections.get("notes") or []:
+        if isinstance(note, Mapping):
+            ref = str(note["id"]) if note.get("id") is not None else None
+            units.extend(Unit(SOURCE_NOTE, ref, "text", text) for text in _texts(note.get("text")))
+    units.extend(Unit(SOURCE_REMARKS, None, "text", text) for text in _remarks(conversation, interaction))
+    values = [conversation.session_id]
+    identifiers = sections.get("identifiers")
+    if isinstance(identifiers, Mapping):
+        values.extend(identifiers.get(name) for name in SECTION_IDENTIFIERS)
+    if interaction is not None:
+        values.extend(interaction.document.get(name) for name in DOCUMENT_IDENTIFIERS)
+        values.append(interaction.conversation_id)
+    return Searchable(
+        conversation=conversation,
+        units=units,
+        identifiers={
+            identifier_key(value) for value in values
+            if isinstance(value, str) and value.strip() and len(identifier_key(value)) <= MAX_IDENTIFIER_LENGTH
+        },
+    )
+
+
+def identifier_key(value: str) -> str:
+    return value.strip().casefold()
+
+
+def units_load(*, account_id: int, conversation_ids: Iterable[int]) -> dict[int, Searchable]:
+    """The searchables of the account's conversations among ``conversation_ids`` (three queries)."""
+    conversations = {
+        conversation.pk: conversation
+        for conversation in Conversation.objects.filter(account_id=account_id, pk__in=list(conversation_ids))
+    }
+    if not conversations:
+        return {}
+    transcripts = dict(
+        Transcript.objects.filter(conversation_id__in=list(conversations)).values_list("conversation_id", "messages")
+    )
+    interactions = {
+        interaction.session_id: interaction
+        for interaction in Interaction.objects.filter(
+            account_id=account_id, session_id__in=[c.session_id for c in conversations.values()]
+        ).only("session_id", "conversation_id", "document")
+    }
+    return {
+        pk: searchable_build(
+            conversation=conversation,
+            messages=transcripts.get(pk) or [],
+            interaction=interactions.get(conversation.session_id),
+        )
+        for pk, conversation in conversations.items()
+    }

@@ -1,0 +1,54 @@
+"""Words as the search sees them: stems, accents, case, stop words and the limits of q (docs/search.md#words)."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics_api.kernel.errors import ApiError
+from search.text import MAX_QUERY_LENGTH, MAX_QUERY_WORDS, search_query_parse, text_terms
+from tests.conftest import Tenant
+from tests.search.conftest import conversation, ranking, transcript
+
+
+@pytest.mark.parametrize(("written", "searched"), [
+    ("We refunded you yesterday", "refund"),
+    ("Two refunds are pending", "refunding"),
+    ("The café was closed", "cafe"),
+    ("Ärger mit der Rechnung", "arger"),
+    ("Straße gesperrt", "STRASSE"),
+    ("Cancellation requested", "cancellations"),
+])
+def test_stems_accents_and_case_are_folded(tenant: Tenant, written: str, searched: str) -> None:
+    row = conversation(tenant, minute=1, messages=transcript(("customer", written)))
+    assert ranking(tenant, searched) == ([(row.session_id, 1)], 1)
+
+
+def test_stop_words_are_left_out_of_the_terms() -> None:
+    assert text_terms("The refund was NOT received by me") == ["refund", "receiv"]
+
+
+@pytest.mark.parametrize(("q", "msg", "code"), [
+    ("   ", "q must not be blank.", "invalid"),
+    ("x" * (MAX_QUERY_LENGTH + 1), f"q is {MAX_QUERY_LENGTH + 1} characters long; the limit is {MAX_QUERY_LENGTH}.",
+     "out_of_range"),
+    (" ".join(f"word{n}" for n in range(MAX_QUERY_WORDS + 1)),
+     f"q has {MAX_QUERY_WORDS + 1} significant words; the limit is {MAX_QUERY_WORDS}.", "too_many"),
+    ("to the of and", "q holds only stop words (articles, pronouns, prepositions and the like), which the search "
+     "ignores: add a significant word.", "only_stop_words"),
+])
+def test_q_beyond_the_limits_is_refused(q: str, msg: str, code: str) -> None:
+    with pytest.raises(ApiError) as refused:
+        search_query_parse(q)
+    assert (refused.value.status_code, refused.value.errors) == (400, [{"msg": msg, "code": code, "field": "q"}])
+
+
+def test_stop_words_do_not_count_against_the_word_limit() -> None:
+    q = " the ".join(f"word{n}" for n in range(MAX_QUERY_WORDS))
+    assert len(search_query_parse(q).terms) == MAX_QUERY_WORDS
+
+
+def test_runs_longer_than_a_word_are_not_indexed(tenant: Tenant) -> None:
+    blob = "A" * 3000
+    row = conversation(tenant, minute=1, messages=transcript(("customer", f"attachment {blob} sent")))
+    assert ranking(tenant, "attachment sent") == ([(row.session_id, 1)], 1)
+    assert text_terms(f"x{'y' * 64} ok") == ["ok"]
