@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("conversations.urls")),
     path("", include("qualityai.urls")),
     path("", include("recordings.urls")),
+    path("", include("exports.urls")),
 ]
 
 handler400 = "analytics_api.kernel.errors.bad_request_view"

@@ -46,6 +46,7 @@ class Tag(StrEnum):
     INGESTION = "ingestion"
     RECORDINGS = "recordings"
     SETTINGS = "settings"
+    EXPORTS = "exports"
 
 
 TAG_DESCRIPTIONS = {
@@ -55,6 +56,7 @@ TAG_DESCRIPTIONS = {
     Tag.INGESTION: "Storing interaction records and Quality AI contacts (upsert, in batches).",
     Tag.RECORDINGS: "Call recordings: state, download and retry.",
     Tag.SETTINGS: "Account settings: recording retention and its audit log.",
+    Tag.EXPORTS: "Export jobs: whole windows of a dataset as NDJSON, CSV or Parquet files, with a manifest.",
 }
 
 # lowerCamelCase: what generators turn into natural names (get_recording, interaction_details).
