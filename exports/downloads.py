@@ -39,11 +39,11 @@ def range_parse(header: str | None, size: int) -> tuple[int, int] | None:
             raise Unsatisfiable()
         return max(size - length, 0), size - 1
     start = int(match[1])
-    end = int(match[2]) if match[2] else size - 1
-    if end < start:
+    if match[2] and int(match[2]) < start:
         return None
     if start >= size:
         raise Unsatisfiable()
+    end = int(match[2]) if match[2] else size - 1
     return start, min(end, size - 1)
 
 
