@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 from exports.jobs import export_run
 from exports.models import ExportJob, ExportState
 from tests.conftest import Tenant
+from tests.qualityai.factories import ContactDocumentFactory
 from tests.recordings.conftest import moto_endpoint  # noqa: F401 - the S3 tests' server
 
 EXPORTS = "/api/v1/exports"
@@ -69,3 +70,9 @@ def stored_files() -> list[Path]:
 @pytest.fixture(autouse=True)
 def _small_files(settings: Any) -> None:
     settings.EXPORT_MAX_ROWS_PER_FILE = 1000
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sequence() -> None:
+    """Contacts start at 10:00 on the factories' day (2026-05-02), whatever ran before."""
+    ContactDocumentFactory.reset_sequence(force=True)

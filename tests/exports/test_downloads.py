@@ -117,7 +117,7 @@ def test_on_s3_a_file_is_a_redirect_to_a_fresh_presigned_url(tenant: Tenant, s3:
     for item in files:
         response = tenant.get(_path(document, item["n"]))
         assert response.status_code == 302
-        with urllib.request.urlopen(response["Location"]) as answer:  # noqa: S310 - moto on 127.0.0.1
+        with urllib.request.urlopen(response["Location"]) as answer:
             data = answer.read()
             assert answer.headers["Content-Type"] == "application/vnd.apache.parquet"
         assert (len(data), hashlib.sha256(data).hexdigest()) == (item["bytes"], item["sha256"])
