@@ -180,6 +180,7 @@ INSTALLED_APPS = [
     "webhooks",
     "changes",
     "supervision",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -355,6 +356,13 @@ RECORDING_FETCHES_PER_ACCOUNT = env_int("RECORDING_FETCHES_PER_ACCOUNT", 2, mini
 # Webhooks (docs/contract.md#webhooks): each attempt connects within the first and ends within the second.
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
 WEBHOOK_DEADLINE_SECONDS = env_int("WEBHOOK_DEADLINE_SECONDS", 15, minimum=1)
+
+# Export jobs (docs/contract.md#export-jobs).
+EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 168, minimum=1)
+EXPORT_MAX_ROWS_PER_FILE = env_int("EXPORT_MAX_ROWS_PER_FILE", 1_000_000, minimum=1)
+# Renewed every thousand records; a worker silent for this long is taken for dead and its file redone.
+EXPORT_LEASE_SECONDS = env_int("EXPORT_LEASE_SECONDS", 120, minimum=1)
+EXPORT_MAX_ATTEMPTS = env_int("EXPORT_MAX_ATTEMPTS", 3, minimum=1)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "analytics@localhost")

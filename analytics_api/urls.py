@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("content.urls_ingest")),
     path("", include("content.urls")),
     path("", include("supervision.urls")),
+    path("", include("exports.urls")),
 ]
 
 handler400 = "analytics_api.kernel.errors.bad_request_view"

@@ -174,10 +174,11 @@ class S3Storage(RecordingStorage):
     # Sequential parts of 8 MiB: bounded memory, and the reader is consumed in order.
     _transfer = TransferConfig(use_threads=False, multipart_chunksize=8 * 1024 * 1024)
 
-    def __init__(self, bucket: str, prefix: str, client: BaseClient) -> None:
+    def __init__(self, bucket: str, prefix: str, client: BaseClient, *, content_type: str = CONTENT_TYPE) -> None:
         self.bucket = bucket
         self.prefix = prefix
         self.client = client
+        self.content_type = content_type
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}{key}"
@@ -185,7 +186,7 @@ class S3Storage(RecordingStorage):
     def save(self, key: str, reader: Readable) -> None:
         try:
             self.client.upload_fileobj(
-                reader, self.bucket, self._key(key), ExtraArgs={"ContentType": CONTENT_TYPE}, Config=self._transfer
+                reader, self.bucket, self._key(key), ExtraArgs={"ContentType": self.content_type}, Config=self._transfer
             )
         except Exception as error:
             raise StorageError(f"cannot upload {key}: {error}") from error
@@ -196,7 +197,7 @@ class S3Storage(RecordingStorage):
                 {"Bucket": self.bucket, "Key": self._key(temp_key)},
                 self.bucket,
                 self._key(final_key),
-                ExtraArgs={"ContentType": CONTENT_TYPE, "MetadataDirective": "REPLACE"},
+                ExtraArgs={"ContentType": self.content_type, "MetadataDirective": "REPLACE"},
                 Config=self._transfer,
             )
             self.client.delete_object(Bucket=self.bucket, Key=self._key(temp_key))
@@ -234,7 +235,7 @@ class S3Storage(RecordingStorage):
             Params={
                 "Bucket": self.bucket,
                 "Key": self._key(key),
-                "ResponseContentType": CONTENT_TYPE,
+                "ResponseContentType": self.content_type,
                 "ResponseContentDisposition": f'attachment; filename="{filename}"',
             },
             ExpiresIn=settings.S3_PRESIGN_SECONDS,

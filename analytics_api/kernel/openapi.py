@@ -49,6 +49,7 @@ class Tag(StrEnum):
     SUPERVISION = "supervision"
     DIAGNOSTICS = "diagnostics"
     EXTRACTION = "extraction"
+    EXPORTS = "exports"
 
 
 TAG_DESCRIPTIONS = {
@@ -62,6 +63,7 @@ TAG_DESCRIPTIONS = {
     "small exports.",
     Tag.DIAGNOSTICS: "Voice diagnostics of a call: SIP flow, QoS and participants, exported as TEXT or PCAP.",
     Tag.EXTRACTION: "BI extraction: the change feed and counts with checksums.",
+    Tag.EXPORTS: "Export jobs: whole windows of a dataset as NDJSON, CSV or Parquet files, with a manifest.",
 }
 
 # lowerCamelCase: what generators turn into natural names (get_recording, interaction_details).

@@ -1,0 +1,124 @@
+"""The ``interactions`` and ``calldetails`` datasets: records exactly as interactionDetails and
+calldetails serve them (docs/contract.md#export-datasets), read with a server-side cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from django.db.models import Q
+from rest_framework import serializers
+
+from analytics_api.kernel.fields import json_text
+from analytics_api.kernel.validation import Invalid
+from analytics_api.models import Account, Scope
+from conversations.documents import SERVED_DOCUMENTS, document_render, page_needs_documents, served_page
+from conversations.models import Channel
+from conversations.selectors import InteractionQuery, interaction_rows
+from conversations.serializers import InteractionFilterSerializer
+from exports.registry import Column, Dataset, ExportWindow, Record, field
+
+
+class ExportInteractionFilters(InteractionFilterSerializer):
+    """interactionDetails' body filters without its window (an export's window is its own, in UTC);
+    ``timeZoneOffset`` defaults to 0 (local times rendered in UTC)."""
+
+    startDate = None
+    endDate = None
+
+
+def interaction_filters_check(data: Any, account: Account) -> dict[str, Any]:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise Invalid([serializers.ErrorDetail("filters must be an object.", "invalid")])
+    filters = ExportInteractionFilters(data=data, context={"header_offset": 0})
+    if not filters.is_valid():
+        raise Invalid(filters.errors)
+    valid = filters.validated_data
+    return {
+        "channels": list(valid.get("channels") or []),
+        "queues": list(dict.fromkeys(valid.get("queues") or [])),
+        "bots": list(dict.fromkeys(valid.get("bots") or [])),
+        "selectedFields": valid["selectedFields"],
+        "timeZoneOffset": valid["timeZoneOffset"],
+    }
+
+
+def _records(window: ExportWindow, chunk: int, *, channel: str | None) -> Iterator[Record]:
+    """1. The rows of :func:`conversations.selectors.interaction_rows` (the endpoint's filter and
+    order), after the resume key. 2. Read them through a server-side cursor in chunks. 3. Render
+    each chunk exactly as a page is rendered (pre-rendered texts, or the documents when sections are
+    filtered by name), one record per line."""
+    filters = window.filters
+    offset, sections = filters["timeZoneOffset"], filters["selectedFields"]
+    query = InteractionQuery(
+        start=window.start, end=window.end, offset_minutes=offset, channels=tuple(filters["channels"]),
+        queues=tuple(filters["queues"]), bots=tuple(filters["bots"]), sections=sections, skip=0, limit=0,
+    )
+    rows = interaction_rows(account=window.account, query=query, channel=channel)
+    if rows is None:
+        return
+    if window.after:
+        start, session_id = datetime.fromisoformat(window.after[0]), window.after[1]
+        rows = rows.filter(Q(session_start__gt=start) | Q(session_start=start, session_id__gt=session_id))
+    if page_needs_documents(sections):
+        for started, session_id, document in rows.values_list("session_start", "session_id", "document").iterator(
+            chunk_size=chunk
+        ):
+            text = json_text(document_render(document, offset=offset, sections=sections))
+            yield [started.isoformat(), session_id], text
+        return
+    cursor = rows.values_list("pk", "session_start", "session_id", SERVED_DOCUMENTS.current_text()).iterator(
+        chunk_size=chunk
+    )
+    while batch := list(islice(cursor, chunk)):
+        unrendered = SERVED_DOCUMENTS.unrendered((pk, text) for pk, _start, _sid, text in batch)
+        texts = [
+            text if text is not None
+            else json_text(document_render(unrendered[pk].document, offset=offset, sections=sections))
+            for pk, _start, _sid, text in batch
+        ]
+        # JSON text holds no raw newline: the chunk is served as one text and split back per record.
+        lines = served_page(["\n".join(texts)], offset=offset, sections=sections)[1:-1].split("\n")
+        for (_pk, started, session_id, _text), line in zip(batch, lines, strict=True):
+            yield [started.isoformat(), session_id], line
+
+
+_COLUMNS: tuple[Column, ...] = (
+    field("sessionId", "The session id"),
+    field("conversationId", "The conversation id (agent-handled conversations only)"),
+    field("channel", "rtm, voice or email"),
+    field("botId", "The bot/app id"),
+    field("userId", "The user id"),
+    field("channelSpecificUserId", "The user id on the channel"),
+    field("orgId", "The org id"),
+    field("sessionStartTime", "Session start, local time at timeZoneOffset (YYYY-MM-DDTHH:MM:SS)"),
+    field("sessionEndTime", "Session end, local time at timeZoneOffset"),
+    field("Direction", "Direction (agent-handled conversations)"),
+    field("isVoicemail", "true or false (agent-handled conversations)"),
+    field("finalStatus", "Final status"),
+    field("smartStatus", "Smart status"),
+    field("reason", "Reason"),
+    field("disconnectingEvent", "Disconnecting event"),
+)
+
+INTERACTIONS = Dataset(
+    name="interactions",
+    read_scope=Scope.ANALYTICS.value,
+    description="Records as interactionDetails serves them",
+    filters_check=interaction_filters_check,
+    records=lambda window, chunk: _records(window, chunk, channel=None),
+    columns=_COLUMNS,
+)
+
+CALLDETAILS = Dataset(
+    name="calldetails",
+    read_scope=Scope.ANALYTICS.value,
+    description="Voice records as calldetails serves them",
+    filters_check=interaction_filters_check,
+    records=lambda window, chunk: _records(window, chunk, channel=Channel.VOICE.value),
+    columns=_COLUMNS,
+)

@@ -1,0 +1,167 @@
+"""Export file writers: NDJSON, CSV and Parquet, optionally gzip-compressed (docs/contract.md#export-formats).
+
+Each writes one local file, record by record (Parquet a row group at a time), so memory does not
+grow with the file. NDJSON lines are the records' JSON texts as served, one per line. CSV and
+Parquet have the dataset's columns, then ``record`` (the NDJSON line); every column is text.
+gzip applies to the whole NDJSON or CSV file (``.gz``) and to Parquet's column chunks.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from exports.models import Compression, ExportFormat
+from exports.registry import Dataset
+
+RECORD_COLUMN = "record"
+PARQUET_ROW_GROUP = 10_000
+HASH_BYTES = 1024 * 1024
+
+CONTENT_TYPES = {
+    (ExportFormat.NDJSON, Compression.NONE): "application/x-ndjson",
+    (ExportFormat.CSV, Compression.NONE): "text/csv; charset=utf-8",
+    (ExportFormat.NDJSON, Compression.GZIP): "application/gzip",
+    (ExportFormat.CSV, Compression.GZIP): "application/gzip",
+    (ExportFormat.PARQUET, Compression.NONE): "application/vnd.apache.parquet",
+    (ExportFormat.PARQUET, Compression.GZIP): "application/vnd.apache.parquet",
+}
+
+
+def file_extension(fmt: str, compression: str) -> str:
+    return f"{fmt}.gz" if compression == Compression.GZIP and fmt != ExportFormat.PARQUET else fmt
+
+
+def column_names(dataset: Dataset) -> list[str]:
+    return [column.name for column in dataset.columns] + [RECORD_COLUMN]
+
+
+@dataclass(frozen=True)
+class Written:
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class FileWriter(ABC):
+    def __init__(self, path: Path, dataset: Dataset, compression: str) -> None:
+        self.path = path
+        self.dataset = dataset
+        self.compression = compression
+        self.rows = 0
+        self._raw: IO[bytes] = open(path, "wb")
+
+    def _stream(self) -> IO[bytes]:
+        if self.compression == Compression.GZIP:
+            # mtime 0: the same rows give the same bytes (and sha256) on every run.
+            return gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0, compresslevel=6)
+        return self._raw
+
+    def size(self) -> int:
+        """Bytes on disk so far (compressed output lags behind by the compressor's buffer)."""
+        return self._raw.tell()
+
+    @abstractmethod
+    def write(self, key: list[Any], text: str) -> None: ...
+
+    @abstractmethod
+    def _finish(self) -> None: ...
+
+    def close(self) -> Written:
+        self._finish()
+        self._raw.close()
+        digest = hashlib.sha256()
+        size = 0
+        with open(self.path, "rb") as handle:
+            while chunk := handle.read(HASH_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+        return Written(rows=self.rows, bytes=size, sha256=digest.hexdigest())
+
+    def abort(self) -> None:
+        if not self._raw.closed:
+            self._raw.close()
+
+    def _cells(self, key: list[Any], text: str) -> list[str | None]:
+        record = orjson.loads(text)
+        return [column.value(key, record) for column in self.dataset.columns] + [text]
+
+
+class NdjsonWriter(FileWriter):
+    def __init__(self, path: Path, dataset: Dataset, compression: str) -> None:
+        super().__init__(path, dataset, compression)
+        self._out = self._stream()
+
+    def write(self, key: list[Any], text: str) -> None:
+        self._out.write(text.encode() + b"\n")
+        self.rows += 1
+
+    def _finish(self) -> None:
+        if self._out is not self._raw:
+            self._out.close()
+
+
+class CsvWriter(FileWriter):
+    def __init__(self, path: Path, dataset: Dataset, compression: str) -> None:
+        super().__init__(path, dataset, compression)
+        self._binary = self._stream()
+        self._text = io.TextIOWrapper(self._binary, encoding="utf-8", newline="", write_through=False)
+        self._csv = csv.writer(self._text, lineterminator="\r\n")
+        self._csv.writerow(column_names(dataset))
+
+    def write(self, key: list[Any], text: str) -> None:
+        self._csv.writerow(self._cells(key, text))
+        self.rows += 1
+
+    def _finish(self) -> None:
+        self._text.flush()
+        self._text.detach()
+        if self._binary is not self._raw:
+            self._binary.close()
+
+
+class ParquetWriter(FileWriter):
+    def __init__(self, path: Path, dataset: Dataset, compression: str) -> None:
+        super().__init__(path, dataset, compression)
+        self._names = column_names(dataset)
+        self._schema = pa.schema([pa.field(name, pa.string()) for name in self._names])
+        codec = "gzip" if compression == Compression.GZIP else "none"
+        self._writer = pq.ParquetWriter(self._raw, self._schema, compression=codec)
+        self._pending: list[list[str | None]] = [[] for _ in self._names]
+
+    def write(self, key: list[Any], text: str) -> None:
+        for column, value in zip(self._pending, self._cells(key, text), strict=True):
+            column.append(value)
+        self.rows += 1
+        if len(self._pending[0]) >= PARQUET_ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending[0]:
+            self._writer.write_table(pa.Table.from_arrays(
+                [pa.array(values, type=pa.string()) for values in self._pending], schema=self._schema
+            ))
+            self._pending = [[] for _ in self._names]
+
+    def _finish(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+_WRITERS: dict[str, type[FileWriter]] = {
+    ExportFormat.NDJSON: NdjsonWriter, ExportFormat.CSV: CsvWriter, ExportFormat.PARQUET: ParquetWriter,
+}
+
+
+def file_writer(*, path: Path, dataset: Dataset, fmt: str, compression: str) -> FileWriter:
+    return _WRITERS[fmt](path, dataset, compression)
