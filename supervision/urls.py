@@ -8,7 +8,7 @@ urlpatterns = [
     # Literal paths before the {sessionId} ones they would otherwise match.
     path("api/v1/conversations/export-transcripts", views.TranscriptExportView.as_view(), name="transcripts-export"),
     path("api/v1/conversations/export", views.ConversationExportView.as_view(), name="conversations-export"),
-    path("api/v1/conversations/<str:sessionId>", views.ConversationDeleteView.as_view(), name="conversation-delete"),
+    path("api/v1/conversations/<str:sessionId>", views.ConversationView.as_view(), name="conversation"),
     path("api/v1/conversations/<str:sessionId>/dispositions", views.DispositionsView.as_view(), name="dispositions"),
     path(
         "api/v1/conversations/<str:sessionId>/dispositions/log",

@@ -15,6 +15,7 @@ from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import request_account
+from content import views as content_views
 from supervision import openapi
 from supervision.actors import request_actor
 from supervision.dispositions import dispositions_update
@@ -108,8 +109,11 @@ class FlagView(APIView):
         return Response(status=204)
 
 
-class ConversationDeleteView(APIView):
-    required_scope = SUPERVISE
+class ConversationView(content_views.ConversationView):
+    """The conversation's path: reading it (``conversations.read``, content's view) and deleting it
+    (``conversations.supervise``) are two operations on one path, so one view answers both."""
+
+    required_scopes = {"DELETE": SUPERVISE}
 
     @api_operation(**openapi.CONVERSATION_DELETE)
     def delete(self, request: Request, sessionId: str) -> Response:
