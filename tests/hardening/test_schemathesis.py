@@ -69,6 +69,8 @@ OPERATIONS = {
     "GET /api/v1/settings/retention",
     "PUT /api/v1/settings/retention",
     "GET /api/v1/settings/audit-log",
+    "GET /api/v1/changes",
+    "POST /api/v1/counts",
 }
 MAX_EXAMPLES = 370
 MIN_TOTAL_CASES = 5000
