@@ -17,11 +17,15 @@ never ids, paths or anything a client sends.
 
 Hooks for the export jobs and the change feed (their apps fill them in):
 
-* ``EXPORT_JOBS`` — ``@EXPORT_JOBS.source`` a function returning ``{(state,): count}``;
+* ``EXPORT_JOBS`` — ``@EXPORT_JOBS.source`` a function returning ``{(state,): count}`` with a row
+  for every state (0 when none: the alert rules compare states), from one query on an index;
 * ``EXPORT_ROWS.labels(dataset=, format=).inc(rows)`` when a job writes a file's rows;
 * ``EXPORT_JOBS_FINISHED.labels(dataset=, state=).inc()`` when a job ends (completed, failed, cancelled);
 * ``CHANGE_FEED_LAG`` — ``@CHANGE_FEED_LAG.source`` a function returning ``{(dataset,): seconds}``,
   the age of the feed's ``completeUpTo`` per dataset.
+
+Attach a source in a module the app imports at start-up (as ``recordings/metrics.py``, imported by
+``RecordingsConfig.ready``); docs/operations/ already draws and alerts on all four.
 """
 
 from __future__ import annotations
