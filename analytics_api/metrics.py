@@ -222,7 +222,9 @@ def metrics_exposition() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     own = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if own:
-        registry.register(_EventFiles([own, *settings.METRICS_READ_DIRS]))
+        # A directory named twice (the same volume read twice) would count its files twice.
+        directories = list(dict.fromkeys(os.path.realpath(path) for path in [own, *settings.METRICS_READ_DIRS]))
+        registry.register(_EventFiles(directories))
     else:
         registry.register(_InProcess())
     registry.register(_States())
