@@ -290,7 +290,7 @@ def _outage(report: Report, stack: Stack, scenario: Scenario, *, outage_s: float
         start=datetime.now(UTC).replace(microsecond=0) - timedelta(days=120), timeout_s=90,
     )
     total_s = BEFORE_S + 5 + outage_s + SETTLE_S + AFTER_S
-    with ExitStack() as running, ThreadPoolExecutor(max_workers=1) as pool:
+    with ExitStack() as running, ThreadPoolExecutor(max_workers=2) as pool:
         stream = running.enter_context(IngestStream(plan, stack.var_dir / f"{name}.jsonl"))
         probe = running.enter_context(Probe(stack.server.base_url, stack.reads))
         began = time.time()
@@ -304,12 +304,14 @@ def _outage(report: Report, stack: Stack, scenario: Scenario, *, outage_s: float
         print(f"[outage] {name}: dependency stopped (a batch in flight since {stopped_at - in_flight_since:.1f} s)"
               if in_flight_since else f"[outage] {name}: dependency stopped", flush=True)
         time.sleep(max(0.0, stopped_at + outage_s / 2 - time.time()))
-        seen_down = operator_view(stack.server.base_url)
+        # In a thread: the dependency comes back on time however long the probes take.
+        probing = pool.submit(operator_view, stack.server.base_url)
         time.sleep(max(0.0, stopped_at + outage_s - time.time()))
         scenario.up()
         restarted_at = time.time()
         print(f"[outage] {name}: dependency back after {restarted_at - stopped_at:.0f} s", flush=True)
         result = load.result()
+        seen_down = probing.result()
         stream.stop()
         probe.stop()
     hits = probe.hits
