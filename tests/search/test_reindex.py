@@ -25,5 +25,5 @@ def test_reindex_fills_the_index_of_every_account(tenant: Tenant, outsider: Tena
 
 
 def test_reindex_of_an_unknown_account_is_refused(db: None) -> None:
-    with pytest.raises(CommandError, match="No account nope."):
+    with pytest.raises(CommandError, match=r"No account nope\."):
         call_command("search_reindex", "nope")
