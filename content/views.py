@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from analytics_api.kernel.csv_stream import csv_response
 from analytics_api.kernel.openapi import api_operation
-from analytics_api.kernel.validation import CheckField, ChoiceParam, flag
+from analytics_api.kernel.validation import CheckField, ChoiceParam, flag, strict_text
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import request_account
 from content import events, latency, openapi, transcripts
@@ -32,6 +32,10 @@ from content.selectors import (
     transcript_messages,
     voice_turns,
 )
+from search.caller import request_searcher
+from search.services import search_history_record
+from search.snippets import transcript_matches
+from search.text import MAX_QUERY_LENGTH, search_query_parse
 
 JSON = "json"
 CSV = "csv"
@@ -50,6 +54,10 @@ class FormatSerializer(serializers.Serializer):
 
 class TranscriptParamsSerializer(FormatSerializer):
     excludeAgentAi = CheckField(required=False, check=flag, schema={"type": "boolean"})
+    q = CheckField(
+        required=False, check=lambda name: strict_text(name, max_length=MAX_QUERY_LENGTH, allow_blank=False),
+        schema={"type": "string", "maxLength": MAX_QUERY_LENGTH},
+    )
 
 
 def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -69,9 +77,12 @@ class ConversationQueryView(APIView):
     def post(self, request: Request) -> Response:
         body = ConversationQuerySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        page = conversation_page(
-            account=request_account(request), query=ConversationQuery.from_validated(body.validated_data)
-        )
+        query = ConversationQuery.from_validated(body.validated_data)
+        searcher = request_searcher(request) if query.q is not None else None
+        page = conversation_page(account=request_account(request), query=query)
+        if searcher is not None:
+            api_client, acting_user = searcher
+            search_history_record(api_client=api_client, acting_user=acting_user, phrase=query.q, now=timezone.now())
         return Response(page.as_dict())
 
 
@@ -98,6 +109,7 @@ class TranscriptView(APIView):
     @api_operation(**openapi.GET_TRANSCRIPT)
     def get(self, request: Request, sessionId: str) -> HttpResponseBase:
         params = _params(TranscriptParamsSerializer, request)
+        search = search_query_parse(params["q"]) if "q" in params else None
         conversation = conversation_get(account=request_account(request), session_id=sessionId)
         shown = transcripts.transcript_visible(
             transcript_messages(conversation=conversation), exclude_agent_ai=params.get("excludeAgentAi", False)
@@ -109,12 +121,19 @@ class TranscriptView(APIView):
                 rows=transcripts.transcript_csv_rows(views),
                 filename=_filename("transcript", sessionId),
             )
-        return Response({
+        answer = {
             "sessionId": conversation.session_id,
             "channel": conversation.channel,
             "subject": transcripts.transcript_subject(shown),
             "messages": views,
-        })
+        }
+        if search is not None:
+            # The in-conversation search (docs/contract.md#in-conversation-search).
+            matches = transcript_matches(shown, search)
+            for view, match in zip(views, matches, strict=True):
+                view.update(match)
+            answer["occurrences"] = sum(match["occurrences"] for match in matches)
+        return Response(answer)
 
 
 class EventsView(APIView):

@@ -12,6 +12,7 @@ from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
 from content.models import ConversationAgent, EventLog, Status
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
+from search.services import search_index_refresh
 from supervision.actors import Actor
 from supervision.models import DispositionChange
 from supervision.selectors import Target, conversation_target
@@ -102,6 +103,8 @@ def dispositions_update(
             }
             conversation.save(update_fields=["sections", "updated_at"])
             _event_append(target, change=change, actor=actor)
+            # The remarks are searched (docs/contract.md#search-index).
+            search_index_refresh(account_id=account.pk, conversation_ids=[conversation.pk])
         webhook_enqueue(
             account_id=account.pk,
             event=EVENT_TYPE,

@@ -26,6 +26,7 @@ from qualityai.models import QaContact
 from recordings.jobs import temp_key
 from recordings.models import AuditAction, AuditEntry, Recording, RecordingFile
 from recordings.storage import StorageError, recording_storage
+from search.services import search_index_remove
 from supervision.actors import Actor
 from supervision.masking import customer_contacts
 from supervision.models import DispositionChange
@@ -117,6 +118,7 @@ def conversations_erase(
         counts["qaContacts"] = QaContact.objects.filter(account=account, conversation_id__in=keys).delete()[1].get(
             QaContact._meta.label, 0
         )
+        search_index_remove(account_id=account.pk, conversation_ids=list(conversations.values_list("pk", flat=True)))
         counts["conversations"] = conversations.delete()[1].get(Conversation._meta.label, 0)
         counts["dispositionChanges"] = DispositionChange.objects.filter(
             account=account, session_id__in=erased.session_ids
