@@ -23,8 +23,9 @@ urlpatterns = [
     path("", include("diagnostics.urls")),
     path("", include("changes.urls")),
     path("", include("content.urls_ingest")),
-    path("", include("content.urls")),
+    # Before content.urls: its /api/v1/conversations/{sessionId} would take "export" for a session id.
     path("", include("supervision.urls")),
+    path("", include("content.urls")),
     path("", include("exports.urls")),
 ]
 

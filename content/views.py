@@ -32,6 +32,9 @@ from content.selectors import (
     transcript_messages,
     voice_turns,
 )
+from supervision import openapi as supervision_openapi
+from supervision.actors import request_actor
+from supervision.erasure import conversation_delete
 
 JSON = "json"
 CSV = "csv"
@@ -76,7 +79,18 @@ class ConversationQueryView(APIView):
 
 
 class ConversationView(APIView):
-    required_scope = Scope.CONVERSATIONS_READ.value
+    """One path, two operations: reading a conversation, and a supervisor deleting it (supervision.erasure)."""
+
+    @property
+    def required_scope(self) -> str:
+        if self.request.method == "DELETE":
+            return Scope.CONVERSATIONS_SUPERVISE.value
+        return Scope.CONVERSATIONS_READ.value
+
+    @api_operation(**supervision_openapi.CONVERSATION_DELETE)
+    def delete(self, request: Request, sessionId: str) -> Response:
+        conversation_delete(account=request_account(request), session_id=sessionId, actor=request_actor(request))
+        return Response(status=204)
 
     @api_operation(**openapi.GET_CONVERSATION)
     def get(self, request: Request, sessionId: str) -> Response:

@@ -18,7 +18,7 @@ from analytics_api.tenancy.auth import request_account
 from supervision import openapi
 from supervision.actors import request_actor
 from supervision.dispositions import dispositions_update
-from supervision.erasure import conversation_delete, customer_erase
+from supervision.erasure import customer_erase
 from supervision.exports import conversations_csv, transcripts_zip, transcripts_zip_name
 from supervision.filters import (
     filter_answer,
@@ -105,15 +105,6 @@ class FlagView(APIView):
     def delete(self, request: Request, sessionId: str, flagId: str) -> Response:
         actor = request_actor(request)
         flag_remove(account=request_account(request), session_id=sessionId, actor=actor, flag_id=flagId)
-        return Response(status=204)
-
-
-class ConversationDeleteView(APIView):
-    required_scope = SUPERVISE
-
-    @api_operation(**openapi.CONVERSATION_DELETE)
-    def delete(self, request: Request, sessionId: str) -> Response:
-        conversation_delete(account=request_account(request), session_id=sessionId, actor=request_actor(request))
         return Response(status=204)
 
 

@@ -91,7 +91,7 @@ def test_the_conversation_csv_lists_the_callers_selected_conversations_in_start_
         **first,
         "startTime": "2025-09-30T06:03:00.000Z", "endTime": "2025-09-30T06:08:00.000Z", "durationSeconds": "300",
         "channel": "voice", "status": "Completed", "customerName": "Jane Doe", "customerPhone": PHONE,
-        "customerEmail": EMAIL, "userId": "u-jane", "agents": "u-agent-live", "flagged": "true",
+        "customerEmail": EMAIL, "userId": "u-jane", "agents": "u-agent, u-agent-live", "flagged": "true",
         "dispositions": "Follow-up Needed",
     }
 
