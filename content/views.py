@@ -35,6 +35,7 @@ from content.selectors import (
 from supervision import openapi as supervision_openapi
 from supervision.actors import request_actor
 from supervision.erasure import conversation_delete
+from supervision.masking import Masker, account_obscures
 
 JSON = "json"
 CSV = "csv"
@@ -98,11 +99,12 @@ class ConversationView(APIView):
         conversation = conversation_get(account=account, session_id=sessionId)
         documents = interaction_documents(account=account, session_ids=[sessionId])
         agents = linked_agents(conversations=[conversation])
-        return Response(
-            conversation_detail(
-                conversation, document=documents.get(sessionId), linked_agents=agents.get(conversation.pk, ())
-            )
+        detail = conversation_detail(
+            conversation, document=documents.get(sessionId), linked_agents=agents.get(conversation.pk, ())
         )
+        if account_obscures(account=account):
+            detail = Masker.of(document=documents.get(sessionId), sections=conversation.sections).value(detail)
+        return Response(detail)
 
 
 class TranscriptView(APIView):
@@ -112,11 +114,17 @@ class TranscriptView(APIView):
     @api_operation(**openapi.GET_TRANSCRIPT)
     def get(self, request: Request, sessionId: str) -> HttpResponseBase:
         params = _params(TranscriptParamsSerializer, request)
-        conversation = conversation_get(account=request_account(request), session_id=sessionId)
-        shown = transcripts.transcript_visible(
-            transcript_messages(conversation=conversation), exclude_agent_ai=params.get("excludeAgentAi", False)
-        )
+        account = request_account(request)
+        conversation = conversation_get(account=account, session_id=sessionId)
+        messages = transcript_messages(conversation=conversation)
+        shown = transcripts.transcript_visible(messages, exclude_agent_ai=params.get("excludeAgentAi", False))
         views = [transcripts.message_view(message) for message in shown]
+        subject = transcripts.transcript_subject(shown)
+        if account_obscures(account=account):
+            document = interaction_documents(account=account, session_ids=[sessionId]).get(sessionId)
+            masker = Masker.of(document=document, sections=conversation.sections, messages=messages)
+            views = [masker.message(view) for view in views]
+            subject = masker.text(subject) if subject else subject
         if params.get("format") == CSV:
             return csv_response(
                 header=transcripts.CSV_HEADER,
@@ -126,7 +134,7 @@ class TranscriptView(APIView):
         return Response({
             "sessionId": conversation.session_id,
             "channel": conversation.channel,
-            "subject": transcripts.transcript_subject(shown),
+            "subject": subject,
             "messages": views,
         })
 

@@ -30,6 +30,7 @@ from tests.supervision.conftest import (
 pytestmark = pytest.mark.django_db
 
 PRIVACY = "/api/v1/settings/privacy"
+QUERY = {"startDate": "2025-09-30 00:00:00", "endDate": "2025-09-30 23:59:59", "limit": 100}
 
 
 def test_switching_obscuring_on_and_off_is_audited_once_per_change(tenant: Tenant, clock: Any) -> None:
@@ -79,6 +80,11 @@ def read_surfaces(tenant: Tenant) -> dict[str, bytes]:
         "calldetails": tenant.post(CALLS.format(tenant.account_id), {**WINDOW, **everything}),
         "conversation export": tenant.post("/api/v1/conversations/export", {"sessionIds": ["s-1", "s-2"]}),
         "disposition log": tenant.get("/api/v1/conversations/s-1/dispositions/log"),
+        "conversation query": tenant.post("/api/v1/conversations/query", QUERY),
+        "conversation": tenant.get("/api/v1/conversations/s-1"),
+        "transcript": tenant.get("/api/v1/conversations/s-1/transcript"),
+        "transcript (csv)": tenant.get("/api/v1/conversations/s-1/transcript?format=csv"),
+        "latency": tenant.get("/api/v1/conversations/s-1/latency"),
         "diagnostics": tenant.get("/api/v1/conversations/s-1/diagnostics"),
         "diagnostics (text)": tenant.get("/api/v1/conversations/s-1/diagnostics?format=text"),
         "diagnostics (pcap)": tenant.get("/api/v1/conversations/s-1/diagnostics?format=pcap"),
@@ -103,6 +109,7 @@ def test_with_the_setting_on_no_read_surface_carries_a_customer_email_or_phone(t
     # The data does hold the contacts: they are served while the setting is off.
     assert all(PHONE.encode() in shown[name] for name in (
         "interactionDetails", "calldetails", "conversation export", "diagnostics", "diagnostics (pcap)",
+        "conversation query", "conversation", "transcript", "transcript (csv)",
     ))
     assert b"+1 (555) 555-0199" in shown["interactionDetails"]
 
@@ -114,10 +121,12 @@ def test_with_the_setting_on_no_read_surface_carries_a_customer_email_or_phone(t
         for contact in (PHONE, EMAIL, "+1 (555) 555-0199", "555-0199", "5555550123"):
             assert contact.encode() not in body, (name, contact)
     for name in ("interactionDetails", "calldetails", "conversation export", "transcript zip: transcript-s-1.csv",
-                 "diagnostics", "diagnostics (pcap)"):
+                 "diagnostics", "diagnostics (pcap)", "conversation query", "conversation", "transcript",
+                 "transcript (csv)"):
         assert USER_ID.encode() in masked[name], name
     # Agents' addresses and the center's number are not the customer's.
     assert AGENT_EMAIL.encode() in masked["transcript zip: transcript-s-1.csv"]
+    assert AGENT_EMAIL.encode() in masked["transcript"]
     assert b"+18005550100" in masked["interactionDetails"]
 
 
