@@ -14,7 +14,6 @@ from exports.jobs import export_run
 from exports.models import ExportJob, ExportState
 from tests.conftest import Tenant
 from tests.qualityai.factories import ContactDocumentFactory
-from tests.recordings.conftest import moto_endpoint  # noqa: F401 - the S3 tests' server
 
 EXPORTS = "/api/v1/exports"
 DAY = {"startDate": "2025-09-30", "endDate": "2025-09-30"}

@@ -10,6 +10,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from exports.jobs import export_run
+from exports.models import ExportJob
 from recordings.models import AuditEntry
 from supervision.masking import Masker
 from supervision.models import PrivacySettings
@@ -179,3 +181,31 @@ def test_a_masked_page_costs_no_more_queries_than_a_plain_one(tenant: Tenant, cl
         data = tenant.post(DETAILS.format(tenant.account_id), body).json()["data"]
     assert len(masked.captured_queries) == len(plain.captured_queries)
     assert [record["customerinfo"]["CustomerEmail"] for record in data] == [USER_ID] * 3
+
+
+def test_the_change_feed_and_export_jobs_serve_masked_records(tenant: Tenant, clock: Any) -> None:
+    a_conversation(tenant, "s-1")
+    tenant.put(PRIVACY, {"obscureCustomerInfo": True})
+
+    feed = tenant.get("/api/v1/changes?dataset=interactions")
+    created = tenant.post("/api/v1/exports", {
+        "dataset": "interactions", "startDate": "2025-09-30", "endDate": "2025-09-30", "format": "ndjson",
+        "compression": "none", "filters": {"timeZoneOffset": 0, "selectedFields": {"customerinfo": []}},
+    })
+    assert created.status_code == 202, created.content
+    job = ExportJob.objects.get(public_id=created.json()["id"])
+    export_run(job_id=job.pk)
+    document = tenant.get(f"/api/v1/exports/{job.public_id}").json()
+    exported = b"".join(
+        b"".join(tenant.get(item["url"].removeprefix("http://testserver")).streaming_content)
+        for item in document["manifest"]["files"]
+    )
+
+    assert feed.status_code == 200
+    [item] = feed.json()["items"]
+    assert item["record"]["customerinfo"]["CustomerPhone"] == USER_ID
+    assert exported.count(b'"sessionId":"s-1"') == 1
+    for body in (feed.content, exported):
+        for contact in (PHONE, EMAIL):
+            assert contact.encode() not in body
+        assert USER_ID.encode() in body
