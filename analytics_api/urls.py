@@ -23,10 +23,9 @@ urlpatterns = [
     path("", include("diagnostics.urls")),
     path("", include("changes.urls")),
     path("", include("content.urls_ingest")),
-    # content.urls first (its literal query path), then supervision.urls: its literal paths (export,
-    # export-transcripts) before the conversation's own path, which it answers (read and delete).
-    path("", include("content.urls")),
+    # Before content.urls: its /api/v1/conversations/{sessionId} would take "export" for a session id.
     path("", include("supervision.urls")),
+    path("", include("content.urls")),
     path("", include("exports.urls")),
 ]
 

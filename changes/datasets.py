@@ -24,6 +24,7 @@ from conversations.models import Interaction
 from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, StreamSettings
 from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
 from recordings.selectors import recording_links
+from supervision.masking import Masker, account_obscures
 
 # Every optional section, unfiltered: the feed serves whole records.
 _ALL_SECTIONS: Mapping[str, list[str]] = {name: [] for name in SECTIONS}
@@ -52,7 +53,17 @@ def keys_table() -> str:
 
 
 def interaction_records(account: Account, keys: list[str]) -> dict[str, str]:
-    """The records as interactionDetails serves them with every section, at offset 0 (UTC)."""
+    """The records as interactionDetails serves them with every section, at offset 0 (UTC); customer
+    contacts masked when the account obscures them (supervision.masking), as interactionDetails does."""
+    if account_obscures(account=account):
+        documents = Interaction.objects.filter(account=account, session_id__in=keys).values_list(
+            "session_id", "document"
+        )
+        return {
+            key: json_text(document_render(Masker.of(document=document).value(document), offset=0,
+                                           sections=_ALL_SECTIONS))
+            for key, document in documents
+        }
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT i.id, i.session_id, CASE WHEN i.served_version = %s THEN i.served END FROM {keys_table()} "

@@ -22,6 +22,7 @@ from content.queries import START_ASC, Position, cursor_encode
 from content.rows import conversation_row
 from conversations.models import Interaction
 from search.selectors import conversation_search
+from supervision.masking import Masker, account_obscures
 
 ORDER = {
     "start_desc": ("-started_at", "-session_id"),
@@ -102,14 +103,21 @@ def linked_agents(*, conversations: Sequence[Conversation]) -> dict[int, list[st
 def conversation_rows(*, account: Account, conversations: Sequence[Conversation]) -> list[dict[str, Any]]:
     """The table rows of ``conversations``, in their order, in two queries whatever their number.
 
-    Also the rendering of a ranked (search) page: it selects and orders, this renders.
+    Also the rendering of a ranked (search) page: it selects and orders, this renders. Customer
+    contacts are masked when the account obscures them (supervision.masking).
     """
     documents = interaction_documents(account=account, session_ids=[row.session_id for row in conversations])
     agents = linked_agents(conversations=conversations)
-    return [
+    rows = [
         conversation_row(row, document=documents.get(row.session_id), linked_agents=agents.get(row.pk, ()))
         for row in conversations
     ]
+    if account_obscures(account=account):
+        rows = [
+            Masker.of(document=documents.get(row.session_id), sections=row.sections).value(served)
+            for row, served in zip(conversations, rows, strict=True)
+        ]
+    return rows
 
 
 def _after(rows: QuerySet[Conversation], *, sort: str, position: Position) -> QuerySet[Conversation]:

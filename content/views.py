@@ -36,6 +36,10 @@ from search.caller import request_searcher
 from search.services import search_history_record
 from search.snippets import transcript_matches
 from search.text import MAX_QUERY_LENGTH, search_query_parse
+from supervision import openapi as supervision_openapi
+from supervision.actors import request_actor
+from supervision.erasure import conversation_delete
+from supervision.masking import Masker, account_obscures
 
 JSON = "json"
 CSV = "csv"
@@ -87,7 +91,18 @@ class ConversationQueryView(APIView):
 
 
 class ConversationView(APIView):
-    required_scope = Scope.CONVERSATIONS_READ.value
+    """One path, two operations: reading a conversation, and a supervisor deleting it (supervision.erasure)."""
+
+    @property
+    def required_scope(self) -> str:
+        if self.request.method == "DELETE":
+            return Scope.CONVERSATIONS_SUPERVISE.value
+        return Scope.CONVERSATIONS_READ.value
+
+    @api_operation(**supervision_openapi.CONVERSATION_DELETE)
+    def delete(self, request: Request, sessionId: str) -> Response:
+        conversation_delete(account=request_account(request), session_id=sessionId, actor=request_actor(request))
+        return Response(status=204)
 
     @api_operation(**openapi.GET_CONVERSATION)
     def get(self, request: Request, sessionId: str) -> Response:
@@ -95,11 +110,12 @@ class ConversationView(APIView):
         conversation = conversation_get(account=account, session_id=sessionId)
         documents = interaction_documents(account=account, session_ids=[sessionId])
         agents = linked_agents(conversations=[conversation])
-        return Response(
-            conversation_detail(
-                conversation, document=documents.get(sessionId), linked_agents=agents.get(conversation.pk, ())
-            )
+        detail = conversation_detail(
+            conversation, document=documents.get(sessionId), linked_agents=agents.get(conversation.pk, ())
         )
+        if account_obscures(account=account):
+            detail = Masker.of(document=documents.get(sessionId), sections=conversation.sections).value(detail)
+        return Response(detail)
 
 
 class TranscriptView(APIView):
@@ -110,11 +126,17 @@ class TranscriptView(APIView):
     def get(self, request: Request, sessionId: str) -> HttpResponseBase:
         params = _params(TranscriptParamsSerializer, request)
         search = search_query_parse(params["q"]) if "q" in params else None
-        conversation = conversation_get(account=request_account(request), session_id=sessionId)
-        shown = transcripts.transcript_visible(
-            transcript_messages(conversation=conversation), exclude_agent_ai=params.get("excludeAgentAi", False)
-        )
+        account = request_account(request)
+        conversation = conversation_get(account=account, session_id=sessionId)
+        messages = transcript_messages(conversation=conversation)
+        shown = transcripts.transcript_visible(messages, exclude_agent_ai=params.get("excludeAgentAi", False))
         views = [transcripts.message_view(message) for message in shown]
+        subject = transcripts.transcript_subject(shown)
+        if account_obscures(account=account):
+            document = interaction_documents(account=account, session_ids=[sessionId]).get(sessionId)
+            masker = Masker.of(document=document, sections=conversation.sections, messages=messages)
+            views = [masker.message(view) for view in views]
+            subject = masker.text(subject) if subject else subject
         if params.get("format") == CSV:
             return csv_response(
                 header=transcripts.CSV_HEADER,
@@ -124,7 +146,7 @@ class TranscriptView(APIView):
         answer = {
             "sessionId": conversation.session_id,
             "channel": conversation.channel,
-            "subject": transcripts.transcript_subject(shown),
+            "subject": subject,
             "messages": views,
         }
         if search is not None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
+from changes.services import changes_record
 from content.models import ConversationAgent, EventLog, Status
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
 from search.services import search_index_refresh
@@ -70,7 +71,8 @@ def dispositions_update(
     1. Lock the conversation's rows (404 when unknown; 409 while it is in progress).
     2. Write the new values into the interaction record's document (``dispositions``,
        ``dispositionRemarks``) and re-render its served text, so interactionDetails and calldetails
-       show them at once; and into the content's sections for the conversation reads.
+       show them at once (and the change feed serves the record again); and into the content's
+       sections for the conversation reads.
     3. Append a ``disposition_updated`` event to the conversation's events.
     4. Log the change (time, client, acting user, before, after).
     5. Queue the notification of the conversation's agents to the account's webhook (the outbox of
@@ -92,6 +94,7 @@ def dispositions_update(
             interaction.served = document_prerender(interaction.document)
             interaction.served_version = SERVED_DOCUMENTS.version
             interaction.save(update_fields=["document", "served", "served_version", "updated_at"])
+            changes_record(account_id=account.pk, dataset="interactions", keys=[session_id])
         change = DispositionChange.objects.create(
             account=account, session_id=session_id, at=now, client_id=actor.client.client_id,
             acting_user=actor.acting_user, before=before, after=after,

@@ -19,6 +19,9 @@ from django.utils import timezone
 
 from analytics_api.kernel.errors import DEPENDENCY_RETRY_AFTER_SECONDS, ApiError
 from analytics_api.models import Account
+from changes.datasets import qa_contact_key
+from changes.models import ChangeOp
+from changes.services import changes_record
 from content.models import Conversation, EventLog, Transcript, VoiceTurns
 from conversations.models import Interaction
 from diagnostics.models import CallDiagnostics
@@ -98,6 +101,7 @@ def conversations_erase(
        conversations, content (conversation, transcript, events, voice turns, call diagnostics,
        agent links), the
        disposition log, the interaction records (with their queue links).
+       Tombstones of the interaction records and Quality AI contacts go to the change feed.
     3. Write one audit entry naming the conversations and the counts.
     """
     erased = Erased(session_ids=list(session_ids))
@@ -114,18 +118,23 @@ def conversations_erase(
             "diagnostics": CallDiagnostics.objects.filter(conversation__in=conversations).count(),
             "recordingFiles": len(files),
         }
+        interactions = Interaction.objects.filter(account=account, session_id__in=erased.session_ids)
+        contacts = QaContact.objects.filter(account=account, conversation_id__in=keys)
+        # Tombstones for the change feed: the feed serves a deleted record as op "delete".
+        changes_record(account_id=account.pk, dataset="interactions", op=ChangeOp.DELETE,
+                       keys=list(interactions.values_list("session_id", flat=True)))
+        changes_record(account_id=account.pk, dataset="qa_contacts", op=ChangeOp.DELETE, keys=[
+            qa_contact_key(stream_id, conversation_id)
+            for stream_id, conversation_id in contacts.values_list("stream__bot_id", "conversation_id")
+        ])
         counts["recordings"] = recordings.delete()[1].get(Recording._meta.label, 0)
-        counts["qaContacts"] = QaContact.objects.filter(account=account, conversation_id__in=keys).delete()[1].get(
-            QaContact._meta.label, 0
-        )
+        counts["qaContacts"] = contacts.delete()[1].get(QaContact._meta.label, 0)
         search_index_remove(account_id=account.pk, conversation_ids=list(conversations.values_list("pk", flat=True)))
         counts["conversations"] = conversations.delete()[1].get(Conversation._meta.label, 0)
         counts["dispositionChanges"] = DispositionChange.objects.filter(
             account=account, session_id__in=erased.session_ids
         ).delete()[0]
-        counts["interactions"] = Interaction.objects.filter(
-            account=account, session_id__in=erased.session_ids
-        ).delete()[1].get(Interaction._meta.label, 0)
+        counts["interactions"] = interactions.delete()[1].get(Interaction._meta.label, 0)
         erased.counts = dict(sorted(counts.items()))
         entry = AuditEntry.objects.create(
             account=account,

@@ -5,10 +5,10 @@ from django.urls import path
 from supervision import views
 
 urlpatterns = [
-    # Literal paths before the {sessionId} ones they would otherwise match.
+    # Literal paths, included before content.urls, whose {sessionId} path would otherwise take them;
+    # DELETE /api/v1/conversations/{sessionId} is served by content.views.ConversationView (one view per path).
     path("api/v1/conversations/export-transcripts", views.TranscriptExportView.as_view(), name="transcripts-export"),
     path("api/v1/conversations/export", views.ConversationExportView.as_view(), name="conversations-export"),
-    path("api/v1/conversations/<str:sessionId>", views.ConversationView.as_view(), name="conversation"),
     path("api/v1/conversations/<str:sessionId>/dispositions", views.DispositionsView.as_view(), name="dispositions"),
     path(
         "api/v1/conversations/<str:sessionId>/dispositions/log",

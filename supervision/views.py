@@ -15,11 +15,10 @@ from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import request_account
-from content import views as content_views
 from supervision import openapi
 from supervision.actors import request_actor
 from supervision.dispositions import dispositions_update
-from supervision.erasure import conversation_delete, customer_erase
+from supervision.erasure import customer_erase
 from supervision.exports import conversations_csv, transcripts_zip, transcripts_zip_name
 from supervision.filters import (
     filter_answer,
@@ -106,18 +105,6 @@ class FlagView(APIView):
     def delete(self, request: Request, sessionId: str, flagId: str) -> Response:
         actor = request_actor(request)
         flag_remove(account=request_account(request), session_id=sessionId, actor=actor, flag_id=flagId)
-        return Response(status=204)
-
-
-class ConversationView(content_views.ConversationView):
-    """The conversation's path: reading it (``conversations.read``, content's view) and deleting it
-    (``conversations.supervise``) are two operations on one path, so one view answers both."""
-
-    required_scopes = {"DELETE": SUPERVISE}
-
-    @api_operation(**openapi.CONVERSATION_DELETE)
-    def delete(self, request: Request, sessionId: str) -> Response:
-        conversation_delete(account=request_account(request), session_id=sessionId, actor=request_actor(request))
         return Response(status=204)
 
 

@@ -426,11 +426,10 @@ class JWTAuthentication(BaseAuthentication):
 
 
 class HasScope(BasePermission):
-    """Requires an authenticated client holding ``view.required_scope``, or the scope
-    ``view.required_scopes`` names for the request's method (two operations sharing a path)."""
+    """Requires an authenticated client holding ``view.required_scope``."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        scope = getattr(view, "required_scopes", {}).get(request.method, getattr(view, "required_scope", None))
+        scope = getattr(view, "required_scope", None)
         if scope is None:
             return True
         if not isinstance(request.user, ClientPrincipal):

@@ -19,6 +19,7 @@ from conversations.models import Channel
 from conversations.selectors import InteractionQuery, interaction_rows
 from conversations.serializers import InteractionFilterSerializer
 from exports.registry import Column, Dataset, ExportWindow, Record, field
+from supervision.masking import Masker, account_obscures
 
 
 class ExportInteractionFilters(InteractionFilterSerializer):
@@ -64,10 +65,14 @@ def _records(window: ExportWindow, chunk: int, *, channel: str | None) -> Iterat
     if window.after:
         start, session_id = datetime.fromisoformat(window.after[0]), window.after[1]
         rows = rows.filter(Q(session_start__gt=start) | Q(session_start=start, session_id__gt=session_id))
-    if page_needs_documents(sections):
+    # Customer contacts are masked per document when the account obscures them (supervision.masking).
+    obscure = account_obscures(account=window.account)
+    if obscure or page_needs_documents(sections):
         for started, session_id, document in rows.values_list("session_start", "session_id", "document").iterator(
             chunk_size=chunk
         ):
+            if obscure:
+                document = Masker.of(document=document).value(document)
             text = json_text(document_render(document, offset=offset, sections=sections))
             yield [started.isoformat(), session_id], text
         return

@@ -91,13 +91,14 @@ def a_conversation(
     **record: Any,
 ) -> Conversation:
     """A conversation of ``tenant``: its interaction record (ingested), content row, transcript, events, agents."""
+    started = START + timedelta(minutes=len(session_id))
     if interaction:
-        stored = customer_record(tenant, session_id, **record)
+        times = {"sessionStartTime": utc_ms(started), "sessionEndTime": utc_ms(started + timedelta(minutes=5))}
+        stored = customer_record(tenant, session_id, **{**times, **record})
         if not ended:
             del stored["sessionEndTime"]
         result = interactions_ingest(account=tenant.account, records=[stored])
         assert result.rejected == [], result.rejected
-    started = START + timedelta(minutes=len(session_id))
     conversation = Conversation.objects.filter(account=tenant.account, session_id=session_id).first()
     if conversation is None:
         conversation = Conversation(account=tenant.account, session_id=session_id, started_at=started)
@@ -124,9 +125,11 @@ def a_conversation(
             {"id": "e9", "type": "conversation_closed", "time": utc_ms(conversation.started_at + timedelta(hours=1))},
         ]},
     )
+    # Joined after the agents the interaction record names (interaction ingestion links those).
     ConversationAgent.objects.get_or_create(
         conversation=conversation, agent_id="u-agent-live",
-        defaults={"account": tenant.account, "position": 0, "started_at": conversation.started_at},
+        defaults={"account": tenant.account, "started_at": conversation.started_at,
+                  "position": ConversationAgent.objects.filter(conversation=conversation).count()},
     )
     return conversation
 

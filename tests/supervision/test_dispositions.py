@@ -191,7 +191,7 @@ def test_the_agents_are_notified_through_a_signed_webhook_and_a_failing_receiver
         "occurredAt": "2026-03-02T10:15:00.000Z",
         "data": {
             "sessionId": "s-1",
-            "agents": ["u-agent-live", "u-agent"],
+            "agents": ["u-agent", "u-agent-live"],
             "time": "2026-03-02T10:15:00.000Z",
             "changedBy": {"client": tenant.api_client.client_id, "actingUser": "jane"},
             "before": {"dispositions": ["Follow-up Needed"], "remarks": ""},

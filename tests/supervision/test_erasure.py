@@ -201,3 +201,25 @@ def test_an_erasure_must_name_exactly_one_way_to_find_the_customer(tenant: Tenan
             {"msg": msg, "code": "invalid", "field": "customer"}
         ]
     assert not AuditEntry.objects.exists()
+
+
+def feed_items(tenant: Tenant, dataset: str) -> list[dict[str, Any]]:
+    response = tenant.get(f"/api/v1/changes?dataset={dataset}&limit=1000")
+    assert response.status_code == 200, response.content
+    return response.json()["items"]
+
+
+def test_deletion_leaves_tombstones_in_the_change_feed(tenant: Tenant, clock: Any) -> None:
+    full_conversation(tenant)
+    full_conversation(tenant, "s-2")
+    assert {item["key"]: item["op"] for item in feed_items(tenant, "interactions")} == {
+        "s-1": "upsert", "s-2": "upsert",
+    }
+
+    tenant.delete("/api/v1/conversations/s-1")
+
+    interactions = {item["key"]: item for item in feed_items(tenant, "interactions")}
+    assert interactions["s-1"]["op"] == "delete" and "record" not in interactions["s-1"]
+    assert interactions["s-2"]["op"] == "upsert"
+    contacts = {item["key"]: item["op"] for item in feed_items(tenant, "qa_contacts")}
+    assert contacts == {f"{tenant.bot.bot_id}/conv-s-1": "delete", f"{tenant.bot.bot_id}/conv-s-2": "upsert"}

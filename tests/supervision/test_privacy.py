@@ -10,6 +10,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from exports.jobs import export_run
+from exports.models import ExportJob
 from recordings.models import AuditEntry
 from supervision.masking import Masker
 from supervision.models import PrivacySettings
@@ -30,6 +32,7 @@ from tests.supervision.conftest import (
 pytestmark = pytest.mark.django_db
 
 PRIVACY = "/api/v1/settings/privacy"
+QUERY = {"startDate": "2025-09-30 00:00:00", "endDate": "2025-09-30 23:59:59", "limit": 100}
 
 
 def test_switching_obscuring_on_and_off_is_audited_once_per_change(tenant: Tenant, clock: Any) -> None:
@@ -79,6 +82,11 @@ def read_surfaces(tenant: Tenant) -> dict[str, bytes]:
         "calldetails": tenant.post(CALLS.format(tenant.account_id), {**WINDOW, **everything}),
         "conversation export": tenant.post("/api/v1/conversations/export", {"sessionIds": ["s-1", "s-2"]}),
         "disposition log": tenant.get("/api/v1/conversations/s-1/dispositions/log"),
+        "conversation query": tenant.post("/api/v1/conversations/query", QUERY),
+        "conversation": tenant.get("/api/v1/conversations/s-1"),
+        "transcript": tenant.get("/api/v1/conversations/s-1/transcript"),
+        "transcript (csv)": tenant.get("/api/v1/conversations/s-1/transcript?format=csv"),
+        "latency": tenant.get("/api/v1/conversations/s-1/latency"),
         "diagnostics": tenant.get("/api/v1/conversations/s-1/diagnostics"),
         "diagnostics (text)": tenant.get("/api/v1/conversations/s-1/diagnostics?format=text"),
         "diagnostics (pcap)": tenant.get("/api/v1/conversations/s-1/diagnostics?format=pcap"),
@@ -103,6 +111,7 @@ def test_with_the_setting_on_no_read_surface_carries_a_customer_email_or_phone(t
     # The data does hold the contacts: they are served while the setting is off.
     assert all(PHONE.encode() in shown[name] for name in (
         "interactionDetails", "calldetails", "conversation export", "diagnostics", "diagnostics (pcap)",
+        "conversation query", "conversation", "transcript", "transcript (csv)",
     ))
     assert b"+1 (555) 555-0199" in shown["interactionDetails"]
 
@@ -114,10 +123,12 @@ def test_with_the_setting_on_no_read_surface_carries_a_customer_email_or_phone(t
         for contact in (PHONE, EMAIL, "+1 (555) 555-0199", "555-0199", "5555550123"):
             assert contact.encode() not in body, (name, contact)
     for name in ("interactionDetails", "calldetails", "conversation export", "transcript zip: transcript-s-1.csv",
-                 "diagnostics", "diagnostics (pcap)"):
+                 "diagnostics", "diagnostics (pcap)", "conversation query", "conversation", "transcript",
+                 "transcript (csv)"):
         assert USER_ID.encode() in masked[name], name
     # Agents' addresses and the center's number are not the customer's.
     assert AGENT_EMAIL.encode() in masked["transcript zip: transcript-s-1.csv"]
+    assert AGENT_EMAIL.encode() in masked["transcript"]
     assert b"+18005550100" in masked["interactionDetails"]
 
 
@@ -170,3 +181,31 @@ def test_a_masked_page_costs_no_more_queries_than_a_plain_one(tenant: Tenant, cl
         data = tenant.post(DETAILS.format(tenant.account_id), body).json()["data"]
     assert len(masked.captured_queries) == len(plain.captured_queries)
     assert [record["customerinfo"]["CustomerEmail"] for record in data] == [USER_ID] * 3
+
+
+def test_the_change_feed_and_export_jobs_serve_masked_records(tenant: Tenant, clock: Any) -> None:
+    a_conversation(tenant, "s-1")
+    tenant.put(PRIVACY, {"obscureCustomerInfo": True})
+
+    feed = tenant.get("/api/v1/changes?dataset=interactions")
+    created = tenant.post("/api/v1/exports", {
+        "dataset": "interactions", "startDate": "2025-09-30", "endDate": "2025-09-30", "format": "ndjson",
+        "compression": "none", "filters": {"timeZoneOffset": 0, "selectedFields": {"customerinfo": []}},
+    })
+    assert created.status_code == 202, created.content
+    job = ExportJob.objects.get(public_id=created.json()["id"])
+    export_run(job_id=job.pk)
+    document = tenant.get(f"/api/v1/exports/{job.public_id}").json()
+    exported = b"".join(
+        b"".join(tenant.get(item["url"].removeprefix("http://testserver")).streaming_content)
+        for item in document["manifest"]["files"]
+    )
+
+    assert feed.status_code == 200
+    [item] = feed.json()["items"]
+    assert item["record"]["customerinfo"]["CustomerPhone"] == USER_ID
+    assert exported.count(b'"sessionId":"s-1"') == 1
+    for body in (feed.content, exported):
+        for contact in (PHONE, EMAIL):
+            assert contact.encode() not in body
+        assert USER_ID.encode() in body
