@@ -53,6 +53,16 @@ def diagnostics_get(*, account: Account, session_id: str) -> CallDiagnosticsView
     return diagnostics_view(session_id=session_id, document=document)
 
 
+def diagnostics_example(*, account: Account) -> str | None:
+    """The sessionId of the account's latest ended voice call with diagnostics (demo_setup's ``CALL``)."""
+    return (
+        CallDiagnostics.objects.filter(account=account, conversation__ended_at__isnull=False)
+        .order_by("-started_at")
+        .values_list("conversation__session_id", flat=True)
+        .first()
+    )
+
+
 def diagnostics_view(*, session_id: str, document: dict[str, Any]) -> CallDiagnosticsView:
     flow = _flow(document)
     endpoints = list(document.get("endpoints") or _endpoints_of(flow))
