@@ -73,6 +73,13 @@ STATUSES = {
     ("get", "/api/v1/settings/retention"): AUTHENTICATED | {"200"},
     ("put", "/api/v1/settings/retention"): WITH_BODY | {"200"},
     ("get", "/api/v1/settings/audit-log"): AUTHENTICATED | {"200", "400"},
+    ("post", "/api/v1/exports"): WITH_BODY | {"202", "404", "422"},
+    ("get", "/api/v1/exports"): AUTHENTICATED | {"200", "400"},
+    ("get", "/api/v1/exports/{exportId}"): AUTHENTICATED | {"200", "404"},
+    ("delete", "/api/v1/exports/{exportId}"): AUTHENTICATED | {"200", "204", "404"},
+    # Files force content negotiation (download tools accept anything): never a 406.
+    ("get", "/api/v1/exports/{exportId}/files/{n}"): AUTHENTICATED - {"406"}
+    | {"200", "206", "302", "404", "409", "410", "416"},
 }
 
 
