@@ -31,7 +31,9 @@ def test_demo_setup_prints_the_scopes_and_the_readme_exports(db: Any) -> None:
 
     assert "Seeding demo data (seed_demo)..." in text
     scopes = re.search(r"scopes: (.+)", text).group(1).split()
-    assert scopes == ["account.admin", "ingest", "qualityai.analytics", "recordings", "smartassist.analytics"]
+    assert scopes == [
+        "account.admin", "exports", "ingest", "qualityai.analytics", "recordings", "smartassist.analytics",
+    ]
     assert "export START=2026-03-04 END=2026-03-10" in text
     assert re.search(r"^export TOKEN=\S+$", text, re.MULTILINE)
     account = Account.objects.get()
