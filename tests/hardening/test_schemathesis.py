@@ -261,7 +261,7 @@ KNOWN = {
     "IId": ([OWN["streamId"]], [OTHER["streamId"]]),
     "conversationId": (list(RECORDING_SOURCES), [OTHER_RECORDING]),
     "exportId": ([OWN_EXPORT, OWN_QUEUED_EXPORT], [OTHER_EXPORT]),
-    "n": ([1], [2]),
+    "n": (["1"], ["2"]),  # text: a fuzzed header may be named n too
 }
 # Windows holding the seeded rows: swapped into a third of the read operations' bodies, and the
 # whole body of another third (every section selected, below-threshold contacts included).
