@@ -360,6 +360,8 @@ WEBHOOK_DEADLINE_SECONDS = env_int("WEBHOOK_DEADLINE_SECONDS", 15, minimum=1)
 # Export jobs (docs/contract.md#export-jobs).
 EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 168, minimum=1)
 EXPORT_MAX_ROWS_PER_FILE = env_int("EXPORT_MAX_ROWS_PER_FILE", 1_000_000, minimum=1)
+if EXPORT_MAX_ROWS_PER_FILE > 1_000_000:
+    raise ImproperlyConfigured("EXPORT_MAX_ROWS_PER_FILE must be at most 1000000 (the documented file size)")
 # Renewed every thousand records; a worker silent for this long is taken for dead and its file redone.
 EXPORT_LEASE_SECONDS = env_int("EXPORT_LEASE_SECONDS", 120, minimum=1)
 EXPORT_MAX_ATTEMPTS = env_int("EXPORT_MAX_ATTEMPTS", 3, minimum=1)
@@ -412,7 +414,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SORT_OPERATIONS": False,
-    "ENUM_NAME_OVERRIDES": {"RecordingChannelEnum": "recordings.models.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "RecordingChannelEnum": "recordings.models.Channel",
+        "ExportStateEnum": "exports.models.ExportState",
+        # The recordings state keeps the name it had before exports added another "state" field.
+        "StateEnum": "recordings.models.RecordingState",
+    },
     # The tag list and the naming conventions live in the OpenAPI kit.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

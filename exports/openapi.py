@@ -13,6 +13,7 @@ from exports.datasets import DATASETS
 from exports.selectors import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
 from exports.serializers import ExportIn, ExportListOut, ExportOut
 from exports.services import MAX_WINDOW, REUSED_KEY
+from exports.writers import CONTENT_TYPES
 
 _EXPORTS = {"tag": Tag.EXPORTS, "scope": Scope.EXPORTS.value}
 _ID = "3f6c2a9e-8d41-4c5b-9f0e-2b7d1a6c4e55"
@@ -24,6 +25,8 @@ NOT_FOUND = error_response(
     "No such export in the caller's account (another account's export is 404 too).",
     ("Unknown export", {"msg": f"No export '{_ID}' in this account.", "code": "not_found", "field": "id"}),
 )
+# The files' media types (parameters such as charset aside), by format and compression.
+_MEDIA = sorted({media.split(";")[0] for media in CONTENT_TYPES.values()})
 _SCOPES = ", ".join(f"`{name}` → `{dataset.read_scope}`" for name, dataset in DATASETS.items())
 
 _REQUEST = {
@@ -201,8 +204,8 @@ DOWNLOAD_EXPORT_FILE: dict[str, Any] = {
                          description="A presigned S3 URL of the file, valid for `S3_PRESIGN_SECONDS`."),
     ],
     "responses": {
-        (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The whole file."),
-        (206, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The range asked for."),
+        **{(200, media): OpenApiResponse(OpenApiTypes.BINARY, description="The whole file.") for media in _MEDIA},
+        **{(206, media): OpenApiResponse(OpenApiTypes.BINARY, description="The range asked for.") for media in _MEDIA},
         302: OpenApiResponse(description="Redirect to a presigned S3 URL (S3 storage)."),
         404: NOT_FOUND,
         409: error_response("The export is not completed.", ("Still running", {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from analytics_api.kernel.openapi import ErrorItemSerializer
 from exports.datasets import dataset_names
 from exports.models import Compression, ExportFormat, ExportState
 from exports.services import MAX_WINDOW
@@ -53,11 +54,6 @@ class ManifestOut(serializers.Serializer):
     expiresAt = serializers.CharField()
 
 
-class ExportErrorOut(serializers.Serializer):
-    code = serializers.CharField()
-    msg = serializers.CharField()
-
-
 @extend_schema_serializer(component_name="Export")
 class ExportOut(serializers.Serializer):
     id = serializers.UUIDField()
@@ -74,7 +70,7 @@ class ExportOut(serializers.Serializer):
     startedAt = serializers.CharField(allow_null=True)
     finishedAt = serializers.CharField(allow_null=True)
     expiresAt = serializers.CharField(required=False)
-    error = ExportErrorOut(required=False)
+    error = ErrorItemSerializer(required=False, help_text="Why a failed export failed")
     manifest = ManifestOut(required=False, help_text="Once completed")
 
 

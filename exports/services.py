@@ -168,20 +168,24 @@ def _existing(account: Account, key: str, digest: str) -> ExportJob | None:
 
 
 def export_files_delete(*, job: ExportJob) -> int:
-    """Remove the job's published files from storage and their rows; the count removed."""
+    """Unpublish the job's files; their objects are removed from storage once the transaction
+    commits (a rolled-back deletion leaves every published file readable). The count unpublished."""
     storage = job_storage(job)
-    removed = 0
-    for item in list(job.files.all()):
-        try:
-            storage.delete(item.storage_key)
-        except StorageError:
-            logger.warning("Export %s: could not remove %s", job.public_id, item.storage_key, exc_info=True)
-            continue
-        item.delete()
-        removed += 1
-    return removed
+    keys = list(job.files.values_list("storage_key", flat=True))
+    job.files.all().delete()
+
+    def remove() -> None:
+        for key in keys:
+            try:
+                storage.delete(key)
+            except StorageError:
+                logger.warning("Export %s: could not remove %s", job.public_id, key, exc_info=True)
+
+    transaction.on_commit(remove)
+    return len(keys)
 
 
+@transaction.atomic
 def export_cancel_or_delete(*, job: ExportJob) -> ExportJob | None:
     """A queued or running job is cancelled (its worker stops at its next heartbeat and removes what
     it was writing) and its published files removed; the job is returned. A finished job is deleted
@@ -193,8 +197,6 @@ def export_cancel_or_delete(*, job: ExportJob) -> ExportJob | None:
     if cancelled:
         job.refresh_from_db()
         return job
-    if job.files.exists():
-        return job  # storage refused to delete some: keep the job so the cleanup tries again
     job.delete()
     return None
 
@@ -205,10 +207,12 @@ def exports_expire() -> int:
     now = timezone.now()
     expired = 0
     for job in ExportJob.objects.filter(state=ExportState.COMPLETED, expires_at__lte=now).order_by("expires_at")[:500]:
-        if ExportJob.objects.filter(pk=job.pk, state=ExportState.COMPLETED).update(state=ExportState.EXPIRED):
-            export_files_delete(job=job)
-            expired += 1
+        with transaction.atomic():
+            if ExportJob.objects.filter(pk=job.pk, state=ExportState.COMPLETED).update(state=ExportState.EXPIRED):
+                export_files_delete(job=job)
+                expired += 1
     leftovers = ExportFile.objects.filter(job__state__in=(ExportState.FAILED, ExportState.CANCELLED))
     for job in ExportJob.objects.filter(pk__in=leftovers.values("job_id")[:500]):
-        export_files_delete(job=job)
+        with transaction.atomic():
+            export_files_delete(job=job)
     return expired

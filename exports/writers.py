@@ -25,7 +25,10 @@ from exports.models import Compression, ExportFormat
 from exports.registry import Dataset
 
 RECORD_COLUMN = "record"
+# A row group is flushed at this many rows or this many bytes of text, whichever comes first: the
+# worker holds one group (twice: as Python strings and as Arrow arrays) at a time.
 PARQUET_ROW_GROUP = 10_000
+PARQUET_GROUP_BYTES = 4 * 1024 * 1024
 HASH_BYTES = 1024 * 1024
 
 CONTENT_TYPES = {
@@ -138,12 +141,14 @@ class ParquetWriter(FileWriter):
         codec = "gzip" if compression == Compression.GZIP else "none"
         self._writer = pq.ParquetWriter(self._raw, self._schema, compression=codec)
         self._pending: list[list[str | None]] = [[] for _ in self._names]
+        self._pending_bytes = 0
 
     def write(self, key: list[Any], text: str) -> None:
         for column, value in zip(self._pending, self._cells(key, text), strict=True):
             column.append(value)
         self.rows += 1
-        if len(self._pending[0]) >= PARQUET_ROW_GROUP:
+        self._pending_bytes += 2 * len(text)  # the record column and, at most as much again, the others
+        if len(self._pending[0]) >= PARQUET_ROW_GROUP or self._pending_bytes >= PARQUET_GROUP_BYTES:
             self._flush()
 
     def _flush(self) -> None:
@@ -152,6 +157,7 @@ class ParquetWriter(FileWriter):
                 [pa.array(values, type=pa.string()) for values in self._pending], schema=self._schema
             ))
             self._pending = [[] for _ in self._names]
+            self._pending_bytes = 0
 
     def _finish(self) -> None:
         self._flush()

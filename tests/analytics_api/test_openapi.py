@@ -96,6 +96,13 @@ STATUSES = {
     ("post", "/api/v1/conversations/export"): WITH_BODY | {"200"},
     ("get", "/api/v1/conversations/search-history"): AUTHENTICATED | {"200", "400"},
     ("delete", "/api/v1/conversations/search-history"): AUTHENTICATED | {"204", "400"},
+    ("post", "/api/v1/exports"): WITH_BODY | {"202", "404", "422"},
+    ("get", "/api/v1/exports"): AUTHENTICATED | {"200", "400"},
+    ("get", "/api/v1/exports/{exportId}"): AUTHENTICATED | {"200", "404"},
+    ("delete", "/api/v1/exports/{exportId}"): AUTHENTICATED | {"200", "204", "404"},
+    # Files force content negotiation (download tools accept anything): never a 406.
+    ("get", "/api/v1/exports/{exportId}/files/{n}"): AUTHENTICATED - {"406"}
+    | {"200", "206", "302", "404", "409", "410", "416"},
 }
 
 

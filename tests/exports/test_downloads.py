@@ -105,7 +105,9 @@ def s3(settings: Any, moto_endpoint: str) -> Any:
     return client
 
 
-def test_on_s3_a_file_is_a_redirect_to_a_fresh_presigned_url(tenant: Tenant, s3: Any) -> None:
+def test_on_s3_a_file_is_a_redirect_to_a_fresh_presigned_url(
+    tenant: Tenant, s3: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     ingest(tenant, [SessionRecordFactory(botId=tenant.bot.bot_id) for _ in range(2500)])
     document = exported(tenant, {**BODY, "format": "parquet", "compression": "gzip"})
 
@@ -121,5 +123,7 @@ def test_on_s3_a_file_is_a_redirect_to_a_fresh_presigned_url(tenant: Tenant, s3:
             data = answer.read()
             assert answer.headers["Content-Type"] == "application/vnd.apache.parquet"
         assert (len(data), hashlib.sha256(data).hexdigest()) == (item["bytes"], item["sha256"])
-    assert tenant.http.delete(f"{EXPORTS}/{document['id']}", headers={"auth": tenant.token()}).status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        response = tenant.http.delete(f"{EXPORTS}/{document['id']}", headers={"auth": tenant.token()})
+    assert response.status_code == 204
     assert s3.list_objects_v2(Bucket=s3.bucket).get("KeyCount") == 0

@@ -53,7 +53,7 @@ def _delete(tenant: Tenant, export_id: str) -> Any:
 
 
 def test_a_completed_export_expires_after_its_ttl_and_its_files_are_deleted(
-    tenant: Tenant, sessions: int, clock: time_machine.Coordinates
+    tenant: Tenant, sessions: int, clock: time_machine.Coordinates, django_capture_on_commit_callbacks: Any
 ) -> None:
     document = exported(tenant, BODY)
     assert document["expiresAt"] == document["manifest"]["expiresAt"] == "2025-10-08T08:00:00.000Z"
@@ -62,7 +62,8 @@ def test_a_completed_export_expires_after_its_ttl_and_its_files_are_deleted(
     clock.shift(timedelta(hours=168) - timedelta(seconds=1))
     assert exports_cleanup() == 0
     clock.shift(timedelta(seconds=1))
-    assert exports_cleanup() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert exports_cleanup() == 1
 
     assert stored_files() == []
     assert not ExportFile.objects.exists()
@@ -73,22 +74,26 @@ def test_a_completed_export_expires_after_its_ttl_and_its_files_are_deleted(
     assert response.json()["errors"][0]["code"] == "export_expired"
 
 
-def test_deleting_a_finished_export_removes_it_and_its_files(tenant: Tenant, sessions: int) -> None:
+def test_deleting_a_finished_export_removes_it_and_its_files(
+    tenant: Tenant, sessions: int, django_capture_on_commit_callbacks: Any
+) -> None:
     document = exported(tenant, BODY)
-    assert _delete(tenant, document["id"]).status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _delete(tenant, document["id"]).status_code == 204
     assert stored_files() == []
     assert not ExportJob.objects.exists()
     assert tenant.get(f"{EXPORTS}/{document['id']}").status_code == 404
 
 
 def test_cancelling_between_two_files_removes_the_published_one_and_stops_the_job(
-    tenant: Tenant, sessions: int
+    tenant: Tenant, sessions: int, django_capture_on_commit_callbacks: Any
 ) -> None:
     created = export_create(tenant, BODY)
     assert export_run(job_id=_job(created["id"]).pk) == ExportState.RUNNING  # file 1 published
     assert len(stored_files()) == 1
 
-    response = _delete(tenant, created["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _delete(tenant, created["id"])
 
     assert response.status_code == 200
     assert response.json()["state"] == "cancelled"
@@ -96,6 +101,15 @@ def test_cancelling_between_two_files_removes_the_published_one_and_stops_the_jo
     assert export_run(job_id=_job(created["id"]).pk) == ""  # the next task finds nothing to do
     assert stored_files() == []
     assert not ExportFile.objects.exists()
+
+
+def test_deleting_in_a_transaction_that_rolls_back_keeps_the_files(tenant: Tenant, sessions: int) -> None:
+    document = exported(tenant, BODY)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert export_cancel_or_delete(job=_job(document["id"])) is None
+        raise RuntimeError("rolled back")
+    assert len(stored_files()) == 3
+    assert tenant.get(document["manifest"]["files"][0]["url"].removeprefix("http://testserver")).status_code == 200
 
 
 def test_cancelling_a_running_file_stops_its_worker_at_the_next_heartbeat(

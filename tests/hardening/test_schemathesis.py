@@ -38,6 +38,9 @@ from schemathesis.specs.openapi.checks import (
 
 from conversations.demo import interactions_seed
 from conversations.services import interactions_ingest
+from exports.jobs import export_run
+from exports.models import ExportJob
+from exports.services import export_create
 from qualityai.demo import contacts_seed
 from qualityai.services import contacts_ingest
 from recordings.jobs import recordings_process_due
@@ -72,6 +75,11 @@ OPERATIONS = {
     "GET /api/v1/settings/audit-log",
     "GET /api/v1/changes",
     "POST /api/v1/counts",
+    "POST /api/v1/exports",
+    "GET /api/v1/exports",
+    "GET /api/v1/exports/{exportId}",
+    "DELETE /api/v1/exports/{exportId}",
+    "GET /api/v1/exports/{exportId}/files/{n}",
 }
 MAX_EXAMPLES = 370
 MIN_TOTAL_CASES = 5000
@@ -103,6 +111,8 @@ RECORDING_SOURCES = {
     EXPIRED: "{server}/expired.flac",
 }
 OTHER_RECORDING = "c-5eed0000-0000-4000-8000-0000000b0b01"
+# A completed and a queued export of the seeded account, a completed one of the other account.
+OWN_EXPORT, OWN_QUEUED_EXPORT, OTHER_EXPORT = (f"5eed0000-0000-4000-8000-00000000e0{n}0" for n in range(1, 4))
 AUDIO = audio(seconds=1.0)
 
 
@@ -159,6 +169,16 @@ def _recorded_calls(tenant: Tenant, base_url: str) -> None:
     assert contacts_ingest(stream=tenant.bot, records=contacts).rejected == []
 
 
+def _exports(tenant: Tenant, outsider: Tenant) -> None:
+    body = {"dataset": "interactions", "startDate": "2025-09-29", "endDate": "2025-10-01", "format": "csv"}
+    for who, public_id, run in ((tenant, OWN_EXPORT, True), (tenant, OWN_QUEUED_EXPORT, False),
+                                (outsider, OTHER_EXPORT, True)):
+        job = export_create(account=who.account, client=who.api_client, body=body, idempotency_key=None)
+        ExportJob.objects.filter(pk=job.pk).update(public_id=public_id)
+        if run:
+            assert export_run(job_id=job.pk) == "completed"
+
+
 @pytest.fixture(scope="module")
 def seeded(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[Seeded]:
     """Both accounts' data, seeded once for the module inside a transaction rolled back at its end.
@@ -200,6 +220,7 @@ def seeded(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) 
                     )],
                 )
                 recordings_process_due()
+                _exports(tenant, outsider)
                 retention_settings_update(
                     account=tenant.account, actor="system", retention_days=60, notify_customers=False,
                     notification_email="",
@@ -242,6 +263,8 @@ KNOWN = {
     "streamId": ([OWN["streamId"]], [OTHER["streamId"]]),
     "IId": ([OWN["streamId"]], [OTHER["streamId"]]),
     "conversationId": (list(RECORDING_SOURCES), [OTHER_RECORDING]),
+    "exportId": ([OWN_EXPORT, OWN_QUEUED_EXPORT], [OTHER_EXPORT]),
+    "n": (["1"], ["2"]),  # text: a fuzzed header may be named n too
 }
 # Windows holding the seeded rows: swapped into a third of the read operations' bodies, and the
 # whole body of another third (every section selected, below-threshold contacts included).
@@ -255,6 +278,7 @@ SEEDED_WINDOWS = {
     "POST /qualityai/api/v1/public/qualitymanagement/app/{streamId}/rawdata": {
         "startDate": "2025-09-29 00:00:00", "endDate": "2025-10-01 23:59:59", "offset": 0
     },
+    "POST /api/v1/exports": {"dataset": "interactions", "startDate": "2025-09-29", "endDate": "2025-10-01"},
 }
 WHOLE_BODIES = {
     DETAILS + "interactionDetails": {**SEEDED_WINDOWS[DETAILS + "interactionDetails"], **ALL_SECTIONS},
@@ -262,6 +286,10 @@ WHOLE_BODIES = {
     "POST /qualityai/api/v1/public/qualitymanagement/app/{streamId}/rawdata": {
         **SEEDED_WINDOWS["POST /qualityai/api/v1/public/qualitymanagement/app/{streamId}/rawdata"],
         "include_below_threshold": True,
+    },
+    "POST /api/v1/exports": {
+        "dataset": "qa_contacts", "startDate": "2025-09-29", "endDate": "2025-10-01", "format": "parquet",
+        "filters": {"include_below_threshold": True, "streamId": OWN["streamId"]},
     },
 }
 

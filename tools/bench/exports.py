@@ -1,0 +1,140 @@
+"""Export throughput: a 7-day window exported in each format by a real worker process, beside
+``COPY … TO STDOUT`` of the same rows in the same run, and the worker's peak RSS.
+
+Usage: ``python -m tools.bench.exports [--interactions N] [--formats ndjson,csv,parquet]``. The data set
+is the benchmark's (``tools.bench.dataset``: N interactions per account over 30 days, so a 7-day
+window holds about 7/30 of them; the standard 1,000,000 gives ≈233,000) in a scratch PostgreSQL
+database at ``BENCH_ADMIN_URL``. Each export runs in its own process (``exports.jobs.export_run``
+until the job completes, files on the local filesystem); its peak RSS is the process's ``ru_maxrss``.
+Results in ``tools/bench/results/exports.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import django
+import psycopg
+
+from tools.harness.pg import ADMIN_URL, migrate, scratch_database
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[2]
+# The worker reports its own peak RSS (VmHWM): ru_maxrss of a child counts the parent's memory it
+# was forked with, before it exec'd.
+WORKER = (
+    "import django, sys; django.setup()\n"
+    "from exports.jobs import export_run\n"
+    "while export_run(job_id=int(sys.argv[1])) == 'running':\n"
+    "    pass\n"
+    "print(next(line for line in open('/proc/self/status') if line.startswith('VmHWM:')).split()[1])\n"
+)
+
+
+def _copy_rows(url: str, account_pk: int, start: datetime, end: datetime) -> tuple[int, int, float]:
+    """``COPY`` of the window's pre-rendered texts, in export order: rows, bytes, seconds."""
+    query = (
+        "COPY (SELECT served FROM conversations_interaction WHERE account_id = %s AND session_start >= %s "
+        "AND session_start <= %s ORDER BY session_start, session_id) TO STDOUT"
+    )
+    rows = size = 0
+    began = time.perf_counter()
+    with psycopg.connect(url) as db, db.cursor() as cursor, cursor.copy(query, (account_pk, start, end)) as copy:
+        for block in copy:
+            size += len(block)
+            rows += bytes(block).count(b"\n")
+    return rows, size, time.perf_counter() - began
+
+
+def _export(env: dict[str, str], job_id: int) -> tuple[float, float, int]:
+    """Run the job in a worker process: wall seconds, CPU seconds, peak RSS in bytes."""
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(job_id)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    output = process.stdout.read() if process.stdout else ""
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - began
+    if status != 0:
+        raise RuntimeError(f"the export worker exited with status {status}")
+    return seconds, usage.ru_utime + usage.ru_stime, int(output.split()[-1]) * 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.exports", description=__doc__)
+    parser.add_argument("--interactions", type=int, default=1_000_000, help="Per account, over 30 days")
+    parser.add_argument("--formats", default="ndjson,csv,parquet")
+    args = parser.parse_args(argv)
+    admin_url = os.environ.get("BENCH_ADMIN_URL", ADMIN_URL)
+    var_dir = tempfile.mkdtemp(prefix="bench-exports-")
+    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir, "MEDIA_ROOT": f"{var_dir}/media"}
+    window_end = datetime.now(UTC).replace(microsecond=0)
+    with scratch_database(admin_url=admin_url, prefix="bench_exports") as url:
+        migrate(url, env=env)
+        os.environ.update(env, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="analytics_api.settings")
+        django.setup()
+        # Django must be set up before the modules that import models.
+        from analytics_api.models import Scope
+        from analytics_api.tenancy.services import api_client_create
+        from exports.models import ExportJob
+        from exports.services import export_create
+        from tools.bench.dataset import Scale, accounts_ensure, dataset_load
+
+        scale = Scale(interactions=args.interactions, qa_contacts=1_000, accounts=1)
+        print(f"Loading {scale} …", flush=True)
+        dataset_load(url=url, scale=scale, window_end=window_end)
+        account = accounts_ensure(scale)[0]
+        client = api_client_create(account_id=account.account_id, scopes=Scope.values, name="bench")
+        start = window_end - timedelta(days=7)
+        body = {"dataset": "interactions", "startDate": start.strftime("%Y-%m-%d %H:%M:%S"),
+                "endDate": window_end.strftime("%Y-%m-%d %H:%M:%S")}
+        copy_rows, copy_bytes, copy_seconds = _copy_rows(url, account.pk, start, window_end)
+        results: dict[str, object] = {
+            "interactions_per_account": args.interactions, "window_rows": copy_rows,
+            "copy": {"rows_per_s": copy_rows / copy_seconds, "mb_per_s": copy_bytes / copy_seconds / 1e6,
+                     "seconds": copy_seconds},
+            "exports": {},
+        }
+        worker_env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        for fmt in args.formats.split(","):
+            job = export_create(account=account, client=client, body={**body, "format": fmt}, idempotency_key=None)
+            seconds, cpu, rss = _export(worker_env, job.pk)
+            job = ExportJob.objects.get(pk=job.pk)
+            assert job.state == "completed" and job.rows == copy_rows, (job.state, job.rows, copy_rows)
+            results["exports"][fmt] = {  # type: ignore[index]
+                "rows_per_s": job.rows / seconds, "mb_per_s": job.bytes / seconds / 1e6, "seconds": seconds,
+                "rows_per_cpu_s": job.rows / cpu,
+                "bytes": job.bytes, "files": job.files.count(), "peak_rss_mb": rss / 1e6,
+                "vs_copy_rows": job.rows / seconds / (copy_rows / copy_seconds),
+            }
+            print(fmt, results["exports"][fmt], flush=True)  # type: ignore[index]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "exports.json").write_text(json.dumps(results, indent=2))
+    lines = [
+        f"# Export benchmark ({results['window_rows']:,} interactions in a 7-day window)", "",
+        "| what | rows/s | MB/s | seconds | rows per worker CPU-second | peak RSS | vs COPY rows/s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| COPY … TO STDOUT | {results['copy']['rows_per_s']:,.0f} | {results['copy']['mb_per_s']:.1f} | "  # type: ignore[index]
+        f"{results['copy']['seconds']:.1f} | – | – | 100% |",  # type: ignore[index]
+    ]
+    for fmt, item in results["exports"].items():  # type: ignore[union-attr]
+        lines.append(
+            f"| export {fmt} | {item['rows_per_s']:,.0f} | {item['mb_per_s']:.1f} | {item['seconds']:.1f} | "
+            f"{item['rows_per_cpu_s']:,.0f} | {item['peak_rss_mb']:.0f} MB | {item['vs_copy_rows']:.0%} |"
+        )
+    (RESULTS / "exports.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
