@@ -204,6 +204,15 @@ class Suite:
         self._measure_import()
         self.server_rss = server.rss_mb()
 
+    def measure_hello(self, server: Gunicorn) -> None:
+        """The bare WSGI "hello" (``tools/bench/hello.py``), a ceiling beside the no-op endpoint."""
+        hello = Scenario(
+            key="ceiling-hello", figure="ceiling", title='bare WSGI "hello" (same gunicorn configuration, no Django)',
+            request=WrkRequest("POST", "/", self._headers(), b"{}"), records=0, floor_statements=[],
+        )
+        self.ceilings.append(hello)
+        self._wrk(server, hello)
+
     def _wrk(self, server: Gunicorn, scenario: Scenario) -> None:
         """Warm every worker, then ``runs`` × (concurrency 1 latency, concurrency 8 throughput)."""
         run_wrk(base_url=server.base_url, requests=[scenario.request], connections=8, threads=2, duration_s=1)
