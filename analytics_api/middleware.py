@@ -128,7 +128,7 @@ PAGE_CSP = (
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-_ADMIN_PREFIX = "/admin/"
+ADMIN_PREFIX = "/admin/"
 
 
 class SecurityHeadersMiddleware:
@@ -147,7 +147,7 @@ class SecurityHeadersMiddleware:
         request.csp_nonce = nonce  # type: ignore[attr-defined]  # the docs templates read it
         response = self.get_response(request)
         response.setdefault("X-Content-Type-Options", "nosniff")
-        is_admin = request.path.startswith(_ADMIN_PREFIX)
+        is_admin = request.path.startswith(ADMIN_PREFIX)
         response["Referrer-Policy"] = "same-origin" if is_admin else "no-referrer"
         if response.get("Content-Type", "").startswith("text/html"):
             response.setdefault("Content-Security-Policy", PAGE_CSP.format(nonce=nonce))
@@ -216,3 +216,4 @@ class BodySizeLimitMiddleware:
             )
             return json_error_response(413, [item])
         return self.get_response(request)
+

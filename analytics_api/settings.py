@@ -192,11 +192,13 @@ MIDDLEWARE = [
     "analytics_api.middleware.DebugLoopbackOnlyMiddleware",
     "analytics_api.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's session, CSRF, user and message middleware, run for /admin/ only (analytics_api/admin_middleware.py).
+    # CommonMiddleware is left out: with APPEND_SLASH and PREPEND_WWW off and no DISALLOWED_USER_AGENTS
+    # it does nothing.
+    "analytics_api.admin_middleware.AdminSessionMiddleware",
+    "analytics_api.admin_middleware.AdminCsrfViewMiddleware",
+    "analytics_api.admin_middleware.AdminAuthenticationMiddleware",
+    "analytics_api.admin_middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -285,6 +287,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["analytics_api.tenancy.auth.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["analytics_api.tenancy.throttling.ClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["analytics_api.kernel.renderers.FastJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "analytics_api.kernel.renderers.FastContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["analytics_api.kernel.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "analytics_api.kernel.errors.exception_handler",

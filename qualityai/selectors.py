@@ -20,6 +20,8 @@ from recordings.selectors import recording_links
 
 # A total order: consecutive pages never overlap or skip a contact.
 PAGE_ORDER = ("started_at", "conversation_id")
+# From this many skipped contacts on, the page starts from its first contact's key (see page_from_key).
+DEEP_SKIP = 500
 
 
 @dataclass(frozen=True)
@@ -118,16 +120,13 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
 
     1. Read the stream's current minimum duration (it may have changed since ingestion).
     2. Count the matching contacts with a COUNT over the same indexed filter (no rows loaded).
-    3. Load the page in ``PAGE_ORDER``: start time, then conversation id.
+    3. Load the page in ``PAGE_ORDER``: start time, then conversation id (``contacts_page``).
     4. Fetch the page's recording links in one call and complete each pre-rendered result.
     """
     min_duration_ms = stream_min_duration_ms(stream=stream)
     contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
     total = contacts.count()
-    ordered = contacts.order_by(*PAGE_ORDER).values_list(
-        "pk", "conversation_id", "duration_ms", SERVED_RESULTS.current_text()
-    )
-    rows, has_more = page_rows(ordered, skip=query.skip, limit=query.limit) if total else ([], False)
+    rows, has_more = contacts_page(contacts, skip=query.skip, limit=query.limit) if total else ([], False)
     links = recording_links(account=account, conversation_ids=[row[1] for row in rows]) if rows else {}
     # Contacts without a current pre-rendered result (see analytics_api.kernel.prerender) are rendered from their row.
     unrendered = SERVED_RESULTS.unrendered((pk, text) for pk, _, _, text in rows)
@@ -144,3 +143,26 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
         has_more=has_more,
         total_pages=math.ceil(total / query.limit),
     )
+
+
+def contacts_page(contacts: QuerySet[QaContact], *, skip: int, limit: int) -> tuple[list[tuple[Any, ...]], bool]:
+    """The page's (pk, conversation id, duration, pre-rendered text) rows in ``PAGE_ORDER``, and
+    whether more follow.
+
+    A deep page (``skip`` ≥ ``DEEP_SKIP``) is read in two steps: the key (start, conversation id)
+    of its first contact, found by skipping over the window index alone — on PostgreSQL an
+    index-only scan of the covering (stream, started_at, conversation_id) index, no table row
+    read for the skipped contacts —, then ``limit + 1`` contacts from that key on. The key is
+    unique within the stream, so the page is exactly the one ``OFFSET`` would read.
+    """
+    ordered = contacts.order_by(*PAGE_ORDER)
+    columns = ("pk", "conversation_id", "duration_ms", SERVED_RESULTS.current_text())
+    if skip < DEEP_SKIP:
+        return page_rows(ordered.values_list(*columns), skip=skip, limit=limit)
+    key = list(ordered.values_list(*PAGE_ORDER)[skip : skip + 1])
+    if not key:
+        return [], False
+    started_at, conversation_id = key[0]
+    from_key = ordered.filter(Q(started_at__gt=started_at) | Q(conversation_id__gte=conversation_id),
+                              started_at__gte=started_at)
+    return page_rows(from_key.values_list(*columns), skip=0, limit=limit)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 
@@ -31,3 +32,24 @@ class FastJSONRenderer(BaseRenderer):
         if data is None:
             return b""
         return json_bytes(data)
+
+
+class FastContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, without parsing anything when there is nothing to choose.
+
+    Every API view has the one JSON renderer; a request that accepts anything (no ``Accept``, or
+    ``*/*`` as curl and most clients send) and asks for no format gets it at once, as DRF would
+    answer after parsing the header. Anything else goes through DRF's own rules (406 included).
+    """
+
+    def select_renderer(self, request: Any, renderers: list[Any], format_suffix: str | None = None) -> Any:
+        # (An empty Accept header accepts nothing: DRF answers 406, and so do we.)
+        if (
+            len(renderers) == 1
+            and request.META.get("HTTP_ACCEPT", "*/*") == "*/*"
+            and format_suffix is None
+            and "format" not in request.query_params
+        ):
+            renderer = renderers[0]
+            return renderer, renderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)

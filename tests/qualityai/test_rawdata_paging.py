@@ -101,8 +101,9 @@ def test_page_costs_a_fixed_number_of_queries_whatever_its_size(
     body = {**day, "limit": 25, "custom_fields": {"Region": ["US", "UK"]}}
     rawdata(tenant, body)  # warm up anything cached per process
 
-    # client (auth), stream (404 check), stream settings, COUNT, page, recording links.
-    with django_assert_num_queries(6):
+    # stream (404 check), stream settings, COUNT, page, recording links; the client comes from the
+    # process's client cache (analytics_api.tenancy.client_cache).
+    with django_assert_num_queries(5):
         result = ok(rawdata(tenant, body))
 
     assert len(result["results"]) == 25
@@ -124,3 +125,34 @@ def test_recording_links_are_fetched_once_per_page_for_the_page_ids(
     ok(rawdata(tenant, {**day, "limit": 2, "page": 2}))
 
     assert calls == [(tenant.account_id, [documents[2]["Conversation ID"], documents[3]["Conversation ID"]])]
+
+
+@pytest.mark.parametrize("offset", [3, 4, 5, 6, 7, 8, 11, 12])
+def test_a_deep_page_read_from_its_first_key_is_the_offset_page(
+    tenant: Tenant, day: dict[str, Any], monkeypatch: pytest.MonkeyPatch, offset: int
+) -> None:
+    # Ties on the start time across the first key: three contacts per minute, ids out of order.
+    ingest(tenant, [
+        ContactDocumentFactory(started=BASE + timedelta(minutes=n // 3), conversation_id=f"c-{(n * 7) % 12:04d}-{n}")
+        for n in range(12)
+    ])
+    body = {**day, "offset": offset, "limit": 4}
+    shallow = ok(rawdata(tenant, body))
+    monkeypatch.setattr(selectors, "DEEP_SKIP", 3)
+
+    deep = ok(rawdata(tenant, body))
+
+    assert deep == shallow
+    assert len(deep["results"]) == min(4, 12 - offset)
+    assert deep["hasMore"] == (offset + 4 < 12)
+
+
+def test_a_deep_page_past_the_end_is_empty(
+    tenant: Tenant, day: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(tenant, ContactDocumentFactory.build_batch(5))
+    monkeypatch.setattr(selectors, "DEEP_SKIP", 3)
+
+    result = ok(rawdata(tenant, {**day, "offset": 5, "limit": 4}))
+
+    assert result == {"results": [], "totalResults": 5, "hasMore": False, "totalPages": 2}

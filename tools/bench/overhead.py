@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (the Dockerfile's 4)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: the configuration's)")
     args = parser.parse_args(argv)
     ensure_wrk()
     env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": tempfile.mkdtemp(prefix="bench-var-")}
@@ -83,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         rates: dict[str, list[float]] = {"hello": [], "noop": []}
         cpu_us: dict[str, list[float]] = {"hello": [], "noop": []}
         with (
-            Gunicorn(env=server_env, workers=args.workers, app=HELLO_APP) as hello_server,
-            Gunicorn(env=server_env, workers=args.workers) as service,
+            Gunicorn(env=server_env, workers=args.workers, threads=args.threads, app=HELLO_APP) as hello_server,
+            Gunicorn(env=server_env, workers=args.workers, threads=args.threads) as service,
         ):
             for server, request in ((hello_server, hello), (service, noop)):
                 _run(server, request, 1.0)  # warm every worker

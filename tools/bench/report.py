@@ -31,6 +31,7 @@ TARGETS = {
     "ingest_records_per_s": 5000,
     "import_peak_rss_mb": 200,
     "feed_records_per_s": 20_000,  # one consumer (c1), pages of 10,000
+    "noop_vs_hello": 0.5,  # the no-op endpoint's req/s ÷ the bare WSGI hello's, same server configuration
 }
 
 
@@ -152,6 +153,17 @@ class Report:
                 f"| {row['floor_c8_pages_per_s'].text(0) if floor else '—'} "
                 f"| {_mark(row['records_share_c8'], TARGETS['records_share_c8'], low=False) if floor else '—'} |"
             )
+        ceilings = d["ceilings"]
+        if "ceiling-noop" in ceilings and "ceiling-hello" in ceilings:
+            ratio = ceilings["ceiling-noop"]["c8_requests_per_s"].median / ceilings["ceiling-hello"][
+                "c8_requests_per_s"
+            ].median
+            lines += [
+                "",
+                f"Request overhead: the no-op endpoint behind auth and the rate limit serves "
+                f"{_mark(ratio, TARGETS['noop_vs_hello'], low=False)} of the bare WSGI hello's requests/s at c8 "
+                f"(target ≥ {TARGETS['noop_vs_hello']}).",
+            ]
         lines += ["", "| # | Ingestion | records/s | target |", "|---|---|---|---|"]
         for kind, row in d["ingestion"].items():
             # Conversation content (30-message transcripts) has a target of its own.

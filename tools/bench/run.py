@@ -17,6 +17,7 @@ from pathlib import Path
 
 import django
 
+from tools.bench.overhead import HELLO_APP
 from tools.harness.pg import ADMIN_URL, migrate, scratch_database
 from tools.harness.server import Gunicorn
 from tools.harness.wrk import ensure_wrk
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         with Gunicorn(env=server_env, workers=args.workers) as server:
             suite.measure(server)
+        # The request-overhead ceiling: a bare WSGI "hello" with the same gunicorn configuration.
+        with Gunicorn(env=server_env, workers=args.workers, app=HELLO_APP) as hello:
+            suite.measure_hello(hello)
         report = suite.report()
     RESULTS.mkdir(exist_ok=True)
     name = "latest-quick" if args.quick else "latest"
