@@ -18,6 +18,7 @@ from tests.conversations.factories import BASE
 
 pytestmark = pytest.mark.django_db
 
+QA_DAY = datetime(2026, 5, 2, 10, tzinfo=UTC)
 DAY = {"dataset": "interactions", "startDate": "2025-09-30", "endDate": "2025-09-30", "granularity": "hour"}
 
 
@@ -60,14 +61,13 @@ def test_the_checksums_are_those_computed_from_what_the_feed_delivered(tenant: T
     interactions, _cursor = drain(tenant)
     qa, _cursor = drain(tenant, "qa_contacts")
 
-    for dataset, items, window in (
-        ("interactions", interactions, ("2025-09-30", "2025-09-30")),
-        ("qa_contacts", qa, ("2026-05-02", "2026-05-02")),
-    ):
+    for dataset, items in (("interactions", interactions), ("qa_contacts", qa)):
+        days = sorted(record_time(item["record"], dataset=DATASETS[dataset]).date().isoformat() for item in items)
         for granularity in ("hour", "day"):
-            served = counts(tenant, dataset=dataset, startDate=window[0], endDate=window[1], granularity=granularity)
+            served = counts(tenant, dataset=dataset, startDate=days[0], endDate=days[-1], granularity=granularity)
             nonempty = {bucket["start"]: (bucket["count"], bucket["checksum"]) for bucket in served if bucket["count"]}
             assert nonempty == from_feed(items, dataset, granularity)
+            assert sum(count for count, _checksum in nonempty.values()) == len(items)
 
 
 def test_an_update_changes_its_buckets_checksum_and_nothing_else(tenant: Tenant) -> None:
@@ -86,8 +86,8 @@ def test_an_update_changes_its_buckets_checksum_and_nothing_else(tenant: Tenant)
 def test_filters_narrow_the_counted_records(tenant: Tenant) -> None:
     ingest(tenant, sessions(tenant, 2) + conversations(tenant, 3))
     other_stream = tenant.account.bots.create(bot_id="st-other")
-    ingest_contacts(tenant, contacts(2))
-    assert contacts_ingest(stream=other_stream, records=contacts(4)).created == 4
+    ingest_contacts(tenant, contacts(2, started=QA_DAY))
+    assert contacts_ingest(stream=other_stream, records=contacts(4, started=QA_DAY)).created == 4
 
     assert sum(b["count"] for b in counts(tenant, filters={"channels": ["voice"]})) == 3
     assert sum(b["count"] for b in counts(tenant, filters={"bots": ["st-none"]})) == 0

@@ -62,6 +62,8 @@ class Scenario:
     request: WrkRequest
     records: int
     floor_statements: list[Statement]
+    # Seconds per wrk run when the suite's are too short for a few responses (pages of MBs).
+    seconds: float | None = None
     floor: list[FloorResult] = field(default_factory=list)
     c1: list[WrkResult] = field(default_factory=list)
     c8: list[WrkResult] = field(default_factory=list)
@@ -207,7 +209,7 @@ class Suite:
         self.scenarios.append(Scenario(
             key="feed-interactions", figure="6", title=f"change feed, interactions, limit {FEED_LIMIT:,}",
             request=WrkRequest("GET", FEED.format(limit=FEED_LIMIT), {"auth": self.token}),
-            records=page.count, floor_statements=[],
+            records=page.count, floor_statements=[], seconds=max(self.seconds, 15.0),
         ))
 
     # ---- measurement -------------------------------------------------------------------------
@@ -230,12 +232,16 @@ class Suite:
 
     def _wrk(self, server: Gunicorn, scenario: Scenario) -> None:
         """Warm every worker, then ``runs`` × (concurrency 1 latency, concurrency 8 throughput)."""
-        run_wrk(base_url=server.base_url, requests=[scenario.request], connections=8, threads=2, duration_s=1)
+        seconds = scenario.seconds or self.seconds
+        run_wrk(
+            base_url=server.base_url, requests=[scenario.request], connections=8, threads=2,
+            duration_s=1 if scenario.seconds is None else seconds,
+        )
         for _ in range(self.runs):
             for bucket, connections, threads in ((scenario.c1, 1, 1), (scenario.c8, 8, 2)):
                 result = run_wrk(
                     base_url=server.base_url, requests=[scenario.request], connections=connections,
-                    threads=threads, duration_s=self.seconds,
+                    threads=threads, duration_s=seconds,
                 )
                 if set(result.status_counts) != {200} or result.socket_errors:
                     raise RuntimeError(
