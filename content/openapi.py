@@ -266,6 +266,8 @@ class _TranscriptOut(serializers.Serializer):
 _LABELS = "; ".join(f"`{kind}` → \"{label}\"" for kind, label in transcripts.LABELS.items() if label)
 
 GET_TRANSCRIPT: dict[str, Any] = {
+    # A download: content negotiation is forced, never a 406.
+    "negotiated": False,
     "operation_id": "getTranscript",
     "summary": "A conversation's transcript (JSON or CSV)",
     "description": (
@@ -322,6 +324,8 @@ class _EventsOut(serializers.Serializer):
 
 
 GET_EVENTS: dict[str, Any] = {
+    # A download: content negotiation is forced, never a 406.
+    "negotiated": False,
     "operation_id": "getConversationEvents",
     "summary": "A conversation's events (JSON or CSV)",
     "description": (
@@ -387,6 +391,8 @@ class _LatencyOut(serializers.Serializer):
 _REFERENCE_TURN = {"turn": 1, "asrMs": 450, "botMs": 850, "ttsMs": 400, "endToEndMs": 1700}
 
 GET_LATENCY: dict[str, Any] = {
+    # A download: content negotiation is forced, never a 406.
+    "negotiated": False,
     "operation_id": "getConversationLatency",
     "summary": "Voice-turn latency (JSON or the CSV latency report)",
     "description": (

@@ -73,6 +73,12 @@ STATUSES = {
     ("get", "/api/v1/settings/retention"): AUTHENTICATED | {"200"},
     ("put", "/api/v1/settings/retention"): WITH_BODY | {"200"},
     ("get", "/api/v1/settings/audit-log"): AUTHENTICATED | {"200", "400"},
+    ("post", "/api/v1/conversations/query"): WITH_BODY | {"200"},
+    ("get", "/api/v1/conversations/{sessionId}"): AUTHENTICATED | {"200", "404"},
+    # Downloads too (?format=csv): content negotiation is forced, never a 406.
+    ("get", "/api/v1/conversations/{sessionId}/transcript"): AUTHENTICATED - {"406"} | {"200", "400", "404"},
+    ("get", "/api/v1/conversations/{sessionId}/events"): AUTHENTICATED - {"406"} | {"200", "400", "404", "410"},
+    ("get", "/api/v1/conversations/{sessionId}/latency"): AUTHENTICATED - {"406"} | {"200", "400", "404"},
 }
 
 
