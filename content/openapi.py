@@ -65,6 +65,7 @@ class _CustomerOut(serializers.Serializer):
     name = serializers.CharField(allow_null=True)
     phone = serializers.CharField(allow_null=True)
     email = serializers.CharField(allow_null=True)
+    userId = serializers.CharField(allow_null=True, help_text="The interaction record's userId.")
 
 
 class _ScoreOut(serializers.Serializer):
@@ -107,7 +108,8 @@ class QueryOut(serializers.Serializer):
 
 _ROW = {
     "sessionId": _SESSION,
-    "customer": {"name": "Jane Doe", "phone": "+13213550100", "email": "jane.doe@example.com"},
+    "customer": {"name": "Jane Doe", "phone": "+13213550100", "email": "jane.doe@example.com",
+                 "userId": "u-4245d01e"},
     "direction": "inbound",
     "language": "en",
     "channel": "voice",
