@@ -67,6 +67,7 @@ class _CustomerOut(serializers.Serializer):
     name = serializers.CharField(allow_null=True)
     phone = serializers.CharField(allow_null=True)
     email = serializers.CharField(allow_null=True)
+    userId = serializers.CharField(allow_null=True, help_text="The interaction record's userId.")
 
 
 class _ScoreOut(serializers.Serializer):
@@ -113,7 +114,8 @@ class QueryOut(serializers.Serializer):
 
 _ROW = {
     "sessionId": _SESSION,
-    "customer": {"name": "Jane Doe", "phone": "+13213550100", "email": "jane.doe@example.com"},
+    "customer": {"name": "Jane Doe", "phone": "+13213550100", "email": "jane.doe@example.com",
+                 "userId": "u-4245d01e"},
     "direction": "inbound",
     "language": "en",
     "channel": "voice",
@@ -299,6 +301,8 @@ class _TranscriptOut(serializers.Serializer):
 _LABELS = "; ".join(f"`{kind}` → \"{label}\"" for kind, label in transcripts.LABELS.items() if label)
 
 GET_TRANSCRIPT: dict[str, Any] = {
+    # A download: content negotiation is forced, never a 406.
+    "negotiated": False,
     "operation_id": "getTranscript",
     "summary": "A conversation's transcript (JSON or CSV)",
     "description": (
@@ -361,6 +365,8 @@ class _EventsOut(serializers.Serializer):
 
 
 GET_EVENTS: dict[str, Any] = {
+    # A download: content negotiation is forced, never a 406.
+    "negotiated": False,
     "operation_id": "getConversationEvents",
     "summary": "A conversation's events (JSON or CSV)",
     "description": (
@@ -426,6 +432,8 @@ class _LatencyOut(serializers.Serializer):
 _REFERENCE_TURN = {"turn": 1, "asrMs": 450, "botMs": 850, "ttsMs": 400, "endToEndMs": 1700}
 
 GET_LATENCY: dict[str, Any] = {
+    # A download: content negotiation is forced, never a 406.
+    "negotiated": False,
     "operation_id": "getConversationLatency",
     "summary": "Voice-turn latency (JSON or the CSV latency report)",
     "description": (

@@ -40,7 +40,7 @@ def duration_seconds(conversation: Conversation) -> int | None:
 
 
 def customer_of(document: Document) -> dict[str, str | None]:
-    """Name, phone and e-mail of the customer, from ``customerinfo`` first, then ``metaInfo``.
+    """Name, phone and e-mail of the customer, from ``customerinfo`` first, then ``metaInfo``; the user id.
 
     A voice call's phone is its caller when inbound and its callee when outbound.
     """
@@ -56,7 +56,7 @@ def customer_of(document: Document) -> dict[str, str | None]:
         or text_or_none(meta.get("callee" if outbound else "caller"))
     )
     email = text_or_none(info.get("CustomerEmail")) or text_or_none(meta.get("email"))
-    return {"name": name, "phone": phone, "email": email}
+    return {"name": name, "phone": phone, "email": email, "userId": text_or_none(document.get("userId"))}
 
 
 def direction_of(document: Document) -> str | None:

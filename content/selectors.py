@@ -71,12 +71,13 @@ class ConversationPage:
 
 def conversation_get(*, account: Account, session_id: str) -> Conversation:
     """The account's conversation ``session_id``; 404 when there is none (another account's included)."""
-    conversation = Conversation.objects.filter(account=account, session_id=session_id).first()
-    if conversation is None:
+    # Not .first(): its ORDER BY id could lead the planner away from the (account, session id) key.
+    found = list(Conversation.objects.filter(account=account, session_id=session_id)[:1])
+    if not found:
         raise ApiError(
             f"No conversation {session_id!r} in this account.", code="not_found", status_code=404, field="sessionId"
         )
-    return conversation
+    return found[0]
 
 
 def interaction_documents(*, account: Account, session_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

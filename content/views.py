@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 from typing import Any
 
 from django.http import HttpResponseBase
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,10 +44,17 @@ CSV = "csv"
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
-class FormatNegotiation(DefaultContentNegotiation):
-    """``?format=`` picks this API's own answer (JSON or a CSV download), not one of DRF's renderers."""
+class DownloadView(APIView):
+    """A read that is also a download: ``?format=`` picks JSON or CSV, whatever the client accepts.
 
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+    Content negotiation is forced (never a 406): a CSV client sends ``Accept: text/csv``, and DRF's
+    own reading of ``?format=`` (a renderer of that name) does not apply to this choice.
+    """
+
+    required_scope = Scope.CONVERSATIONS_READ.value
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        return super().perform_content_negotiation(request, force=True)
 
 
 class FormatSerializer(serializers.Serializer):
@@ -118,9 +123,7 @@ class ConversationView(APIView):
         return Response(detail)
 
 
-class TranscriptView(APIView):
-    required_scope = Scope.CONVERSATIONS_READ.value
-    content_negotiation_class = FormatNegotiation
+class TranscriptView(DownloadView):
 
     @api_operation(**openapi.GET_TRANSCRIPT)
     def get(self, request: Request, sessionId: str) -> HttpResponseBase:
@@ -158,9 +161,7 @@ class TranscriptView(APIView):
         return Response(answer)
 
 
-class EventsView(APIView):
-    required_scope = Scope.CONVERSATIONS_READ.value
-    content_negotiation_class = FormatNegotiation
+class EventsView(DownloadView):
 
     @api_operation(**openapi.GET_EVENTS)
     def get(self, request: Request, sessionId: str) -> HttpResponseBase:
@@ -179,9 +180,7 @@ class EventsView(APIView):
         })
 
 
-class LatencyView(APIView):
-    required_scope = Scope.CONVERSATIONS_READ.value
-    content_negotiation_class = FormatNegotiation
+class LatencyView(DownloadView):
 
     @api_operation(**openapi.GET_LATENCY)
     def get(self, request: Request, sessionId: str) -> HttpResponseBase:

@@ -54,7 +54,8 @@ class Tag(StrEnum):
 
 TAG_DESCRIPTIONS = {
     Tag.HEALTH: "Liveness and database reachability, without authentication.",
-    Tag.CONVERSATIONS: "Raw conversation data: interactionDetails and callDetails.",
+    Tag.CONVERSATIONS: "Conversations: the raw data (interactionDetails, callDetails) and the conversation itself "
+    "(the table, one conversation, its transcript, events and voice-turn latency).",
     Tag.QUALITY_AI: "Quality AI evaluations of the contacts of a stream (rawdata).",
     Tag.INGESTION: "Storing interaction records, conversation content and Quality AI contacts (upsert, in batches).",
     Tag.RECORDINGS: "Call recordings: state, download and retry.",

@@ -160,6 +160,8 @@ def test_the_generator_understands_every_operation(generated_client: tuple[Path,
         "settings/get_retention_settings", "settings/set_retention_settings", "settings/list_audit_log",
         "extraction/list_changes", "extraction/count_records",
         "conversations/get_search_history", "conversations/clear_search_history",
+        "conversations/query_conversations", "conversations/get_conversation", "conversations/get_transcript",
+        "conversations/get_conversation_events", "conversations/get_conversation_latency",
     }
     details = (api / "conversations" / "interaction_details.py").read_text()
     # One account argument, not account_id_path / account_id_header.

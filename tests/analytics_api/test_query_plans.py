@@ -20,6 +20,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from analytics_api.models import Account, Bot
+from content.models import Conversation, ConversationAgent, EventLog, Status, Transcript, VoiceTurns
+from content.queries import Position, cursor_encode
 from conversations.documents import SERVED_DOCUMENTS
 from conversations.models import Interaction, InteractionQueue
 from qualityai.models import QaContact, QaContactCustomField
@@ -36,11 +38,16 @@ PER_ACCOUNT = 8000
 END = datetime(2026, 3, 31, tzinfo=UTC)
 DATA_TABLES = {
     model._meta.db_table
-    for model in (Interaction, InteractionQueue, QaContact, QaContactCustomField, Recording, RecordingFile, AuditEntry)
+    for model in (
+        Interaction, InteractionQueue, QaContact, QaContactCustomField, Recording, RecordingFile, AuditEntry,
+        Conversation, ConversationAgent, Transcript, EventLog, VoiceTurns,
+    )
 }
 INTERACTIONS = (Interaction._meta.db_table, "account_id", "session_start")
 CONTACTS = (QaContact._meta.db_table, "stream_id", "started_at")
 QUEUE_LINKS = (InteractionQueue._meta.db_table, "account_id", "session_start")
+CONVERSATIONS = (Conversation._meta.db_table, "account_id", "started_at")
+AGENT_LINKS = (ConversationAgent._meta.db_table, "account_id", "started_at")
 
 
 def _fill(account: Account, bot: Bot) -> None:
@@ -50,7 +57,8 @@ def _fill(account: Account, bot: Bot) -> None:
         Interaction(
             account=account, session_id=f"s-{number}", conversation_id=f"c-{number}",
             channel=("voice", "rtm", "email")[number % 3], bot_id=bot.bot_id,
-            session_start=END - step * number, document={"sessionId": f"s-{number}"}, served="{}",
+            session_start=END - step * number, served="{}",
+            document={"sessionId": f"s-{number}", "sessionleveltags": [{"name": "Region", "value": f"R{number % 9}"}]},
             served_version=SERVED_DOCUMENTS.version,
         )
         for number in range(PER_ACCOUNT)
@@ -76,6 +84,27 @@ def _fill(account: Account, bot: Bot) -> None:
         )
         for number, contact in enumerate(contacts)
     )
+    conversations = Conversation.objects.bulk_create(
+        Conversation(
+            account=account, session_id=f"s-{number}", started_at=END - step * number,
+            ended_at=END - step * number + timedelta(minutes=3), start_from_interaction=True,
+            channel=("voice", "rtm", "email")[number % 3], status=Status.values[number % len(Status.values)],
+            csat_score=number % 5 + 1 if number % 4 == 0 else None, csat_asked=number % 4 == 0,
+            sentiment=("positive", "neutral", "negative", "mixed", None)[number % 5], flagged=number % 50 == 0,
+        )
+        for number in range(PER_ACCOUNT)
+    )
+    ConversationAgent.objects.bulk_create(
+        ConversationAgent(
+            conversation=row, account=account, agent_id=f"u-{number % 11}", position=0, started_at=row.started_at
+        )
+        for number, row in enumerate(conversations)
+    )
+    for model, field in ((Transcript, "messages"), (EventLog, "events"), (VoiceTurns, "turns")):
+        model.objects.bulk_create(
+            model(conversation=row, account=account, started_at=row.started_at, **{field: []})
+            for row in conversations[:: 4]
+        )
     recordings = Recording.objects.bulk_create(
         Recording(account=account, conversation_id=f"c-{number}", call_ended_at=END - step * number)
         for number in range(PER_ACCOUNT)
@@ -144,6 +173,26 @@ def _details(tenant: Tenant, kind: str = "interactionDetails") -> str:
 DAY = {"startDate": "2026-03-20", "endDate": "2026-03-21", "timeZoneOffset": -330}
 QA_DAYS = {"startDate": "2026-03-19 00:00:00", "endDate": "2026-03-21 23:59:59", "limit": 100}
 
+QUERY = "/api/v1/conversations/query"
+WINDOW = {"startDate": "2026-03-20", "endDate": "2026-03-21", "limit": 25}
+# Every criterion of the Conversations table, each alone.
+CRITERIA: dict[str, dict[str, Any]] = {
+    "ids": {"ids": ["s-100", "s-200", "s-300"]},
+    "queues": {"queues": ["qu-3"]},
+    "channels": {"channels": ["voice"]},
+    "agents": {"agents": ["u-3"]},
+    "status": {"status": ["error"]},
+    "csat": {"csat": [1, 2]},
+    "flagged": {"flagged": True},
+    "sentiment": {"sentiment": ["negative"]},
+    "customTags": {"customTags": [{"tag": "Region", "predicate": "CONTAINS", "value": "R3"}]},
+}
+
+
+def _cursor() -> str:
+    return cursor_encode(sort="start_desc", position=Position(datetime(2026, 3, 21, 12, tzinfo=UTC), "s-1"))
+
+
 # name → (method, path, body, extra headers, [main table, owner column, window column] or None)
 CASES: dict[str, tuple[str, Any, dict[str, Any] | None, dict[str, str], tuple[str, str, str] | None]] = {
     "interactionDetails": ("post", _details, DAY, {}, INTERACTIONS),
@@ -164,6 +213,17 @@ CASES: dict[str, tuple[str, Any, dict[str, Any] | None, dict[str, str], tuple[st
          "custom_fields": {"Region": ["US", "UK"]}},
         {}, CONTACTS,
     ),
+    "conversations-query": ("post", lambda t: QUERY, WINDOW, {}, CONVERSATIONS),
+    "conversations-query-next-page": ("post", lambda t: QUERY, {**WINDOW, "cursor": _cursor()}, {}, CONVERSATIONS),
+    **{
+        f"conversations-query-{name}": ("post", lambda t, criteria=criteria: QUERY, {**WINDOW, "filters": criteria}, {},
+                                        None if name in ("ids", "queues", "agents") else CONVERSATIONS)
+        for name, criteria in CRITERIA.items()
+    },
+    "conversation": ("get", lambda t: "/api/v1/conversations/s-8", None, {}, None),
+    "conversation-transcript": ("get", lambda t: "/api/v1/conversations/s-8/transcript", None, {}, None),
+    "conversation-events": ("get", lambda t: "/api/v1/conversations/s-8/events", None, {}, None),
+    "conversation-latency": ("get", lambda t: "/api/v1/conversations/s-8/latency", None, {}, None),
     "recording": ("get", lambda t: "/api/v1/recordings/c-8", None, {}, None),
     "recording-download": ("get", lambda t: "/api/v1/recordings/c-8/download", None, {}, None),
     "audit-log": ("get", lambda t: "/api/v1/settings/audit-log?limit=50&offset=100", None, {}, None),

@@ -102,7 +102,7 @@ def test_a_row_carries_the_table_columns(tenant: Tenant) -> None:
     assert response.status_code == 200, response.content
     assert response.json() == {"total": 1, "nextCursor": None, "results": [{
         "sessionId": "s-row",
-        "customer": {"name": "Jane Doe", "phone": "+1555", "email": "jane@example.com"},
+        "customer": {"name": "Jane Doe", "phone": "+1555", "email": "jane@example.com", "userId": "u-test"},
         "direction": "inbound", "language": "en", "channel": "voice",
         "supportAgent": {"id": "u-2", "name": "Ann Lee"},
         "startTime": "2025-09-30T06:00:00.000Z", "endTime": "2025-09-30T06:00:30.000Z", "durationSeconds": 30,
@@ -124,7 +124,7 @@ def test_a_conversation_known_only_from_content_is_listed_in_progress(tenant: Te
     [result] = tenant.post(QUERY, DAY).json()["results"]
     assert result["status"] == {"value": "in_progress", "label": "In Progress"}
     assert (result["durationSeconds"], result["endTime"], result["customer"]) == (
-        None, None, {"name": None, "phone": None, "email": None})
+        None, None, {"name": None, "phone": None, "email": None, "userId": None})
     assert result["agents"] == [{"id": "u-9", "name": None}]
     assert (result["csat"], result["nps"], result["like"], result["sentiment"]) == (None, None, None, None)
 

@@ -135,3 +135,12 @@ def test_a_hold_without_end_hides_the_rest_of_the_customer_speech() -> None:
     messages = [_message(1, "agent", "hold_start"), _message(2, "customer", text="a"), _message(3, "bot", text="b"),
                 _message(4, "customer", text="c")]
     assert [message["id"] for message in hold_suppressed(messages)] == ["m1", "m3"]
+
+
+def test_a_csv_client_is_never_refused_for_its_accept_header(tenant: Tenant, call: str) -> None:
+    response = tenant.get(call + "?format=csv", Accept="text/csv")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    missing = tenant.get("/api/v1/conversations/s-nobody/transcript?format=csv", Accept="text/csv")
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/json"
