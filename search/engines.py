@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from content.models import Conversation
 from search.models import SearchIdentifier, SearchMessage
@@ -100,7 +101,7 @@ def _postgresql_hits(query: SearchQuery) -> tuple[str, list[Any], str]:
     return sql, params, "CAST(round(CAST(sum(s) AS numeric), 6) AS double precision)"
 
 
-def _keyset(sort: str, after: Position | None) -> tuple[str, list[Any], str]:
+def _keyset(sort: str, after: Position | None, connection: BaseDatabaseWrapper) -> tuple[str, list[Any], str]:
     """The WHERE after the cursor and the ORDER BY of ``sort`` (session ids are unique per account)."""
     if sort == SORT_RELEVANCE:
         order = "tier ASC, score DESC, started_at DESC, session_id DESC"
@@ -141,13 +142,15 @@ def ranked_statement(
     ``candidates`` is a queryset of conversations (the account's window and filters); ``identifier``
     is the folded ``q`` compared with the identifiers.
     """
+    # The database the candidates are read from (a replica for the read endpoints, docs/contract.md#read-replicas).
+    connection = connections[candidates.db]
     base_sql, base_params = candidates.order_by().values("id").query.sql_with_params()
     hits_sql, hits_params, score = (
         _postgresql_hits(query) if connection.vendor == "postgresql" else _sqlite_hits(query)
     )
     every_word = " AND ".join(f"max(f_{index}) = 1" for index in range(len(query.words)))
     agent_ai = " AND m.agent_ai = %s" if exclude_agent_ai else ""
-    keyset_sql, keyset_params, order = _keyset(sort, after)
+    keyset_sql, keyset_params, order = _keyset(sort, after, connection)
     sql = (
         f"WITH hits AS ({hits_sql} AND m.account_id = %s{agent_ai} AND m.conversation_id IN ({base_sql})), "
         f"fulltext AS (SELECT cid, CASE WHEN max(f_phrase) = 1 THEN 1 WHEN {every_word} THEN 2 ELSE 3 END AS tier, "
@@ -174,7 +177,7 @@ def ranked_statement(
 def ranked_page(**statement: Any) -> tuple[list[Ranked], int]:
     """The matches of :func:`ranked_statement`'s page and how many match in all (one query)."""
     sql, params = ranked_statement(**statement)
-    with connection.cursor() as cursor:
+    with connections[statement["candidates"].db].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     total = rows[0][0]

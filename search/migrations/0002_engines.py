@@ -1,4 +1,9 @@
-"""The full-text structures of each engine (search/models.py): FTS5 on SQLite, GIN on PostgreSQL."""
+"""The full-text structures of each engine (search/models.py): FTS5 on SQLite, GIN on PostgreSQL.
+
+A later migration that alters ``search_searchmessage`` on SQLite makes Django rebuild the table,
+which drops these triggers: such a migration must create them again (and ``manage.py
+search_reindex`` refills the index).
+"""
 
 from __future__ import annotations
 
