@@ -22,11 +22,14 @@ from tests.qualityai.factories import ContactDocumentFactory
 pytestmark = pytest.mark.django_db
 
 # Statements of a first batch and of the same batch again. Interactions: the account's bot ids,
-# savepoint, upsert, [delete the updated ones' queue links,] insert queue links, release. Contacts:
-# the same without the bot ids, with custom-field rows for queue links. SQLite also reads which
-# keys exist (it has no way to tell inserted rows from updated ones in one statement).
+# savepoint, upsert, [delete the updated ones' queue links,] insert queue links, then their
+# conversations (content.services.conversations_from_interactions): upsert, [delete the updated
+# ones' agent links,] insert agent links, [give the updated ones' documents their start (3 tables)],
+# release. Contacts: the same without the bot ids and conversations, with custom-field rows for
+# queue links. SQLite also reads which keys exist before each upsert (it has no way to tell inserted
+# rows from updated ones in one statement).
 STATEMENTS = {
-    "interactions": {"postgresql": (5, 6), "sqlite": (6, 7)},
+    "interactions": {"postgresql": (7, 12), "sqlite": (9, 14)},
     "contacts": {"postgresql": (4, 5), "sqlite": (5, 6)},
 }
 
