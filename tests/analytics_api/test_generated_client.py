@@ -158,6 +158,7 @@ def test_the_generator_understands_every_operation(generated_client: tuple[Path,
         "ingestion/ingest_interactions", "ingestion/ingest_contacts", "qualityai/rawdata",
         "recordings/get_recording", "recordings/download_recording", "recordings/retry_recording",
         "settings/get_retention_settings", "settings/set_retention_settings", "settings/list_audit_log",
+        "ingestion/ingest_conversations",
     }
     details = (api / "conversations" / "interaction_details.py").read_text()
     # One account argument, not account_id_path / account_id_header.
