@@ -22,12 +22,16 @@ from tests.qualityai.factories import ContactDocumentFactory
 pytestmark = pytest.mark.django_db
 
 # Statements of a first batch and of the same batch again. Interactions: the account's bot ids,
-# savepoint, upsert, [delete the updated ones' queue links,] insert queue links, release. Contacts:
-# the same without the bot ids, with custom-field rows for queue links. SQLite also reads which
-# keys exist (it has no way to tell inserted rows from updated ones in one statement). Both end
-# with the change log's insert (changes.services.changes_record).
+# savepoint, upsert, [delete the updated ones' queue links,] insert queue links, then their
+# conversations (content.services.conversations_from_interactions): upsert, [delete the updated
+# ones' agent links,] insert agent links, [give the updated ones' documents their start (3 tables)],
+# release. Contacts: the same without the bot ids and conversations, with custom-field rows for
+# queue links. SQLite also reads which keys exist before each upsert (it has no way to tell inserted
+# rows from updated ones in one statement). Interactions then refresh their conversations' search
+# entries (search.services.search_index_refresh: savepoint, two deletes, three reads, inserts,
+# release); both end with the change log's insert (changes.services.changes_record).
 STATEMENTS = {
-    "interactions": {"postgresql": (6, 7), "sqlite": (7, 8)},
+    "interactions": {"postgresql": (16, 22), "sqlite": (18, 24)},
     "contacts": {"postgresql": (5, 6), "sqlite": (6, 7)},
 }
 

@@ -162,6 +162,7 @@ def test_the_generator_understands_every_operation(generated_client: tuple[Path,
         "conversations/get_search_history", "conversations/clear_search_history",
         "conversations/query_conversations", "conversations/get_conversation", "conversations/get_transcript",
         "conversations/get_conversation_events", "conversations/get_conversation_latency",
+        "ingestion/ingest_conversations",
     }
     details = (api / "conversations" / "interaction_details.py").read_text()
     # One account argument, not account_id_path / account_id_header.
