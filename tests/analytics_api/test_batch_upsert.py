@@ -29,9 +29,10 @@ pytestmark = pytest.mark.django_db
 # queue links. SQLite also reads which keys exist before each upsert (it has no way to tell inserted
 # rows from updated ones in one statement). Interactions then refresh their conversations' search
 # entries (search.services.search_index_refresh: savepoint, two deletes, three reads, inserts,
-# release); both end with the change log's insert (changes.services.changes_record).
+# release; the insert of message units only when a record has disposition remarks, hence "at most");
+# both end with the change log's insert (changes.services.changes_record).
 STATEMENTS = {
-    "interactions": {"postgresql": (16, 22), "sqlite": (18, 24)},
+    "interactions": {"postgresql": (17, 23), "sqlite": (19, 25)},
     "contacts": {"postgresql": (5, 6), "sqlite": (6, 7)},
 }
 
@@ -51,14 +52,14 @@ def _batch(kind: str, tenant: Tenant, size: int) -> Callable[[], IngestResult]:
 
 @pytest.mark.parametrize("kind", sorted(STATEMENTS))
 def test_a_batch_is_a_fixed_number_of_statements_whatever_its_size(
-    tenant: Tenant, kind: str, django_assert_num_queries: Any
+    tenant: Tenant, kind: str, django_assert_max_num_queries: Any
 ) -> None:
     first, again = STATEMENTS[kind][connection.vendor]
     for size in _sizes():
         ingest = _batch(kind, tenant, size)
-        with django_assert_num_queries(first):
+        with django_assert_max_num_queries(first):
             assert ingest().created == size
-        with django_assert_num_queries(again):
+        with django_assert_max_num_queries(again):
             assert ingest().updated == size
 
 
