@@ -13,6 +13,7 @@ from analytics_api.models import Account
 from changes.services import changes_record
 from content.models import ConversationAgent, EventLog, Status
 from conversations.documents import SERVED_DOCUMENTS, document_prerender
+from search.services import search_index_refresh
 from supervision.actors import Actor
 from supervision.models import DispositionChange
 from supervision.selectors import Target, conversation_target
@@ -72,7 +73,8 @@ def dispositions_update(
        ``dispositionRemarks``) and re-render its served text, so interactionDetails and calldetails
        show them at once (and the change feed serves the record again); and into the content's
        sections for the conversation reads.
-    3. Append a ``disposition_updated`` event to the conversation's events.
+    3. Append a ``disposition_updated`` event to the conversation's events; refresh its search index
+       (remarks are searched).
     4. Log the change (time, client, acting user, before, after).
     5. Queue the notification of the conversation's agents to the account's webhook (the outbox of
        webhooks: signed, retried, delivered once the transaction commits; nothing without a URL).
@@ -105,6 +107,8 @@ def dispositions_update(
             }
             conversation.save(update_fields=["sections", "updated_at"])
             _event_append(target, change=change, actor=actor)
+            # The remarks are searchable (q): the conversation's index rows follow them.
+            search_index_refresh(account_id=account.pk, conversation_ids=[conversation.pk])
         webhook_enqueue(
             account_id=account.pk,
             event=EVENT_TYPE,

@@ -189,7 +189,7 @@ FLAG_REMOVE: dict[str, Any] = {
 _ERASED = {
     "interactions": 1, "conversations": 1, "transcripts": 1, "events": 1, "voiceTurns": 0,
     "diagnostics": 1, "dispositionChanges": 0,
-    "qaContacts": 1, "recordings": 1, "recordingFiles": 2, "storedObjects": 2,
+    "qaContacts": 1, "searchEntries": 14, "recordings": 1, "recordingFiles": 2, "storedObjects": 2,
 }
 
 CONVERSATION_DELETE: dict[str, Any] = {
