@@ -147,11 +147,18 @@ QUERY_CONVERSATIONS: dict[str, Any] = {
         "value contains `value`, ignoring case; DOES_NOT_CONTAIN when it has none). An unknown "
         "criterion is refused.\n\n"
         f"Statuses: {_STATUS_LIST}. `q` (full-text search, sorted by `relevance`) answers 400 "
-        "`search_unavailable` on a server without search."
+        "`search_unavailable` on a server without search.\n\n"
+        "`filterId` applies one of the caller's saved filters (`/api/v1/filters`; the owner is the API "
+        "client and `X-Acting-User`); explicit `filters` narrow it (a list criterion keeps the values both "
+        "allow, custom-tag clauses add up). Another owner's filter is 404."
     ),
     "request": ConversationQuerySerializer,
     "responses": {
         200: QueryOut,
+        404: error_response(
+            "filterId names no saved filter of the caller.",
+            ("Unknown filter", {"msg": "No saved filter '42' of yours.", "code": "not_found", "field": "filterId"}),
+        ),
         400: error_response(
             "Bad body; every problem is listed, each naming its field.",
             ("Window too long", {"msg": f"The window from startDate to endDate must be at most {MAX_WINDOW_DAYS} "

@@ -23,6 +23,7 @@ from content import events, latency, openapi, transcripts
 from content.details import conversation_detail
 from content.queries import ConversationQuerySerializer
 from content.selectors import (
+    ConversationPage,
     ConversationQuery,
     conversation_events,
     conversation_get,
@@ -35,6 +36,7 @@ from content.selectors import (
 from supervision import openapi as supervision_openapi
 from supervision.actors import request_actor
 from supervision.erasure import conversation_delete
+from supervision.filters import query_criteria
 from supervision.masking import Masker, account_obscures
 
 JSON = "json"
@@ -73,9 +75,15 @@ class ConversationQueryView(APIView):
     def post(self, request: Request) -> Response:
         body = ConversationQuerySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        page = conversation_page(
-            account=request_account(request), query=ConversationQuery.from_validated(body.validated_data)
+        account, data = request_account(request), body.validated_data
+        filter_id = data.get("filterId")
+        criteria = query_criteria(
+            account=account, actor=request_actor(request) if filter_id else None, filter_id=filter_id,
+            explicit=data.get("filters", {}),
         )
+        if criteria is None:  # the saved filter and the explicit criteria exclude each other
+            return Response(ConversationPage(total=0, results=[], next_cursor=None).as_dict())
+        page = conversation_page(account=account, query=ConversationQuery.from_validated({**data, "filters": criteria}))
         return Response(page.as_dict())
 
 
