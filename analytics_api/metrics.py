@@ -17,11 +17,15 @@ never ids, paths or anything a client sends.
 
 Hooks for the export jobs and the change feed (their apps fill them in):
 
-* ``EXPORT_JOBS`` — ``@EXPORT_JOBS.source`` a function returning ``{(state,): count}``;
+* ``EXPORT_JOBS`` — ``@EXPORT_JOBS.source`` a function returning ``{(state,): count}`` with a row
+  for every state (0 when none: the alert rules compare states), from one query on an index;
 * ``EXPORT_ROWS.labels(dataset=, format=).inc(rows)`` when a job writes a file's rows;
 * ``EXPORT_JOBS_FINISHED.labels(dataset=, state=).inc()`` when a job ends (completed, failed, cancelled);
 * ``CHANGE_FEED_LAG`` — ``@CHANGE_FEED_LAG.source`` a function returning ``{(dataset,): seconds}``,
   the age of the feed's ``completeUpTo`` per dataset.
+
+Attach a source in a module the app imports at start-up (as ``recordings/metrics.py``, imported by
+``RecordingsConfig.ready``); docs/operations/ already draws and alerts on all four.
 """
 
 from __future__ import annotations
@@ -105,13 +109,22 @@ StateRows = Mapping[tuple[str, ...], float]
 
 
 class StateGauge:
-    """A gauge computed at scrape time by the function an app attaches with :meth:`source`."""
+    """A gauge computed at scrape time by the function an app attaches with :meth:`source`.
 
-    def __init__(self, name: str, documentation: str, labels: Iterable[str] = ()) -> None:
+    ``needs``: the backing services its query uses (``analytics_dependency_up`` labels); while one
+    of them is down the gauge is left out, so that a scrape never waits on a dead server's timeout
+    twice (Prometheus would then see the whole target down instead of the dependency).
+    """
+
+    def __init__(
+        self, name: str, documentation: str, labels: Iterable[str] = (), *, needs: tuple[str, ...] = ("database",)
+    ) -> None:
         self.name = name
         self.documentation = documentation
         self.labels = list(labels)
+        self.needs = needs
         self.read: Callable[[], StateRows] | None = None
+        self.rows: StateRows = {}
         STATE_GAUGES.append(self)
 
     def source(self, read: Callable[[], StateRows]) -> Callable[[], StateRows]:
@@ -123,7 +136,7 @@ class StateGauge:
             return
         family = GaugeMetricFamily(self.name, self.documentation, labels=self.labels)
         try:
-            rows = self.read()
+            rows = self.rows = self.read()
         except Exception as error:  # a scrape must still answer when one source's backend is down
             logger.warning("Metric %s not collected: %s: %s", self.name, type(error).__name__, error)
             return
@@ -134,12 +147,16 @@ class StateGauge:
 
 STATE_GAUGES: list[StateGauge] = []
 
+# First: the gauges after it are skipped while a service they need is down.
 DEPENDENCY_UP = StateGauge(
     "analytics_dependency_up",
     "1 when a backing service (database, replica, redis, storage) answers the readiness check, else 0.",
     ["dependency"],
+    needs=(),
 )
-TASK_QUEUE_DEPTH = StateGauge("analytics_task_queue_depth", "django-q2 tasks waiting in the broker's queue.")
+TASK_QUEUE_DEPTH = StateGauge(
+    "analytics_task_queue_depth", "django-q2 tasks waiting in the broker's queue.", needs=("database", "redis")
+)
 RECORDINGS = StateGauge("analytics_recordings", "Recordings by state.", ["state"])
 EXPORT_JOBS = StateGauge("analytics_export_jobs", "Export jobs by state.", ["state"])
 CHANGE_FEED_LAG = StateGauge(
@@ -193,8 +210,11 @@ class _InProcess:
 
 class _States:
     def collect(self) -> Iterator[Metric]:
+        DEPENDENCY_UP.rows = {}
         for gauge in STATE_GAUGES:
-            yield from gauge.collect()
+            down = {labels[0] for labels, value in DEPENDENCY_UP.rows.items() if not value}
+            if not down.intersection(gauge.needs):
+                yield from gauge.collect()
 
 
 def metrics_exposition() -> bytes:
@@ -202,7 +222,9 @@ def metrics_exposition() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     own = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if own:
-        registry.register(_EventFiles([own, *settings.METRICS_READ_DIRS]))
+        # A directory named twice (the same volume read twice) would count its files twice.
+        directories = list(dict.fromkeys(os.path.realpath(path) for path in [own, *settings.METRICS_READ_DIRS]))
+        registry.register(_EventFiles(directories))
     else:
         registry.register(_InProcess())
     registry.register(_States())

@@ -87,9 +87,17 @@ def replica_reads() -> Iterator[None]:
 
 
 class ReplicaReads:
-    """Mixin of a read endpoint's ``APIView``: its request reads from a replica when one is usable."""
+    """Mixin of a read endpoint's ``APIView``: its request reads from a replica when one is usable.
+
+    Only for ``replica_methods`` (the read operations: GET, and the documented read endpoints'
+    POST); another method sharing the view's path (a DELETE) reads and writes on the primary.
+    """
+
+    replica_methods: tuple[str, ...] = ("GET", "HEAD", "POST")
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method not in self.replica_methods:
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         with replica_reads():
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 

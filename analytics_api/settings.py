@@ -426,6 +426,9 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+ACCESS_LOG_LEVEL = env_str("ACCESS_LOG_LEVEL", "INFO").strip().upper()
+if ACCESS_LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"ACCESS_LOG_LEVEL must be INFO or WARNING (or another level), got {ACCESS_LOG_LEVEL!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -450,7 +453,7 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # One line per request (method, operation, status, duration); WARNING turns it off.
-        "analytics_api.access": {"level": env_str("ACCESS_LOG_LEVEL", "INFO")},
+        "analytics_api.access": {"level": ACCESS_LOG_LEVEL},
     },
 }
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rest_framework.exceptions import ErrorDetail
@@ -38,7 +38,6 @@ from analytics_api.kernel.validation import (
     whole_number,
 )
 from content.models import Sentiment, Status
-from conversations.documents import stored_time
 
 # --- Caps (docs/contract.md#content-caps) ---------------------------------------------------------
 MAX_MESSAGES = 2_000  # messages in one record's transcript
@@ -97,9 +96,14 @@ def _time(name: str) -> Check:
                 pass
             else:
                 return data
-        return stored_time(parse(data))
+        return utc_text(parse(data))
 
     return check
+
+
+def utc_text(instant: datetime) -> str:
+    """The stored form of an aware time: UTC, four-digit year, milliseconds, ``Z`` (sorts as it reads)."""
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _text(name: str, max_length: int, *, allow_blank: bool = True) -> Check:

@@ -18,6 +18,8 @@ from content import events, latency, transcripts
 from content.criteria import MAX_AGENTS, MAX_IDS, MAX_QUEUES, MAX_TAG_CLAUSES
 from content.models import Status
 from content.queries import LIMIT_DEFAULT, LIMIT_MAX, MAX_WINDOW_DAYS, ConversationQuerySerializer
+from search.openapi import SearchHitFieldsSerializer, TranscriptMatchSerializer
+from search.snippets import MAX_SNIPPETS
 
 _READ = {"tag": Tag.CONVERSATIONS, "scope": Scope.CONVERSATIONS_READ.value}
 _SESSION = "68db819479cb8cebd651a1b2"
@@ -99,9 +101,13 @@ class RowOut(serializers.Serializer):
     flags = serializers.ListField(child=serializers.JSONField())
 
 
+class SearchRowOut(RowOut, SearchHitFieldsSerializer):
+    """A row of a search (with `q`): the table's row, its tier and snippets."""
+
+
 class QueryOut(serializers.Serializer):
     total = serializers.IntegerField(help_text="Every match, exactly.")
-    results = RowOut(many=True)
+    results = SearchRowOut(many=True, help_text="With q, each row also carries tier and snippets.")
     nextCursor = serializers.CharField(allow_null=True, help_text="null on the last page.")
 
 
@@ -146,8 +152,14 @@ QUERY_CONVERSATIONS: dict[str, Any] = {
         "CONTAINS holds when the conversation has a session- or user-level tag of that name whose "
         "value contains `value`, ignoring case; DOES_NOT_CONTAIN when it has none). An unknown "
         "criterion is refused.\n\n"
-        f"Statuses: {_STATUS_LIST}. `q` (full-text search, sorted by `relevance`) answers 400 "
-        "`search_unavailable` on a server without search.\n\n"
+        f"Statuses: {_STATUS_LIST}.\n\n"
+        "Search: with `q` the same window and criteria are searched (docs/search.md): transcripts of "
+        "every channel, `agent_ai` messages unless `excludeAgentAi`, agent notes and disposition "
+        "remarks; stop words ignored, case, accents and word endings folded. `sort` is then `relevance` "
+        "by default: tier 0 (an identifier equals `q`), 1 (the whole phrase in one message), 2 (every "
+        "word), 3 (some words), then relevance, then the newest. Each row adds `tier` and up to "
+        f"{MAX_SNIPPETS} `snippets` with highlight ranges; `total` counts every tier. A `q` of stop words "
+        "only is a 400 (`only_stop_words`). Each search is saved in the caller's search history.\n\n"
         "`filterId` applies one of the caller's saved filters (`/api/v1/filters`; the owner is the API "
         "client and `X-Acting-User`); explicit `filters` narrow it (a list criterion keeps the values both "
         "allow, custom-tag clauses add up). Another owner's filter is 404."
@@ -185,6 +197,22 @@ QUERY_CONVERSATIONS: dict[str, Any] = {
                    "filters": {"customTags": [{"tag": "Region", "predicate": "CONTAINS", "value": "EU"},
                                               {"tag": "Plan", "predicate": "DOES_NOT_CONTAIN", "value": "trial"}]},
                    "cursor": "<nextCursor of the previous answer>"},
+        ),
+        OpenApiExample(
+            "A search, best first",
+            request_only=True,
+            value={"startDate": "2025-09-24", "endDate": "2025-09-30", "q": "refund not received",
+                   "excludeAgentAi": True, "filters": {"channels": ["voice", "rtm"]}},
+        ),
+        OpenApiExample(
+            "A page of a search",
+            response_only=True,
+            value={"total": 37, "results": [{**_ROW, "tier": 1, "snippets": [
+                {"source": "message", "id": "m12", "field": "text", "text": "My refund was not received yet.",
+                 "highlights": [{"start": 3, "end": 26}]},
+                {"source": "note", "id": "n1", "field": "text", "text": "Refund re-issued by phone.",
+                 "highlights": [{"start": 0, "end": 6}]},
+            ]}], "nextCursor": "eJyrVkpRslIqSS0u0S1OLSrOzM9TslIyNNAzMNMzMDS..."},
         ),
         OpenApiExample(
             "A page",
@@ -263,11 +291,16 @@ class _MessageOut(serializers.Serializer):
     email = serializers.DictField(required=False, help_text="subject, from, to, cc, bcc (e-mail messages)")
 
 
+class _SearchedMessageOut(_MessageOut, TranscriptMatchSerializer):
+    """A message with ``?q=``: its occurrences and highlight ranges."""
+
+
 class _TranscriptOut(serializers.Serializer):
     sessionId = serializers.CharField()
     channel = serializers.CharField(allow_null=True)
     subject = serializers.CharField(allow_null=True, help_text="An e-mail conversation's subject.")
-    messages = _MessageOut(many=True)
+    messages = _SearchedMessageOut(many=True)
+    occurrences = serializers.IntegerField(required=False, help_text="With q: the occurrences in every message.")
 
 
 _LABELS = "; ".join(f"`{kind}` → \"{label}\"" for kind, label in transcripts.LABELS.items() if label)
@@ -286,6 +319,12 @@ GET_TRANSCRIPT: dict[str, Any] = {
         SESSION_ID,
         _format_parameter("the transcript as a CSV download"),
         OpenApiParameter("excludeAgentAi", OpenApiTypes.BOOL, required=False, description="Default false."),
+        OpenApiParameter(
+            "q", OpenApiTypes.STR, required=False,
+            description="Search this conversation (JSON only): each message gets `occurrences` and `highlights` "
+            "(the whole phrase as one range, other matched words each; `field` text or subject) and the answer "
+            "the total `occurrences`. The words of the conversation search (docs/search.md).",
+        ),
     ],
     "responses": {
         (200, "application/json"): _TranscriptOut,

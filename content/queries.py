@@ -15,7 +15,7 @@ from django.core import signing
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import CheckField, ChoiceParam, Invalid, NumberField, invalid, strict_text
+from analytics_api.kernel.validation import CheckField, ChoiceParam, Invalid, NumberField, flag, invalid, strict_text
 from content.criteria import (
     CHANNELS,
     MAX_AGENTS,
@@ -28,12 +28,14 @@ from content.criteria import (
     criteria_check,
 )
 from qualityai.fields import UtcDateTime
+from search.openapi import Q_DESCRIPTION
+from search.text import MAX_QUERY_LENGTH
 from supervision.serializers import filter_id_check
 
 MAX_WINDOW_DAYS = 92
 LIMIT_MAX = 100
 LIMIT_DEFAULT = 25
-Q_MAX_LENGTH = 500
+Q_MAX_LENGTH = MAX_QUERY_LENGTH
 CURSOR_MAX_LENGTH = 1000
 START_DESC = "start_desc"
 START_ASC = "start_asc"
@@ -127,7 +129,11 @@ class ConversationQuerySerializer(serializers.Serializer):
         required=False,
         check=lambda name: strict_text(name, max_length=Q_MAX_LENGTH, allow_blank=False),
         schema={"type": "string", "maxLength": Q_MAX_LENGTH},
-        help_text="Full-text search of the transcripts (ranked; see sort).",
+        help_text=Q_DESCRIPTION,
+    )
+    excludeAgentAi = CheckField(
+        required=False, check=flag, schema={"type": "boolean"},
+        help_text="With q: leave the agent-assist logs (agent_ai messages) out of the search. Default false.",
     )
     filters = CheckField(
         required=False,
@@ -171,7 +177,8 @@ class ConversationQuerySerializer(serializers.Serializer):
         attrs["sort"] = sort
         if "cursor" in attrs and "sort" not in errors:
             try:
-                attrs["position"] = cursor_decode(attrs["cursor"], sort=sort) if sort != RELEVANCE else None
+                # A search's cursor is the search's own (search.selectors), whatever the sort.
+                attrs["position"] = cursor_decode(attrs["cursor"], sort=sort) if not attrs.get("q") else None
             except Invalid as error:
                 errors["cursor"] = error.detail
         if errors:

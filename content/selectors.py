@@ -21,6 +21,7 @@ from content.models import Conversation, ConversationAgent, EventLog, Transcript
 from content.queries import START_ASC, Position, cursor_encode
 from content.rows import conversation_row
 from conversations.models import Interaction
+from search.selectors import conversation_search
 from supervision.masking import Masker, account_obscures
 
 ORDER = {
@@ -40,6 +41,8 @@ class ConversationQuery:
     limit: int
     position: Position | None = None
     q: str | None = None
+    cursor: str | None = None
+    exclude_agent_ai: bool = False
 
     @classmethod
     def from_validated(cls, data: dict[str, Any]) -> ConversationQuery:
@@ -51,6 +54,8 @@ class ConversationQuery:
             limit=data["limit"],
             position=data.get("position"),
             q=data.get("q"),
+            cursor=data.get("cursor"),
+            exclude_agent_ai=data.get("excludeAgentAi", False),
         )
 
 
@@ -148,13 +153,25 @@ def conversations_by_start(*, account: Account, query: ConversationQuery) -> Con
 
 
 def conversations_search(*, account: Account, query: ConversationQuery) -> ConversationPage:
-    """A page ranked by relevance to ``q``: the search engine's, not available on this server yet."""
-    raise ApiError(
-        "Full-text search (q) is not available on this server yet: leave q out to list the conversations "
-        "by start time.",
-        code="search_unavailable",
-        field="q",
+    """A page of the conversations matching ``q`` (docs/contract.md#search-query), in the order of ``sort``.
+
+    The search (search.selectors) ranks the same candidates as the table (window and criteria) and
+    returns the page's conversations with their tier and snippets; they are rendered as the table's
+    rows, each with ``tier`` and ``snippets`` added.
+    """
+    assert query.q is not None
+    page = conversation_search(
+        account_id=account.pk,
+        conversations=conversations_matching(account=account, start=query.start, end=query.end,
+                                             criteria=query.criteria),
+        q=query.q, sort=query.sort, limit=query.limit, cursor=query.cursor,
+        exclude_agent_ai=query.exclude_agent_ai,
     )
+    rows = conversation_rows(account=account, conversations=[hit.conversation for hit in page.hits])
+    for row, hit in zip(rows, page.hits, strict=True):
+        row["tier"] = hit.tier
+        row["snippets"] = hit.snippets
+    return ConversationPage(total=page.total, results=rows, next_cursor=page.next_cursor)
 
 
 def conversation_page(*, account: Account, query: ConversationQuery) -> ConversationPage:

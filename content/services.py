@@ -51,6 +51,7 @@ from content.checks import (
     record_key,
 )
 from content.models import Conversation, ConversationAgent, EventLog, Status, Transcript, VoiceTurns
+from search.services import search_index_refresh
 
 # The Conversation columns a record sets (besides the keys and the automatic times).
 _STATE = (
@@ -154,6 +155,10 @@ def content_upsert(
             stored[item.row["session_id"]].pk: (item.row["started_at"], item.record[name])
             for item in written if name in item.record
         })
+    # 5. The search index of the written conversations (docs/contract.md#search-index).
+    search_index_refresh(
+        account_id=account.pk, conversation_ids=[stored[item.row["session_id"]].pk for item in written]
+    )
     created = len(written) - len(existing)
     return created, len(existing)
 
@@ -360,4 +365,6 @@ def conversations_from_interactions(*, account: Account, rows: list[dict[str, An
             })
     children_replace(ConversationAgent, agents, parent="conversation_id", stored=stored)
     documents_start_sync(conversation_ids=[item.pk for item in stored.values() if not item.created])
+    # The interaction record brings searched text and identifiers (remarks, user ids).
+    search_index_refresh(account_id=account.pk, conversation_ids=[item.pk for item in stored.values()])
 

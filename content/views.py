@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from analytics_api.kernel.csv_stream import csv_response
 from analytics_api.kernel.openapi import api_operation
-from analytics_api.kernel.validation import CheckField, ChoiceParam, flag
+from analytics_api.kernel.validation import CheckField, ChoiceParam, flag, strict_text
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import request_account
 from content import events, latency, openapi, transcripts
@@ -33,6 +33,10 @@ from content.selectors import (
     transcript_messages,
     voice_turns,
 )
+from search.caller import request_searcher
+from search.services import search_history_record
+from search.snippets import transcript_matches
+from search.text import MAX_QUERY_LENGTH, search_query_parse
 from supervision import openapi as supervision_openapi
 from supervision.actors import request_actor
 from supervision.erasure import conversation_delete
@@ -56,6 +60,10 @@ class FormatSerializer(serializers.Serializer):
 
 class TranscriptParamsSerializer(FormatSerializer):
     excludeAgentAi = CheckField(required=False, check=flag, schema={"type": "boolean"})
+    q = CheckField(
+        required=False, check=lambda name: strict_text(name, max_length=MAX_QUERY_LENGTH, allow_blank=False),
+        schema={"type": "string", "maxLength": MAX_QUERY_LENGTH},
+    )
 
 
 def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -81,9 +89,15 @@ class ConversationQueryView(APIView):
             account=account, actor=request_actor(request) if filter_id else None, filter_id=filter_id,
             explicit=data.get("filters", {}),
         )
+        query = ConversationQuery.from_validated({**data, "filters": criteria or {}})
+        searcher = request_searcher(request) if query.q is not None else None
         if criteria is None:  # the saved filter and the explicit criteria exclude each other
-            return Response(ConversationPage(total=0, results=[], next_cursor=None).as_dict())
-        page = conversation_page(account=account, query=ConversationQuery.from_validated({**data, "filters": criteria}))
+            page = ConversationPage(total=0, results=[], next_cursor=None)
+        else:
+            page = conversation_page(account=account, query=query)
+        if searcher is not None:
+            api_client, acting_user = searcher
+            search_history_record(api_client=api_client, acting_user=acting_user, phrase=query.q, now=timezone.now())
         return Response(page.as_dict())
 
 
@@ -122,6 +136,7 @@ class TranscriptView(APIView):
     @api_operation(**openapi.GET_TRANSCRIPT)
     def get(self, request: Request, sessionId: str) -> HttpResponseBase:
         params = _params(TranscriptParamsSerializer, request)
+        search = search_query_parse(params["q"]) if "q" in params else None
         account = request_account(request)
         conversation = conversation_get(account=account, session_id=sessionId)
         messages = transcript_messages(conversation=conversation)
@@ -139,12 +154,19 @@ class TranscriptView(APIView):
                 rows=transcripts.transcript_csv_rows(views),
                 filename=_filename("transcript", sessionId),
             )
-        return Response({
+        answer = {
             "sessionId": conversation.session_id,
             "channel": conversation.channel,
             "subject": subject,
             "messages": views,
-        })
+        }
+        if search is not None:
+            # The in-conversation search (docs/contract.md#in-conversation-search).
+            matches = transcript_matches(shown, search)
+            for view, match in zip(views, matches, strict=True):
+                view.update(match)
+            answer["occurrences"] = sum(match["occurrences"] for match in matches)
+        return Response(answer)
 
 
 class EventsView(APIView):

@@ -47,8 +47,9 @@ class SnippetSerializer(serializers.Serializer):
 class SearchHitFieldsSerializer(serializers.Serializer):
     """What a row of the Conversations query carries with `q`."""
 
-    tier = serializers.IntegerField(help_text="0 identifier, 1 whole phrase, 2 every word, 3 some words")
-    snippets = SnippetSerializer(many=True, help_text=f"At most {MAX_SNIPPETS}, best first")
+    tier = serializers.IntegerField(required=False, help_text="With q: 0 identifier, 1 whole phrase, 2 every word, "
+                                    "3 some words")
+    snippets = SnippetSerializer(many=True, required=False, help_text=f"With q: at most {MAX_SNIPPETS}, best first")
 
 
 class HighlightSerializer(RangeSerializer):
@@ -59,8 +60,8 @@ class HighlightSerializer(RangeSerializer):
 class TranscriptMatchSerializer(serializers.Serializer):
     """What each transcript message carries with `?q=`."""
 
-    occurrences = serializers.IntegerField(help_text="Highlighted ranges in this message")
-    highlights = HighlightSerializer(many=True)
+    occurrences = serializers.IntegerField(required=False, help_text="With q: highlighted ranges in this message")
+    highlights = HighlightSerializer(many=True, required=False)
 
 
 class HistoryEntrySerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from content.visibility import AGENT_AI
+from content.transcripts import AGENT_AI
 from search.text import SearchQuery, highlight_ranges, text_tokens
 from search.units import Unit
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from content.models import Conversation, Transcript
-from content.visibility import AGENT_AI, messages_visible
+from content.transcripts import AGENT_AI, transcript_visible
 from conversations.models import Interaction
 
 SOURCE_MESSAGE = "message"
@@ -53,7 +53,7 @@ def _texts(value: Any) -> list[str]:
 
 def _message_units(messages: Iterable[Mapping[str, Any]]) -> list[Unit]:
     units = []
-    for message in messages_visible(messages):
+    for message in transcript_visible(messages):
         ref = str(message.get("id")) if message.get("id") is not None else None
         agent_ai = message.get("kind") == AGENT_AI
         email = message.get("email")

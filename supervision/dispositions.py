@@ -107,7 +107,7 @@ def dispositions_update(
             }
             conversation.save(update_fields=["sections", "updated_at"])
             _event_append(target, change=change, actor=actor)
-            # The remarks are searchable (q): the conversation's index rows follow them.
+            # The remarks are searched (docs/contract.md#search-index).
             search_index_refresh(account_id=account.pk, conversation_ids=[conversation.pk])
         webhook_enqueue(
             account_id=account.pk,

@@ -8,7 +8,9 @@ given on the command line after it take precedence. Environment variables:
 - ``WEB_HEADER_TIMEOUT`` seconds for a request's line and headers, from their first byte
   (default 10), ``WEB_BODY_TIMEOUT`` seconds for its body and for each write of the response
   (default 60: 16 MiB at 280 KB/s);
-- ``WEB_ACCESS_LOG`` (default true): one line per request on stdout;
+- ``WEB_ACCESS_LOG``: gunicorn's own line per request on stdout (default true; false with
+  ``LOG_FORMAT=json``, where the application's ``analytics_api.access`` line says more);
+- ``LOG_FORMAT=json``: gunicorn's own lines (start-up, worker exits) as JSON objects too;
 - ``PROMETHEUS_MULTIPROC_DIR``: where the workers keep their metrics (docs/contract.md#metrics);
   when unset, a private temporary directory made here and removed when gunicorn exits.
 
@@ -74,7 +76,21 @@ control_socket_disable = True
 # which would block on a client that stops reading with no time limit.
 sendfile = False
 
-accesslog = "-" if env_bool("WEB_ACCESS_LOG", True) else None
+_JSON_LOGS = os.environ.get("LOG_FORMAT", "plain").strip().lower() == "json"
+accesslog = "-" if env_bool("WEB_ACCESS_LOG", not _JSON_LOGS) else None
+if _JSON_LOGS:
+    # Merged by gunicorn over its defaults: its loggers write through the application's formatter.
+    logconfig_dict = {
+        "formatters": {"json": {"()": "analytics_api.logs.JsonFormatter"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+            "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        },
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }
 
 # Read by analytics_api.server.gunicorn_worker (gunicorn has no setting for them).
 header_timeout = env_int("WEB_HEADER_TIMEOUT", 10, minimum=1)

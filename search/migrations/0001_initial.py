@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('analytics_api', '0003_used_token_id_sha256'),
-        ('content', '0001_initial'),
+        ('content', '0003_conversations_from_interactions'),
     ]
 
     operations = [

@@ -154,7 +154,7 @@ def test_the_generator_understands_every_operation(generated_client: tuple[Path,
     api = package_dir / "analytics_api_client" / "api"
     modules = {f"{path.parent.name}/{path.stem}" for path in api.glob("*/*.py") if path.stem != "__init__"}
     assert modules == {
-        "health/get_health", "conversations/interaction_details", "conversations/call_details",
+        "health/get_health", "health/get_readiness", "conversations/interaction_details", "conversations/call_details",
         "ingestion/ingest_interactions", "ingestion/ingest_contacts", "qualityai/rawdata",
         "recordings/get_recording", "recordings/download_recording", "recordings/retry_recording",
         "settings/get_retention_settings", "settings/set_retention_settings", "settings/list_audit_log",

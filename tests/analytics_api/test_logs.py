@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django_q.tasks import async_task
 
 from analytics_api.logs import ContextLogFilter, JsonFormatter, PlainFormatter, mask_secrets
 from analytics_api.middleware import ControlCharacterLogFilter
@@ -112,3 +113,13 @@ def test_masking_keeps_what_operators_need() -> None:
     kept = "Recording file 12 stored: 3 bytes, sha256 ab12"
     assert mask_secrets(kept) == kept
     assert mask_secrets("GET interactionDetails 200 3.1 ms") == "GET interactionDetails 200 3.1 ms"
+
+
+def test_a_task_logs_json_with_its_id_and_function_as_context(db: Any, json_lines: io.StringIO) -> None:
+    task_id = async_task("recordings.tasks.recordings_sweep", sync=True)
+    [finished] = [line for line in parsed(json_lines) if line["logger"] == "analytics_api.tasks"]
+    assert finished["message"] == "Task recordings.tasks.recordings_sweep: success"
+    assert finished["request_id"] == task_id
+    assert finished["operation"] == "recordings.tasks.recordings_sweep"
+    assert finished["status"] == "success"
+    assert isinstance(finished["duration_ms"], float)

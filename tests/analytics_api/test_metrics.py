@@ -17,6 +17,7 @@ from analytics_api.tenancy.services import jwt_mint
 from recordings.models import Recording, RecordingState
 from tests.conftest import Tenant
 from tests.metrics import moved, scrape
+from tools.harness.server import free_port
 
 DETAILS = "/agentassist/api/public/analytics/account/{}/v2/interactionDetails"
 INGEST = "/api/v1/ingest/interactions"
@@ -173,6 +174,16 @@ def test_dependency_gauge_reports_each_backing_service(db: Any) -> None:
     after = scrape()
     assert after.value("analytics_dependency_up", dependency="database") == 1
     assert after.value("analytics_dependency_up", dependency="storage") == 1
+    assert ("analytics_task_queue_depth", frozenset()) in after.samples
+
+
+def test_a_service_down_is_0_and_the_gauges_needing_it_are_left_out(db: Any, settings: Any) -> None:
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    after = scrape()
+    assert after.value("analytics_dependency_up", dependency="redis") == 0
+    assert after.value("analytics_dependency_up", dependency="database") == 1
+    assert ("analytics_task_queue_depth", frozenset()) not in after.samples
+    assert ("analytics_recordings", frozenset({("state", "failed")})) in after.samples
 
 
 def test_label_values_never_carry_ids_or_paths(tenant: Tenant, anonymous: Client) -> None:

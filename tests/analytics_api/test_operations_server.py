@@ -53,7 +53,9 @@ def test_metrics_sum_the_requests_of_every_gunicorn_worker_and_logs_are_json(tmp
         assert seen == {60.0}
         writers = {path.name for path in metrics_dir.glob("counter_*.db")}
         assert len(writers) >= 2, writers
-        lines = [json.loads(line) for line in server.stderr_path.read_text().splitlines() if line.startswith("{")]
+        # Every line, gunicorn's own (start-up, workers booting) included, is one JSON object.
+        lines = [json.loads(line) for line in server.stderr_path.read_text().splitlines()]
+        assert any(line["logger"] == "gunicorn.error" for line in lines)
     access = [line for line in lines if line["logger"] == "analytics_api.access" and line["operation"] == "getHealth"]
     assert {line["request_id"] for line in access} >= {f"probe-{number}" for number in range(60)}
     assert all(line["status"] == 200 and line["level"] == "INFO" for line in access)

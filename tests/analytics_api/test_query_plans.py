@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from analytics_api.models import Account, Bot
@@ -206,3 +207,22 @@ def test_ingestion_lookups_use_indexes(volume: Tenant) -> None:
     for sql, nodes in _plans_of(captured.captured_queries):
         scans = [node["Relation Name"] for node in nodes if node["Node Type"] == "Seq Scan"]
         assert not set(scans) & DATA_TABLES, f"sequential scan of {scans} in: {sql[:300]}"
+
+
+def test_a_metrics_scrape_counts_recordings_through_the_state_index(volume: Tenant) -> None:
+    """Most recordings are available (not counted): the working and failed ones are found by index."""
+    Recording.objects.update(state="available")
+    Recording.objects.filter(conversation_id__in=[f"c-{number}" for number in range(0, 60, 3)]).update(
+        state="initial_fetch_failed"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Recording._meta.db_table}")
+    with CaptureQueriesContext(connection) as captured:
+        response = Client().get("/metrics")
+    assert response.status_code == 200
+    assert 'analytics_recordings{state="initial_fetch_failed"} 40.0' in response.content.decode()
+    plans = _plans_of(captured.captured_queries)
+    assert plans
+    for sql, nodes in plans:
+        scans = [node["Relation Name"] for node in nodes if node["Node Type"] == "Seq Scan"]
+        assert not set(scans) & DATA_TABLES, f"sequential scan of {scans} in: {sql[:300]}; {_summary(nodes)}"

@@ -89,3 +89,45 @@ def test_ctrl_c_stops_gunicorn_qcluster_and_all_their_children(serve_env: dict[s
     finally:
         for line in _left_over(marker):
             os.kill(int(line.split()[0]), signal.SIGKILL)
+
+
+def _metrics_dirs(marker: str) -> dict[str, str]:
+    """Each server process of the run (gunicorn's, qcluster's) → the PROMETHEUS_MULTIPROC_DIR it was given."""
+    found = {}
+    for process in psutil.process_iter(["pid"]):
+        try:
+            environ, command = process.environ(), " ".join(process.cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        if environ.get("SERVE_TEST_MARKER") == marker and ("gunicorn" in command or "qcluster" in command):
+            found[f"{process.pid} {command}"] = environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    return found
+
+
+def test_gunicorn_and_qcluster_share_one_fresh_metrics_directory_removed_at_exit(serve_env: dict[str, str]) -> None:
+    marker = uuid.uuid4().hex
+    port = free_port()
+    env = {**process_env(serve_env), "BIND": f"127.0.0.1:{port}", "SERVE_TEST_MARKER": marker}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "analytics_api.server.serve"], cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (_healthy(f"http://127.0.0.1:{port}") and _qcluster_running(marker)):
+            assert time.monotonic() < deadline, "the servers did not come up within 60 s"
+            time.sleep(0.25)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            assert answer.status == 200
+        dirs = _metrics_dirs(marker)
+        [directory] = set(dirs.values())
+        assert any("gunicorn" in command for command in dirs) and any("qcluster" in command for command in dirs)
+        assert Path(directory).is_dir() and oct(Path(directory).stat().st_mode & 0o777) == "0o700"
+        assert list(Path(directory).glob("counter_*.db"))  # the requests above
+        os.killpg(run.pid, signal.SIGINT)
+        run.wait(timeout=20)
+        assert not Path(directory).exists()
+    finally:
+        for line in _left_over(marker):
+            os.kill(int(line.split()[0]), signal.SIGKILL)

@@ -54,6 +54,10 @@ def test_debug_is_off_by_default(tmp_path: Path) -> None:
         ({"DJANGO_DEBUG": "1", "ALLOWED_HOSTS": "api.example.com"}, "DJANGO_DEBUG may only be on"),
         ({"SECURE_HSTS_SECONDS": "-1"}, "SECURE_HSTS_SECONDS must be at least 0"),
         ({"SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto: https"}, "SECURE_PROXY_SSL_HEADER must be a header name"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be plain or json"),
+        ({"ACCESS_LOG_LEVEL": "loud"}, "ACCESS_LOG_LEVEL must be INFO or WARNING"),
+        ({"METRICS_ALLOWED_NETS": "10.0.0.0/8,everyone"}, "METRICS_ALLOWED_NETS must list networks"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN must be at least 16 characters long"),
     ],
 )
 def test_bad_values_fail_loudly_naming_the_variable(tmp_path: Path, env: dict[str, str], message: str) -> None:

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from changes.models import Change
+from conversations.models import Interaction
 from tests.changes.conftest import (
     FEED,
     conversations,
@@ -170,3 +171,15 @@ def test_the_datasets_read_scope_is_required(db: Any) -> None:
 def test_without_a_token_it_is_401_whatever_the_dataset(anonymous: Any) -> None:
     for query in ("dataset=interactions", "dataset=nope", ""):
         assert anonymous.get(f"{FEED}?{query}").status_code == 401
+
+
+def test_records_without_a_current_pre_rendered_text_are_served_the_same(tenant: Tenant) -> None:
+    records = conversations(tenant, 3, customerinfo={"tier": "gold"}) + sessions(tenant, 2)
+    ingest(tenant, records)
+    Interaction.objects.filter(session_id__in=[records[0]["sessionId"], records[3]["sessionId"]]).update(
+        served_version=0
+    )
+
+    items, _cursor = drain(tenant)
+
+    assert {item["key"]: item["record"] for item in items} == served_by_details(tenant)

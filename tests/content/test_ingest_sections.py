@@ -224,3 +224,15 @@ def test_a_record_must_have_a_session_id_and_be_an_object(tenant: Tenant) -> Non
         {"index": 1, "errors": [{"msg": "A record must be a JSON object.", "code": "invalid_type"}]},
     ]
     assert not Conversation.objects.exists()
+
+
+def test_times_of_any_supported_year_are_stored_with_four_digits_and_sort(tenant: Tenant) -> None:
+    record = {"sessionId": "old", "transcript": [
+        {"id": "b", "time": "2025-01-01T00:00:00Z", "role": "bot"},
+        {"id": "a", "time": "0002-01-01T00:00:02+00:00", "role": "customer"},
+    ]}
+    assert send(tenant, [record]).json()["created"] == 1
+    messages = Transcript.objects.get().messages
+    assert [(m["id"], m["time"]) for m in messages] == [
+        ("a", "0002-01-01T00:00:02.000Z"), ("b", "2025-01-01T00:00:00.000Z")]
+    assert stored(tenant, "old").started_at.year == 2

@@ -58,6 +58,7 @@ schema = schemathesis.openapi.from_path(SCHEMA_PATH)
 # Every operation of the committed schema; a new one must be added here (and gets fuzzed).
 OPERATIONS = {
     "GET /api/health",
+    "GET /api/health/ready",
     "POST /agentassist/api/public/analytics/account/{accountId}/v2/interactionDetails",
     "POST /agentassist/api/public/analytics/account/{accountId}/v2/calldetails",
     "POST /api/v1/ingest/interactions",
@@ -69,6 +70,8 @@ OPERATIONS = {
     "GET /api/v1/settings/retention",
     "PUT /api/v1/settings/retention",
     "GET /api/v1/settings/audit-log",
+    "GET /api/v1/changes",
+    "POST /api/v1/counts",
 }
 MAX_EXAMPLES = 370
 MIN_TOTAL_CASES = 5000

@@ -102,6 +102,7 @@ def a_conversation(
     conversation = Conversation.objects.filter(account=tenant.account, session_id=session_id).first()
     if conversation is None:
         conversation = Conversation(account=tenant.account, session_id=session_id, started_at=started)
+    conversation.started_at = started  # interaction ingestion may have made the row with the record's start
     conversation.status = status
     conversation.ended_at = started + timedelta(minutes=5) if ended else None
     conversation.channel = "voice"

@@ -391,6 +391,17 @@ def dataset_load(*, url: str, scale: Scale, window_end: datetime, workers: int =
     with psycopg.connect(url, autocommit=True) as db:
         for table in ("conversations_interaction", "qualityai_qacontact"):
             db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+        # What ingestion records beside each record (changes.services.changes_record), COPY did not.
+        db.execute(
+            "INSERT INTO changes_change (account_id, dataset, key, op, txid, changed_at) "
+            "SELECT account_id, 'interactions', session_id, 'upsert', 0, now() FROM conversations_interaction "
+            "ORDER BY id"
+        )
+        db.execute(
+            "INSERT INTO changes_change (account_id, dataset, key, op, txid, changed_at) "
+            "SELECT c.account_id, 'qa_contacts', b.bot_id || '/' || c.conversation_id, 'upsert', 0, now() "
+            "FROM qualityai_qacontact c JOIN analytics_api_bot b ON b.id = c.stream_id ORDER BY c.id"
+        )
         analyze_began = time.perf_counter()
         db.execute("VACUUM ANALYZE")
         analyzed = time.perf_counter() - analyze_began

@@ -21,6 +21,8 @@ from django.db.models import QuerySet
 
 from analytics_api.models import Account, ApiClient, Scope
 from analytics_api.tenancy.services import api_client_create, jwt_mint
+from changes.datasets import DATASETS
+from changes.feed import feed_page
 from conversations.models import InteractionQueue
 from conversations.selectors import interaction_page, interaction_rows
 from conversations.serializers import interaction_query_validate
@@ -43,6 +45,8 @@ from tools.harness.server import BIN, REPO, Gunicorn, process_env
 from tools.harness.threads import threads_run
 from tools.harness.wrk import WrkRequest, WrkResult, run_wrk
 
+FEED = "/api/v1/changes?dataset=interactions&limit={limit}"
+FEED_LIMIT = 10_000
 INTERACTIONS = "/agentassist/api/public/analytics/account/{account}/v2/interactionDetails?limit=100&offset={page}"
 RAWDATA = "/qualityai/api/v1/public/qualitymanagement/app/{stream}/rawdata"
 SECTIONS = {"skills": [], "userleveltags": [], "sessionleveltags": [], "customerinfo": []}
@@ -149,6 +153,7 @@ class Suite:
                     ),
                 ))
         self._define_rawdata()
+        self._define_feed()
         week_page0 = self.scenarios[0]
         self.ceilings = [
             Scenario(
@@ -195,6 +200,15 @@ class Suite:
                         json_page_sql(contacts.order_by(*PAGE_ORDER), skip=query.skip, limit=query.limit),
                     ],
                 ))
+
+    def _define_feed(self) -> None:
+        """The change feed read from the beginning, a full page of ``FEED_LIMIT`` interactions."""
+        page = feed_page(account=self.account, dataset=DATASETS["interactions"], after=None, limit=FEED_LIMIT)
+        self.scenarios.append(Scenario(
+            key="feed-interactions", figure="6", title=f"change feed, interactions, limit {FEED_LIMIT:,}",
+            request=WrkRequest("GET", FEED.format(limit=FEED_LIMIT), {"auth": self.token}),
+            records=page.count, floor_statements=[],
+        ))
 
     # ---- measurement -------------------------------------------------------------------------
 

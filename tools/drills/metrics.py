@@ -98,3 +98,32 @@ def latency_agrees(*, measured_ms: float, bounds_s: tuple[float, float]) -> bool
     """
     lower_ms, upper_ms = bounds_s[0] * 1000, bounds_s[1] * 1000
     return lower_ms <= measured_ms <= max(upper_ms * 2.5, upper_ms + 5.0)
+
+
+@dataclass
+class OperatorView:
+    """What an operator's probes see at one moment: readiness, and /metrics (None: no answer)."""
+
+    ready_status: int
+    ready_fields: list[str]
+    up: dict[str, float] | None
+    dependency_errors: dict[str, float] | None
+
+
+def operator_view(base_url: str) -> OperatorView:
+    """``/api/health/ready`` (its status and the fields it names) and ``/metrics``' dependency families."""
+    ready = call(base_url, "GET", "/api/health/ready", timeout_s=30)
+    fields = [item.get("field", "") for item in ready.json()["errors"]] if ready.is_error_envelope() else []
+    try:
+        metrics = scrape(base_url)
+    except RuntimeError:
+        return OperatorView(ready.status, fields, None, None)
+    return OperatorView(
+        ready.status, fields,
+        up=_by_dependency(metrics, "analytics_dependency_up"),
+        dependency_errors=_by_dependency(metrics, "analytics_dependency_errors_total"),
+    )
+
+
+def _by_dependency(metrics: Scrape, name: str) -> dict[str, float]:
+    return {dict(labels)["dependency"]: value for (sample, labels), value in metrics.samples.items() if sample == name}

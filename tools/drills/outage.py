@@ -24,6 +24,10 @@ Scenarios, in order (exit 1 if any criterion fails; results in ``tools/drills/re
 (c) The recording jobs queued before each stopped-server outage all end ``available`` afterwards;
     an attempt the outage cut (its worker could not record the outcome before its lease ran out)
     counts as failed (``initial_fetch_failed``), and a user's retry through the API then fetches it.
+(e) In every outage, halfway through it: ``/api/health/ready`` answers 503 naming the stopped
+    service (``database`` or ``redis``) and ``/metrics`` still answers, reporting it down
+    (``analytics_dependency_up`` 0); after the recovery, readiness is 200 and the gauge 1 again,
+    and ``analytics_dependency_errors_total`` counted the 503s the outage caused.
 (d) ``kill -9`` of the django-q2 worker holding a connection to the (slow) recording server: once
     the lease runs out the killed attempt is recorded as failed (``initial_fetch_failed``, the
     lease message) rather than taken again, a user's retry fetches it, and every recording ends
@@ -53,6 +57,7 @@ import redis
 from tools.drills.backends import PrivatePostgres, PrivateRedis, SilentPort
 from tools.drills.client import Hit, Probe, call
 from tools.drills.ingest import BatchOutcome, IngestStream, StreamPlan, batch_bodies
+from tools.drills.metrics import OperatorView, operator_view
 from tools.drills.recording_server import RecordingServer, sha256_for
 from tools.drills.records import (
     INGEST_CONTACTS,
@@ -285,23 +290,28 @@ def _outage(report: Report, stack: Stack, scenario: Scenario, *, outage_s: float
         start=datetime.now(UTC).replace(microsecond=0) - timedelta(days=120), timeout_s=90,
     )
     total_s = BEFORE_S + 5 + outage_s + SETTLE_S + AFTER_S
-    with ExitStack() as running, ThreadPoolExecutor(max_workers=1) as pool:
+    with ExitStack() as running, ThreadPoolExecutor(max_workers=2) as pool:
         stream = running.enter_context(IngestStream(plan, stack.var_dir / f"{name}.jsonl"))
         probe = running.enter_context(Probe(stack.server.base_url, stack.reads))
         began = time.time()
         load = pool.submit(run_wrk, base_url=stack.server.base_url, requests=[r for _, r in stack.reads],
                            connections=stack.concurrency, threads=2, duration_s=total_s, timeout_s=60)
         time.sleep(BEFORE_S)
+        seen_before = operator_view(stack.server.base_url)
         in_flight_since = stream.wait_in_flight(for_at_least_s=0.3, timeout_s=5)
         stopped_at = time.time()
         scenario.down()
         print(f"[outage] {name}: dependency stopped (a batch in flight since {stopped_at - in_flight_since:.1f} s)"
               if in_flight_since else f"[outage] {name}: dependency stopped", flush=True)
+        time.sleep(max(0.0, stopped_at + outage_s / 2 - time.time()))
+        # In a thread: the dependency comes back on time however long the probes take.
+        probing = pool.submit(operator_view, stack.server.base_url)
         time.sleep(max(0.0, stopped_at + outage_s - time.time()))
         scenario.up()
         restarted_at = time.time()
         print(f"[outage] {name}: dependency back after {restarted_at - stopped_at:.0f} s", flush=True)
         result = load.result()
+        seen_down = probing.result()
         stream.stop()
         probe.stop()
     hits = probe.hits
@@ -351,7 +361,31 @@ def _outage(report: Report, stack: Stack, scenario: Scenario, *, outage_s: float
                  f"status key refreshed {alive_after:.0f} s after the check began" if alive_after >= 0
                  else "no status refresh within 30 s: the sentinel is stuck")
     _batches_check(report, name, stack, plan, outcomes, stopped_at)
+    _check_operator_view(report, scenario, seen_before, seen_down, operator_view(stack.server.base_url))
     return recordings
+
+
+def _check_operator_view(
+    report: Report, scenario: Scenario, before: OperatorView, during: OperatorView, after: OperatorView
+) -> None:
+    """Readiness and /metrics named the stopped service during the outage, and cleared after it."""
+    name = scenario.name
+    dependency = "database" if name.startswith("postgres") else "redis"
+    report.data[name]["operator_view"] = {"before": asdict(before), "during": asdict(during), "after": asdict(after)}
+    report.check(
+        f"{name}: readiness 503 naming {dependency} and /metrics reporting it down, during the outage",
+        during.ready_status == 503 and dependency in during.ready_fields
+        and during.up is not None and during.up.get(dependency) == 0,
+        f"readiness {during.ready_status} {during.ready_fields}; analytics_dependency_up {during.up}",
+    )
+    caused = (after.dependency_errors or {}).get(dependency, 0) - (before.dependency_errors or {}).get(dependency, 0)
+    report.check(
+        f"{name}: readiness 200 and {dependency} up again after the recovery, its 503s counted",
+        before.ready_status == 200 and after.ready_status == 200 and after.up is not None
+        and after.up.get(dependency) == 1 and caused > 0,
+        f"readiness {before.ready_status} before, {after.ready_status} after; analytics_dependency_up {after.up}; "
+        f"{caused:.0f} errors of {dependency} counted by analytics_dependency_errors_total during the outage",
+    )
 
 
 def _cluster_alive(redis_url: str) -> bool:
