@@ -38,6 +38,7 @@ from analytics_api.kernel.validation import (
     whole_number,
 )
 from content.models import Sentiment, Status
+from diagnostics.checks import diagnostics_check
 
 # --- Caps (docs/contract.md#content-caps) ---------------------------------------------------------
 MAX_MESSAGES = 2_000  # messages in one record's transcript
@@ -353,8 +354,8 @@ EVENTS = _list("events", EVENT, MAX_EVENTS)
 VOICE_TURNS = _list("voiceTurns", TURN, MAX_TURNS)
 
 # Sections kept by another app in a table of its own (its check here, its writer in
-# content.services.OTHER_WRITERS under the same name), e.g. "diagnostics": diagnostics_check.
-OTHER_SECTIONS: dict[str, Check] = {}
+# content.services.OTHER_WRITERS under the same name).
+OTHER_SECTIONS: dict[str, Check] = {"diagnostics": diagnostics_check}
 
 RECORD_FIELDS: dict[str, Check] = {
     "sessionId": _id("sessionId"),

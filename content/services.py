@@ -51,6 +51,8 @@ from content.checks import (
     record_key,
 )
 from content.models import Conversation, ConversationAgent, EventLog, Status, Transcript, VoiceTurns
+from diagnostics.models import CallDiagnostics
+from diagnostics.services import diagnostics_replace
 from search.services import search_index_refresh
 
 # The Conversation columns a record sets (besides the keys and the automatic times).
@@ -72,8 +74,8 @@ DOCUMENTS = (
 
 # Writers of the sections of content.checks.OTHER_SECTIONS, by name: called once per batch, inside its
 # transaction, as writer(account_id=…, sections={conversation pk: (its start, the validated section)}),
-# they replace the section of each conversation given (e.g. "diagnostics": diagnostics_replace).
-OTHER_WRITERS: dict[str, Callable[..., None]] = {}
+# they replace the section of each conversation given.
+OTHER_WRITERS: dict[str, Callable[..., None]] = {"diagnostics": diagnostics_replace}
 
 
 @dataclass
@@ -304,7 +306,7 @@ def documents_start_sync(*, conversation_ids: list[int]) -> None:
     if not conversation_ids:
         return
     start = Subquery(Conversation.objects.filter(pk=OuterRef("conversation_id")).values("started_at")[:1])
-    for model in (Transcript, EventLog, VoiceTurns):
+    for model in (Transcript, EventLog, VoiceTurns, CallDiagnostics):
         model.objects.filter(conversation_id__in=conversation_ids).exclude(
             started_at=F("conversation__started_at")
         ).update(started_at=start)

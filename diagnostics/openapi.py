@@ -123,7 +123,7 @@ DIAGNOSTICS: dict[str, Any] = {
         404: error_response(
             "No such conversation in the caller's account (another account's is 404 too).",
             ("Unknown conversation", {
-                "msg": "No conversation 'c-unknown' in this account: check the sessionId.",
+                "msg": "No conversation 'c-unknown' in this account.",
                 "code": "not_found", "field": "sessionId",
             }),
         ),

@@ -14,7 +14,7 @@ from typing import Any
 from analytics_api.kernel.dates import parse_aware
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
-from content.models import Conversation
+from content.selectors import conversation_get
 from conversations.models import Interaction
 from diagnostics.models import CallDiagnostics
 from supervision.masking import Masker, account_obscures
@@ -40,15 +40,7 @@ def diagnostics_get(*, account: Account, session_id: str) -> CallDiagnosticsView
     404 for an unknown (or another account's) conversation, 409 ``not_voice`` for a chat or e-mail one;
     a voice call with nothing ingested yet has an empty flow.
     """
-    conversation = (
-        Conversation.objects.filter(account=account, session_id=session_id)
-        .only("pk", "channel", "session_id", "sections").first()
-    )
-    if conversation is None:
-        raise ApiError(
-            f"No conversation {session_id!r} in this account: check the sessionId.",
-            code="not_found", status_code=404, field="sessionId",
-        )
+    conversation = conversation_get(account=account, session_id=session_id)
     if conversation.channel not in (None, "voice"):
         raise ApiError(NOT_VOICE, code="not_voice", status_code=409)
     stored = CallDiagnostics.objects.filter(conversation=conversation).values_list("document", flat=True).first()
@@ -59,6 +51,16 @@ def diagnostics_get(*, account: Account, session_id: str) -> CallDiagnosticsView
         interaction = interactions.values_list("document", flat=True).first()
         document = Masker.of(document=interaction, sections=conversation.sections).value(document)
     return diagnostics_view(session_id=session_id, document=document)
+
+
+def diagnostics_example(*, account: Account) -> str | None:
+    """The sessionId of the account's latest ended voice call with diagnostics (demo_setup's ``CALL``)."""
+    return (
+        CallDiagnostics.objects.filter(account=account, conversation__ended_at__isnull=False)
+        .order_by("-started_at")
+        .values_list("conversation__session_id", flat=True)
+        .first()
+    )
 
 
 def diagnostics_view(*, session_id: str, document: dict[str, Any]) -> CallDiagnosticsView:

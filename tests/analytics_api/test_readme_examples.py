@@ -15,7 +15,9 @@ Which blocks run (a README change that drops or adds examples changes the counts
 - a block without ``curl`` shows ``manage.py`` commands for an operator at the server's checkout
   (with ``<placeholders>``, or needing its ``.venv``): it is skipped, and must hold only such lines;
 - the recordings block runs on the demo calls ``demo_setup`` names (``$CONVERSATION`` plays,
-  ``$FAILED_CONVERSATION`` failed and is retried); the download must be a FLAC file.
+  ``$FAILED_CONVERSATION`` failed and is retried); the download must be a FLAC file;
+- the conversations block runs on the demo voice call ``$CALL`` (its details, transcript, latency,
+  diagnostics and capture file).
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def run_sh(demo: Demo, script: str, cwd: Path) -> list[Answer]:
 def test_demo_setup_prints_every_variable_the_examples_use(demo: Demo) -> None:
     names = re.findall(r"\b([A-Z_]+)=", demo.exports)
     assert sorted(names) == [
-        "ACCOUNT", "BASE", "CONVERSATION", "END", "FAILED_CONVERSATION", "ORG", "START", "STREAM", "TOKEN"
+        "ACCOUNT", "BASE", "CALL", "CONVERSATION", "END", "FAILED_CONVERSATION", "ORG", "START", "STREAM", "TOKEN"
     ]
     assert f"BASE={demo.base_url}" in demo.exports
 
@@ -116,10 +118,14 @@ def test_every_example_of_calling_the_endpoints_answers_data_on_the_demo_account
 
     playing = re.search(r"\bCONVERSATION=(\S+)", demo.exports).group(1)
     failed = re.search(r"\bFAILED_CONVERSATION=(\S+)", demo.exports).group(1)
+    call = re.search(r"\bCALL=(\S+)", demo.exports).group(1)
     for answer in answers:
         assert 200 <= answer.status < 300, answer
         if answer.url.endswith("/download"):  # saved by -OJ under the name the server gives
             assert (tmp_path / f"{playing}-mixed.flac").read_bytes()[:4] == b"fLaC"
+            continue
+        if answer.url.endswith("format=pcap"):  # a libpcap file, magic number a1b2c3d4 (little-endian)
+            assert (tmp_path / f"diagnostics-{call}.pcap").read_bytes()[:4] == bytes.fromhex("d4c3b2a1")
             continue
         document = json.loads(answer.body)
         if answer.url.endswith(f"/recordings/{playing}"):
@@ -134,12 +140,23 @@ def test_every_example_of_calling_the_endpoints_answers_data_on_the_demo_account
             assert document["totalResults"] > 0, answer
         elif "/api/v1/ingest/" in answer.url:
             assert document["rejected"] == [] and document["created"] + document["updated"] > 0, answer
-    # interactionDetails + calldetails, rawdata, ingestion (2), recordings (4), retention and audit log (3).
-    assert (len(ran), len(answers)) == (5, 12), ran
+        elif answer.url.endswith("/conversations/query"):
+            assert document["total"] > 0 and document["results"], answer
+        elif answer.url.endswith(f"/conversations/{call}"):
+            assert document["sessionId"] == call, answer
+        elif answer.url.endswith("/transcript"):
+            assert document["messages"], answer
+        elif answer.url.endswith("/latency"):
+            assert document["turns"], answer
+        elif answer.url.endswith("/diagnostics"):
+            assert document["flow"] and document["qos"]["reports"] > 0, answer
+    # interactionDetails + calldetails, rawdata, ingestion (2), recordings (4), retention and audit log (3),
+    # conversations (6).
+    assert (len(ran), len(answers)) == (6, 18), ran
     assert len(answers) == sum(block.count("curl ") for block in ran)  # every curl answered once
     assert {Path(answer.url.split("?")[0]).name for answer in answers} == {
         "interactionDetails", "calldetails", "rawdata", "interactions", "contacts", "retention", "audit-log",
-        playing, "download", failed, "retry",
+        playing, "download", failed, "retry", "query", call, "transcript", "latency", "diagnostics",
     }
     # The heredoc filled in today's date: the contacts are in the window the examples query.
     contacts = json.loads((tmp_path / "contacts.json").read_text())["records"]

@@ -103,7 +103,7 @@ def test_another_accounts_call_is_404_in_every_format(tenant: Any, outsider: Any
         response = outsider.get(path("call-1", query))
         assert response.status_code == 404
         assert response.json()["errors"] == [{
-            "msg": "No conversation 'call-1' in this account: check the sessionId.", "code": "not_found",
+            "msg": "No conversation 'call-1' in this account.", "code": "not_found",
             "field": "sessionId",
         }]
 

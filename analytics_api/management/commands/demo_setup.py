@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from analytics_api.models import Account, ApiClient, Scope
 from analytics_api.tenancy.services import account_ensure, api_client_create, jwt_mint
+from diagnostics.selectors import diagnostics_example
 from recordings.models import RETRYABLE_STATES, RecordingState
 from recordings.selectors import recording_example
 
@@ -47,9 +48,11 @@ class Command(BaseCommand):
         # Demo calls for the README's recordings examples: one whose recording plays, one to retry.
         playing = recording_example(account=account, states=[RecordingState.AVAILABLE])
         failed = recording_example(account=account, states=RETRYABLE_STATES)
+        # A voice call with its transcript, latency and diagnostics, for the conversation examples.
+        call = diagnostics_example(account=account)
         conversation = "".join(
             f"export {name}={value}\n"
-            for name, value in (("CONVERSATION", playing), ("FAILED_CONVERSATION", failed))
+            for name, value in (("CONVERSATION", playing), ("FAILED_CONVERSATION", failed), ("CALL", call))
             if value
         )
         self.stdout.write(

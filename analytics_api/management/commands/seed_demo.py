@@ -9,6 +9,7 @@ from analytics_api.models import Account
 from analytics_api.tenancy.services import account_ensure
 from content.demo import content_seed
 from conversations.demo import interactions_seed
+from diagnostics.demo import diagnostics_seed
 from qualityai.demo import contacts_seed
 from recordings.demo import DemoCall, recordings_demo_seed
 
@@ -43,6 +44,7 @@ class Command(BaseCommand):
             account=account, days=options["days"], per_day=options["per_day"], seed=options["seed"]
         )
         contents = content_seed(account=account, seed=options["seed"])
+        calls = diagnostics_seed(account=account, seed=options["seed"])
         contacts = contacts_seed(account=account, conversations=conversations, seed=options["seed"])
         recordings = recordings_demo_seed(
             account=account,
@@ -55,6 +57,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Seeded account {account.account_id}: {account.interactions.count()} interactions "
             f"({len(conversations)} agent-handled), {contents} with their content (transcript, events, voice turns), "
+            f"{calls} voice calls with diagnostics, "
             f"{contacts} Quality AI contacts, "
             f"{len(recordings.available)} playable recordings"
             + (f" and 1 failed one ({recordings.failed})." if recordings.failed else ".")
