@@ -161,11 +161,18 @@ QUERY_CONVERSATIONS: dict[str, Any] = {
         "by default: tier 0 (an identifier equals `q`), 1 (the whole phrase in one message), 2 (every "
         "word), 3 (some words), then relevance, then the newest. Each row adds `tier` and up to "
         f"{MAX_SNIPPETS} `snippets` with highlight ranges; `total` counts every tier. A `q` of stop words "
-        "only is a 400 (`only_stop_words`). Each search is saved in the caller's search history."
+        "only is a 400 (`only_stop_words`). Each search is saved in the caller's search history.\n\n"
+        "`filterId` applies one of the caller's saved filters (`/api/v1/filters`; the owner is the API "
+        "client and `X-Acting-User`); explicit `filters` narrow it (a list criterion keeps the values both "
+        "allow, custom-tag clauses add up). Another owner's filter is 404."
     ),
     "request": ConversationQuerySerializer,
     "responses": {
         200: QueryOut,
+        404: error_response(
+            "filterId names no saved filter of the caller.",
+            ("Unknown filter", {"msg": "No saved filter '42' of yours.", "code": "not_found", "field": "filterId"}),
+        ),
         400: error_response(
             "Bad body; every problem is listed, each naming its field.",
             ("Window too long", {"msg": f"The window from startDate to endDate must be at most {MAX_WINDOW_DAYS} "

@@ -30,6 +30,7 @@ from content.criteria import (
 from qualityai.fields import UtcDateTime
 from search.openapi import Q_DESCRIPTION
 from search.text import MAX_QUERY_LENGTH
+from supervision.serializers import filter_id_check
 
 MAX_WINDOW_DAYS = 92
 LIMIT_MAX = 100
@@ -139,6 +140,12 @@ class ConversationQuerySerializer(serializers.Serializer):
         check=lambda name: criteria_check,
         schema=_CRITERIA_SCHEMA,
         help_text="Criteria, all of which must hold; an empty list filters nothing.",
+    )
+    filterId = CheckField(
+        required=False,
+        check=filter_id_check,
+        schema={"type": "integer", "minimum": 1},
+        help_text="A saved filter of the caller (/api/v1/filters): its criteria apply, narrowed by filters.",
     )
     sort = ChoiceParam(
         choices=SORTS,

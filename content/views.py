@@ -21,6 +21,7 @@ from content import events, latency, openapi, transcripts
 from content.details import conversation_detail
 from content.queries import ConversationQuerySerializer
 from content.selectors import (
+    ConversationPage,
     ConversationQuery,
     conversation_events,
     conversation_get,
@@ -37,6 +38,7 @@ from search.text import MAX_QUERY_LENGTH, search_query_parse
 from supervision import openapi as supervision_openapi
 from supervision.actors import request_actor
 from supervision.erasure import conversation_delete
+from supervision.filters import query_criteria
 from supervision.masking import Masker, account_obscures
 
 JSON = "json"
@@ -86,9 +88,18 @@ class ConversationQueryView(APIView):
     def post(self, request: Request) -> Response:
         body = ConversationQuerySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        query = ConversationQuery.from_validated(body.validated_data)
+        account, data = request_account(request), body.validated_data
+        filter_id = data.get("filterId")
+        criteria = query_criteria(
+            account=account, actor=request_actor(request) if filter_id else None, filter_id=filter_id,
+            explicit=data.get("filters", {}),
+        )
+        query = ConversationQuery.from_validated({**data, "filters": criteria or {}})
         searcher = request_searcher(request) if query.q is not None else None
-        page = conversation_page(account=request_account(request), query=query)
+        if criteria is None:  # the saved filter and the explicit criteria exclude each other
+            page = ConversationPage(total=0, results=[], next_cursor=None)
+        else:
+            page = conversation_page(account=account, query=query)
         if searcher is not None:
             api_client, acting_user = searcher
             search_history_record(api_client=api_client, acting_user=acting_user, phrase=query.q, now=timezone.now())

@@ -73,7 +73,8 @@ def dispositions_update(
        ``dispositionRemarks``) and re-render its served text, so interactionDetails and calldetails
        show them at once (and the change feed serves the record again); and into the content's
        sections for the conversation reads.
-    3. Append a ``disposition_updated`` event to the conversation's events.
+    3. Append a ``disposition_updated`` event to the conversation's events; refresh its search index
+       (remarks are searched).
     4. Log the change (time, client, acting user, before, after).
     5. Queue the notification of the conversation's agents to the account's webhook (the outbox of
        webhooks: signed, retried, delivered once the transaction commits; nothing without a URL).

@@ -29,6 +29,7 @@ from qualityai.models import QaContact
 from recordings.jobs import temp_key
 from recordings.models import AuditAction, AuditEntry, Recording, RecordingFile
 from recordings.storage import StorageError, recording_storage
+from search.models import SearchIdentifier, SearchMessage
 from search.services import search_index_remove
 from supervision.actors import Actor
 from supervision.masking import customer_contacts
@@ -98,8 +99,8 @@ def conversations_erase(
 
     1. Lock the rows; remove the recordings' stored objects (503 and nothing erased if storage fails).
     2. Delete, counting each kind: recordings (with their files), Quality AI contacts of the
-       conversations, content (conversation, transcript, events, voice turns, call diagnostics,
-       agent links), the
+       conversations, search entries, content (conversation, transcript, events, voice turns, call
+       diagnostics, agent links), the
        disposition log, the interaction records (with their queue links).
        Tombstones of the interaction records and Quality AI contacts go to the change feed.
     3. Write one audit entry naming the conversations and the counts.
@@ -129,7 +130,12 @@ def conversations_erase(
         ])
         counts["recordings"] = recordings.delete()[1].get(Recording._meta.label, 0)
         counts["qaContacts"] = contacts.delete()[1].get(QaContact._meta.label, 0)
-        search_index_remove(account_id=account.pk, conversation_ids=list(conversations.values_list("pk", flat=True)))
+        conversation_pks = list(conversations.values_list("pk", flat=True))
+        counts["searchEntries"] = (
+            SearchMessage.objects.filter(account=account, conversation_id__in=conversation_pks).count()
+            + SearchIdentifier.objects.filter(account=account, conversation_id__in=conversation_pks).count()
+        )
+        search_index_remove(account_id=account.pk, conversation_ids=conversation_pks)
         counts["conversations"] = conversations.delete()[1].get(Conversation._meta.label, 0)
         counts["dispositionChanges"] = DispositionChange.objects.filter(
             account=account, session_id__in=erased.session_ids

@@ -9,17 +9,17 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from analytics_api.kernel.csv_stream import csv_lines
 from analytics_api.kernel.dates import render_utc_ms
-from analytics_api.kernel.streams import csv_stream, zip_stream
+from analytics_api.kernel.streams import zip_stream
 from analytics_api.models import Account
+from content import transcripts
 from content.models import Conversation, ConversationAgent, Status, Transcript
 from conversations.models import Interaction
 from supervision.masking import Masker, account_obscures
 
-TRANSCRIPT_HEADER = [
-    "time", "role", "kind", "agentId", "agentName", "text", "emailSubject", "emailFrom", "emailTo", "emailCc",
-    "emailBcc",
-]
+# The transcript CSV of GET /api/v1/conversations/{sessionId}/transcript?format=csv (content.transcripts).
+TRANSCRIPT_HEADER = list(transcripts.CSV_HEADER)
 CONVERSATION_HEADER = [
     "sessionId", "startTime", "endTime", "durationSeconds", "channel", "status", "smartStatus", "language",
     "customerName", "customerPhone", "customerEmail", "userId", "agents", "csat", "nps", "like", "sentiment",
@@ -46,31 +46,17 @@ def _joined(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def transcript_shown(messages: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    """The messages that may be shown: customer speech between ``hold_start`` and ``hold_end`` never is."""
-    on_hold = False
-    for message in messages:
-        kind = message.get("kind", "message")
-        if kind == "hold_start":
-            on_hold = True
-        elif kind == "hold_end":
-            on_hold = False
-        elif on_hold and message.get("role") == "customer":
-            continue
-        yield message
+def transcript_csv_rows(messages: Iterable[Mapping[str, Any]], masker: Masker | None) -> Iterator[list[Any]]:
+    """The rows of the transcript's own CSV: what may be shown (hold suppressed), contacts masked when asked."""
+    views = [transcripts.message_view(message) for message in transcripts.transcript_visible(messages)]
+    if masker is not None:
+        views = [masker.message(view) for view in views]
+    return transcripts.transcript_csv_rows(views)
 
 
-def transcript_csv_rows(messages: Iterable[Mapping[str, Any]], masker: Masker | None) -> Iterator[list[str]]:
-    for message in transcript_shown(messages):
-        if masker is not None:
-            message = masker.message(message)
-        email = message.get("email") if isinstance(message.get("email"), Mapping) else {}
-        yield [
-            _joined(message.get("time")), _joined(message.get("role")), _joined(message.get("kind", "message")),
-            _joined(message.get("agentId")), _joined(message.get("agentName")), _joined(message.get("text")),
-            _joined(email.get("subject")), _joined(email.get("from")), _joined(email.get("to")),
-            _joined(email.get("cc")), _joined(email.get("bcc")),
-        ]
+def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
+    for line in lines:
+        yield line.encode()
 
 
 def _maskers(account: Account, session_ids: list[str], messages: Mapping[str, list[Any]]) -> dict[str, Masker]:
@@ -112,7 +98,9 @@ def transcripts_zip(*, account: Account, session_ids: list[str], at: datetime) -
     entries = (
         (
             unique(transcript_entry_name(session_id)),
-            csv_stream(TRANSCRIPT_HEADER, transcript_csv_rows(messages.get(session_id, ()), maskers.get(session_id))),
+            _encoded(csv_lines(
+                TRANSCRIPT_HEADER, transcript_csv_rows(messages.get(session_id, ()), maskers.get(session_id))
+            )),
         )
         for session_id in session_ids
     )
@@ -197,4 +185,4 @@ def conversations_csv(*, account: Account, rows: QuerySet[Conversation]) -> Iter
                 masker = Masker.of(document=document, sections=row.sections) if obscure else None
                 yield conversation_csv_row(row, document, agents.get(row.pk, []), masker)
 
-    return csv_stream(CONVERSATION_HEADER, lines())
+    return _encoded(csv_lines(CONVERSATION_HEADER, lines()))

@@ -92,11 +92,22 @@ def filter_delete(*, account: Account, actor: Actor, filter_id: str) -> None:
     filter_get(account=account, actor=actor, filter_id=filter_id).delete()
 
 
-def filter_for_query(*, account: Account, actor: Actor, filter_id: Any) -> dict[str, Any]:
-    """The criteria of ``filterId`` for the query and export endpoints (404 when not the caller's)."""
-    if not isinstance(filter_id, int | str) or isinstance(filter_id, bool):
-        raise ApiError("filterId must be the id of one of your saved filters.", code="invalid", field="filterId")
-    return filter_get(account=account, actor=actor, filter_id=str(filter_id)).criteria
+def query_criteria(
+    *, account: Account, actor: Actor | None, filter_id: str | None, explicit: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The criteria a query or export applies: ``filterId``'s saved criteria narrowed by the explicit
+    ones (:func:`criteria_narrowed`), or the explicit ones alone; None when nothing can match.
+
+    Another owner's filter is 404 on ``filterId``.
+    """
+    if filter_id is None or actor is None:
+        return explicit
+    found = _owned(account=account, actor=actor).filter(pk=int(filter_id)).first()
+    if found is None:
+        raise ApiError(
+            f"No saved filter {filter_id!r} of yours.", code="not_found", status_code=404, field="filterId"
+        )
+    return criteria_narrowed(found.criteria, explicit)
 
 
 def criteria_narrowed(saved: dict[str, Any], explicit: dict[str, Any]) -> dict[str, Any] | None:

@@ -189,7 +189,7 @@ FLAG_REMOVE: dict[str, Any] = {
 _ERASED = {
     "interactions": 1, "conversations": 1, "transcripts": 1, "events": 1, "voiceTurns": 0,
     "diagnostics": 1, "dispositionChanges": 0,
-    "qaContacts": 1, "recordings": 1, "recordingFiles": 2, "storedObjects": 2,
+    "qaContacts": 1, "searchEntries": 14, "recordings": 1, "recordingFiles": 2, "storedObjects": 2,
 }
 
 CONVERSATION_DELETE: dict[str, Any] = {
@@ -434,14 +434,25 @@ CONVERSATIONS_EXPORT: dict[str, Any] = {
     "summary": "Export conversation data as CSV",
     "description": (
         f"The rows of the selected conversations (1 to {MAX_SELECTED_CONVERSATIONS:,} `sessionIds`; others' and "
-        f"unknown ones are left out) as CSV, in start order, streamed in constant memory. Columns: "
+        "unknown ones are left out), or of every conversation a query body selects (`startDate`, `endDate`, "
+        "`filters`, `filterId` as `POST /api/v1/conversations/query` takes them; `q` is refused), as CSV, in "
+        "start order, streamed in constant memory. Columns: "
         f"{', '.join(CONVERSATION_HEADER)}. Customer phone and e-mail are masked when the account "
         "obscures customer info."
     ),
     "request": SessionIdsIn,
-    "examples": [OpenApiExample("Selected", value={"sessionIds": ["c-91b7e2f0", "c-5d0e77aa"]}, request_only=True)],
+    "parameters": [ACTING_USER],
+    "examples": [
+        OpenApiExample("Selected", value={"sessionIds": ["c-91b7e2f0", "c-5d0e77aa"]}, request_only=True),
+        OpenApiExample("A query", value={"startDate": "2025-09-24", "endDate": "2025-09-30", "filterId": 42,
+                                         "filters": {"channels": ["voice"]}}, request_only=True),
+    ],
     "responses": {
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV, as an attachment."),
+        404: error_response(
+            "filterId names no saved filter of the caller.",
+            ("Unknown filter", {"msg": "No saved filter '42' of yours.", "code": "not_found", "field": "filterId"}),
+        ),
         400: error_response(
             "Invalid body.",
             ("Empty", {"msg": "sessionIds must name at least one conversation.", "code": "invalid",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.text import is_storable
 from analytics_api.models import Account
+from content.criteria import conversations_matching
 from content.models import Conversation
 from conversations.models import Interaction
 from supervision.models import DispositionChange
@@ -60,3 +63,20 @@ def disposition_log(*, account: Account, session_id: str) -> list[DispositionCha
 def conversations_selected(*, account: Account, session_ids: list[str]) -> QuerySet[Conversation]:
     """The account's conversations among ``session_ids`` (others' and unknown ones are simply absent)."""
     return Conversation.objects.filter(account=account, session_id__in=session_ids)
+
+
+EXPORT_SEARCH_UNSUPPORTED = (
+    "The conversation export does not search: leave q out, and select the conversations with filters, "
+    "filterId or sessionIds."
+)
+
+
+def conversations_queried(
+    *, account: Account, start: datetime, end: datetime, criteria: dict[str, Any] | None, q: str | None
+) -> QuerySet[Conversation]:
+    """The conversations a query body selects (its window and criteria); none when the criteria exclude all."""
+    if q is not None:
+        raise ApiError(EXPORT_SEARCH_UNSUPPORTED, code="invalid", field="q")
+    if criteria is None:
+        return Conversation.objects.none()
+    return conversations_matching(account=account, start=start, end=end, criteria=criteria)

@@ -170,3 +170,18 @@ def _selected(data: Any) -> list[str]:
     if not ids:
         raise invalid("sessionIds must name at least one conversation.")
     return list(dict.fromkeys(ids))
+
+
+FILTER_ID_MESSAGE = "filterId must be the id of one of your saved filters (a positive integer)."
+
+
+def filter_id_check(_name: str) -> Any:
+    """A saved filter's id, as a JSON integer or its digits; answered as text."""
+
+    def check(data: Any) -> str:
+        text = str(data) if data.__class__ is int else data
+        if not isinstance(text, str) or not text.isdigit() or len(text) > 18 or int(text) < 1:
+            raise invalid(FILTER_ID_MESSAGE)
+        return text
+
+    return check

@@ -15,6 +15,7 @@ from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import request_account
+from content.queries import ConversationQuerySerializer
 from supervision import openapi
 from supervision.actors import request_actor
 from supervision.dispositions import dispositions_update
@@ -29,11 +30,12 @@ from supervision.filters import (
     filter_make_default,
     filter_update,
     filters_list,
+    query_criteria,
 )
 from supervision.flags import flag_add, flag_remove
 from supervision.models import DispositionChange
 from supervision.privacy import privacy_settings_get, privacy_settings_update
-from supervision.selectors import conversations_selected, disposition_log
+from supervision.selectors import conversations_queried, conversations_selected, disposition_log
 from supervision.serializers import (
     DispositionsIn,
     ErasureIn,
@@ -231,8 +233,18 @@ class ConversationExportView(APIView):
     @api_operation(**openapi.CONVERSATIONS_EXPORT)
     def post(self, request: Request) -> StreamingHttpResponse:
         account = request_account(request)
-        body = _valid(SessionIdsIn, request.data)
-        rows = conversations_selected(account=account, session_ids=body["sessionIds"])
+        if isinstance(request.data, dict) and "sessionIds" in request.data:
+            rows = conversations_selected(account=account, session_ids=_valid(SessionIdsIn, request.data)["sessionIds"])
+        else:
+            query = _valid(ConversationQuerySerializer, request.data)
+            filter_id = query.get("filterId")
+            criteria = query_criteria(
+                account=account, actor=request_actor(request) if filter_id else None, filter_id=filter_id,
+                explicit=query.get("filters", {}),
+            )
+            rows = conversations_queried(
+                account=account, start=query["startDate"], end=query["endDate"], criteria=criteria, q=query.get("q")
+            )
         response = StreamingHttpResponse(conversations_csv(account=account, rows=rows), content_type="text/csv")
         at = timezone.now()
         response["Content-Disposition"] = f'attachment; filename="conversations-{at:%Y-%m-%d-%H-%M-%S}.csv"'

@@ -93,7 +93,7 @@ STATUSES = {
     ("post", "/api/v1/filters/{filterId}/duplicate"): WITH_BODY | {"201", "404", "409"},
     ("post", "/api/v1/filters/{filterId}/default"): AUTHENTICATED | {"200", "400", "404"},
     ("post", "/api/v1/conversations/export-transcripts"): WITH_BODY | {"200"},
-    ("post", "/api/v1/conversations/export"): WITH_BODY | {"200"},
+    ("post", "/api/v1/conversations/export"): WITH_BODY | {"200", "404"},
     ("get", "/api/v1/conversations/search-history"): AUTHENTICATED | {"200", "400"},
     ("delete", "/api/v1/conversations/search-history"): AUTHENTICATED | {"204", "400"},
     ("post", "/api/v1/exports"): WITH_BODY | {"202", "404", "422"},

@@ -14,6 +14,7 @@ from qualityai.models import QaContact
 from qualityai.services import contacts_ingest
 from recordings.models import AuditEntry, Recording
 from recordings.storage import FileSystemStorage
+from search.models import SearchIdentifier, SearchMessage
 from supervision.models import DispositionChange
 from tests.conftest import Tenant
 from tests.qualityai.factories import ContactDocumentFactory
@@ -46,12 +47,21 @@ def everything_of(tenant: Tenant, session_id: str) -> dict[str, int]:
         "qaContacts": QaContact.objects.filter(account=tenant.account, conversation_id__in=keys).count(),
         "recordings": Recording.objects.filter(account=tenant.account, conversation_id__in=keys).count(),
         "dispositionChanges": DispositionChange.objects.filter(account=tenant.account, session_id=session_id).count(),
+        "searchEntries": search_rows(tenant, session_id),
     }
+
+
+def search_rows(tenant: Tenant, session_id: str) -> int:
+    """The search index rows of the conversation (their number depends on the engine)."""
+    return sum(
+        model.objects.filter(account=tenant.account, conversation__session_id=session_id).count()
+        for model in (SearchMessage, SearchIdentifier)
+    )
 
 
 NOTHING = dict.fromkeys(
     ("interactions", "queueLinks", "conversations", "agents", "transcripts", "events", "qaContacts", "recordings",
-     "dispositionChanges"), 0,
+     "dispositionChanges", "searchEntries"), 0,
 )
 
 
@@ -71,6 +81,8 @@ def test_deleting_a_conversation_leaves_no_row_no_stored_object_and_one_audit_en
     full_conversation(tenant, "s-2")
     full_conversation(outsider)
     assert len(stored_files()) == 6
+    indexed = search_rows(tenant, "s-1")
+    assert indexed > 0
 
     response = tenant.delete("/api/v1/conversations/s-1", **{"X-Acting-User": "dpo"})
 
@@ -84,7 +96,7 @@ def test_deleting_a_conversation_leaves_no_row_no_stored_object_and_one_audit_en
     )
     assert entry.details == {"sessionIds": ["s-1"], "erased": {
         "conversations": 1, "diagnostics": 0, "dispositionChanges": 1, "events": 1, "interactions": 1,
-        "qaContacts": 1,
+        "qaContacts": 1, "searchEntries": indexed,
         "recordingFiles": 2, "recordings": 1, "transcripts": 1, "voiceTurns": 0, "storedObjects": 2,
     }}
     assert [record["sessionId"] for record in details(tenant)] == ["s-2"]
@@ -164,6 +176,7 @@ def test_erasing_a_customer_erases_each_of_their_conversations_and_answers_what(
     a_conversation(tenant, "someone-else", caller="+15555550999", userId="u-other", channelSpecificUserId="u-other",
                    customerinfo={"CustomerPhone": "+15555550999"}, metaInfo={"caller": "+15555550999"})
     full_conversation(outsider, "s-1")
+    indexed = search_rows(tenant, "s-1") + search_rows(tenant, "s-2")
 
     response = tenant.post("/api/v1/privacy/erasures", {"customer": customer}, **{"X-Acting-User": "dpo"})
 
@@ -173,7 +186,7 @@ def test_erasing_a_customer_erases_each_of_their_conversations_and_answers_what(
     assert body == {
         "customerBy": kind, "sessionIds": ["s-1", "s-2"], "auditId": body["auditId"], "more": False,
         "erased": {"conversations": 2, "diagnostics": 0, "dispositionChanges": 2, "events": 2, "interactions": 2,
-                   "qaContacts": 2,
+                   "qaContacts": 2, "searchEntries": indexed,
                    "recordingFiles": 4, "recordings": 2, "transcripts": 2, "voiceTurns": 0, "storedObjects": 4},
     }
     assert everything_of(tenant, "s-1") == NOTHING and everything_of(tenant, "s-2") == NOTHING

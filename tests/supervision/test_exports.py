@@ -49,11 +49,12 @@ def test_the_zip_is_named_after_the_utc_time_and_holds_one_csv_per_conversation(
     assert files["transcript-s-1.csv"][0] == TRANSCRIPT_HEADER
     rows = files["transcript-s-1.csv"][1:]
     # Customer speech on hold (m4) is never exported.
-    assert [row[5] for row in rows] == [
+    text = TRANSCRIPT_HEADER.index("text")
+    assert [row[text] for row in rows] == [
         f"Hi, call me back on {PHONE} or write to {EMAIL}", "Sure, I will.", "On hold", "Off hold",
         "Here is your refund.", "Thanks!",
     ]
-    assert rows[4][6:] == ["Your refund", "agent.john@example.com", EMAIL, "", ""]
+    assert rows[4][text + 1:] == ["Your refund", "agent.john@example.com", f'["{EMAIL}"]', "[]", "[]"]
     for blank in ("transcript-no-transcript.csv", "transcript-theirs.csv", "transcript-unknown_.._x.csv",
                   "transcript-unknown_.._x-2.csv"):
         assert files[blank] == [TRANSCRIPT_HEADER]
@@ -90,7 +91,9 @@ def test_the_conversation_csv_lists_the_callers_selected_conversations_in_start_
     assert first == {
         **first,
         "startTime": "2025-09-30T06:03:00.000Z", "endTime": "2025-09-30T06:08:00.000Z", "durationSeconds": "300",
-        "channel": "voice", "status": "Completed", "customerName": "Jane Doe", "customerPhone": PHONE,
+        "channel": "voice", "status": "Completed", "customerName": "Jane Doe",
+        # A cell a spreadsheet would read as a formula is written with a leading apostrophe.
+        "customerPhone": "'" + PHONE,
         "customerEmail": EMAIL, "userId": "u-jane", "agents": "u-agent, u-agent-live", "flagged": "true",
         "dispositions": "Follow-up Needed",
     }

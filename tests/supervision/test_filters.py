@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from content.criteria import conversations_matching
+from content.models import Conversation
 from supervision.filters import criteria_narrowed
 from supervision.models import SavedFilter
 from tests.conftest import Tenant
@@ -162,3 +163,60 @@ def test_a_saved_filters_clauses_select_conversations_and_explicit_criteria_narr
     assert criteria_narrowed({"status": ["completed"]}, {"channels": ["voice"]}) == {
         "status": ["completed"], "channels": ["voice"],
     }
+
+
+QUERY = {"startDate": "2025-09-30 00:00:00", "endDate": "2025-09-30 23:59:59"}
+
+
+def queried(tenant: Tenant, body: dict[str, Any], **headers: Any) -> list[str]:
+    response = tenant.post("/api/v1/conversations/query", {**QUERY, "sort": "start_asc", **body}, **headers)
+    assert response.status_code == 200, response.content
+    return [row["sessionId"] for row in response.json()["results"]]
+
+
+def exported(tenant: Tenant, body: dict[str, Any], **headers: Any) -> list[str]:
+    response = tenant.post("/api/v1/conversations/export", {**QUERY, **body}, **headers)
+    assert response.status_code == 200, response.content
+    lines = b"".join(response.streaming_content).decode().splitlines()[1:]
+    return sorted(line.split(",")[0] for line in lines)
+
+
+def test_filter_id_applies_a_saved_filter_in_the_query_and_the_export_and_filters_narrow_it(
+    tenant: Tenant, outsider: Tenant, clock: Any
+) -> None:
+    a_conversation(tenant, "gold", sessionleveltags=[{"name": "plan", "value": "Gold"}])
+    a_conversation(tenant, "gold-2", sessionleveltags=[{"name": "plan", "value": "gold"}])
+    a_conversation(tenant, "plain")
+    Conversation.objects.filter(session_id="gold-2").update(sentiment="negative")
+    saved = create(tenant, "Gold", {"customTags": [{"tag": "plan", "predicate": "CONTAINS", "value": "gold"}]},
+                   **JANE).json()
+
+    assert queried(tenant, {}) == ["gold", "plain", "gold-2"]
+    assert queried(tenant, {"filterId": saved["id"]}, **JANE) == ["gold", "gold-2"]
+    assert queried(tenant, {"filterId": str(saved["id"]), "filters": {"sentiment": ["negative"]}}, **JANE) == [
+        "gold-2"
+    ]
+    assert exported(tenant, {"filterId": saved["id"]}, **JANE) == ["gold", "gold-2"]
+    assert exported(tenant, {"filterId": saved["id"], "filters": {"ids": ["gold", "plain"]}}, **JANE) == ["gold"]
+    ids_only = create(tenant, "Only plain", {"ids": ["plain"]}, **JANE).json()
+    assert queried(tenant, {"filterId": ids_only["id"], "filters": {"ids": ["gold"]}}, **JANE) == []
+    assert exported(tenant, {"filterId": ids_only["id"], "filters": {"ids": ["gold"]}}, **JANE) == []
+
+
+def test_another_owners_filter_id_is_404_in_the_query_and_the_export(tenant: Tenant, outsider: Tenant) -> None:
+    theirs = create(outsider).json()
+    janes = create(tenant, **JANE).json()
+    for filter_id in (theirs["id"], janes["id"]):
+        for path in ("/api/v1/conversations/query", "/api/v1/conversations/export"):
+            response = tenant.post(path, {**QUERY, "filterId": filter_id})
+            assert errors_of(response, 404) == [
+                {"msg": f"No saved filter '{filter_id}' of yours.", "code": "not_found", "field": "filterId"}
+            ]
+    assert errors_of(tenant.post("/api/v1/conversations/query", {**QUERY, "filterId": "x1"})) == [{
+        "msg": "filterId must be the id of one of your saved filters (a positive integer).", "code": "invalid",
+        "field": "filterId",
+    }]
+    assert errors_of(tenant.post("/api/v1/conversations/export", {**QUERY, "q": "refund"})) == [{
+        "msg": "The conversation export does not search: leave q out, and select the conversations with filters, "
+        "filterId or sessionIds.", "code": "invalid", "field": "q",
+    }]

@@ -83,6 +83,7 @@ def read_surfaces(tenant: Tenant) -> dict[str, bytes]:
         "conversation export": tenant.post("/api/v1/conversations/export", {"sessionIds": ["s-1", "s-2"]}),
         "disposition log": tenant.get("/api/v1/conversations/s-1/dispositions/log"),
         "conversation query": tenant.post("/api/v1/conversations/query", QUERY),
+        "conversation search": tenant.post("/api/v1/conversations/query", {**QUERY, "q": "call me back"}),
         "conversation": tenant.get("/api/v1/conversations/s-1"),
         "transcript": tenant.get("/api/v1/conversations/s-1/transcript"),
         "transcript (csv)": tenant.get("/api/v1/conversations/s-1/transcript?format=csv"),
@@ -111,7 +112,7 @@ def test_with_the_setting_on_no_read_surface_carries_a_customer_email_or_phone(t
     # The data does hold the contacts: they are served while the setting is off.
     assert all(PHONE.encode() in shown[name] for name in (
         "interactionDetails", "calldetails", "conversation export", "diagnostics", "diagnostics (pcap)",
-        "conversation query", "conversation", "transcript", "transcript (csv)",
+        "conversation query", "conversation", "transcript", "transcript (csv)", "conversation search",
     ))
     assert b"+1 (555) 555-0199" in shown["interactionDetails"]
 
