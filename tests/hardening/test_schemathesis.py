@@ -65,6 +65,7 @@ OPERATIONS = {
     "POST /agentassist/api/public/analytics/account/{accountId}/v2/interactionDetails",
     "POST /agentassist/api/public/analytics/account/{accountId}/v2/calldetails",
     "POST /api/v1/ingest/interactions",
+    "POST /api/v1/ingest/conversations",
     "POST /qualityai/api/v1/public/qualitymanagement/app/{streamId}/rawdata",
     "POST /api/v1/ingest/qualityai/{streamId}/contacts",
     "GET /api/v1/recordings/{conversationId}",
