@@ -141,9 +141,9 @@ def test_a_page_is_read_in_a_fixed_number_of_queries(tenant: Tenant, django_asse
 @pytest.mark.parametrize(
     ("query", "field", "code", "msg"),
     [
-        ("", "dataset", "required", "dataset is required: interactions, qa_contacts."),
+        ("", "dataset", "required", "dataset is required: interactions, qa_contacts, conversations."),
         ("dataset=calls", "dataset", "invalid_choice",
-         "dataset must be one of interactions, qa_contacts, not 'calls'."),
+         "dataset must be one of interactions, qa_contacts, conversations, not 'calls'."),
         ("dataset=interactions&cursor=xyz", "cursor", "invalid",
          "cursor must be a cursor this feed returned (nextCursor or an item's cursor): 32 hex digits."),
         ("dataset=interactions&limit=10001", "limit", "out_of_range",
