@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from changes.models import Change
 from tests.changes.conftest import COUNTS, drain, feed
 from tests.changes.test_counts import from_feed
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_tenant
 from tests.content.ingest_helpers import ContentRecordFactory, message, send
 from tests.supervision.conftest import EMAIL, PHONE, a_conversation
 
@@ -112,10 +114,20 @@ def test_the_counts_checksums_are_those_computed_from_the_feed(tenant: Tenant) -
 
 
 def test_the_feed_of_conversations_needs_their_read_scope(tenant: Tenant) -> None:
-    from tests.conftest import make_tenant
-
     reader = make_tenant(scopes=["analytics"])
 
     response = feed(reader, "conversations")
 
     assert response.status_code == 403, response.content
+
+
+def test_a_page_of_conversations_is_read_in_a_fixed_number_of_queries(tenant: Tenant) -> None:
+    assert send(tenant, ContentRecordFactory.build_batch(3)).status_code == 200
+    step(tenant, None)  # warm-up
+    with CaptureQueriesContext(connection) as small:
+        assert len(feed(tenant, "conversations").json()["items"]) == 3
+    assert send(tenant, ContentRecordFactory.build_batch(40)).status_code == 200
+    with CaptureQueriesContext(connection) as large:
+        assert len(feed(tenant, "conversations").json()["items"]) == 43
+
+    assert len(large.captured_queries) == len(small.captured_queries)
