@@ -104,7 +104,7 @@ def test_a_record_changed_twice_before_a_read_is_served_once_at_its_last_change(
     items, _cursor = drain(tenant)
 
     assert [(item["key"], item["record"]["finalStatus"]) for item in items] == [(record["sessionId"], "Abandoned")]
-    assert items[0]["version"] == Change.objects.filter(key=record["sessionId"]).latest("id").pk
+    assert items[0]["version"] == Change.objects.filter(dataset="interactions", key=record["sessionId"]).latest("id").pk
 
 
 def test_a_rolled_back_batch_leaves_no_change(tenant: Tenant) -> None:
