@@ -19,6 +19,8 @@ from django.db.models.functions import Concat
 
 from analytics_api.kernel.fields import json_text
 from analytics_api.models import Account, Bot, Scope
+from content.models import Conversation
+from content.selectors import conversation_details
 from conversations.documents import SECTIONS, SERVED_DOCUMENTS, document_render, served_page
 from conversations.models import Interaction
 from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, StreamSettings
@@ -40,7 +42,7 @@ class Dataset:
     counted: Callable[[Account, Mapping[str, Any]], QuerySet[Any]]
     # The filters counts accept for this dataset (name → description, for the docs).
     filters: Mapping[str, str]
-    # The key of the served record whose time places it in a counts bucket (UTC).
+    # The key (dotted path) of the served record whose time places it in a counts bucket (UTC).
     time_key: str
 
 
@@ -143,6 +145,21 @@ def qa_contacts_counted(account: Account, filters: Mapping[str, Any]) -> QuerySe
     return rows.annotate(key=Concat(F("stream__bot_id"), Value("/"), F("conversation_id")), time=F("started_at"))
 
 
+def conversation_records(account: Account, keys: list[str]) -> dict[str, str]:
+    """The conversations as ``GET /api/v1/conversations/{sessionId}`` serves them (masked when the
+    account obscures customer contacts), through the endpoint's own rendering: three queries a page."""
+    rows = list(Conversation.objects.filter(account=account, session_id__in=keys))
+    details = conversation_details(account=account, conversations=rows)
+    return {row.session_id: json_text(detail) for row, detail in zip(rows, details, strict=True)}
+
+
+def conversations_counted(account: Account, filters: Mapping[str, Any]) -> QuerySet[Any]:
+    rows = Conversation.objects.filter(account=account)
+    if filters.get("channels"):
+        rows = rows.filter(channel__in=filters["channels"])
+    return rows.annotate(key=F("session_id"), time=F("started_at"))
+
+
 DATASETS: dict[str, Dataset] = {
     "interactions": Dataset(
         name="interactions",
@@ -160,10 +177,21 @@ DATASETS: dict[str, Dataset] = {
         filters={"streamId": "one stream (bot/app id)"},
         time_key="Conversation Start Time",
     ),
+    "conversations": Dataset(
+        name="conversations",
+        read_scope=Scope.CONVERSATIONS_READ.value,
+        records=conversation_records,
+        counted=conversations_counted,
+        filters={"channels": "channel codes (rtm, voice, email)"},
+        time_key="details.start",
+    ),
 }
 
 
 def record_time(record: Mapping[str, Any], *, dataset: Dataset) -> datetime:
     """The UTC time of a served record that places it in a counts bucket."""
-    instant = datetime.fromisoformat(record[dataset.time_key].replace("Z", "+00:00"))
+    value: Any = record
+    for part in dataset.time_key.split("."):
+        value = value[part]
+    instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)

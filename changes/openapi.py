@@ -96,7 +96,7 @@ CHANGES: dict[str, Any] = {
         ),
         400: error_response(
             "Bad parameters, each named.",
-            ("Unknown dataset", {"msg": "dataset must be one of interactions, qa_contacts, not 'calls'.",
+            ("Unknown dataset", {"msg": "dataset must be one of interactions, qa_contacts, conversations, not 'calls'.",
                                  "code": "invalid_choice", "field": "dataset"}),
             ("Bad cursor", {"msg": CURSOR_MESSAGE, "code": "invalid", "field": "cursor"}),
         ),

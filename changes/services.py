@@ -8,6 +8,9 @@ its write, after the write itself, so the change and the record commit (or roll 
   served contact, through :func:`changes_record_qa_contacts`);
 * the recordings worker and the retention job, whose files appear as and vanish from the contacts'
   recording links (:func:`changes_record_qa_contacts`);
+* ``content.services.content_upsert`` (conversation content: new, updated, appended) and
+  ``conversations_from_interactions`` (the conversation of each ingested interaction);
+* ``supervision.dispositions.dispositions_update`` and ``supervision.flags`` (both datasets they touch);
 * any later deletion (erasure, retention of records): ``changes_record(..., op="delete")``.
 """
 

@@ -42,6 +42,7 @@ from analytics_api.kernel.ingestion import (
     rows_upsert,
 )
 from analytics_api.models import Account
+from changes.services import changes_record
 from content.checks import (
     MAX_STORED_EVENTS,
     MAX_STORED_MESSAGES,
@@ -161,6 +162,8 @@ def content_upsert(
     search_index_refresh(
         account_id=account.pk, conversation_ids=[stored[item.row["session_id"]].pk for item in written]
     )
+    # 6. The change feed (docs/contract.md#change-feed): one statement for the batch.
+    changes_record(account_id=account.pk, dataset="conversations", keys=[item.row["session_id"] for item in written])
     created = len(written) - len(existing)
     return created, len(existing)
 
@@ -369,4 +372,5 @@ def conversations_from_interactions(*, account: Account, rows: list[dict[str, An
     documents_start_sync(conversation_ids=[item.pk for item in stored.values() if not item.created])
     # The interaction record brings searched text and identifiers (remarks, user ids).
     search_index_refresh(account_id=account.pk, conversation_ids=[item.pk for item in stored.values()])
+    changes_record(account_id=account.pk, dataset="conversations", keys=[row["session_id"] for row in rows])
 

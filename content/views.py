@@ -18,16 +18,15 @@ from analytics_api.kernel.validation import CheckField, ChoiceParam, flag, stric
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import request_account
 from content import events, latency, openapi, transcripts
-from content.details import conversation_detail
 from content.queries import ConversationQuerySerializer
 from content.selectors import (
     ConversationPage,
     ConversationQuery,
+    conversation_details,
     conversation_events,
     conversation_get,
     conversation_page,
     interaction_documents,
-    linked_agents,
     transcript_messages,
     voice_turns,
 )
@@ -124,13 +123,7 @@ class ConversationView(APIView):
     def get(self, request: Request, sessionId: str) -> Response:
         account = request_account(request)
         conversation = conversation_get(account=account, session_id=sessionId)
-        documents = interaction_documents(account=account, session_ids=[sessionId])
-        agents = linked_agents(conversations=[conversation])
-        detail = conversation_detail(
-            conversation, document=documents.get(sessionId), linked_agents=agents.get(conversation.pk, ())
-        )
-        if account_obscures(account=account):
-            detail = Masker.of(document=documents.get(sessionId), sections=conversation.sections).value(detail)
+        (detail,) = conversation_details(account=account, conversations=[conversation])
         return Response(detail)
 
 

@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from analytics_api.metrics import EXPORT_JOBS_FINISHED, EXPORT_ROWS
 from exports.datasets import DATASETS
 from exports.models import ExportFile, ExportJob, ExportState
 from exports.registry import ExportWindow
@@ -183,6 +184,7 @@ def _publish_and_continue(job: ExportJob, claim: ExportClaim, item: ExportFile, 
             raise _Lost()
         item.save()
         transaction.on_commit(lambda: export_queue(job_id=job.pk))
+    EXPORT_ROWS.labels(dataset=job.dataset, format=job.format).inc(item.rows)
     return ExportState.RUNNING
 
 
@@ -205,6 +207,9 @@ def _complete(job: ExportJob, claim: ExportClaim, *, file: ExportFile | None) ->
         if file is not None:
             file.save()
         _notify(job, "export.completed")
+    if file is not None:
+        EXPORT_ROWS.labels(dataset=job.dataset, format=job.format).inc(file.rows)
+    EXPORT_JOBS_FINISHED.labels(dataset=job.dataset, state=ExportState.COMPLETED).inc()
     logger.info("Export %s completed: %s rows, %s bytes", job.public_id, total_rows, total_bytes)
     return ExportState.COMPLETED
 
@@ -218,6 +223,7 @@ def _fail(job: ExportJob, claim: ExportClaim, code: str, message: str, *, detail
         if not held:
             return ""
         _notify(job, "export.failed")
+    EXPORT_JOBS_FINISHED.labels(dataset=job.dataset, state=ExportState.FAILED).inc()
     logger.warning("Export %s failed (%s): %s %s", job.public_id, code, message, detail)
     return ExportState.FAILED
 

@@ -98,9 +98,9 @@ CREATE_EXPORT: dict[str, Any] = {
                                         "into several exports.", "code": "window_too_long", "field": "endDate"}),
             ("Bad filter", {"msg": "Unknown channel(s) 'fax': allowed are rtm (Web/Mobile Client), voice (Voice) "
                                    "and email (System Mail).", "code": "invalid_channel", "field": "filters.channels"}),
-            ("Dataset not yet available", {
-                "msg": "The conversations dataset is not available on this service yet; available: interactions, "
-                       "calldetails, qa_contacts.", "code": "dataset_unavailable", "field": "dataset"}),
+            ("Unknown criterion", {
+                "msg": "Unknown criterion 'colour': use ids, queues, channels, agents, status, csat, flagged, "
+                       "sentiment, customTags.", "code": "unknown_field", "field": "filters.colour"}),
         ),
         403: error_response(
             "The client lacks `exports`, or the dataset's read scope.",

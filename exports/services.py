@@ -16,6 +16,7 @@ from django.utils import timezone
 from analytics_api.kernel.dates import DateFormatError, parse_utc, render_utc_ms
 from analytics_api.kernel.errors import ApiError, error_item, flatten_validation_errors
 from analytics_api.kernel.validation import Invalid
+from analytics_api.metrics import EXPORT_JOBS_FINISHED
 from analytics_api.models import Account, ApiClient
 from exports.datasets import DATASETS, PLANNED, dataset_names
 from exports.jobs import export_queue
@@ -195,6 +196,7 @@ def export_cancel_or_delete(*, job: ExportJob) -> ExportJob | None:
     ).update(state=ExportState.CANCELLED, claim_token="", claimed_until=None, finished_at=timezone.now())
     export_files_delete(job=job)
     if cancelled:
+        EXPORT_JOBS_FINISHED.labels(dataset=job.dataset, state=ExportState.CANCELLED).inc()
         job.refresh_from_db()
         return job
     job.delete()

@@ -106,6 +106,7 @@ def dispositions_update(
                 **conversation.sections, "dispositions": dispositions, "dispositionRemarks": served_remarks,
             }
             conversation.save(update_fields=["sections", "updated_at"])
+            changes_record(account_id=account.pk, dataset="conversations", keys=[session_id])
             _event_append(target, change=change, actor=actor)
             # The remarks are searched (docs/contract.md#search-index).
             search_index_refresh(account_id=account.pk, conversation_ids=[conversation.pk])

@@ -102,7 +102,7 @@ def conversations_erase(
        conversations, search entries, content (conversation, transcript, events, voice turns, call
        diagnostics, agent links), the
        disposition log, the interaction records (with their queue links).
-       Tombstones of the interaction records and Quality AI contacts go to the change feed.
+       Tombstones of the interaction records, conversations and Quality AI contacts go to the change feed.
     3. Write one audit entry naming the conversations and the counts.
     """
     erased = Erased(session_ids=list(session_ids))
@@ -124,6 +124,8 @@ def conversations_erase(
         # Tombstones for the change feed: the feed serves a deleted record as op "delete".
         changes_record(account_id=account.pk, dataset="interactions", op=ChangeOp.DELETE,
                        keys=list(interactions.values_list("session_id", flat=True)))
+        changes_record(account_id=account.pk, dataset="conversations", op=ChangeOp.DELETE,
+                       keys=list(conversations.values_list("session_id", flat=True)))
         changes_record(account_id=account.pk, dataset="qa_contacts", op=ChangeOp.DELETE, keys=[
             qa_contact_key(stream_id, conversation_id)
             for stream_id, conversation_id in contacts.values_list("stream__bot_id", "conversation_id")

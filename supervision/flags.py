@@ -11,6 +11,7 @@ from django.utils import timezone
 from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
+from changes.services import changes_record
 from content.models import Conversation
 from recordings.models import AuditAction, AuditEntry
 from supervision.actors import Actor
@@ -31,6 +32,7 @@ def _flags_save(conversation: Conversation, flags: list[dict[str, Any]]) -> None
     conversation.sections = {**conversation.sections, "flags": flags}
     conversation.flagged = bool(flags)
     conversation.save(update_fields=["sections", "flagged", "updated_at"])
+    changes_record(account_id=conversation.account_id, dataset="conversations", keys=[conversation.session_id])
 
 
 def flag_add(*, account: Account, session_id: str, actor: Actor, reason: str) -> dict[str, Any]:

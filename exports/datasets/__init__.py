@@ -1,17 +1,17 @@
-"""The export datasets by name. Add a dataset by listing its :class:`exports.registry.Dataset` here.
-
-``conversations``, ``transcripts`` and ``events`` are reserved for the conversation content app:
-requests naming them are refused with a clear message until their datasets are listed.
-"""
+"""The export datasets by name. Add a dataset by listing its :class:`exports.registry.Dataset` here."""
 
 from __future__ import annotations
 
+from exports.datasets.conversations import CONVERSATIONS, EVENTS, TRANSCRIPTS
 from exports.datasets.interactions import CALLDETAILS, INTERACTIONS
 from exports.datasets.qa_contacts import QA_CONTACTS
 from exports.registry import Dataset
 
-DATASETS: dict[str, Dataset] = {dataset.name: dataset for dataset in (INTERACTIONS, CALLDETAILS, QA_CONTACTS)}
-PLANNED = ("conversations", "transcripts", "events")
+DATASETS: dict[str, Dataset] = {dataset.name: dataset for dataset in (
+    INTERACTIONS, CALLDETAILS, QA_CONTACTS, CONVERSATIONS, TRANSCRIPTS, EVENTS,
+)}
+# Datasets named in the contract but not yet served (refused by name with a clear message).
+PLANNED: tuple[str, ...] = ()
 
 
 def dataset_names() -> tuple[str, ...]:

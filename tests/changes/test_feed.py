@@ -104,7 +104,7 @@ def test_a_record_changed_twice_before_a_read_is_served_once_at_its_last_change(
     items, _cursor = drain(tenant)
 
     assert [(item["key"], item["record"]["finalStatus"]) for item in items] == [(record["sessionId"], "Abandoned")]
-    assert items[0]["version"] == Change.objects.filter(key=record["sessionId"]).latest("id").pk
+    assert items[0]["version"] == Change.objects.filter(dataset="interactions", key=record["sessionId"]).latest("id").pk
 
 
 def test_a_rolled_back_batch_leaves_no_change(tenant: Tenant) -> None:
@@ -141,9 +141,9 @@ def test_a_page_is_read_in_a_fixed_number_of_queries(tenant: Tenant, django_asse
 @pytest.mark.parametrize(
     ("query", "field", "code", "msg"),
     [
-        ("", "dataset", "required", "dataset is required: interactions, qa_contacts."),
+        ("", "dataset", "required", "dataset is required: interactions, qa_contacts, conversations."),
         ("dataset=calls", "dataset", "invalid_choice",
-         "dataset must be one of interactions, qa_contacts, not 'calls'."),
+         "dataset must be one of interactions, qa_contacts, conversations, not 'calls'."),
         ("dataset=interactions&cursor=xyz", "cursor", "invalid",
          "cursor must be a cursor this feed returned (nextCursor or an item's cursor): 32 hex digits."),
         ("dataset=interactions&limit=10001", "limit", "out_of_range",

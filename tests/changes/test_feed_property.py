@@ -93,7 +93,9 @@ def test_a_consumer_interleaved_with_writes_and_pruning_ends_with_the_databases_
     assert {key: record for key, (_version, record) in consumer.records.items()} == {
         key: json.loads(text) for key, text in served.items()
     }
-    latest = dict(Change.objects.filter(account=tenant.account).order_by("id").values_list("key", "id"))
+    latest = dict(
+        Change.objects.filter(account=tenant.account, dataset="interactions").order_by("id").values_list("key", "id")
+    )
     assert {key: version for key, (version, _record) in consumer.records.items()} == {
         key: latest[key] for key in stored
     }

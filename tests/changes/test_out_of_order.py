@@ -50,7 +50,8 @@ def test_a_transaction_held_open_across_a_read_is_delivered_after_the_readers_cu
         assert wrote.wait(timeout=30)
         quick_started = render_utc_ms(timezone.now())
         ingest(tenant, [late])  # …and this one takes a later id and commits first
-        assert list(Change.objects.filter(key__in=[early["sessionId"], late["sessionId"]]).values_list(
+        keys = [early["sessionId"], late["sessionId"]]
+        assert list(Change.objects.filter(dataset="interactions", key__in=keys).values_list(
             "key", flat=True)) == [late["sessionId"]]
 
         page = feed(tenant, cursor=cursor).json()
@@ -66,7 +67,7 @@ def test_a_transaction_held_open_across_a_read_is_delivered_after_the_readers_cu
     held_cursor = page["nextCursor"]
     assert held_cursor >= cursor
     # The naive cursor would have skipped it: the early change has the lower id.
-    ids = dict(Change.objects.filter(key__in=[early["sessionId"], late["sessionId"]]).values_list("key", "id"))
+    ids = dict(Change.objects.filter(dataset="interactions", key__in=keys).values_list("key", "id"))
     assert ids[early["sessionId"]] < ids[late["sessionId"]]
 
     after, _cursor = drain(tenant, cursor=held_cursor)

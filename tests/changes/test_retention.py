@@ -41,7 +41,9 @@ def test_a_cursor_older_than_the_retention_is_410_and_the_beginning_still_has_ev
 
         report = changes_prune()
 
-        assert report.deleted == 3  # the first upserts of records[0] and records[1], and the tombstone
+        # The first upserts of records[0] (as an interaction and as a conversation) and of records[1], and
+        # the tombstone.
+        assert report.deleted == 4
         assert feed(tenant, cursor=stale_cursor).status_code == 410
         assert feed(tenant, cursor=stale_cursor).json() == EXPIRED
         assert feed(tenant, cursor=first[0]["cursor"]).status_code == 410
@@ -64,7 +66,9 @@ def test_changes_younger_than_the_retention_are_kept(tenant: Tenant, settings: A
 
         assert changes_prune().deleted == 0
         assert feed(tenant, cursor=cursor).status_code == 200
-    assert Change.objects.count() == 4
+    # Each ingestion records the interactions and their conversations.
+    assert Change.objects.filter(dataset="interactions").count() == 4
+    assert Change.objects.count() == 8
 
 
 def test_a_quiet_accounts_cursor_moves_on_and_does_not_expire(tenant: Tenant, outsider: Tenant) -> None:
@@ -89,7 +93,7 @@ def test_the_command_prunes_and_the_daily_job_is_scheduled(tenant: Tenant) -> No
         out = StringIO()
         call_command("prune_changes", stdout=out)
 
-    assert out.getvalue().startswith("Pruned 1 change(s) older than 30 days; cursors before ")
-    assert Change.objects.count() == 1
+    assert out.getvalue().startswith("Pruned 2 change(s) older than 30 days; cursors before ")
+    assert sorted(Change.objects.values_list("dataset", flat=True)) == ["conversations", "interactions"]
     schedule = Schedule.objects.get(name="changes-prune")
     assert (schedule.func, schedule.schedule_type) == ("changes.tasks.changes_prune_task", Schedule.DAILY)

@@ -75,10 +75,11 @@ def test_a_window_of_366_days_is_accepted(tenant: Tenant) -> None:
     [
         ({}, "dataset", "dataset is required: one of interactions, calldetails, qa_contacts, conversations, "
          "transcripts, events.", "required"),
-        ({"dataset": "conversations"}, "dataset", "The conversations dataset is not available on this service yet; "
-         "available: interactions, calldetails, qa_contacts.", "dataset_unavailable"),
         ({"dataset": "calls"}, "dataset", "Unknown dataset 'calls': choose one of interactions, calldetails, "
-         "qa_contacts.", "invalid_choice"),
+         "qa_contacts, conversations, transcripts, events.", "invalid_choice"),
+        ({"dataset": "conversations", **DAY, "filters": {"colour": []}}, "filters.colour",
+         "Unknown criterion 'colour': use ids, queues, channels, agents, status, csat, flagged, sentiment, "
+         "customTags.", "unknown_field"),
         ({"dataset": "interactions", "endDate": "2025-09-30"}, "startDate",
          "startDate is required (UTC, YYYY-MM-DD or YYYY-MM-DD HH:MM:SS).", "required"),
         ({"dataset": "interactions", "startDate": "2025-10-02", "endDate": "2025-10-01"}, "endDate",
