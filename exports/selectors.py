@@ -105,7 +105,7 @@ def export_file_get(*, job: ExportJob, n: str) -> ExportFile:
             status_code=409 if job.state != ExportState.EXPIRED else 410,
             field="id",
         )
-    item = job.files.filter(n=int(n)).first() if n.isdigit() and len(n) < 10 else None
+    item = job.files.filter(n=int(n)).first() if n.isascii() and n.isdigit() and len(n) < 10 else None
     if item is None:
         raise ApiError(f"The export has no file {n!r}.", code="not_found", status_code=404, field="n")
     return item

@@ -220,7 +220,7 @@ def _duration_ms(data: Any) -> int:
     if isinstance(data, str):
         text = data.strip()
         number = text.removesuffix("milliseconds").strip()
-        if number.isdigit() and number != text:
+        if number.isascii() and number.isdigit() and number != text:
             value = int(number)
     elif isinstance(data, int) and not isinstance(data, bool):
         value = data

@@ -27,9 +27,9 @@ def filters_list(*, account: Account, actor: Actor) -> list[SavedFilter]:
 
 def filter_get(*, account: Account, actor: Actor, filter_id: str) -> SavedFilter:
     """One of the owner's filters; unknown, or another owner's (even of the same account), is 404."""
-    found = _owned(account=account, actor=actor).filter(pk=int(filter_id)).first() if filter_id.isdigit() and len(
-        filter_id
-    ) < 19 else None
+    # ASCII digits only: str.isdigit() also takes "³" and other digits int() refuses.
+    well_formed = filter_id.isascii() and filter_id.isdigit() and len(filter_id) < 19
+    found = _owned(account=account, actor=actor).filter(pk=int(filter_id)).first() if well_formed else None
     if found is None:
         raise ApiError(f"No saved filter {filter_id!r} of yours.", code="not_found", status_code=404, field="id")
     return found

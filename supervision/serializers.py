@@ -180,7 +180,7 @@ def filter_id_check(_name: str) -> Any:
 
     def check(data: Any) -> str:
         text = str(data) if data.__class__ is int else data
-        if not isinstance(text, str) or not text.isdigit() or len(text) > 18 or int(text) < 1:
+        if not isinstance(text, str) or not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
             raise invalid(FILTER_ID_MESSAGE)
         return text
 

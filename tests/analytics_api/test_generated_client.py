@@ -33,13 +33,14 @@ CLIENT_PACKAGES = ["openapi-python-client~=0.29", "httpx", "attrs", "python-date
 AUDIO = audio(seconds=1.0)
 CONVERSATION_ID = "c-0b5e8f0e-3c1d-4d0a-9a51-6a7f3d2c1b99"
 
-# openapi-python-client knows binary bodies as application/octet-stream; FLAC is one.
+# openapi-python-client knows binary bodies as application/octet-stream; FLAC and zip files are some.
 GENERATOR_CONFIG = """
 project_name_override: analytics-api-client
 package_name_override: analytics_api_client
 post_hooks: []
 content_type_overrides:
   audio/flac: application/octet-stream
+  application/zip: application/octet-stream
 """
 
 # Run in the client's virtualenv: the calls an integrator would write, results printed as JSON.
@@ -154,15 +155,21 @@ def test_the_generator_understands_every_operation(generated_client: tuple[Path,
     api = package_dir / "analytics_api_client" / "api"
     modules = {f"{path.parent.name}/{path.stem}" for path in api.glob("*/*.py") if path.stem != "__init__"}
     assert modules == {
-        "health/get_health", "health/get_readiness", "conversations/interaction_details", "conversations/call_details",
-        "ingestion/ingest_interactions", "ingestion/ingest_contacts", "qualityai/rawdata",
-        "recordings/get_recording", "recordings/download_recording", "recordings/retry_recording",
-        "settings/get_retention_settings", "settings/set_retention_settings", "settings/list_audit_log",
-        "extraction/list_changes", "extraction/count_records",
-        "conversations/get_search_history", "conversations/clear_search_history",
-        "conversations/query_conversations", "conversations/get_conversation", "conversations/get_transcript",
+        "conversations/call_details", "conversations/clear_search_history", "conversations/get_conversation",
         "conversations/get_conversation_events", "conversations/get_conversation_latency",
-        "ingestion/ingest_conversations",
+        "conversations/get_search_history", "conversations/get_transcript", "conversations/interaction_details",
+        "conversations/query_conversations", "diagnostics/get_conversation_diagnostics", "exports/create_export",
+        "exports/delete_export", "exports/download_export_file", "exports/get_export", "exports/list_exports",
+        "extraction/count_records", "extraction/list_changes", "health/get_health", "health/get_readiness",
+        "ingestion/ingest_contacts", "ingestion/ingest_conversations", "ingestion/ingest_interactions",
+        "qualityai/rawdata", "recordings/download_recording", "recordings/get_recording",
+        "recordings/retry_recording", "settings/get_privacy_settings", "settings/get_retention_settings",
+        "settings/list_audit_log", "settings/set_retention_settings", "settings/update_privacy_settings",
+        "supervision/add_flag", "supervision/create_filter", "supervision/delete_conversation",
+        "supervision/delete_filter", "supervision/duplicate_filter", "supervision/erase_customer",
+        "supervision/export_conversations", "supervision/export_transcripts", "supervision/get_filter",
+        "supervision/list_disposition_changes", "supervision/list_filters", "supervision/remove_flag",
+        "supervision/set_default_filter", "supervision/update_dispositions", "supervision/update_filter",
     }
     details = (api / "conversations" / "interaction_details.py").read_text()
     # One account argument, not account_id_path / account_id_header.

@@ -103,7 +103,10 @@ STATUSES = {
     # Files force content negotiation (download tools accept anything): never a 406.
     ("get", "/api/v1/exports/{exportId}/files/{n}"): AUTHENTICATED - {"406"}
     | {"200", "206", "302", "404", "409", "410", "416"},
-    ("post", "/api/v1/conversations/query"): WITH_BODY | {"200"},
+    # 404: a filterId that is not the caller's.
+    ("post", "/api/v1/conversations/query"): WITH_BODY | {"200", "404"},
+    # Captures are downloaded whatever the Accept header: negotiation is forced, never a 406.
+    ("get", "/api/v1/conversations/{sessionId}/diagnostics"): AUTHENTICATED - {"406"} | {"200", "400", "404", "409"},
     ("get", "/api/v1/conversations/{sessionId}"): AUTHENTICATED | {"200", "404"},
     # Downloads too (?format=csv): content negotiation is forced, never a 406.
     ("get", "/api/v1/conversations/{sessionId}/transcript"): AUTHENTICATED - {"406"} | {"200", "400", "404"},
