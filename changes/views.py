@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.kernel.openapi import api_operation
+from analytics_api.replicas import ReplicaReads
 from analytics_api.tenancy.auth import ClientPrincipal, HasScope, request_account
 from changes import openapi
 from changes.counts import counts_compute
@@ -55,7 +56,7 @@ class ChangesView(APIView):
         return Response(page.as_dict())
 
 
-class CountsView(APIView):
+class CountsView(ReplicaReads, APIView):
     permission_classes = [DatasetScope]
     required_scope: str | None = None
 

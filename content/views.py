@@ -16,6 +16,7 @@ from analytics_api.kernel.csv_stream import csv_response
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.kernel.validation import CheckField, ChoiceParam, flag, strict_text
 from analytics_api.models import Scope
+from analytics_api.replicas import ReplicaReads
 from analytics_api.tenancy.auth import request_account
 from content import events, latency, openapi, transcripts
 from content.queries import ConversationQuerySerializer
@@ -45,7 +46,7 @@ CSV = "csv"
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
-class DownloadView(APIView):
+class DownloadView(ReplicaReads, APIView):
     """A read that is also a download: ``?format=`` picks JSON or CSV, whatever the client accepts.
 
     Content negotiation is forced (never a 406): a CSV client sends ``Accept: text/csv``, and DRF's
@@ -80,7 +81,7 @@ def _filename(kind: str, session_id: str) -> str:
     return f"{kind}-{_UNSAFE_IN_FILENAME.sub('_', session_id)}.csv"
 
 
-class ConversationQueryView(APIView):
+class ConversationQueryView(ReplicaReads, APIView):
     required_scope = Scope.CONVERSATIONS_READ.value
 
     @api_operation(**openapi.QUERY_CONVERSATIONS)
@@ -105,7 +106,7 @@ class ConversationQueryView(APIView):
         return Response(page.as_dict())
 
 
-class ConversationView(APIView):
+class ConversationView(ReplicaReads, APIView):
     """One path, two operations: reading a conversation, and a supervisor deleting it (supervision.erasure)."""
 
     @property

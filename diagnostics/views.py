@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.kernel.validation import ChoiceParam
 from analytics_api.models import Scope
+from analytics_api.replicas import ReplicaReads
 from analytics_api.tenancy.auth import request_account
 from diagnostics import openapi
 from diagnostics.exports import flow_pcap, flow_text
@@ -37,7 +38,7 @@ def _payload(view: CallDiagnosticsView) -> dict[str, Any]:
     }
 
 
-class DiagnosticsView(APIView):
+class DiagnosticsView(ReplicaReads, APIView):
     required_scope = Scope.CONVERSATIONS_READ.value
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
