@@ -7,7 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import CheckField, Invalid, invalid, list_of, strict, strict_text
+from analytics_api.kernel.text import is_storable, unstorable_message
+from analytics_api.kernel.validation import CheckField, Invalid, invalid, list_of, strict, strict_text, then
 from content.criteria import MAX_TAG_CLAUSES, criteria_check
 
 MAX_DISPOSITIONS = 20
@@ -31,10 +32,20 @@ def _texts(name: str, *, max_items: int, max_length: int, too_many: str) -> Any:
     )
 
 
+def _storable_id(value: str) -> str:
+    # No stored id holds NUL or a lone surrogate, and PostgreSQL refuses them in a query's text.
+    if not is_storable(value):
+        raise invalid(unstorable_message("sessionIds[]"))
+    return value
+
+
+_SESSION_ID = then(strict_text("sessionIds[]", max_length=MAX_SESSION_ID_LENGTH, allow_blank=False), _storable_id)
+
+
 def _session_ids(_field: str) -> Any:
     """1–25 session ids (strings), duplicates kept once in the order sent."""
     check = list_of(
-        strict_text("sessionIds[]", max_length=MAX_SESSION_ID_LENGTH, allow_blank=False),
+        _SESSION_ID,
         max_length=MAX_EXPORT_SESSION_IDS,
         too_many=SESSION_IDS_TOO_MANY,
         not_a_list="sessionIds must be a list of session ids.",
@@ -162,7 +173,7 @@ class SessionIdsIn(serializers.Serializer):
 
 def _selected(data: Any) -> list[str]:
     ids = list_of(
-        strict_text("sessionIds[]", max_length=MAX_SESSION_ID_LENGTH, allow_blank=False),
+        _SESSION_ID,
         max_length=MAX_SELECTED_CONVERSATIONS,
         too_many=f"sessionIds holds at most {MAX_SELECTED_CONVERSATIONS:,} conversations per export.",
         not_a_list="sessionIds must be a list of session ids.",

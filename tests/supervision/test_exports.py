@@ -108,3 +108,15 @@ def test_the_conversation_csv_streams_every_row_in_chunks(tenant: Tenant, clock:
 
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row[0] for row in rows[1:]] == ["s-0", "s-1", "s-2", "s-3", "s-4"]
+
+
+def test_a_session_id_no_database_can_hold_is_refused_before_any_query(tenant: Tenant) -> None:
+    for path in (CONVERSATIONS, "/api/v1/conversations/export-transcripts"):
+        response = tenant.post(path, {"sessionIds": ["s-1\x00"]})
+
+        assert response.status_code == 400
+        assert response.json()["errors"] == [{
+            "msg": "sessionIds[] contains a character that cannot be stored: NUL (\\u0000) or an unpaired "
+            "surrogate (\\ud800-\\udfff).",
+            "code": "invalid", "field": "sessionIds[0]",
+        }]
