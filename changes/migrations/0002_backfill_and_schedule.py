@@ -4,6 +4,8 @@ beginning, delivers it and counts have its version), and the daily pruning job i
 from django.db import migrations
 from django.utils import timezone
 
+from analytics_api.kernel.schedules import schedules_operation
+
 SCHEDULE = {"name": "changes-prune", "func": "changes.tasks.changes_prune_task", "schedule_type": "D"}
 
 
@@ -31,16 +33,6 @@ def backfill(apps, schema_editor):
         )
 
 
-def create_schedule(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    if not Schedule.objects.filter(name=SCHEDULE["name"]).exists():
-        fields = {key: value for key, value in SCHEDULE.items() if key != "name"}
-        Schedule.objects.create(name=SCHEDULE["name"], repeats=-1, next_run=timezone.now(), **fields)
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.filter(name=SCHEDULE["name"]).delete()
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -52,5 +44,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(backfill, migrations.RunPython.noop),
-        migrations.RunPython(create_schedule, remove_schedule),
+        schedules_operation([SCHEDULE]),
     ]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import urllib.request
-import uuid
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.conftest import Tenant
@@ -93,16 +91,10 @@ def test_files_of_an_unfinished_export_or_an_unknown_number_are_refused(tenant: 
 
 
 @pytest.fixture
-def s3(settings: Any, moto_endpoint: str) -> Any:
-    bucket = f"exp-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket=bucket)
-    settings.S3_BUCKET = bucket
+def s3(s3: Any, settings: Any) -> Any:
+    """The shared S3 fixture (tests/conftest.py), under the prefix the keys below are asserted with."""
     settings.S3_PREFIX = "data/"
-    settings.AWS_ENDPOINT_URL = moto_endpoint
-    settings.AWS_REGION = "us-east-1"
-    client.bucket = bucket
-    return client
+    return s3
 
 
 def test_on_s3_a_file_is_a_redirect_to_a_fresh_presigned_url(

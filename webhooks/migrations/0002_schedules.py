@@ -1,24 +1,13 @@
 """The django-q2 schedule of the webhook outbox: the sweep every minute (retries, lost tasks)."""
 
 from django.db import migrations
-from django.utils import timezone
+
+from analytics_api.kernel.schedules import schedules_operation
 
 SCHEDULES = [
     {"name": "webhooks-sweep", "func": "webhooks.tasks.webhooks_sweep", "schedule_type": "I", "minutes": 1},
 ]
 
-
-def create_schedules(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    for spec in SCHEDULES:
-        fields = {key: value for key, value in spec.items() if key != "name"}
-        if not Schedule.objects.filter(name=spec["name"]).exists():
-            Schedule.objects.create(name=spec["name"], repeats=-1, next_run=timezone.now(), **fields)
-
-
-def remove_schedules(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.filter(name__in=[spec["name"] for spec in SCHEDULES]).delete()
 
 
 class Migration(migrations.Migration):
@@ -27,4 +16,4 @@ class Migration(migrations.Migration):
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
 
-    operations = [migrations.RunPython(create_schedules, remove_schedules)]
+    operations = [schedules_operation(SCHEDULES)]
