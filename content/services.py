@@ -55,6 +55,7 @@ from content.models import Conversation, ConversationAgent, EventLog, Status, Tr
 from diagnostics.models import CallDiagnostics
 from diagnostics.services import diagnostics_replace
 from search.services import search_index_refresh
+from search.units import InteractionText
 
 # The Conversation columns a record sets (besides the keys and the automatic times).
 _STATE = (
@@ -371,6 +372,10 @@ def conversations_from_interactions(*, account: Account, rows: list[dict[str, An
     children_replace(ConversationAgent, agents, parent="conversation_id", stored=stored)
     documents_start_sync(conversation_ids=[item.pk for item in stored.values() if not item.created])
     # The interaction record brings searched text and identifiers (remarks, user ids).
-    search_index_refresh(account_id=account.pk, conversation_ids=[item.pk for item in stored.values()])
+    search_index_refresh(
+        account_id=account.pk,
+        conversation_ids=[item.pk for item in stored.values()],
+        interactions={row["session_id"]: InteractionText(row["conversation_id"], row["document"]) for row in rows},
+    )
     changes_record(account_id=account.pk, dataset="conversations", keys=[row["session_id"] for row in rows])
 

@@ -11,15 +11,17 @@ one it has.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 
+from analytics_api.kernel.ingestion import rows_insert
 from analytics_api.models import ApiClient
 from search.models import HISTORY_SIZE, SearchIdentifier, SearchMessage, SearchPhrase
 from search.text import phrase_normalize, text_terms
-from search.units import Unit, units_load
+from search.units import InteractionFacts, Unit, units_load
 
 # tsvector positions stop at 16,383.
 _MAX_POSITION = 16383
@@ -56,28 +58,31 @@ def _vectors(units: list[list[str]]) -> Iterator[str]:
         yield " ".join(parts)
 
 
-def _rows(pk: int, account_id: int, units: list[Unit], *, postgresql: bool) -> Iterator[SearchMessage]:
+def _rows(pk: int, account_id: int, units: list[Unit], *, postgresql: bool) -> Iterator[dict[str, Any]]:
     """SQLite: one row per unit (FTS5 phrases stay inside a row). PostgreSQL: one row per vector of
     units, usually one for the conversation and one for its agent-assist log (docs/search.md#engines)."""
     if not postgresql:
         for unit in units:
             if terms := text_terms(unit.text):
-                yield SearchMessage(conversation_id=pk, account_id=account_id, agent_ai=unit.agent_ai,
-                                    terms=" ".join(terms))
+                yield {"conversation_id": pk, "account_id": account_id, "agent_ai": unit.agent_ai,
+                       "terms": " ".join(terms), "vector": None}
         return
     for agent_ai in (False, True):
         terms = [found for unit in units if unit.agent_ai == agent_ai and (found := text_terms(unit.text))]
         for vector in _vectors(terms):
-            yield SearchMessage(conversation_id=pk, account_id=account_id, agent_ai=agent_ai, terms="", vector=vector)
+            yield {"conversation_id": pk, "account_id": account_id, "agent_ai": agent_ai, "terms": "", "vector": vector}
 
 
-def search_index_refresh(*, account_id: int, conversation_ids: Iterable[int]) -> None:
+def search_index_refresh(
+    *, account_id: int, conversation_ids: Iterable[int], interactions: Mapping[str, InteractionFacts] | None = None
+) -> None:
     """Rebuild the index rows of these conversations of the account from what is stored now.
 
     1. Delete their rows (text and identifiers).
     2. Read each conversation's units (transcript less the customer's speech on hold, e-mail
        subjects, notes, disposition remarks) and identifiers (search.units).
-    3. Insert the text rows (:func:`_rows`) and one row per identifier.
+       ``interactions`` are the records the caller is writing (by session id), used as they are.
+    3. Insert the text rows (:func:`_rows`) and one row per identifier, one statement each.
     A conversation that no longer exists simply keeps no rows. Call it inside the writer's
     transaction (it opens one of its own when there is none).
     """
@@ -87,16 +92,19 @@ def search_index_refresh(*, account_id: int, conversation_ids: Iterable[int]) ->
     with transaction.atomic():
         search_index_remove(account_id=account_id, conversation_ids=ids)
         postgresql = connection.vendor == "postgresql"
-        messages: list[SearchMessage] = []
-        identifiers: list[SearchIdentifier] = []
-        for pk, searchable in units_load(account_id=account_id, conversation_ids=ids).items():
+        messages: list[dict[str, Any]] = []
+        identifiers: list[dict[str, Any]] = []
+        searchables = units_load(
+            account_id=account_id, conversation_ids=ids, interactions=interactions, index_only=True
+        )
+        for pk, searchable in searchables.items():
             messages.extend(_rows(pk, account_id, searchable.units, postgresql=postgresql))
             identifiers.extend(
-                SearchIdentifier(conversation_id=pk, account_id=account_id, value=value)
+                {"conversation_id": pk, "account_id": account_id, "value": value}
                 for value in sorted(searchable.identifiers)
             )
-        SearchMessage.objects.bulk_create(messages, batch_size=500)
-        SearchIdentifier.objects.bulk_create(identifiers, batch_size=500)
+        rows_insert(SearchMessage, messages)
+        rows_insert(SearchIdentifier, identifiers)
 
 
 def search_index_remove(*, account_id: int, conversation_ids: Iterable[int]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from content.models import Conversation, Transcript
 from content.transcripts import AGENT_AI, transcript_visible
@@ -32,6 +32,21 @@ class Unit:
     field: str
     text: str
     agent_ai: bool = False
+
+
+class InteractionFacts(Protocol):
+    """What the search reads of an interaction record: a stored ``Interaction`` or a batch's row."""
+
+    conversation_id: str | None
+    document: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class InteractionText:
+    """An interaction record being written, as :class:`InteractionFacts` (no query to read it back)."""
+
+    conversation_id: str | None
+    document: Mapping[str, Any]
 
 
 @dataclass
@@ -65,7 +80,7 @@ def _message_units(messages: Iterable[Mapping[str, Any]]) -> list[Unit]:
     return units
 
 
-def _remarks(conversation: Conversation, interaction: Interaction | None) -> list[str]:
+def _remarks(conversation: Conversation, interaction: InteractionFacts | None) -> list[str]:
     # The interaction record's remarks when it carries them (supervisors edit them there), else the content's.
     if interaction is not None and "dispositionRemarks" in interaction.document:
         return _texts(interaction.document.get("dispositionRemarks"))
@@ -73,7 +88,7 @@ def _remarks(conversation: Conversation, interaction: Interaction | None) -> lis
 
 
 def searchable_build(
-    *, conversation: Conversation, messages: list[Mapping[str, Any]], interaction: Interaction | None
+    *, conversation: Conversation, messages: list[Mapping[str, Any]], interaction: InteractionFacts | None
 ) -> Searchable:
     sections = conversation.sections or {}
     units = _message_units(messages)
@@ -103,28 +118,42 @@ def identifier_key(value: str) -> str:
     return value.strip().casefold()
 
 
-def units_load(*, account_id: int, conversation_ids: Iterable[int]) -> dict[int, Searchable]:
-    """The searchables of the account's conversations among ``conversation_ids`` (three queries)."""
-    conversations = {
-        conversation.pk: conversation
-        for conversation in Conversation.objects.filter(account_id=account_id, pk__in=list(conversation_ids))
-    }
+def units_load(
+    *,
+    account_id: int,
+    conversation_ids: Iterable[int],
+    interactions: Mapping[str, InteractionFacts] | None = None,
+    index_only: bool = False,
+) -> dict[int, Searchable]:
+    """The searchables of the account's conversations among ``conversation_ids`` (three queries).
+
+    ``interactions`` (by session id) are records the caller is writing in this transaction: they are
+    used as they are instead of being read back (interaction ingestion's batches, whose documents
+    are already parsed in memory; reading them back was half the cost of an ingestion batch).
+    ``index_only``: the conversations' rows carry only what the index reads (not for serving them).
+    """
+    given = interactions or {}
+    rows = Conversation.objects.filter(account_id=account_id, pk__in=list(conversation_ids))
+    if index_only:
+        rows = rows.only("id", "session_id", "sections")
+    conversations = {conversation.pk: conversation for conversation in rows}
     if not conversations:
         return {}
     transcripts = dict(
         Transcript.objects.filter(conversation_id__in=list(conversations)).values_list("conversation_id", "messages")
     )
-    interactions = {
+    missing = [c.session_id for c in conversations.values() if c.session_id not in given]
+    stored: dict[str, InteractionFacts] = {
         interaction.session_id: interaction
-        for interaction in Interaction.objects.filter(
-            account_id=account_id, session_id__in=[c.session_id for c in conversations.values()]
-        ).only("session_id", "conversation_id", "document")
-    }
+        for interaction in Interaction.objects.filter(account_id=account_id, session_id__in=missing).only(
+            "session_id", "conversation_id", "document"
+        )
+    } if missing else {}
     return {
         pk: searchable_build(
             conversation=conversation,
             messages=transcripts.get(pk) or [],
-            interaction=interactions.get(conversation.session_id),
+            interaction=given.get(conversation.session_id) or stored.get(conversation.session_id),
         )
         for pk, conversation in conversations.items()
     }
