@@ -1,37 +1,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from analytics_api.kernel.ingestion import format_import_report, import_jsonl, import_report_check
+from analytics_api.kernel.import_command import ImportCommand
+from analytics_api.kernel.ingestion import ImportReport, import_jsonl
 from analytics_api.models import Account
 from conversations.services import interactions_ingest
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = (
         "Import interaction records from a JSON-lines file (one record per line, times in UTC with Z or an "
         "offset) through the same validation as POST /api/v1/ingest/interactions. Streams the file; "
         "prints a progress bar, a summary and the reason for every rejected line."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("account_id", metavar="accountId")
-        parser.add_argument("path", metavar="file.jsonl", type=Path)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        account = Account.objects.filter(account_id=options["account_id"]).first()
-        if account is None:
-            raise CommandError(f"No account {options['account_id']!r}; create it with create_account.")
-        path: Path = options["path"]
-        if not path.is_file():
-            raise CommandError(f"No file {str(path)!r}.")
-        report = import_jsonl(
-            path=path,
-            ingest=lambda records: interactions_ingest(account=account, records=records),
-            progress=self.stderr,
+    def run(self, target: Account, path: Path) -> ImportReport:
+        return import_jsonl(
+            path=path, ingest=lambda records: interactions_ingest(account=target, records=records), progress=self.stderr
         )
-        self.stdout.write(format_import_report(report))
-        import_report_check(report)

@@ -1,0 +1,43 @@
+"""The one shape of the JSON-lines import commands (``import_interactions``, ``import_qualityai``,
+``import_conversations``): a target (an account or a stream), a file, a progress bar on stderr, the
+report on stdout, and exit status 1 when any line was rejected (docs/contract.md#import-commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analytics_api.kernel.ingestion import ImportReport, format_import_report, import_report_check
+from analytics_api.models import Account
+
+
+class ImportCommand(BaseCommand):
+    """Subclasses name their target argument and say how to resolve it and what to import into it."""
+
+    def add_target_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("account_id", metavar="accountId")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        self.add_target_arguments(parser)
+        parser.add_argument("path", metavar="file.jsonl", type=Path)
+
+    def target(self, options: dict[str, Any]) -> Any:
+        """The account of ``accountId`` (the default target); a CommandError that says how to fix it."""
+        account = Account.objects.filter(account_id=options["account_id"]).first()
+        if account is None:
+            raise CommandError(f"No account {options['account_id']!r}; create it with create_account.")
+        return account
+
+    def run(self, target: Any, path: Path) -> ImportReport:
+        raise NotImplementedError
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        target = self.target(options)
+        path: Path = options["path"]
+        if not path.is_file():
+            raise CommandError(f"No file {str(path)!r}.")
+        report = self.run(target, path)
+        self.stdout.write(format_import_report(report))
+        import_report_check(report)
