@@ -7,7 +7,7 @@ depth. Every read is a constant number of queries, whatever the page size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -186,29 +186,29 @@ def conversations_search(*, account: Account, query: ConversationQuery) -> Conve
                                              criteria=query.criteria),
         q=query.q, sort=query.sort, limit=query.limit, cursor=query.cursor,
         exclude_agent_ai=query.exclude_agent_ai,
+        snippet_masks=lambda conversations: _snippet_masks(account=account, conversations=conversations),
     )
-    conversations = [hit.conversation for hit in page.hits]
-    rows = conversation_rows(account=account, conversations=conversations)
-    maskers = _snippet_maskers(account=account, conversations=conversations)
+    rows = conversation_rows(account=account, conversations=[hit.conversation for hit in page.hits])
     for row, hit in zip(rows, page.hits, strict=True):
         row["tier"] = hit.tier
-        masker = maskers.get(hit.conversation.pk)
-        row["snippets"] = hit.snippets if masker is None else [
-            {**snippet, "text": masker.free_text(snippet["text"])} for snippet in hit.snippets
-        ]
+        row["snippets"] = hit.snippets
     return ConversationPage(total=page.total, results=rows, next_cursor=page.next_cursor)
 
 
-def _snippet_maskers(*, account: Account, conversations: Sequence[Conversation]) -> dict[int, Masker]:
-    """Per conversation, the masker of its snippets when the account obscures customer info (else none).
+def _snippet_masks(*, account: Account, conversations: Sequence[Conversation]) -> dict[int, Callable[[str], str]]:
+    """Per conversation, the mask of its snippets' texts when the account obscures customer info (else none).
 
     Snippets quote any message, so anything shaped like an e-mail address or a phone number is
-    masked in them (supervision.masking); their highlight ranges are those of the unmasked text.
+    masked in them (supervision.masking); the search applies it before matching, so the highlight
+    ranges point into the masked text served.
     """
     if not conversations or not account_obscures(account=account):
         return {}
     documents = interaction_documents(account=account, session_ids=[row.session_id for row in conversations])
-    return {row.pk: Masker.of(document=documents.get(row.session_id), sections=row.sections) for row in conversations}
+    return {
+        row.pk: Masker.of(document=documents.get(row.session_id), sections=row.sections).free_text
+        for row in conversations
+    }
 
 
 def conversation_page(*, account: Account, query: ConversationQuery) -> ConversationPage:

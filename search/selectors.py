@@ -7,6 +7,7 @@ with its candidate conversations (account, window and filters applied) when ``q`
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,13 +85,15 @@ def conversation_search(
     limit: int = 25,
     cursor: str | None = None,
     exclude_agent_ai: bool = False,
+    snippet_masks: Callable[[Sequence[Conversation]], Mapping[int, Callable[[str], str]]] | None = None,
 ) -> SearchPage:
     """A page of the conversations among ``conversations`` that match ``q``, best first.
 
     1. ``q`` is parsed (400 naming ``q`` for stop words only, too long, too many words).
     2. The engine ranks every match (tier 0 for an identifier equal to ``q``, then tiers 1–3 by
        relevance, then newest) and returns the exact total and this page (keyset after ``cursor``).
-    3. Snippets are computed for the page's conversations only (three queries for the page).
+    3. Snippets are computed for the page's conversations only (three queries for the page), each
+       conversation's units first passed through its mask from ``snippet_masks`` (privacy masking).
     ``sort`` ``start_desc``/``start_asc`` order the same matches by start instead.
     """
     if sort not in SORTS:
@@ -105,12 +108,13 @@ def conversation_search(
     has_more = len(ranked) > limit
     ranked = ranked[:limit]
     searchables = units_load(account_id=account_id, conversation_ids=[row.conversation_id for row in ranked])
+    masks = snippet_masks([searchables[row.conversation_id].conversation for row in ranked]) if snippet_masks else {}
     hits = [
         SearchHit(
             conversation=searchables[row.conversation_id].conversation,
             tier=row.tier,
             snippets=conversation_snippets(searchables[row.conversation_id].units, query,
-                                           exclude_agent_ai=exclude_agent_ai),
+                                           exclude_agent_ai=exclude_agent_ai, mask=masks.get(row.conversation_id)),
         )
         for row in ranked
     ]

@@ -6,7 +6,7 @@ the text it comes with: a whole-phrase occurrence is one range, every other matc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from content.transcripts import AGENT_AI
@@ -40,22 +40,29 @@ def _excerpt(text: str, ranges: list[tuple[int, int]]) -> tuple[str, list[tuple[
     return text[start:end], kept
 
 
-def conversation_snippets(units: Iterable[Unit], query: SearchQuery, *, exclude_agent_ai: bool) -> list[dict[str, Any]]:
-    """Up to MAX_SNIPPETS units that match best: most distinct words, then most highlights, then first."""
+def conversation_snippets(
+    units: Iterable[Unit], query: SearchQuery, *, exclude_agent_ai: bool, mask: Callable[[str], str] | None = None
+) -> list[dict[str, Any]]:
+    """Up to MAX_SNIPPETS units that match best: most distinct words, then most highlights, then first.
+
+    ``mask`` (privacy masking) rewrites each unit's text before it is matched, so the ranges point
+    into the text served and a masked word is never highlighted.
+    """
     words = set(query.words)
     scored = []
     for order, unit in enumerate(units):
         if exclude_agent_ai and unit.agent_ai:
             continue
-        tokens = text_tokens(unit.text)
+        served = mask(unit.text) if mask else unit.text
+        tokens = text_tokens(served)
         ranges = highlight_ranges(tokens, query)
         if ranges:
             distinct = len(words & {token.stem for token in tokens})
-            scored.append((-distinct, -len(ranges), order, unit, ranges))
+            scored.append((-distinct, -len(ranges), order, unit, served, ranges))
     scored.sort(key=lambda item: item[:3])
     snippets = []
-    for *_, unit, ranges in scored[:MAX_SNIPPETS]:
-        text, kept = _excerpt(unit.text, ranges)
+    for *_, unit, served, ranges in scored[:MAX_SNIPPETS]:
+        text, kept = _excerpt(served, ranges)
         snippets.append({
             "source": unit.source,
             "id": unit.ref,

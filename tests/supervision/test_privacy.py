@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from exports.jobs import export_run
 from exports.models import ExportJob
 from recordings.models import AuditEntry
+from search.services import search_index_refresh
 from supervision.masking import Masker
 from supervision.models import PrivacySettings
 from tests.conftest import Tenant
@@ -210,3 +211,34 @@ def test_the_change_feed_and_export_jobs_serve_masked_records(tenant: Tenant, cl
         for contact in (PHONE, EMAIL):
             assert contact.encode() not in body
         assert USER_ID.encode() in body
+
+
+def _indexed_conversation(tenant: Tenant) -> None:
+    # a_conversation writes the transcript directly; the writers' own refresh is what indexes it.
+    search_index_refresh(account_id=tenant.account.pk, conversation_ids=[a_conversation(tenant, "s-1").pk])
+
+
+def test_masked_snippets_highlight_the_words_in_the_text_they_serve(tenant: Tenant, clock: Any) -> None:
+    _indexed_conversation(tenant)
+    tenant.put(PRIVACY, {"obscureCustomerInfo": True})
+
+    response = tenant.post("/api/v1/conversations/query", {**QUERY, "q": "write"})
+
+    assert response.status_code == 200, response.content
+    [snippet] = response.json()["results"][0]["snippets"]
+    assert snippet["text"] == f"Hi, call me back on {USER_ID} or write to {USER_ID}"
+    assert [snippet["text"][r["start"]:r["end"]] for r in snippet["highlights"]] == ["write"]
+
+
+def test_a_masked_contact_is_never_highlighted_in_a_snippet(tenant: Tenant, clock: Any) -> None:
+    _indexed_conversation(tenant)
+    tenant.put(PRIVACY, {"obscureCustomerInfo": True})
+
+    response = tenant.post("/api/v1/conversations/query", {**QUERY, "q": "call example"})
+
+    assert response.status_code == 200, response.content
+    [row] = response.json()["results"]
+    texts = [snippet["text"][r["start"]:r["end"]] for snippet in row["snippets"] for r in snippet["highlights"]]
+    assert "call" in texts
+    assert all("example" not in text.lower() for text in texts)
+    assert all("example" not in snippet["text"] for snippet in row["snippets"])
