@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rest_framework.exceptions import ErrorDetail
 
+from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.validation import (
     Check,
     Invalid,
@@ -90,21 +91,9 @@ def _time(name: str) -> Check:
     parse = aware_time(message="{name} {reason}.", name=name)
 
     def check(data: Any) -> str:
-        if data.__class__ is str and _STORED_TIME.fullmatch(data) and "1000" <= data[:4] <= "9998":
-            try:
-                datetime.fromisoformat(data)
-            except ValueError:
-                pass
-            else:
-                return data
-        return utc_text(parse(data))
+        return data if _plain_time(data) else render_utc_ms(parse(data))
 
     return check
-
-
-def utc_text(instant: datetime) -> str:
-    """The stored form of an aware time: UTC, four-digit year, milliseconds, ``Z`` (sorts as it reads)."""
-    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _text(name: str, max_length: int, *, allow_blank: bool = True) -> Check:

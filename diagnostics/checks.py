@@ -8,7 +8,6 @@ would make one conversation cost megabytes to store and serve.
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime
 from typing import Any
 
 from analytics_api.kernel.dates import render_utc_ms
@@ -71,11 +70,7 @@ def _number(name: str, *, minimum: float, maximum: float) -> Check:
 def _time(name: str) -> Check:
     # Stored as the contract's UTC text, so the document reads back as it is served.
     message = "{name} {reason}; send an ISO-8601 time with its zone, e.g. 2025-09-30T10:00:05.000Z."
-    return then(aware_time(name=name, message=message), _utc_text)
-
-
-def _utc_text(moment: datetime) -> str:
-    return render_utc_ms(moment)
+    return then(aware_time(name=name, message=message), render_utc_ms)
 
 
 _ENDPOINT = obj(

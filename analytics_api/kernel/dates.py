@@ -147,6 +147,5 @@ def render_local(instant: datetime, offset_minutes: int) -> str:
 
 
 def render_utc_ms(instant: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
-    utc = instant.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` (a four-digit year, so the text sorts as the instants do)."""
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
