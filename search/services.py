@@ -37,22 +37,29 @@ def _vectors(units: list[list[str]]) -> Iterator[str]:
     Units follow one another with one position left empty between them, so a phrase (consecutive
     positions) never spans two units. A vector ends before its positions pass 16,383 or a word gets
     more than 255 positions (PostgreSQL's limits); only a single unit beyond them is cut short.
-    The stems hold no quotes (search.text).
+    The stems hold no quotes (search.text). Words are counted only once the vector holds more than
+    255 terms: below that no word can pass the limit (the common case, counted for nothing).
     """
     parts: list[str] = []
     counts: Counter[str] = Counter()
     position = 0
     for terms in units:
-        unit_counts = Counter(terms)
-        full = position + len(terms) > _MAX_POSITION or any(
-            counts[term] + count > _MAX_WORD_POSITIONS for term, count in unit_counts.items()
-        )
+        full = position + len(terms) > _MAX_POSITION
+        if not full and len(parts) + len(terms) > _MAX_WORD_POSITIONS:
+            if not counts:
+                counts.update(term for part in parts for term in (part[1:part.rindex("'")],))
+            full = any(counts[term] + count > _MAX_WORD_POSITIONS for term, count in Counter(terms).items())
         if parts and full:
             yield " ".join(parts)
             parts, position = [], 0
             counts.clear()
-        parts.extend(f"'{term}':{min(position + offset, _MAX_POSITION)}" for offset, term in enumerate(terms, 1))
-        counts.update(unit_counts)
+        first = position + 1
+        if first + len(terms) - 1 <= _MAX_POSITION:
+            parts.extend(map("'{}':{}".format, terms, range(first, first + len(terms))))
+        else:
+            parts.extend(f"'{term}':{min(position + offset, _MAX_POSITION)}" for offset, term in enumerate(terms, 1))
+        if counts:
+            counts.update(terms)
         position += len(terms) + 1
     if parts:
         yield " ".join(parts)

@@ -56,12 +56,23 @@ class Token:
 
 
 def fold(word: str) -> str:
+    if word.isascii():
+        # NFKD leaves ASCII as it is and casefold is lower there: the common case, without the walk.
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word)
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
 
 @lru_cache(maxsize=65536)
-def _stem(folded: str) -> str | None:
+def _term(word: str) -> str | None:
+    """The term of one word as written (steps 2–4), or None for a stop word or an over-long word.
+
+    Cached by the word as written: a transcript repeats its words, and indexing a batch of
+    conversations folds and stems each distinct word once instead of at every occurrence.
+    """
+    if len(word) > MAX_WORD_LENGTH:
+        return None
+    folded = fold(word)
     # Folding may split a character into several ("ﬁ" → "fi"); the stem stays one word.
     if folded in STOP_WORDS or len(folded) > MAX_WORD_LENGTH:
         return None
@@ -72,16 +83,15 @@ def text_tokens(text: str) -> list[Token]:
     """The significant words of ``text`` in order, stop words left out."""
     tokens = []
     for match in _WORD.finditer(text):
-        if match.end() - match.start() > MAX_WORD_LENGTH:
-            continue
-        stem = _stem(fold(match.group()))
+        stem = _term(match.group())
         if stem:
             tokens.append(Token(stem, match.start(), match.end()))
     return tokens
 
 
 def text_terms(text: str) -> list[str]:
-    return [token.stem for token in text_tokens(text)]
+    """The terms of :func:`text_tokens`, without their places (what the index stores)."""
+    return [term for word in _WORD.findall(text) if (term := _term(word))]
 
 
 def phrase_normalize(q: str) -> str:
