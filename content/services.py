@@ -161,7 +161,12 @@ def content_upsert(
         })
     # 5. The search index of the written conversations (docs/contract.md#search-index).
     search_index_refresh(
-        account_id=account.pk, conversation_ids=[stored[item.row["session_id"]].pk for item in written]
+        account_id=account.pk,
+        conversation_ids=[stored[item.row["session_id"]].pk for item in written],
+        transcripts={
+            stored[item.row["session_id"]].pk: item.documents["transcript"]
+            for item in written if "transcript" in item.documents
+        },
     )
     # 6. The change feed (docs/contract.md#change-feed): one statement for the batch.
     changes_record(account_id=account.pk, dataset="conversations", keys=[item.row["session_id"] for item in written])

@@ -81,14 +81,19 @@ def _rows(pk: int, account_id: int, units: list[Unit], *, postgresql: bool) -> I
 
 
 def search_index_refresh(
-    *, account_id: int, conversation_ids: Iterable[int], interactions: Mapping[str, InteractionFacts] | None = None
+    *,
+    account_id: int,
+    conversation_ids: Iterable[int],
+    interactions: Mapping[str, InteractionFacts] | None = None,
+    transcripts: Mapping[int, list[Mapping[str, Any]]] | None = None,
 ) -> None:
     """Rebuild the index rows of these conversations of the account from what is stored now.
 
     1. Delete their rows (text and identifiers).
     2. Read each conversation's units (transcript less the customer's speech on hold, e-mail
        subjects, notes, disposition remarks) and identifiers (search.units).
-       ``interactions`` are the records the caller is writing (by session id), used as they are.
+       ``interactions`` (by session id) and ``transcripts`` (by conversation pk) are what the
+       caller is writing, used as they are.
     3. Insert the text rows (:func:`_rows`) and one row per identifier, one statement each.
     A conversation that no longer exists simply keeps no rows. Call it inside the writer's
     transaction (it opens one of its own when there is none).
@@ -102,7 +107,8 @@ def search_index_refresh(
         messages: list[dict[str, Any]] = []
         identifiers: list[dict[str, Any]] = []
         searchables = units_load(
-            account_id=account_id, conversation_ids=ids, interactions=interactions, index_only=True
+            account_id=account_id, conversation_ids=ids, interactions=interactions, transcripts=transcripts,
+            index_only=True,
         )
         for pk, searchable in searchables.items():
             messages.extend(_rows(pk, account_id, searchable.units, postgresql=postgresql))

@@ -123,13 +123,14 @@ def units_load(
     account_id: int,
     conversation_ids: Iterable[int],
     interactions: Mapping[str, InteractionFacts] | None = None,
+    transcripts: Mapping[int, list[Mapping[str, Any]]] | None = None,
     index_only: bool = False,
 ) -> dict[int, Searchable]:
     """The searchables of the account's conversations among ``conversation_ids`` (three queries).
 
-    ``interactions`` (by session id) are records the caller is writing in this transaction: they are
-    used as they are instead of being read back (interaction ingestion's batches, whose documents
-    are already parsed in memory; reading them back was half the cost of an ingestion batch).
+    ``interactions`` (by session id) and ``transcripts`` (messages by conversation pk) are what the
+    caller is writing in this transaction: they are used as they are instead of being read back
+    (ingestion batches hold them parsed in memory; reading them back was a large part of a batch).
     ``index_only``: the conversations' rows carry only what the index reads (not for serving them).
     """
     given = interactions or {}
@@ -139,9 +140,12 @@ def units_load(
     conversations = {conversation.pk: conversation for conversation in rows}
     if not conversations:
         return {}
-    transcripts = dict(
-        Transcript.objects.filter(conversation_id__in=list(conversations)).values_list("conversation_id", "messages")
-    )
+    written = transcripts or {}
+    unread = [pk for pk in conversations if pk not in written]
+    messages = dict(
+        Transcript.objects.filter(conversation_id__in=unread).values_list("conversation_id", "messages")
+    ) if unread else {}
+    messages.update(written)
     missing = [c.session_id for c in conversations.values() if c.session_id not in given]
     stored: dict[str, InteractionFacts] = {
         interaction.session_id: interaction
@@ -152,7 +156,7 @@ def units_load(
     return {
         pk: searchable_build(
             conversation=conversation,
-            messages=transcripts.get(pk) or [],
+            messages=messages.get(pk) or [],
             interaction=given.get(conversation.session_id) or stored.get(conversation.session_id),
         )
         for pk, conversation in conversations.items()
