@@ -136,8 +136,13 @@ def _next_file(job: ExportJob, claim: ExportClaim, storage: RecordingStorage, *,
     cap = settings.EXPORT_MAX_ROWS_PER_FILE
     done_rows = sum(item["rows"] for item in published)
     done_bytes = sum(item["bytes"] for item in published)
+    start = job.window_start
+    if dataset.kept is not None:
+        # What the dataset's endpoint still served when the export began reading (every file alike):
+        # the creation refused an older start, but a job may be read a while after it was created.
+        start = max(start, job.snapshot_at - dataset.kept.age)
     window = ExportWindow(
-        account=job.account, start=job.window_start, end=job.window_end, filters=job.filters,
+        account=job.account, start=start, end=job.window_end, filters=job.filters,
         after=published[-1]["last_key"] if published else None,
     )
     with tempfile.TemporaryDirectory(prefix="export-") as work:
