@@ -1,8 +1,18 @@
 """Reading the change feed (docs/contract.md#change-feed): pages in position order that never skip.
 
 A change's position is ``(txid, id)``; the feed serves positions only up to the watermark
-(:mod:`changes.watermark`), below which no change can still appear. A cursor is ``txid`` and
-``id`` as 16 hex digits each: cursors compare as strings in feed order.
+(:mod:`changes.watermark`), below which no change can still appear. A cursor is ``txid`` and ``id``
+as 16 hex digits each, then the pruning generation it was issued under as 8 hex digits: cursors
+compare as strings in feed order. A cursor of the first format (32 digits, no generation) is still
+read, as one of no generation.
+
+Why the generation. Pruning (:func:`changes.services.changes_prune`) deletes old superseded changes
+and old tombstones up to the horizon, and keeps the latest change of every living record however
+old. A reader that read *before* a prune may hold a record whose tombstone that prune deleted: its
+cursor below the horizon is expired (410). A reader that started from the beginning *after* the
+prune never saw those records (it was served each record's current form), so its cursor is good
+even below the horizon — else, reading the kept old changes in pages, it would be handed a cursor
+below the horizon, answered 410, and restart for ever.
 """
 
 from __future__ import annotations
@@ -25,6 +35,9 @@ from changes.watermark import END, feed_watermark
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 CURSOR_EXPIRED = "Resync from the beginning: this cursor is older than the feed's retention"
+_HEX = "0123456789abcdef"
+# The generation's hex digits in a cursor: a prune a day for eleven million years.
+_GENERATION_DIGITS = 8
 
 
 @dataclass(frozen=True, order=True)
@@ -32,16 +45,34 @@ class Position:
     txid: int
     seq: int
 
-    def cursor(self) -> str:
+    def text(self) -> str:
         return f"{self.txid:016x}{self.seq:016x}"
 
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position, and the pruning generation in force when the feed handed it out (None: a cursor
+    of the first format, which carried none)."""
+
+    position: Position
+    generation: int | None
+
+    def text(self) -> str:
+        return self.position.text() + _generation_text(self.generation or 0)
+
     @classmethod
-    def parse(cls, cursor: str) -> Position | None:
-        """The position of a cursor this feed handed out, or None."""
-        if len(cursor) != 32 or cursor.strip("0123456789abcdef"):
+    def parse(cls, text: str) -> Cursor | None:
+        """The cursor this feed handed out, or None (32 digits: the first format; 40: the current one)."""
+        if len(text) not in (32, 32 + _GENERATION_DIGITS) or text.strip(_HEX):
             return None
-        txid, seq = int(cursor[:16], 16), int(cursor[16:], 16)
-        return cls(txid, seq) if txid < 1 << 63 and seq <= END else None
+        txid, seq = int(text[:16], 16), int(text[16:32], 16)
+        if txid >= 1 << 63 or seq > END:
+            return None
+        return cls(Position(txid, seq), int(text[32:], 16) if len(text) > 32 else None)
+
+
+def _generation_text(generation: int) -> str:
+    return f"{generation:0{_GENERATION_DIGITS}x}"
 
 
 START = Position(0, 0)
@@ -51,40 +82,64 @@ START = Position(0, 0)
 class FeedPage:
     items: orjson.Fragment  # the JSON array of items, already rendered
     count: int
-    next_position: Position
+    next_cursor: Cursor
     end_of_stream: bool
     complete_up_to: datetime
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "items": self.items,
-            "nextCursor": self.next_position.cursor(),
+            "nextCursor": self.next_cursor.text(),
             "endOfStream": self.end_of_stream,
             "completeUpTo": render_utc_ms(self.complete_up_to),
         }
 
 
-def _horizon() -> Position:
-    row = ChangeHorizon.objects.filter(pk=1).values_list("txid", "seq").first()
-    return Position(*row) if row else START
+@dataclass(frozen=True)
+class Horizon:
+    position: Position
+    generation: int
+
+    def expires(self, cursor: Cursor) -> bool:
+        """Whether changes after ``cursor`` may have been pruned since its reader read before it: it is
+        below the horizon and was issued under an earlier generation (or carries none)."""
+        return cursor.generation != self.generation and cursor.position < self.position
 
 
-def feed_page(*, account: Account, dataset: Dataset, after: Position | None, limit: int) -> FeedPage:
+def _horizon() -> Horizon:
+    row = ChangeHorizon.objects.filter(pk=1).values_list("txid", "seq", "generation").first()
+    return Horizon(Position(row[0], row[1]), row[2]) if row else Horizon(START, 0)
+
+
+def _expire_if(horizon: Horizon, after: Cursor | None) -> None:
+    if after is not None and horizon.expires(after):
+        raise ApiError(CURSOR_EXPIRED + ".", code="cursor_expired", status_code=410, field="cursor")
+
+
+def feed_page(*, account: Account, dataset: Dataset, after: Cursor | None, limit: int) -> FeedPage:
     """The changes of ``dataset`` in ``account`` after ``after`` (None: from the beginning), up to ``limit``.
 
-    1. A cursor before the pruning horizon is expired (410): changes after it may be gone.
+    1. Read the pruning state (horizon and generation). A cursor below the horizon issued under an
+       earlier generation (or of the first format, with none) is expired (410): that prune may have
+       deleted a tombstone after it of a record its reader holds. One of the current generation is
+       good even below the horizon: its reader has read only what the prunes up to it left.
     2. Read the watermark, then up to ``limit + 1`` changes after the cursor and at most at the
        watermark, in position order (one index range scan), each with its record's current
        version (the id of the record's latest change).
-    3. A record changed several times in the page is served once, at its last position.
-    4. Read the current served form of the page's records: ``upsert`` with the record, or
-       ``delete`` (a tombstone) when it no longer exists.
-    5. ``nextCursor``: the last item's position; at the end of the stream the watermark, so that a
+    3. Read the pruning state again: a prune that committed since step 1 may be what step 2 read,
+       so the cursor must also be good under it (else 410). The page's cursors carry step 1's
+       generation, which step 2's reads are at least as new as: never a generation whose prune
+       this page may have read before.
+    4. A record changed several times in the page is served once, at its last position.
+    5. Read the current served form of the page's records: ``upsert`` with the record, or
+       ``delete`` (a tombstone) when it no longer exists — a record whose tombstone was pruned is
+       never served to a reader that has not served it before.
+    6. ``nextCursor``: the last item's position; at the end of the stream the watermark, so that a
        quiet account's cursor moves on (and does not expire).
     """
-    if after is not None and after < _horizon():
-        raise ApiError(CURSOR_EXPIRED + ".", code="cursor_expired", status_code=410, field="cursor")
-    after = after or START
+    horizon = _horizon()
+    _expire_if(horizon, after)
+    position = after.position if after is not None else START
     last, complete = feed_watermark()
     watermark = Position(*last)
     with connection.cursor() as cursor:
@@ -96,29 +151,33 @@ def feed_page(*, account: Account, dataset: Dataset, after: Position | None, lim
             f"FROM {Change._meta.db_table} p "
             "WHERE p.account_id = %s AND p.dataset = %s AND (p.txid, p.id) > (%s, %s) AND (p.txid, p.id) <= (%s, %s) "
             "ORDER BY p.txid, p.id LIMIT %s",
-            [account.pk, dataset.name, after.txid, after.seq, watermark.txid, watermark.seq, limit + 1],
+            [account.pk, dataset.name, position.txid, position.seq, watermark.txid, watermark.seq, limit + 1],
         )
         rows = cursor.fetchall()
+    now = _horizon()
+    if now != horizon:
+        _expire_if(now, after)
     end = len(rows) <= limit
     rows = rows[:limit]
     last = {key: (txid, seq) for txid, seq, key, _version in rows}
     keys = list(last)
     records = dataset.records(account, keys) if keys else {}
+    generation = _generation_text(horizon.generation)
     # The items as JSON text, records embedded as served: a page of 10,000 is one join, not 10,000 objects.
     items = []
     for txid, seq, key, version in rows:
         if last[key] != (txid, seq):
             continue
-        head = f'{{"cursor":"{txid:016x}{seq:016x}","op":"%s","key":{json_text(key)},"version":{version}'
+        head = f'{{"cursor":"{txid:016x}{seq:016x}{generation}","op":"%s","key":{json_text(key)},"version":{version}'
         record = records.get(key)
         items.append(head % "delete" + "}" if record is None else head % "upsert" + ',"record":' + record + "}")
-    next_position = Position(rows[-1][0], rows[-1][1]) if rows else after
+    next_position = Position(rows[-1][0], rows[-1][1]) if rows else position
     if end:
         next_position = max(next_position, watermark)
     return FeedPage(
         items=orjson.Fragment("[" + ",".join(items) + "]"),
         count=len(items),
-        next_position=next_position,
+        next_cursor=Cursor(next_position, horizon.generation),
         end_of_stream=end,
         complete_up_to=complete,
     )

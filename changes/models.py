@@ -44,10 +44,14 @@ class Change(models.Model):
 
 
 class ChangeHorizon(models.Model):
-    """The oldest position a cursor may hold (one row): changes up to it may have been pruned."""
+    """The pruning state (one row): changes up to the position ``(txid, seq)`` may have been pruned,
+    and ``generation`` counts the prunes that deleted something. A cursor carries the generation it
+    was issued under: one of the current generation is good even below the horizon (its reader read
+    what the last prune left), an older one only at or after the horizon (see changes.feed)."""
 
     txid = models.BigIntegerField(default=0)
     seq = models.BigIntegerField(default=0)
+    generation = models.BigIntegerField(default=0)
     pruned_at = models.DateTimeField()
 
     def __str__(self) -> str:

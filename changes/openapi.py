@@ -49,11 +49,14 @@ A transaction still in flight holds the end of the stream back until it finishes
 
 **Retention.** Changes are kept `CHANGE_FEED_RETENTION_DAYS` (default 30); the latest change of every
 existing record is kept however old, so reading from the beginning always yields every record. A cursor
-older than the retention answers 410 `cursor_expired`: resync from the beginning.
+older than the retention, handed out before the last prune, answers 410 `cursor_expired`: resync from the
+beginning. A resync started after the prune pages through the old records without expiring.
+Cursors are opaque: send them back as they came (40 hex digits; the 32-digit cursors of earlier
+versions are still read).
 """
 
 _ITEM_EXAMPLE = {
-    "cursor": "00000000000c3a9f0000000000041d2e",
+    "cursor": "00000000000c3a9f0000000000041d2e00000003",
     "op": "upsert",
     "key": "s-5f2c1a9e-b1c4-4d7e-9a55-2f1c8e7d6b3a",
     "version": 269614,
@@ -80,7 +83,7 @@ CHANGES: dict[str, Any] = {
                          description="The dataset whose changes to read."),
         OpenApiParameter("cursor", OpenApiTypes.STR, required=False,
                          description="`nextCursor` of the previous answer (or an item's `cursor`); absent: from the "
-                         "beginning. 32 lowercase hex digits."),
+                         "beginning. Opaque: 40 lowercase hex digits (32 from earlier versions)."),
         OpenApiParameter("limit", OpenApiTypes.INT, required=False,
                          description=f"Items per answer, 1–{MAX_LIMIT:,}; default {DEFAULT_LIMIT:,}."),
     ],
@@ -113,10 +116,10 @@ CHANGES: dict[str, Any] = {
             value={
                 "items": [
                     _ITEM_EXAMPLE,
-                    {"cursor": "00000000000c3aa30000000000041d31", "op": "delete",
+                    {"cursor": "00000000000c3aa30000000000041d3100000003", "op": "delete",
                      "key": "s-0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d", "version": 269617},
                 ],
-                "nextCursor": "00000000000c3aa30000000000041d31",
+                "nextCursor": "00000000000c3aa30000000000041d3100000003",
                 "endOfStream": False,
                 "completeUpTo": "2026-11-30T21:04:05.120Z",
             },

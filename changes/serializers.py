@@ -18,19 +18,19 @@ from analytics_api.kernel.validation import (
 )
 from changes.counts import GRANULARITIES, MAX_BUCKETS, MAX_FILTER_VALUES, buckets_between
 from changes.datasets import DATASETS
-from changes.feed import DEFAULT_LIMIT, MAX_LIMIT, Position
+from changes.feed import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from qualityai.fields import UtcDateTime
 
 DATASET_MESSAGE = "dataset must be one of " + ", ".join(DATASETS) + ", not {input!r}."
-CURSOR_MESSAGE = "cursor must be a cursor this feed returned (nextCursor or an item's cursor): 32 hex digits."
+CURSOR_MESSAGE = "cursor must be a cursor this feed returned (nextCursor or an item's cursor): 40 hex digits."
 
 
 def _cursor(name: str) -> Check:
-    def check(data: Any) -> Position:
-        position = Position.parse(data) if isinstance(data, str) else None
-        if position is None:
+    def check(data: Any) -> Cursor:
+        cursor = Cursor.parse(data) if isinstance(data, str) else None
+        if cursor is None:
             raise invalid(CURSOR_MESSAGE)
-        return position
+        return cursor
 
     return check
 
@@ -40,7 +40,9 @@ class FeedQuery(serializers.Serializer):
         choices=list(DATASETS), message=DATASET_MESSAGE,
         error_messages={"required": "dataset is required: " + ", ".join(DATASETS) + "."},
     )
-    cursor = CheckField(check=_cursor, schema={"type": "string", "pattern": "^[0-9a-f]{32}$"}, required=False)
+    cursor = CheckField(
+        check=_cursor, schema={"type": "string", "pattern": "^[0-9a-f]{32}([0-9a-f]{8})?$"}, required=False
+    )
     limit = NumberField(minimum=1, maximum=MAX_LIMIT, from_text=True, default=DEFAULT_LIMIT)
 
 

@@ -92,16 +92,21 @@ def changes_record_qa_contacts(
 class PruneReport:
     deleted: int
     horizon: tuple[int, int]
+    generation: int
 
 
 def changes_prune() -> PruneReport:
     """Drop what the feed no longer needs after ``CHANGE_FEED_RETENTION_DAYS`` (daily job, ``prune_changes``).
 
     1. The horizon: the last position among changes older than the retention. A cursor before it
-       is expired (410): changes after that cursor may be gone.
+       handed out before this prune is expired (410): changes after that cursor may be gone.
     2. Delete the old changes that are superseded (a later change of the same record exists) and
        the old tombstones. The latest change of a living record is kept however old, so reading
        the feed from the beginning still delivers every current record.
+    3. When something was deleted: move the horizon and count a new generation, in the same
+       transaction as the deletions. Cursors handed out from then on carry it (changes.feed): a
+       reader that starts after this prune may page through the kept changes below the horizon.
+       A prune that deleted nothing changes neither, and expires no cursor.
     """
     cutoff = timezone.now() - timedelta(days=settings.CHANGE_FEED_RETENTION_DAYS)
     with transaction.atomic():
@@ -111,15 +116,16 @@ def changes_prune() -> PruneReport:
             pk=1, defaults={"pruned_at": timezone.now()}
         )
         if last is None:
-            return PruneReport(deleted=0, horizon=(horizon.txid, horizon.seq))
+            return PruneReport(deleted=0, horizon=(horizon.txid, horizon.seq), generation=horizon.generation)
         later = Change.objects.filter(
             account_id=OuterRef("account_id"), dataset=OuterRef("dataset"), key=OuterRef("key"), id__gt=OuterRef("id")
         )
         # Superseded ones first: a tombstone deleted first would leave the upsert before it unsuperseded.
         deleted = old.filter(Exists(later)).delete()[0]
         deleted += old.filter(op=ChangeOp.DELETE).delete()[0]
-        if last > (horizon.txid, horizon.seq):
-            horizon.txid, horizon.seq = last
+        if deleted:
+            horizon.txid, horizon.seq = max(last, (horizon.txid, horizon.seq))
+            horizon.generation += 1
         horizon.pruned_at = timezone.now()
         horizon.save()
-    return PruneReport(deleted=deleted, horizon=(horizon.txid, horizon.seq))
+    return PruneReport(deleted=deleted, horizon=(horizon.txid, horizon.seq), generation=horizon.generation)

@@ -7,4 +7,4 @@ from changes.services import changes_prune
 
 def changes_prune_task() -> dict[str, object]:
     report = changes_prune()
-    return {"deleted": report.deleted, "horizon": list(report.horizon)}
+    return {"deleted": report.deleted, "horizon": list(report.horizon), "generation": report.generation}

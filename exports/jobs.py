@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -97,9 +97,16 @@ class _Lost(Exception):
 
 
 def _heartbeat(claim: ExportClaim, *, rows: int, size: int) -> None:
-    held = ExportJob.objects.filter(pk=claim.job_id, claim_token=claim.token, state=ExportState.RUNNING).update(
-        claimed_until=_lease_until(), rows=rows, bytes=size
-    )
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A renewal lost with the database server only makes the lease and progress look older
+            # (the worker's connection is gone with it anyway): its commit need not wait for the WAL
+            # flush, which was a tenth of an export's time on a busy disk.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        held = ExportJob.objects.filter(pk=claim.job_id, claim_token=claim.token, state=ExportState.RUNNING).update(
+            claimed_until=_lease_until(), rows=rows, bytes=size
+        )
     if not held:
         raise _Lost()
 
@@ -136,8 +143,13 @@ def _next_file(job: ExportJob, claim: ExportClaim, storage: RecordingStorage, *,
     cap = settings.EXPORT_MAX_ROWS_PER_FILE
     done_rows = sum(item["rows"] for item in published)
     done_bytes = sum(item["bytes"] for item in published)
+    start = job.window_start
+    if dataset.kept is not None:
+        # What the dataset's endpoint still served when the export began reading (every file alike):
+        # the creation refused an older start, but a job may be read a while after it was created.
+        start = max(start, job.snapshot_at - dataset.kept.age)
     window = ExportWindow(
-        account=job.account, start=job.window_start, end=job.window_end, filters=job.filters,
+        account=job.account, start=start, end=job.window_end, filters=job.filters,
         after=published[-1]["last_key"] if published else None,
     )
     with tempfile.TemporaryDirectory(prefix="export-") as work:

@@ -83,7 +83,10 @@ CREATE_EXPORT: dict[str, Any] = {
         "168), when its files are deleted. When it completes or fails, a signed webhook (`export.completed`, "
         "`export.failed`) is POSTed to `webhookUrl`, else to the account's webhook URL.\n\n"
         "`Idempotency-Key`: the same key with the same body answers the job the first request created; the "
-        "same key with another body is **422** `idempotency_key_reused`."
+        "same key with another body is **422** `idempotency_key_reused`.\n\n"
+        "`events`: as the events endpoint, only conversations up to 30 days old — a window starting earlier "
+        "is a 400 `events_expired` naming `startDate`; a conversation that passes 30 days before the job "
+        "begins reading is left out (`completeUpTo` is that moment)."
     ),
     "request": ExportIn,
     "parameters": [
@@ -101,6 +104,9 @@ CREATE_EXPORT: dict[str, Any] = {
             ("Unknown criterion", {
                 "msg": "Unknown criterion 'colour': use ids, queues, channels, agents, status, csat, flagged, "
                        "sentiment, customTags.", "code": "unknown_field", "field": "filters.colour"}),
+            ("Events too old", {
+                "msg": "Events can be downloaded only for conversations up to 30 days old: startDate must be "
+                       "2026-11-01T09:30:00.000Z or later.", "code": "events_expired", "field": "startDate"}),
         ),
         403: error_response(
             "The client lacks `exports`, or the dataset's read scope.",

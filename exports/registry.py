@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -44,6 +44,16 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """How long after its start a record stays served by the dataset's endpoint, and what the endpoint
+    answers past that (events: 30 days, ``events_expired``)."""
+
+    age: timedelta
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Dataset:
     name: str
     read_scope: str
@@ -53,6 +63,9 @@ class Dataset:
     records: Callable[[ExportWindow, int], Iterator[Record]]
     """Records in order, after ``window.after``; reads in chunks of the given size (never the window at once)."""
     columns: tuple[Column, ...]
+    kept: Kept | None = None
+    """Records served only up to an age: a window starting earlier is refused (400 naming ``startDate``),
+    and a job reads only the records still served when it began reading (``completeUpTo``)."""
 
 
 def cell(value: Any) -> str | None:

@@ -6,7 +6,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ from analytics_api.models import Account, ApiClient
 from exports.datasets import DATASETS, PLANNED, dataset_names
 from exports.jobs import export_queue
 from exports.models import Compression, ExportFile, ExportFormat, ExportJob, ExportState
+from exports.registry import Dataset
 from exports.storage import job_storage
 from recordings.storage import StorageError
 from webhooks.addresses import webhook_url_check
@@ -44,6 +45,8 @@ class ExportRequest:
     format: str
     compression: str
     webhook_url: str
+    # The window reaches past what the dataset serves: refused, unless it replays an existing job.
+    expired: tuple[dict[str, str], ...] = ()
 
     def sha256(self) -> str:
         canonical = {
@@ -85,8 +88,23 @@ def _window(body: Mapping[str, Any], errors: list) -> tuple[Any, Any]:
     return start, end
 
 
+def _expired(dataset: Dataset | None, start: datetime | None) -> list[dict[str, str]]:
+    """400 naming ``startDate`` when the window starts before the oldest record the dataset still serves."""
+    if dataset is None or dataset.kept is None or start is None:
+        return []
+    oldest = timezone.now() - dataset.kept.age
+    if start >= oldest:
+        return []
+    return [error_item(
+        f"{dataset.kept.message.removesuffix('.')}: startDate must be {render_utc_ms(oldest)} or later.",
+        dataset.kept.code, "startDate",
+    )]
+
+
 def export_request_validate(*, body: Any, account: Account, client: ApiClient) -> ExportRequest:
-    """Every problem of the body at once (400); a dataset the client may not read is 403."""
+    """Every problem of the body at once (400); a dataset the client may not read is 403. A window
+    starting before what the dataset still serves is returned with its ``expired`` errors: the caller
+    refuses it unless it replays an existing job."""
     if not isinstance(body, Mapping):
         raise ApiError("The request body must be a JSON object.", code="invalid", field="body")
     errors: list[dict[str, str]] = []
@@ -118,8 +136,9 @@ def export_request_validate(*, body: Any, account: Account, client: ApiClient) -
             filters = dataset.filters_check(body.get("filters"), account)
         except Invalid as error:
             errors.extend(flatten_validation_errors(error.detail, "filters"))
+    expired = _expired(dataset, start)
     if errors:
-        raise ApiError.many(errors)
+        raise ApiError.many(errors + expired)
     assert dataset is not None
     if not client.has_scope(dataset.read_scope):
         raise ApiError(
@@ -127,7 +146,7 @@ def export_request_validate(*, body: Any, account: Account, client: ApiClient) -
             code="permission_denied", status_code=403, field="dataset",
         )
     return ExportRequest(dataset=dataset.name, start=start, end=end, filters=filters, format=fmt,
-                         compression=compression, webhook_url=webhook_url)
+                         compression=compression, webhook_url=webhook_url, expired=tuple(expired))
 
 
 def export_create(*, account: Account, client: ApiClient, body: Any, idempotency_key: str | None) -> ExportJob:
@@ -142,7 +161,9 @@ def export_create(*, account: Account, client: ApiClient, body: Any, idempotency
     if key:
         existing = _existing(account, key, digest)
         if existing is not None:
-            return existing
+            return existing  # also once its window has aged past what the dataset serves
+    if request.expired:
+        raise ApiError.many(list(request.expired))
     try:
         with transaction.atomic():
             job = ExportJob.objects.create(

@@ -31,6 +31,12 @@ PARQUET_ROW_GROUP = 10_000
 PARQUET_GROUP_BYTES = 4 * 1024 * 1024
 HASH_BYTES = 1024 * 1024
 
+# pyarrow serves only these writers in this service. Its default pool (mimalloc) keeps the pages of
+# freed row groups for reuse, so a Parquet worker's peak RSS was its largest groups' sum rather than
+# one group's; the C library's allocator (the system pool) gives them back: 216 MB → 186 MB peak on
+# the benchmark's export (tools/bench/exports.py).
+pa.set_memory_pool(pa.system_memory_pool())
+
 CONTENT_TYPES = {
     (ExportFormat.NDJSON, Compression.NONE): "application/x-ndjson",
     (ExportFormat.CSV, Compression.NONE): "text/csv; charset=utf-8",

@@ -4,7 +4,8 @@ All three read the conversations of the window that meet the Conversations table
 (content.criteria) in (start, session id) order, a chunk at a time through a server-side cursor,
 and render each chunk with the endpoints' own functions: ``conversations`` one row per conversation
 as ``POST /api/v1/conversations/query`` serves it; ``transcripts`` one row per message the
-transcript endpoint shows (hold suppression, masking); ``events`` one row per event.
+transcript endpoint shows (hold suppression, masking); ``events`` one row per event, of the
+conversations whose events the events endpoint still serves (up to 30 days after their start).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from content import transcripts as content_transcripts
 from content.criteria import conversations_matching, criteria_check
 from content.models import Conversation, EventLog, Transcript
 from content.selectors import conversation_rows, interaction_documents
-from exports.registry import Column, Dataset, ExportWindow, Record, field
+from exports.registry import Column, Dataset, ExportWindow, Kept, Record, field
 from supervision.masking import Masker, account_obscures
 
 
@@ -158,4 +159,6 @@ EVENTS = Dataset(
         field("position", "The event's position in the conversation's events, from 0"),
         *(field(name, f"The event's {name}") for name in content_events.CSV_HEADER),
     ),
+    # As GET …/{sessionId}/events: a conversation that started more than 30 days ago is 410 there.
+    kept=Kept(content_events.EVENTS_KEPT, "events_expired", content_events.EVENTS_EXPIRED),
 )

@@ -1,9 +1,10 @@
 """docs/bi-quickstart.md, run as written against a live server: the copy it builds is the database's.
 
 As ``make run`` does: ``migrate`` and ``demo_setup`` in a fresh SQLite ``VAR_DIR``, gunicorn serving
-it (``tools.harness.server``). The page's first Python block pulls the demo account; the test then
-compares the copy with the server's database, ingests and updates records over HTTP, pulls again
-(incrementally), and runs both blocks, whose verification must agree with ``/api/v1/counts``.
+it and a django-q2 worker (``tools.harness.server``). The page's first Python block pulls the demo
+account; the test then compares the copy with the server's database, ingests and updates records
+over HTTP, pulls again (incrementally), and runs the first two blocks, whose verification must agree
+with ``/api/v1/counts``; then the third, whose exports must hold the copy's records of the window.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conversations.factories import SessionRecordFactory
-from tools.harness.server import Gunicorn, manage
+from tools.harness.server import Gunicorn, Qcluster, manage
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bi-quickstart.md"
 
@@ -43,7 +44,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     var_dir = tmp_path_factory.mktemp("bi-var")
     env = {"VAR_DIR": str(var_dir)}
     manage(env, "migrate", "--noinput", timeout_s=300)
-    with Gunicorn(env=env, workers=1) as server:
+    with Gunicorn(env=env, workers=1) as server, Qcluster(env={**env, "Q_WORKERS": "1"}):
         printed = manage(env, "demo_setup", "--base-url", server.base_url, timeout_s=300)
         token = re.search(r"^export TOKEN=(\S+)", printed, re.MULTILINE).group(1)
         stream = re.search(r"\bSTREAM=(\S+)", printed).group(1)
@@ -82,6 +83,7 @@ def database_state(served: Served) -> dict[tuple[str, str], int]:
                 "JOIN analytics_api_bot b ON b.id = c.stream_id"
             )
         ]
+        keys += [("conversations", key) for (key,) in db.execute("SELECT session_id FROM content_conversation")]
     return {key: latest[key] for key in keys}
 
 
@@ -96,12 +98,12 @@ def ingest(served: Served, records: list[dict]) -> None:
 
 
 def test_the_quick_start_copies_the_account_incrementally_and_proves_it(served: Served, tmp_path: Path) -> None:
-    pull, verify = python_blocks()
+    pull, verify, _export = python_blocks()
 
     run(served, pull, tmp_path)
     first = copy_of(tmp_path)
     assert {key: version for key, (version, _record) in first.items()} == database_state(served)
-    assert {dataset for dataset, _key in first} == {"interactions", "qa_contacts"}
+    assert {dataset for dataset, _key in first} == {"interactions", "qa_contacts", "conversations"}
 
     fresh = [SessionRecordFactory(botId=served.stream) for _ in range(3)]
     ingest(served, fresh)
@@ -112,7 +114,7 @@ def test_the_quick_start_copies_the_account_incrementally_and_proves_it(served: 
     third = copy_of(tmp_path)
 
     assert {key: version for key, (version, _record) in third.items()} == database_state(served)
-    assert len(second) == len(third) == len(first) + 3
+    assert len(second) == len(third) == len(first) + 6  # three interactions and their conversations
     before, after = second[("interactions", fresh[0]["sessionId"])], third[("interactions", fresh[0]["sessionId"])]
     assert (before[1]["finalStatus"], after[1]["finalStatus"]) == ("BotResolved", "Abandoned")
     assert after[0] > before[0]
@@ -121,9 +123,33 @@ def test_the_quick_start_copies_the_account_incrementally_and_proves_it(served: 
     }
 
     printed = run(served, pull + "\n" + verify, tmp_path)
-    interactions = sum(1 for dataset, _key in third if dataset == "interactions")
-    contacts = len(third) - interactions
-    assert printed.splitlines() == [
-        f"interactions: {interactions} records verified",
-        f"qa_contacts: {contacts} records verified",
-    ]
+    counted = {name: sum(1 for dataset, _key in third if dataset == name)
+               for name in ("interactions", "qa_contacts", "conversations")}
+    assert printed.splitlines() == [f"{name}: {count} records verified" for name, count in counted.items()]
+
+
+def test_the_quick_starts_exports_hold_the_windows_records_checked_against_their_manifests(
+    served: Served, tmp_path: Path
+) -> None:
+    pull, _verify, export = python_blocks()
+
+    printed = run(served, pull + "\n" + export, tmp_path)
+
+    with sqlite3.connect(tmp_path / "bi.sqlite") as db:
+        lines = db.execute("SELECT dataset, line FROM exported").fetchall()
+    exported: dict[str, list[dict]] = {}
+    for dataset, line in lines:
+        exported.setdefault(dataset, []).append(json.loads(line))
+    names = ("interactions", "calldetails", "qa_contacts", "conversations", "transcripts", "events")
+    assert printed.splitlines() == [f"{name}: {len(exported.get(name, []))} rows exported" for name in names]
+    assert all(exported.get(name) for name in names)  # the demo data has every kind in its last seven days
+    copy = copy_of(tmp_path)
+    # Every exported record is one of the account's, and the conversation datasets name known conversations.
+    for name, dataset in (("interactions", "interactions"), ("calldetails", "interactions"),
+                          ("conversations", "conversations"), ("transcripts", "conversations"),
+                          ("events", "conversations")):
+        assert {(dataset, record["sessionId"]) for record in exported[name]} <= set(copy), name
+    # calldetails: the window's voice interactions, a part of its interactions.
+    calls = {record["sessionId"] for record in exported["calldetails"]}
+    assert calls < {record["sessionId"] for record in exported["interactions"]}
+    assert len({record["sessionId"] for record in exported["interactions"]}) == len(exported["interactions"])

@@ -145,7 +145,7 @@ def test_a_page_is_read_in_a_fixed_number_of_queries(tenant: Tenant, django_asse
         ("dataset=calls", "dataset", "invalid_choice",
          "dataset must be one of interactions, qa_contacts, conversations, not 'calls'."),
         ("dataset=interactions&cursor=xyz", "cursor", "invalid",
-         "cursor must be a cursor this feed returned (nextCursor or an item's cursor): 32 hex digits."),
+         "cursor must be a cursor this feed returned (nextCursor or an item's cursor): 40 hex digits."),
         ("dataset=interactions&limit=10001", "limit", "out_of_range",
          "limit must be an integer from 1 to 10,000."),
         ("dataset=interactions&limit=0", "limit", "out_of_range",

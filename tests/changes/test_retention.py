@@ -11,7 +11,8 @@ import time_machine
 from django.core.management import call_command
 from django_q.models import Schedule
 
-from changes.models import Change
+from changes import feed as feed_module
+from changes.models import Change, ChangeHorizon
 from changes.services import changes_prune
 from tests.changes.conftest import drain, feed, ingest, interactions_delete, sessions
 from tests.conftest import Tenant
@@ -97,3 +98,117 @@ def test_the_command_prunes_and_the_daily_job_is_scheduled(tenant: Tenant) -> No
     assert sorted(Change.objects.values_list("dataset", flat=True)) == ["conversations", "interactions"]
     schedule = Schedule.objects.get(name="changes-prune")
     assert (schedule.func, schedule.schedule_type) == ("changes.tasks.changes_prune_task", Schedule.DAILY)
+
+
+def _pages(tenant: Tenant, limit: int, cursor: str | None = None) -> tuple[list[dict[str, Any]], list[str], str]:
+    """Every item from ``cursor`` to the end of the stream in pages of ``limit``, each page's nextCursor,
+    and the last one; a 410 fails at once, and so does a feed that does not end (no livelock can hang)."""
+    items: list[dict[str, Any]] = []
+    cursors: list[str] = []
+    for _ in range(100):
+        response = feed(tenant, cursor=cursor, limit=limit)
+        assert response.status_code == 200, response.content
+        page = response.json()
+        items.extend(page["items"])
+        cursor = page["nextCursor"]
+        cursors.append(cursor)
+        if page["endOfStream"]:
+            return items, cursors, cursor
+    pytest.fail("the feed never reached the end of the stream")
+
+
+def _aged_and_pruned(tenant: Tenant, clock: Any, count: int) -> tuple[list[dict[str, Any]], str]:
+    """``count`` records ingested, each updated, one deleted; a reader's cursor from before; 31 days
+    later a prune that deletes the superseded changes and the tombstone."""
+    records = sessions(tenant, count)
+    ingest(tenant, records)
+    ingest(tenant, [{**record, "finalStatus": "Abandoned"} for record in records])
+    _items, stale = drain(tenant, limit=2)
+    interactions_delete(tenant, [records[0]["sessionId"]])
+    clock.shift(timedelta(days=31))
+    assert changes_prune().deleted > 0
+    return records[1:], stale
+
+
+def test_a_reader_starting_after_a_prune_pages_through_the_kept_changes_below_the_horizon(tenant: Tenant) -> None:
+    # The livelock a random run of the property test found: the kept changes below the horizon, read
+    # in pages smaller than their number, were handed a nextCursor that the next call answered 410.
+    with time_machine.travel(T0, tick=False) as clock:
+        living, _stale = _aged_and_pruned(tenant, clock, 7)
+
+        items, cursors, cursor = _pages(tenant, limit=2)
+        fresh = sessions(tenant, 1)
+        ingest(tenant, fresh)
+        later, _cursors, _cursor = _pages(tenant, limit=2, cursor=cursor)
+
+    # Six kept changes in pages of two: the first two nextCursors are below the horizon (the last is the
+    # watermark: on SQLite below it too, the pruned tombstone having been the log's last change).
+    horizon = ChangeHorizon.objects.get()
+    assert len(cursors) == 3
+    assert [cursor[:32] < f"{horizon.txid:016x}{horizon.seq:016x}" for cursor in cursors[:2]] == [True, True]
+    assert [item["key"] for item in later] == [fresh[0]["sessionId"]]
+    assert [(item["key"], item["op"], item["record"]["finalStatus"]) for item in items] == [
+        (record["sessionId"], "upsert", "Abandoned") for record in living
+    ]
+
+
+def test_a_reader_that_read_before_the_prune_is_still_410_below_the_horizon(tenant: Tenant) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        _living, stale = _aged_and_pruned(tenant, clock, 3)
+
+        response = feed(tenant, cursor=stale)
+
+    # Its copy holds the deleted record, whose pruned tombstone it would otherwise never see.
+    assert (response.status_code, response.json()) == (410, EXPIRED)
+    assert len(stale) == 40
+
+
+def test_a_resync_interrupted_by_another_prune_is_410_and_the_next_resync_completes(tenant: Tenant) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        living, _stale = _aged_and_pruned(tenant, clock, 5)
+        first = feed(tenant, limit=1).json()
+        ingest(tenant, [{**living[-1], "finalStatus": "Resolved"}])
+        clock.shift(timedelta(days=31))
+        assert changes_prune().deleted == 2  # living[-1]'s kept upserts (interaction, conversation): superseded
+
+        interrupted = feed(tenant, cursor=first["nextCursor"], limit=1)
+        items, _cursors, _cursor = _pages(tenant, limit=1)
+
+    assert (interrupted.status_code, interrupted.json()) == (410, EXPIRED)
+    assert [(item["key"], item["record"]["finalStatus"]) for item in items] == [
+        *((record["sessionId"], "Abandoned") for record in living[:-1]), (living[-1]["sessionId"], "Resolved"),
+    ]
+
+
+def test_a_prune_committing_during_a_read_expires_the_cursor_it_makes_stale(tenant: Tenant, monkeypatch: Any) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        records = sessions(tenant, 3)
+        ingest(tenant, records)
+        ingest(tenant, [{**records[0], "finalStatus": "Abandoned"}])
+        cursor = feed(tenant, limit=1).json()["nextCursor"]  # below the horizon to come, of the current generation
+        clock.shift(timedelta(days=31))
+        watermark = feed_module.feed_watermark
+
+        def prune_then_watermark() -> Any:
+            changes_prune()  # commits between the feed's first read of the pruning state and its read of the rows
+            return watermark()
+
+        monkeypatch.setattr(feed_module, "feed_watermark", prune_then_watermark)
+        response = feed(tenant, cursor=cursor)
+
+    assert (response.status_code, response.json()) == (410, EXPIRED)
+
+
+def test_a_cursor_of_the_first_format_is_read_against_the_horizon_alone(tenant: Tenant) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        _living, _stale = _aged_and_pruned(tenant, clock, 3)
+        ingest(tenant, sessions(tenant, 1))
+        _items, cursors, end = _pages(tenant, limit=1)
+
+        above = feed(tenant, cursor=end[:32])
+        below = feed(tenant, cursor=cursors[0][:32])  # good with its generation, as the reader was handed it
+        same = feed(tenant, cursor=cursors[0])
+
+    assert (above.status_code, above.json()["items"], above.json()["nextCursor"]) == (200, [], end)
+    assert (below.status_code, below.json()) == (410, EXPIRED)
+    assert same.status_code == 200

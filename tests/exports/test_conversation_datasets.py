@@ -14,9 +14,10 @@ import pytest
 import time_machine
 
 from exports.datasets import DATASETS
+from exports.models import ExportJob, ExportState
 from exports.writers import column_names
 from tests.conftest import Tenant
-from tests.exports.conftest import download, exported, ndjson_lines
+from tests.exports.conftest import EXPORTS, download, export_create, exported, ndjson_lines, run_to_end
 from tests.supervision.conftest import EMAIL, PHONE, START, a_conversation
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +108,42 @@ def test_customer_contacts_are_masked_when_the_account_obscures_them(tenant: Ten
     assert PHONE not in str(records) and EMAIL not in str(records)
     if dataset == "conversations":
         assert records == _query_rows(tenant)
+
+
+def test_an_events_window_starting_more_than_30_days_ago_is_refused_naming_start_date(
+    tenant: Tenant, two: None
+) -> None:
+    with time_machine.travel(START + timedelta(days=30, minutes=1), tick=False):
+        response = tenant.post(EXPORTS, {"dataset": "events", "startDate": "2025-09-30 06:00:00",
+                                         "endDate": "2025-09-30", "format": "bogus"})
+        transcripts = tenant.post(EXPORTS, {"dataset": "transcripts", "startDate": "2025-09-30 06:00:00",
+                                            "endDate": "2025-09-30"})
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": [
+        {"msg": "format must be ndjson, csv or parquet, not 'bogus'.", "code": "invalid_choice", "field": "format"},
+        {"msg": "Events can be downloaded only for conversations up to 30 days old: startDate must be "
+                "2025-09-30T06:01:00.000Z or later.", "code": "events_expired", "field": "startDate"},
+    ]}
+    assert transcripts.status_code == 202  # transcripts have no such limit
+    assert ExportJob.objects.filter(dataset="events").count() == 0
+
+
+def test_a_conversation_that_passes_30_days_before_the_job_reads_is_left_out_as_the_events_endpoint_refuses_it(
+    tenant: Tenant, two: None
+) -> None:
+    body = {"dataset": "events", "startDate": "2025-09-30 06:00:00", "endDate": "2025-09-30"}
+    with time_machine.travel(START + timedelta(days=30), tick=False) as clock:
+        created = export_create(tenant, body, **{"Idempotency-Key": "events-30"})
+        clock.shift(timedelta(minutes=3, seconds=30))  # s-1 started at 06:03, s-22 at 06:04
+        assert run_to_end(created["id"]) == ExportState.COMPLETED
+        document = tenant.get(f"{EXPORTS}/{created['id']}").json()
+        records = [json.loads(line) for line in ndjson_lines(tenant, document)]
+        reads = [tenant.get(f"/api/v1/conversations/{session}/events").status_code for session in ("s-1", "s-22")]
+        replay = tenant.post(EXPORTS, body, **{"Idempotency-Key": "events-30"})
+
+    assert reads == [410, 200]
+    assert {record["sessionId"] for record in records} == {"s-22"} and records
+    assert document["manifest"]["rows"] == len(records)
+    # The same key and body still answer the job once its window has aged past 30 days.
+    assert (replay.status_code, replay.json()["id"]) == (202, created["id"])

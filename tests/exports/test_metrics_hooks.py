@@ -26,10 +26,12 @@ def test_finished_jobs_and_their_rows_are_counted_and_jobs_listed_by_state(tenan
     before = scrape()
     assert {before.value("analytics_export_jobs", state=state) for state in ExportState.values} == {0.0}
 
-    exported(tenant, {"dataset": "conversations", **WINDOW, "format": "csv"})
-    queued = export_create(tenant, {"dataset": "transcripts", **WINDOW})
-    cancelled = export_create(tenant, {"dataset": "events", **WINDOW})
-    assert tenant.delete(f"{EXPORTS}/{cancelled['id']}").status_code in (200, 202, 204)
+    # Within the 30 days the events of the window are served.
+    with time_machine.travel(START + timedelta(days=1), tick=False):
+        exported(tenant, {"dataset": "conversations", **WINDOW, "format": "csv"})
+        queued = export_create(tenant, {"dataset": "transcripts", **WINDOW})
+        cancelled = export_create(tenant, {"dataset": "events", **WINDOW})
+        assert tenant.delete(f"{EXPORTS}/{cancelled['id']}").status_code in (200, 202, 204)
     after = scrape()
 
     assert moved(before, after, "analytics_export_rows_total", dataset="conversations", format="csv") == 2

@@ -1,12 +1,20 @@
 """Export throughput: a 7-day window exported in each format by a real worker process, beside
-``COPY … TO STDOUT`` of the same rows in the same run, and the worker's peak RSS.
+``COPY … TO STDOUT`` of the same rows in the same run, and the worker's peak RSS; and the change
+feed's records/s read from the beginning at limit 10,000.
 
 Usage: ``python -m tools.bench.exports [--interactions N] [--formats ndjson,csv,parquet]``. The data set
 is the benchmark's (``tools.bench.dataset``: N interactions per account over 30 days, so a 7-day
 window holds about 7/30 of them; the standard 1,000,000 gives ≈233,000) in a scratch PostgreSQL
 database at ``BENCH_ADMIN_URL``. Each export runs in its own process (``exports.jobs.export_run``
-until the job completes, files on the local filesystem); its peak RSS is the process's ``ru_maxrss``.
-Results in ``tools/bench/results/exports.json`` and ``.md``.
+until the job completes, files on the local filesystem); its peak RSS is the process's own
+``VmHWM``. Results in ``tools/bench/results/exports.json`` and ``.md``.
+
+From ``make bench`` (or any script): :func:`measure` runs the same and returns the figures as a dict,
+without writing files — ``measure(interactions=1_000_000, formats=("ndjson", "csv", "parquet"))`` →
+``{"interactions_per_account", "window_rows", "copy": {"rows_per_s", "mb_per_s", "seconds"},
+"exports": {format: {"rows_per_s", "mb_per_s", "seconds", "rows_per_cpu_s", "bytes", "files",
+"peak_rss_mb", "vs_copy_rows"}}, "feed": {"limit", "records", "pages", "seconds", "records_per_s"}}``.
+It must run in a process where Django is not yet set up (it points Django at the scratch database).
 """
 
 from __future__ import annotations
@@ -69,12 +77,35 @@ def _export(env: dict[str, str], job_id: int) -> tuple[float, float, int]:
     return seconds, usage.ru_utime + usage.ru_stime, int(output.split()[-1]) * 1024
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench.exports", description=__doc__)
-    parser.add_argument("--interactions", type=int, default=1_000_000, help="Per account, over 30 days")
-    parser.add_argument("--formats", default="ndjson,csv,parquet")
-    args = parser.parse_args(argv)
-    admin_url = os.environ.get("BENCH_ADMIN_URL", ADMIN_URL)
+FEED_LIMIT = 10_000
+
+
+def _feed(account: object) -> dict[str, float]:
+    """The interactions feed read from the beginning to the end of the stream in pages of
+    ``FEED_LIMIT``, in this process: each page as the view answers it (rendered to JSON bytes)."""
+    import orjson
+
+    from changes.datasets import DATASETS
+    from changes.feed import feed_page
+
+    records = pages = 0
+    after = None
+    began = time.perf_counter()
+    while True:
+        page = feed_page(account=account, dataset=DATASETS["interactions"], after=after, limit=FEED_LIMIT)
+        orjson.dumps(page.as_dict())
+        records, pages, after = records + page.count, pages + 1, page.next_cursor
+        if page.end_of_stream:
+            break
+    seconds = time.perf_counter() - began
+    return {"limit": FEED_LIMIT, "records": records, "pages": pages, "seconds": seconds,
+            "records_per_s": records / seconds}
+
+
+def measure(*, interactions: int = 1_000_000, formats: tuple[str, ...] = ("ndjson", "csv", "parquet"),
+            admin_url: str | None = None) -> dict[str, object]:
+    """Load the data set in a scratch database, then COPY, each format's export and the feed: the figures."""
+    admin_url = admin_url or os.environ.get("BENCH_ADMIN_URL", ADMIN_URL)
     var_dir = tempfile.mkdtemp(prefix="bench-exports-")
     env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir, "MEDIA_ROOT": f"{var_dir}/media"}
     window_end = datetime.now(UTC).replace(microsecond=0)
@@ -89,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         from exports.services import export_create
         from tools.bench.dataset import Scale, accounts_ensure, dataset_load
 
-        scale = Scale(interactions=args.interactions, qa_contacts=1_000, accounts=1)
+        scale = Scale(interactions=interactions, qa_contacts=1_000, accounts=1)
         print(f"Loading {scale} …", flush=True)
         dataset_load(url=url, scale=scale, window_end=window_end)
         account = accounts_ensure(scale)[0]
@@ -99,13 +130,13 @@ def main(argv: list[str] | None = None) -> int:
                 "endDate": window_end.strftime("%Y-%m-%d %H:%M:%S")}
         copy_rows, copy_bytes, copy_seconds = _copy_rows(url, account.pk, start, window_end)
         results: dict[str, object] = {
-            "interactions_per_account": args.interactions, "window_rows": copy_rows,
+            "interactions_per_account": interactions, "window_rows": copy_rows,
             "copy": {"rows_per_s": copy_rows / copy_seconds, "mb_per_s": copy_bytes / copy_seconds / 1e6,
                      "seconds": copy_seconds},
             "exports": {},
         }
         worker_env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        for fmt in args.formats.split(","):
+        for fmt in formats:
             job = export_create(account=account, client=client, body={**body, "format": fmt}, idempotency_key=None)
             seconds, cpu, rss = _export(worker_env, job.pk)
             job = ExportJob.objects.get(pk=job.pk)
@@ -117,6 +148,20 @@ def main(argv: list[str] | None = None) -> int:
                 "vs_copy_rows": job.rows / seconds / (copy_rows / copy_seconds),
             }
             print(fmt, results["exports"][fmt], flush=True)  # type: ignore[index]
+        results["feed"] = _feed(account)
+        print("feed", results["feed"], flush=True)
+        from django.db import connection
+
+        connection.close()  # the scratch database is dropped on exit
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.exports", description=__doc__)
+    parser.add_argument("--interactions", type=int, default=1_000_000, help="Per account, over 30 days")
+    parser.add_argument("--formats", default="ndjson,csv,parquet")
+    args = parser.parse_args(argv)
+    results = measure(interactions=args.interactions, formats=tuple(args.formats.split(",")))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "exports.json").write_text(json.dumps(results, indent=2))
     lines = [
@@ -131,6 +176,12 @@ def main(argv: list[str] | None = None) -> int:
             f"| export {fmt} | {item['rows_per_s']:,.0f} | {item['mb_per_s']:.1f} | {item['seconds']:.1f} | "
             f"{item['rows_per_cpu_s']:,.0f} | {item['peak_rss_mb']:.0f} MB | {item['vs_copy_rows']:.0%} |"
         )
+    feed = results["feed"]
+    lines += [
+        "", f"Change feed, interactions, from the beginning at limit {feed['limit']:,} (in process, "  # type: ignore[index]
+        f"pages rendered to JSON): {feed['records']:,} records in {feed['pages']} pages, "  # type: ignore[index]
+        f"{feed['records_per_s']:,.0f} records/s.",  # type: ignore[index]
+    ]
     (RESULTS / "exports.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -13,12 +13,13 @@ from changes.services import changes_prune
 class Command(BaseCommand):
     help = (
         "Delete changes older than CHANGE_FEED_RETENTION_DAYS that a later change supersedes, and old tombstones; "
-        "cursors older than that answer 410 cursor_expired."
+        "cursors handed out before the prune and older than that answer 410 cursor_expired."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = changes_prune()
         self.stdout.write(
             f"Pruned {report.deleted} change(s) older than {settings.CHANGE_FEED_RETENTION_DAYS} days; "
-            f"cursors before {report.horizon[0]:016x}{report.horizon[1]:016x} are expired."
+            f"cursors before {report.horizon[0]:016x}{report.horizon[1]:016x} handed out before generation "
+            f"{report.generation} are expired."
         )
