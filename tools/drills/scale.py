@@ -608,7 +608,9 @@ def main() -> int:
         load_s = time.time() - began
         report.data["events"] = fleet.events
         report.data["wrk"] = wrk_summary(wrk)
-        report.data["producer_errors"] = producer.errors
+        report.check("every recording round and export request accepted through nginx", not producer.errors,
+                     f"{len(producer.recordings)} calls with recordings, {len(producer.exports)} export jobs "
+                     f"(request statuses {dict(producer.export_statuses)}); errors: {producer.errors or 'none'}")
         report.data["redis"] = _redis_usage(redis_url)
         print(f"[scale] load over after {load_s:.0f} s; re-sending, settling", flush=True)
 
