@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema install clean bench bench-quick drill-load drill-outage drill-slowloris
+.PHONY: run test lint schema install clean bench bench-quick drill-load drill-outage drill-slowloris drill-scale
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) is required"; exit 1; }
@@ -43,6 +43,10 @@ drill-outage: $(STAMP)
 # Slow clients against nginx + gunicorn (installs Debian's nginx with apt-get when missing); DRILL_PHASE_S.
 drill-slowloris: $(STAMP)
 	$(PY) -m tools.drills.slowloris
+
+# nginx → 3 gunicorns, 2 qclusters, a private primary + streaming replica, Redis, moto's S3; kill -9 mid-work.
+drill-scale: $(STAMP)
+	$(PY) -m tools.drills.scale
 
 schema: $(STAMP)
 	$(PY) manage.py spectacular --file openapi/schema.yaml --validate

@@ -64,8 +64,6 @@ from tools.drills.records import (
     INGEST_INTERACTIONS,
     contact_batch_prefix,
     interaction_batch_prefix,
-    interaction_record,
-    json_body,
     read_requests,
 )
 from tools.drills.report import Report, log_markers, wrk_summary
@@ -78,8 +76,11 @@ from tools.drills.stack import (
     audit_actions,
     client_create,
     counts_by_prefix,
+    recorded_calls_ingest,
     recording_files,
+    recordings_settled_then_retried,
     tenant_create,
+    wait_until,
 )
 from tools.harness.pg import migrate
 from tools.harness.server import Gunicorn, Qcluster
@@ -102,7 +103,6 @@ RECORDINGS_PER_OUTAGE = 6
 RECORDINGS_TO_KILL = 4
 # A sweep runs every minute; a reclaim needs the lease to end and then the next sweep.
 RECORDINGS_WAIT_S = 300.0
-RECORDING_RETRY = "/api/v1/recordings/{conversation}/retry"
 
 
 @dataclass
@@ -125,52 +125,16 @@ class Stack:
 
 
 def _register_recordings(stack: Stack, label: str, count: int) -> list[str]:
-    """Voice calls ended 20 minutes ago, so their recording jobs are due at the next sweep."""
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
-    tag = hashlib.sha256(label.encode()).hexdigest()[:14]
-    records = [
-        interaction_record(tag=tag, batch=0, index=index, bot_id=BOT_ID, org_id=ORG_ID,
-                           start=start + timedelta(seconds=index),
-                           recording_url=stack.recording_server.url(f"/{label}/{index}.flac"))
-        for index in range(count)
-    ]
-    answer = call(stack.server.base_url, "POST", INGEST_INTERACTIONS, body=json_body({"records": records}),
-                  headers={"auth": stack.ingester.token, "Content-Type": "application/json"})
-    if answer.status != 200 or answer.json()["created"] != count:
-        raise RuntimeError(f"could not ingest the {label} calls: {answer.status} {answer.body[:500]!r}")
-    ids = [record["conversationId"] for record in records]
+    ids = recorded_calls_ingest(base_url=stack.server.base_url, token=stack.ingester.token, label=label,
+                                count=count,
+                                recording_url=lambda index: stack.recording_server.url(f"/{label}/{index}.flac"))
     stack.registered += ids
     return ids
 
 
-def _wait(condition: Callable[[], bool], *, timeout_s: float, every_s: float = 1.0) -> float:
-    """Seconds until ``condition`` held, or -1 when it did not within ``timeout_s``."""
-    began = time.monotonic()
-    while time.monotonic() - began <= timeout_s:
-        if condition():
-            return time.monotonic() - began
-        time.sleep(every_s)
-    return -1.0
-
-
 def _settled_then_retried(report: Report, name: str, stack: Stack, ids: list[str]) -> float:
-    """Wait until every file is ``available`` or its interrupted attempt was recorded as failed; retry
-    those through the API as a user would, and wait until all are available. Seconds, or -1."""
-    began = time.monotonic()
-    settled = ("available", "initial_fetch_failed")
-    if _wait(lambda: all(f.state in settled for f in recording_files(stack.database_url, ids)),
-             timeout_s=RECORDINGS_WAIT_S, every_s=2) < 0:
-        return -1.0
-    failed = [f for f in recording_files(stack.database_url, ids) if f.state == "initial_fetch_failed"]
-    report.data.setdefault("interrupted_attempts", {})[name] = {f.conversation_id: f.last_error for f in failed}
-    answers = [call(stack.server.base_url, "POST", RECORDING_RETRY.format(conversation=f.conversation_id),
-                    headers={"auth": stack.reader.token}).status for f in failed]
-    report.check(f"{name}: user retries of interrupted attempts accepted", all(code == 202 for code in answers),
-                 f"{len(failed)} interrupted: {[f.last_error[:100] for f in failed]}; answers {answers}")
-    if _wait(lambda: all(f.state == "available" for f in recording_files(stack.database_url, ids)),
-             timeout_s=RECORDINGS_WAIT_S, every_s=2) < 0:
-        return -1.0
-    return time.monotonic() - began
+    return recordings_settled_then_retried(report, name, base_url=stack.server.base_url, token=stack.reader.token,
+                                           database_url=stack.database_url, ids=ids, timeout_s=RECORDINGS_WAIT_S)
 
 
 def _recovery_s(hits: list[Hit], restarted_at: float) -> float:
@@ -280,7 +244,7 @@ def _outage(report: Report, stack: Stack, scenario: Scenario, *, outage_s: float
     name = scenario.name
     report.data[name] = {}
     recordings = _register_recordings(stack, name, RECORDINGS_PER_OUTAGE)
-    claimed_after = _wait(
+    claimed_after = wait_until(
         lambda: any(f.state == "fetching_in_progress" for f in recording_files(stack.database_url, recordings)),
         timeout_s=90,
     )
@@ -356,7 +320,7 @@ def _outage(report: Report, stack: Stack, scenario: Scenario, *, outage_s: float
     report.check(f"{name}: recovered by itself", 0 <= recovery <= RECOVERY_BOUND_S,
                  f"every probe 200 from {recovery:.1f} s after the dependency returned "
                  f"(bound {RECOVERY_BOUND_S:.0f} s)")
-    alive_after = _wait(lambda: _cluster_alive(stack.redis_url), timeout_s=30)
+    alive_after = wait_until(lambda: _cluster_alive(stack.redis_url), timeout_s=30)
     report.check(f"{name}: the task cluster's sentinel is alive again", alive_after >= 0,
                  f"status key refreshed {alive_after:.0f} s after the check began" if alive_after >= 0
                  else "no status refresh within 30 s: the sentinel is stuck")

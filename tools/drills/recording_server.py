@@ -1,5 +1,9 @@
 """A local recording server for the drills: deterministic audio per path, optionally slow.
 
+Every path serves a real FLAC file (a tone under noise seeded by the path, encoded by libsndfile):
+the workers decode every fetched source and refuse what is not audio (``recordings.audio``), and a
+FLAC source is stored byte for byte, so the stored object's sha256 is the served bytes'.
+
 ``trickle_s`` spreads each body over that many seconds in small chunks, so a fetch stays in
 flight long enough to kill the worker doing it, without tripping the worker's read timeout.
 """
@@ -7,21 +11,33 @@ flight long enough to kill the worker doing it, without tripping the worker's re
 from __future__ import annotations
 
 import hashlib
-import random
+import io
 import threading
 import time
 from collections import Counter
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-AUDIO_BYTES = 256 * 1024
+import numpy as np
+import soundfile
+
+# 12 s of 8 kHz mono speech-band audio: about 180 KB of FLAC (noise compresses little).
+AUDIO_SECONDS = 12.0
+AUDIO_RATE = 8000
 CHUNKS = 32
 
 
+@cache
 def audio_for(path: str) -> bytes:
-    """The bytes served at ``path``: a FLAC marker and noise seeded by the path."""
-    return b"fLaC" + random.Random(path).randbytes(AUDIO_BYTES - 4)
+    """The bytes served at ``path``: a 440 Hz tone under noise seeded by the path, as 16-bit FLAC."""
+    rng = np.random.default_rng(list(hashlib.sha256(path.encode()).digest()))
+    frames = int(AUDIO_SECONDS * AUDIO_RATE)
+    signal = 0.2 * np.sin(2 * np.pi * 440 * np.arange(frames) / AUDIO_RATE) + 0.2 * rng.standard_normal(frames)
+    out = io.BytesIO()
+    soundfile.write(out, signal.clip(-1, 1), AUDIO_RATE, format="FLAC", subtype="PCM_16")
+    return out.getvalue()
 
 
 def sha256_for(path: str) -> str:

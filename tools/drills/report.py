@@ -81,6 +81,7 @@ class Report:
         return bool(self.checks) and all(check.ok for check in self.checks)
 
     def write(self) -> Path:
+        """``<drill>-latest.json`` (every number) and ``<drill>-latest.md`` (the checks, for reading)."""
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{self.drill}-latest.json"
         document = {
@@ -95,7 +96,29 @@ class Report:
             "data": self.data,
         }
         path.write_text(json.dumps(document, indent=2) + "\n")
+        path.with_suffix(".md").write_text(self.markdown(document))
         return path
+
+    @staticmethod
+    def markdown(document: dict[str, Any]) -> str:
+        """The checks of a written result as a Markdown page (the JSON beside it has the figures)."""
+        code = document["code"]
+        modified = f", modified files {', '.join(code['modified_files'])}" if code["modified_files"] else ""
+        lines = [
+            f"# {document['drill']} drill: {'passed' if document['passed'] else 'FAILED'}",
+            "",
+            f"Started {document['started_at']}, {document['duration_s']} s in all; commit {code['commit']}"
+            f"{modified}; {document['machine']['cores']} cores, load average at the end "
+            f"{document['machine']['load_average_at_end']}. Settings: `{json.dumps(document['settings'])}`. "
+            f"Every figure is in `{document['drill']}-latest.json`.",
+            "",
+            "| check | result | evidence |",
+            "| --- | --- | --- |",
+        ]
+        for check in document["checks"]:
+            detail = check["detail"].replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {check['name']} | {'ok' if check['ok'] else 'FAIL'} | {detail} |")
+        return "\n".join(lines) + "\n"
 
     def print_summary(self, path: Path) -> None:
         print(f"\n== {self.drill} drill: {'PASSED' if self.passed else 'FAILED'} ({path})")

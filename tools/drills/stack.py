@@ -7,11 +7,13 @@ would; the drills only read the database directly to count what was stored.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,14 @@ import psycopg
 from psycopg import sql
 
 from tools.drills.client import call
-from tools.drills.records import RECORDING
+from tools.drills.records import INGEST_INTERACTIONS, RECORDING, interaction_record, json_body
+from tools.drills.report import Report
 from tools.harness.server import manage
 
 ACCOUNT_ID = "d71115a0b1c2d3e4f5a6b7c8"
 ORG_ID = "o-d7111500-0000-4000-8000-00000000d711"
 BOT_ID = "st-d7111500-0000-4000-8000-0000000b0711"
+RECORDING_RETRY = "/api/v1/recordings/{conversation}/retry"
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,68 @@ def counts_by_prefix(database_url: str, *, table: str, column: str, prefixes: li
     with psycopg.connect(database_url) as db:
         found = dict(db.execute(query, [width, ACCOUNT_ID, width, prefixes]).fetchall())
     return {prefix: found.get(prefix, 0) for prefix in prefixes}
+
+
+def wait_until(condition: Callable[[], bool], *, timeout_s: float, every_s: float = 1.0) -> float:
+    """Seconds until ``condition`` held, or -1 when it did not within ``timeout_s``."""
+    began = time.monotonic()
+    while time.monotonic() - began <= timeout_s:
+        if condition():
+            return time.monotonic() - began
+        time.sleep(every_s)
+    return -1.0
+
+
+def recorded_calls_ingest(
+    *, base_url: str, token: str, label: str, count: int, recording_url: Callable[[int], str], attempts: int = 1
+) -> list[str]:
+    """``count`` voice calls that ended 20 minutes ago, so their recording jobs are due at the next
+    sweep, each with one source (``recording_url(index)``); their conversation ids.
+
+    The batch is the same at every attempt (ids from ``label``): a re-send after an answer that was
+    lost (a web process killed mid-request) updates and never duplicates.
+    """
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    tag = hashlib.sha256(label.encode()).hexdigest()[:14]
+    records = [
+        interaction_record(tag=tag, batch=0, index=index, bot_id=BOT_ID, org_id=ORG_ID,
+                           start=start + timedelta(seconds=index), recording_url=recording_url(index))
+        for index in range(count)
+    ]
+    body = json_body({"records": records})
+    for attempt in range(attempts):
+        answer = call(base_url, "POST", INGEST_INTERACTIONS, body=body,
+                      headers={"auth": token, "Content-Type": "application/json"})
+        if answer.status == 200 and answer.json()["created"] + answer.json()["updated"] == count:
+            return [record["conversationId"] for record in records]
+        if attempt + 1 < attempts:
+            time.sleep(1)
+    raise RuntimeError(f"could not ingest the {label} calls: {answer.status} {answer.body[:500]!r}")
+
+
+def recordings_settled_then_retried(
+    report: Report, name: str, *, base_url: str, token: str, database_url: str, ids: list[str], timeout_s: float
+) -> float:
+    """Wait until every file is ``available`` or its interrupted attempt was recorded as failed; retry
+    those through the API as a user would, and wait until all are available. Seconds, or -1.
+
+    The failed attempts' errors go to ``report.data["interrupted_attempts"][name]``.
+    """
+    began = time.monotonic()
+    settled = ("available", "initial_fetch_failed")
+    if wait_until(lambda: all(f.state in settled for f in recording_files(database_url, ids)),
+                  timeout_s=timeout_s, every_s=2) < 0:
+        return -1.0
+    failed = [f for f in recording_files(database_url, ids) if f.state == "initial_fetch_failed"]
+    report.data.setdefault("interrupted_attempts", {})[name] = {f.conversation_id: f.last_error for f in failed}
+    answers = [call(base_url, "POST", RECORDING_RETRY.format(conversation=f.conversation_id),
+                    headers={"auth": token}).status for f in failed]
+    report.check(f"{name}: user retries of interrupted attempts accepted", all(code == 202 for code in answers),
+                 f"{len(failed)} interrupted: {[f.last_error[:100] for f in failed]}; answers {answers}")
+    if wait_until(lambda: all(f.state == "available" for f in recording_files(database_url, ids)),
+                  timeout_s=timeout_s, every_s=2) < 0:
+        return -1.0
+    return time.monotonic() - began
 
 
 def recording_states(base_url: str, token: str, conversation_ids: list[str]) -> dict[str, Any]:

@@ -182,6 +182,7 @@ class Gunicorn(_Managed):
         access_log: bool = False,
         startup_timeout_s: float = 60.0,
         app: str = "analytics_api.wsgi:application",
+        port: int = 0,
     ) -> None:
         # Past graceful-timeout (20 s) gunicorn kills its workers itself; 5 s more covers the exit.
         super().__init__(env=env, stop_timeout_s=25.0)
@@ -190,6 +191,8 @@ class Gunicorn(_Managed):
         self.access_log = access_log
         self.startup_timeout_s = startup_timeout_s
         self.app = app
+        # 0: a free port; a given one lets a restarted server take the place of a dead one.
+        self.requested_port = port
         self.port = 0
 
     @property
@@ -197,7 +200,7 @@ class Gunicorn(_Managed):
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Gunicorn:
-        self.port = free_port()
+        self.port = self.requested_port or free_port()
         command = [
             str(BIN / "gunicorn"), "-c", "python:analytics_api.server.gunicorn_conf", self.app,
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
