@@ -129,8 +129,13 @@ def _claimable(now: datetime) -> Q:
     return Q(due_at__lte=now) & (Q(claim_token="") | unstarted)
 
 
-def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> list[Claim]:
+def recording_files_claim(
+    *, limit: int, file_ids: list[int] | None = None, account_id: int | None = None
+) -> list[Claim]:
     """Take up to ``limit`` due files, at most ``RECORDING_FETCHES_PER_ACCOUNT`` in flight per account.
+
+    ``file_ids`` or ``account_id`` narrow the files considered (a user's retry; the next file of
+    an account whose fetch just ended).
 
     1. Record every attempt whose lease ran out as failed (:func:`_abandoned_attempts_fail`).
     2. List the accounts with due, unclaimed files, the one waiting longest first.
@@ -147,6 +152,8 @@ def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> l
     due = RecordingFile.objects.filter(_claimable(now))
     if file_ids is not None:
         due = due.filter(pk__in=file_ids)
+    if account_id is not None:
+        due = due.filter(recording__account_id=account_id)
     accounts = [
         row["recording__account_id"]
         for row in due.values("recording__account_id")
@@ -168,6 +175,17 @@ def recording_files_claim(*, limit: int, file_ids: list[int] | None = None) -> l
     for recording_id in sorted({recording_id for _claim, recording_id in claims}):
         _refresh(recording_id)
     return [claim for claim, _recording_id in claims]
+
+
+def recording_next_claims(*, file_id: int) -> list[Claim]:
+    """When a fetch of ``file_id`` has ended: its account's next due file, if the account has room.
+
+    Without it an account's files would start only at the minute sweep, so an account could fetch
+    no more than ``RECORDING_FETCHES_PER_ACCOUNT`` files a minute however fast its source answers;
+    with it the cap is what it says, files in flight at once.
+    """
+    account_id = RecordingFile.objects.filter(pk=file_id).values_list("recording__account_id", flat=True).first()
+    return [] if account_id is None else recording_files_claim(limit=1, account_id=account_id)
 
 
 def _account_file_claim(account_id: int, due: QuerySet, *, now: datetime) -> tuple[Claim, int] | None:

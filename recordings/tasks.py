@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-from recordings.jobs import Claim, recording_file_fetch, recording_files_claim
+from recordings.jobs import Claim, recording_file_fetch, recording_files_claim, recording_next_claims
 from recordings.retention import retention_run
 
 SWEEP_BATCH = 500
@@ -35,7 +35,12 @@ def _queued(claims: list[Claim]) -> int:
 
 
 def recording_file_fetch_claimed(file_id: int, token: str, previous_token: str) -> str:
-    return recording_file_fetch(claim=Claim(file_id=file_id, token=token, previous_token=previous_token))
+    """Fetch a claimed file; once it has ended, queue its account's next due file (the cap is of
+    fetches in flight, not per minute). A stale delivery (another took the file) fetches nothing."""
+    outcome = recording_file_fetch(claim=Claim(file_id=file_id, token=token, previous_token=previous_token))
+    if outcome:
+        _queued(recording_next_claims(file_id=file_id))
+    return outcome
 
 
 def recording_files_fetch_now(file_ids: list[int]) -> int:

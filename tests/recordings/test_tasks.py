@@ -71,3 +71,29 @@ def test_admin_pages_render_and_an_admin_change_is_audited(tenant: Any) -> None:
     assert response.status_code == 302
     entry = tenant.account.audit_entries.order_by("-id").first()
     assert (entry.actor, entry.details["after"]["retentionDays"]) == ("admin:root", 60)
+
+
+def test_a_finished_fetch_queues_its_accounts_next_due_file(
+    tenant: Any, recording_server: RecordingServer, clock: Any, settings: Any
+) -> None:
+    settings.RECORDING_FETCHES_PER_ACCOUNT = 1
+    for name in ("c1", "c2", "c3"):
+        register(tenant.account, name, (recording_server.serve(f"/{name}.flac", Reply()), "mixed"))
+    clock.move_to(CALL_END + timedelta(minutes=10))
+
+    assert recordings_sweep() == 1  # the account's cap: one in flight
+    [first] = OrmQ.objects.all()
+    first.delete()
+    assert recording_file_fetch_claimed(*first.task["args"]) == RecordingState.AVAILABLE
+
+    # The next file is queued as the first ends, not a minute later by the sweep.
+    [second] = OrmQ.objects.all()
+    assert second.task["args"][0] != first.task["args"][0]
+    assert recordings_sweep() == 0  # still one in flight
+    second.delete()
+    assert recording_file_fetch_claimed(*second.task["args"]) == RecordingState.AVAILABLE
+    [third] = OrmQ.objects.all()
+    third.delete()
+    assert recording_file_fetch_claimed(*third.task["args"]) == RecordingState.AVAILABLE
+    assert not OrmQ.objects.exists()  # nothing left to fetch: nothing queued
+    assert sorted(recording_server.hits.values()) == [1, 1, 1]
