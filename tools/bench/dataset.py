@@ -284,11 +284,14 @@ def transcript_lengthen(record: dict[str, Any], rng: random.Random) -> None:
 def _content_seed(*, account: Account, seed: int) -> None:
     """The demo content of every template interaction, lengthened (``transcript_lengthen``), ingested."""
     rng = random.Random(seed)
-    now = datetime.now(UTC)
     batch: list[dict[str, Any]] = []
-    rows = Interaction.objects.filter(account=account).order_by("session_start", "session_id").values(
+    rows = list(Interaction.objects.filter(account=account).order_by("session_start", "session_id").values(
         "session_id", "channel", "session_start", "session_end", "document"
-    )
+    ))
+    # The demo marks a conversation still under way "in_progress"; the templates (today's business
+    # hours, maybe still ahead) are cloned into the past, so they are drawn as seen a day after the last.
+    now = max((row["session_end"] or row["session_start"] for row in rows), default=datetime.now(UTC))
+    now += timedelta(days=1)
     for interaction in [*rows, None]:
         if interaction is not None:
             record = content_record(interaction, rng, now=now)

@@ -352,6 +352,8 @@ class Suite:
                 request=WrkRequest("POST", CONVERSATIONS, self._headers(), orjson.dumps(body)),
                 records=len(page.results), floor_statements=[(literal, None)],
                 floor_note="the ranked full-text statement alone",
+                # A ranked page can take most of a second on a busy machine: runs long enough for several.
+                seconds=max(self.seconds, 10.0),
             ))
 
     # ---- measurement -------------------------------------------------------------------------
