@@ -276,6 +276,10 @@ def search_lines(scenarios: dict[str, dict[str, Any]], index: dict[str, Any]) ->
             f"| {mark(row['c1_p50_ms'].median, TARGETS['search_p50_ms'], low=True, digits=1)} "
             f"| {mark(row['p50_vs_floor'], TARGETS['p50_vs_floor'], low=True)} |"
         )
+    notes = sorted({row.get("floor_note") for row in rows if row.get("floor_note")})
+    if notes:
+        lines += ["", f"A search figure's floor is {'; '.join(notes)}: the page's conversations, tiers and scores, "
+                      "without the snippets or the rendering of the rows."]
     if index:
         lines += ["", f"Search index: {index['bytes'] / 2**30:.2f} GiB for {index['conversations']:,} conversations "
                       f"(text vectors with their GIN index, and identifiers) = {index['gib_per_million']:.2f} GiB "

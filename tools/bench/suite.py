@@ -439,15 +439,18 @@ class Suite:
     def _wrk(self, server: Gunicorn, scenario: Scenario) -> None:
         """Warm every worker, then ``runs`` × (concurrency 1 latency, concurrency 8 throughput)."""
         seconds = scenario.seconds or self.seconds
+        # Long runs are for slow answers (pages of MBs, ranked searches): at c8 on a busy machine one
+        # can take longer than wrk's default 10 s, which wrk would count as a socket error.
+        timeout_s = 10.0 if scenario.seconds is None else max(10.0, 2 * seconds)
         run_wrk(
             base_url=server.base_url, requests=[scenario.request], connections=8, threads=2,
-            duration_s=1 if scenario.seconds is None else seconds,
+            duration_s=1 if scenario.seconds is None else seconds, timeout_s=timeout_s,
         )
         for _ in range(self.runs):
             for bucket, connections, threads in ((scenario.c1, 1, 1), (scenario.c8, 8, 2)):
                 result = run_wrk(
                     base_url=server.base_url, requests=[scenario.request], connections=connections,
-                    threads=threads, duration_s=seconds,
+                    threads=threads, duration_s=seconds, timeout_s=timeout_s,
                 )
                 if set(result.status_counts) != {200} or result.socket_errors:
                     raise RuntimeError(

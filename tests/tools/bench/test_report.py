@@ -116,11 +116,14 @@ def _row(figure: str, *, p50: float, p99: float = 0, records: int = 25, floor_p5
 def test_search_lines_mark_the_100_ms_target_and_the_floor_ratio_and_give_the_index_per_million() -> None:
     scenarios = {"a": _row("8", p50=80, p99=200, floor_p50=30), "b": _row("8", p50=150, p99=300, floor_p50=100),
                  "c": _row("1", p50=5)}
+    scenarios["a"]["floor_note"] = scenarios["b"]["floor_note"] = "the ranked statement alone"
     index = {"bytes": 3 * 2**30, "conversations": 2_000_000, "gib_per_million": 1.5}
     lines = search_lines(scenarios, index)
     assert lines[3] == ("| 8 | figure 8 | 80.0 (80.0–80.0) | 200.0 (200.0–200.0) | 30.0 (30.0–30.0) | 9.0 (9.0–9.0) "
                         "| 80.0 ✓ | 2.67 ✗ |")
     assert lines[4].endswith("| 150.0 ✗ | 1.50 ✓ |")
+    assert lines[-3] == ("A search figure's floor is the ranked statement alone: the page's conversations, tiers "
+                         "and scores, without the snippets or the rendering of the rows.")
     assert lines[-1] == ("Search index: 3.00 GiB for 2,000,000 conversations (text vectors with their GIN index, "
                          "and identifiers) = 1.50 GiB per million conversations.")
     assert search_lines({"c": _row("1", p50=5)}, index) == []
