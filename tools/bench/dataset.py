@@ -9,6 +9,7 @@ and a start time of its own, and every time inside its documents moves with it.
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
 import random
@@ -309,8 +310,16 @@ def _delta_ms(stored: str, start: datetime) -> int:
 
 
 def stored_time(epoch_ms: int) -> str:
-    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC, by arithmetic: the load renders some fifty per record, and
+    ``strftime`` was a fifth of its time."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    day, second = divmod(seconds, 86_400)
+    return f"{_utc_day(day)}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_day(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
 
 
 def _epoch_ms(moment: datetime | None) -> int | None:

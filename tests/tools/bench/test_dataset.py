@@ -6,7 +6,14 @@ import random
 from datetime import UTC, datetime
 
 from analytics_api.kernel.dates import render_utc_ms
-from tools.bench.dataset import MESSAGES_HIGH, MESSAGES_LOW, Template, content_row_render, transcript_lengthen
+from tools.bench.dataset import (
+    MESSAGES_HIGH,
+    MESSAGES_LOW,
+    Template,
+    content_row_render,
+    stored_time,
+    transcript_lengthen,
+)
 
 START = datetime(2026, 11, 2, 9, 30, 0, 250_000, tzinfo=UTC)
 
@@ -54,3 +61,10 @@ def test_a_cloned_row_gets_the_clone_keys_and_moved_times() -> None:
         42, 3, "s-9", datetime(2026, 11, 20, 12, 0, 1, 750_000, tzinfo=UTC),
         '{"at":"2026-11-20T12:00:05.250Z","session":"s-9"}', "c-abc", 7, now,
     )
+
+
+def test_stored_time_is_the_utc_millisecond_form_of_any_instant() -> None:
+    rng = random.Random(3)
+    for epoch_ms in [0, 999, 86_399_999, 86_400_000, *(rng.randrange(0, 4_102_444_800_000) for _ in range(2000))]:
+        moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
+        assert stored_time(epoch_ms) == moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
