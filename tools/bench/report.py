@@ -356,7 +356,7 @@ def replica_table(replica: dict[str, Any]) -> list[str]:
     lines = [
         "",
         f"| # | Reads at c8, private primary + streaming replica ({replica['dataset']}) | primary alone req/s "
-        "| with one replica req/s | with ÷ without | share served by the replica |",
+        "| with one replica req/s | with ÷ without | standby's share of the DB transactions |",
         "|---|---|---|---|---|---|",
     ]
     for row in replica["reads"]:
