@@ -176,7 +176,8 @@ class Suite:
                     floor_measure(url=self.url, statements=scenario.floor_statements, seconds=self.seconds / 2)
                 )
             print(f"floor {scenario.key}: {scenario.floor[-1].p50_ms:.1f} ms", flush=True)
-        self.timings["floors"] = time.perf_counter() - began
+        if any(scenario.floor for scenario in self.scenarios):
+            self.timings["floors"] = time.perf_counter() - began
         if "search" in self.figures:
             self.search_index = search_index_size()
 
@@ -365,11 +366,12 @@ class Suite:
             self._wrk(server, scenario)
             part = "overhead" if scenario.key == "ceiling-noop" else parts.get(scenario.figure, "core")
             self.timings[part] = self.timings.get(part, 0.0) + time.perf_counter() - began
-        began = time.perf_counter()
-        self._measure_ingestion(server)
-        if "core" in self.figures:
-            self._measure_import()
-        self.timings["ingestion and import"] = time.perf_counter() - began
+        if {"core", "content"} & set(self.figures):
+            began = time.perf_counter()
+            self._measure_ingestion(server)
+            if "core" in self.figures:
+                self._measure_import()
+            self.timings["ingestion and import"] = time.perf_counter() - began
         self.server_rss = server.rss_mb()
 
     def measure_exports(self) -> None:
