@@ -554,6 +554,33 @@ def _copy(db: psycopg.Connection, model: type, columns: tuple[str, ...], rows: l
             copy.write_row(row)
 
 
+def indexes_drop(url: str, *, tables: list[str]) -> list[str]:
+    """Drop the plain indexes of ``tables`` (none that backs a key or a constraint); their definitions.
+
+    For the content tables' load: one build per index after COPY (a sort, or one GIN build) costs
+    much less than keeping seven tables' indexes — the search vectors' GIN among them — up to date row
+    by row. :func:`indexes_create` builds them again from the definitions PostgreSQL gives.
+    """
+    with psycopg.connect(url, autocommit=True) as db:
+        rows = db.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname = ANY(%s) AND NOT i.indisprimary "
+            "AND NOT i.indisunique AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+            "ORDER BY 1",
+            [tables],
+        ).fetchall()
+        for name, _definition in rows:
+            db.execute(f"DROP INDEX {name}")
+    return [definition for _name, definition in rows]
+
+
+def indexes_create(url: str, definitions: list[str]) -> None:
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("SET maintenance_work_mem = '256MB'")
+        for definition in definitions:
+            db.execute(definition)
+
+
 @dataclass
 class LoadReport:
     interactions: int
@@ -619,8 +646,10 @@ def dataset_load(*, url: str, scale: Scale, window_end: datetime, workers: int =
         for begin, end in _chunks(target.interactions, workers)
     ]
     began = time.perf_counter()
+    deferred = indexes_drop(url, tables=[model._meta.db_table for model in CONTENT_MODELS]) if scale.content else []
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         counts = pool.map(_copy_range, jobs)
+    indexes_create(url, deferred)
     loaded = time.perf_counter() - began
     with psycopg.connect(url, autocommit=True) as db:
         for table in ("conversations_interaction", "qualityai_qacontact", "content_conversation"):
