@@ -27,6 +27,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Benchmarks in a scratch PostgreSQL database (BENCH_ADMIN_URL); results in tools/bench/results/, BENCHMARKS.md.
+# BENCH_ARGS="--figures content,search" runs a subset (core, content, search, feed, overhead, exports, replica).
 bench: $(STAMP)
 	$(PY) -m tools.bench.run $(BENCH_ARGS)
 

@@ -15,13 +15,19 @@ from dataclasses import dataclass
 import psycopg
 from django.db.models import QuerySet
 
-Statement = tuple[str, tuple[object, ...]]
+# SQL and its parameters; None: the SQL has its values bound already (captured as Django sent it).
+Statement = tuple[str, tuple[object, ...] | None]
 
 
 def json_page_sql(queryset: QuerySet, *, skip: int, limit: int) -> Statement:
     """``json_agg`` of the documents of one page (``limit + 1`` rows, as the endpoints fetch)."""
     sql, params = queryset.values_list("document", flat=True)[skip : skip + limit + 1].query.sql_with_params()
     return f"SELECT json_agg(page.document)::text FROM ({sql}) page", tuple(params)
+
+
+def json_rows_sql(sql: str) -> Statement:
+    """A captured SELECT (values bound) with its rows rendered by PostgreSQL as one JSON text."""
+    return f"SELECT json_agg(captured)::text FROM ({sql}) captured", None
 
 
 def count_sql(queryset: QuerySet) -> Statement:

@@ -10,24 +10,39 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+from django.db import connection
 from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
 
 from analytics_api.models import Account, ApiClient, Scope
 from analytics_api.tenancy.services import api_client_create, jwt_mint
 from changes.datasets import DATASETS
 from changes.feed import feed_page
+from content.criteria import conversations_matching
+from content.queries import ConversationQuerySerializer
+from content.selectors import (
+    ConversationQuery,
+    conversation_details,
+    conversation_get,
+    conversation_page,
+    transcript_messages,
+)
 from conversations.models import InteractionQueue
 from conversations.selectors import interaction_page, interaction_rows
 from conversations.serializers import interaction_query_validate
 from qualityai.selectors import PAGE_ORDER, RawdataQuery, contact_queryset, rawdata_page, stream_min_duration_ms
 from qualityai.serializers import RawdataQuerySerializer
+from search.engines import SORT_RELEVANCE, ranked_statement
+from search.text import search_query_parse
+from search.units import identifier_key
+from tools.bench import exports as export_bench
 from tools.bench.content import CONTENT_TARGET, content_lines
 from tools.bench.dataset import (
     FULL,
@@ -39,14 +54,23 @@ from tools.bench.dataset import (
     dataset_load,
     interaction_lines,
 )
-from tools.bench.floors import FloorResult, Statement, count_sql, floor_measure, json_page_sql
-from tools.bench.report import Report, Stat
+from tools.bench.floors import FloorResult, Statement, count_sql, floor_measure, json_page_sql, json_rows_sql
+from tools.bench.report import FIGURES, Report, Stat
 from tools.harness.server import BIN, REPO, Gunicorn, process_env
 from tools.harness.threads import threads_run
 from tools.harness.wrk import WrkRequest, WrkResult, run_wrk
 
 FEED = "/api/v1/changes?dataset=interactions&limit={limit}"
 FEED_LIMIT = 10_000
+CONVERSATIONS = "/api/v1/conversations/query"
+CONVERSATION = "/api/v1/conversations/{session}"
+# The Conversations table's figure: a 7-day window, one filter, a page of 25 (issue 13).
+CONVERSATION_FILTER = {"status": ["completed"]}
+CONVERSATION_PAGE = 25
+# Search (issue 14): a two-word query and a four-word phrase, relevance order, a page of 25. The data
+# set's transcripts hold them in ~5% and ~2% of conversations (tools/bench/dataset.py SEARCH_LINES).
+SEARCH_QUERIES = {"two words": "late delivery", "four-word phrase": "credit card payment declined"}
+EXPORT_FORMATS = ("ndjson", "csv", "parquet")
 INTERACTIONS = "/agentassist/api/public/analytics/account/{account}/v2/interactionDetails?limit=100&offset={page}"
 RAWDATA = "/qualityai/api/v1/public/qualitymanagement/app/{stream}/rawdata"
 SECTIONS = {"skills": [], "userleveltags": [], "sessionleveltags": [], "customerinfo": []}
@@ -64,6 +88,8 @@ class Scenario:
     floor_statements: list[Statement]
     # Seconds per wrk run when the suite's are too short for a few responses (pages of MBs).
     seconds: float | None = None
+    # What the floor is, when it is not the whole page's SQL (shown under the table).
+    floor_note: str = ""
     floor: list[FloorResult] = field(default_factory=list)
     c1: list[WrkResult] = field(default_factory=list)
     c8: list[WrkResult] = field(default_factory=list)
@@ -81,13 +107,31 @@ def _first_rows(queryset: QuerySet | None, skip: int, limit: int) -> list[Statem
     return [] if queryset is None else [json_page_sql(queryset, skip=skip, limit=limit)]
 
 
+def endpoint_statements(read: Any) -> list[Statement]:
+    """The SELECTs ``read()`` runs (the endpoint's own selectors, in this process), each as a floor statement.
+
+    Captured as Django sends them (parameters bound), so the floor is the endpoint's SQL, not a copy;
+    each is wrapped so that PostgreSQL also renders its rows as JSON text (:func:`json_rows_sql`).
+    """
+    with CaptureQueriesContext(connection) as captured:
+        read()
+    return [json_rows_sql(query["sql"]) for query in captured.captured_queries
+            if query["sql"].lstrip().upper().startswith("SELECT")]
+
+
 class Suite:
     """Prepare (data, clients, floors), measure against a server, report."""
 
-    def __init__(self, *, url: str, quick: bool, runs: int, seconds: float, window_end: datetime) -> None:
+    def __init__(
+        self, *, url: str, quick: bool, runs: int, seconds: float, window_end: datetime,
+        figures: tuple[str, ...] = FIGURES,
+    ) -> None:
         self.url = url
         self.quick = quick
-        self.scale = QUICK if quick else FULL
+        self.figures = figures
+        scale = QUICK if quick else FULL
+        # Conversation content is only loaded for the figures that read it.
+        self.scale = scale if {"content", "search"} & set(figures) else replace(scale, content=False)
         self.runs = runs
         self.seconds = seconds
         self.window_end = window_end
@@ -97,20 +141,33 @@ class Suite:
         self.imports: list[dict[str, Any]] = []
         self.load: LoadReport | None = None
         self.templates: Templates | None = None
+        self.exports: dict[str, Any] = {}
+        self.search_index: dict[str, Any] = {}
+        self.replica: dict[str, Any] = {}
+        self.server_rss: float | None = None
+        # Wall seconds of each part of the run, for BENCHMARKS.md's "how long each part takes".
+        self.timings: dict[str, float] = {}
 
     # ---- preparation -------------------------------------------------------------------------
+
+    def needs_data(self) -> bool:
+        return bool({"core", "content", "search", "exports", "feed"} & set(self.figures))
 
     def prepare(self) -> None:
         """1. Load the data set. 2. A client per account with every scope and no rate limit.
         3. Define the scenarios from real queries. 4. Measure every floor before the server starts."""
-        print(f"Loading {self.scale} …", flush=True)
-        self.load = dataset_load(url=self.url, scale=self.scale, window_end=self.window_end)
-        print(f"Loaded in {self.load.seconds:.0f} s ({self.load.rows_per_second:,.0f} rows/s)", flush=True)
+        began = time.perf_counter()
+        if self.needs_data():
+            print(f"Loading {self.scale} …", flush=True)
+            self.load = dataset_load(url=self.url, scale=self.scale, window_end=self.window_end)
+            print(f"Loaded in {self.load.seconds:.0f} s ({self.load.rows_per_second:,.0f} rows/s)", flush=True)
+            self.timings["data set"] = time.perf_counter() - began
         self.accounts = accounts_ensure(self.scale)
         self.account: Account = self.accounts[0]
         self.stream = self.account.bots.get()
         self.client, self.token = bench_client(account=self.account)
         self._define_scenarios()
+        began = time.perf_counter()
         for scenario in self.scenarios + self.ceilings:
             if not scenario.floor_statements:
                 continue
@@ -119,11 +176,43 @@ class Suite:
                     floor_measure(url=self.url, statements=scenario.floor_statements, seconds=self.seconds / 2)
                 )
             print(f"floor {scenario.key}: {scenario.floor[-1].p50_ms:.1f} ms", flush=True)
+        if any(scenario.floor for scenario in self.scenarios):
+            self.timings["floors"] = time.perf_counter() - began
+        if "search" in self.figures:
+            self.search_index = search_index_size()
 
     def _headers(self, **extra: str) -> dict[str, str]:
         return {"auth": self.token, "Content-Type": "application/json", **extra}
 
     def _define_scenarios(self) -> None:
+        if "core" in self.figures:
+            self._define_interactions()
+            self._define_rawdata()
+        if "feed" in self.figures:
+            self._define_feed()
+        if "content" in self.figures:
+            self._define_conversations()
+        if "search" in self.figures:
+            self._define_search()
+        if "core" in self.figures:
+            week_page0 = self.scenarios[0]
+            self.ceilings.append(Scenario(
+                key="ceiling-prerendered", figure="ceiling",
+                title="interactionDetails week page 0, pre-rendered (same server and auth)",
+                request=WrkRequest(
+                    "POST", f"/tools/bench/prerendered/{self.account.account_id}?limit=100&offset=0",
+                    self._headers(), week_page0.request.body,
+                ),
+                records=week_page0.records, floor_statements=[],
+            ))
+        if "overhead" in self.figures:
+            self.ceilings.append(Scenario(
+                key="ceiling-noop", figure="ceiling", title="no-op DRF endpoint (same server and auth)",
+                request=WrkRequest("POST", "/tools/bench/noop", self._headers(), b"{}"), records=0,
+                floor_statements=[],
+            ))
+
+    def _define_interactions(self) -> None:
         last_day = (self.window_end - timedelta(days=1)).date()
         week = {"startDate": str(last_day - timedelta(days=6)), "endDate": str(last_day), "timeZoneOffset": -330}
         queue = (
@@ -154,25 +243,6 @@ class Suite:
                         interaction_rows(account=self.account, query=query), query.skip, query.limit
                     ),
                 ))
-        self._define_rawdata()
-        self._define_feed()
-        week_page0 = self.scenarios[0]
-        self.ceilings = [
-            Scenario(
-                key="ceiling-noop", figure="ceiling", title="no-op DRF endpoint (same server and auth)",
-                request=WrkRequest("POST", "/tools/bench/noop", self._headers(), b"{}"), records=0,
-                floor_statements=[],
-            ),
-            Scenario(
-                key="ceiling-prerendered", figure="ceiling",
-                title="interactionDetails week page 0, pre-rendered (same server and auth)",
-                request=WrkRequest(
-                    "POST", f"/tools/bench/prerendered/{self.account.account_id}?limit=100&offset=0",
-                    self._headers(), week_page0.request.body,
-                ),
-                records=week_page0.records, floor_statements=[],
-            ),
-        ]
 
     def _define_rawdata(self) -> None:
         start = (self.window_end - timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
@@ -212,36 +282,177 @@ class Suite:
             records=page.count, floor_statements=[], seconds=max(self.seconds, 15.0),
         ))
 
+    def _week(self) -> dict[str, str]:
+        """The last 7 days up to the data set's end, as the conversation query takes them (UTC)."""
+        start = self.window_end - timedelta(days=7)
+        return {"startDate": start.strftime("%Y-%m-%d %H:%M:%S"),
+                "endDate": self.window_end.strftime("%Y-%m-%d %H:%M:%S")}
+
+    def _conversation_query(self, body: dict[str, Any]) -> ConversationQuery:
+        validated = ConversationQuerySerializer(data=body)
+        validated.is_valid(raise_exception=True)
+        return ConversationQuery.from_validated(validated.validated_data)
+
+    def _define_conversations(self) -> None:
+        """Issue 13: the Conversations table (7 days, a filter, 25 rows), one conversation, its transcript.
+
+        Each floor is the SQL the endpoint's own selectors run (captured), rendered to JSON by PostgreSQL.
+        """
+        body = {**self._week(), "filters": CONVERSATION_FILTER, "limit": CONVERSATION_PAGE}
+        query = self._conversation_query(body)
+        page = conversation_page(account=self.account, query=query)
+        if not page.results:
+            raise RuntimeError("the conversation query's window holds no conversation: was content loaded?")
+        self.scenarios.append(Scenario(
+            key="conversations-query", figure="7",
+            title=f"conversations/query, 7 days, status filter, {CONVERSATION_PAGE} rows",
+            request=WrkRequest("POST", CONVERSATIONS, self._headers(), orjson.dumps(body)),
+            records=len(page.results),
+            floor_statements=endpoint_statements(lambda: conversation_page(account=self.account, query=query)),
+        ))
+        # A conversation from the middle of that page: an ordinary one, with an interaction record.
+        session = page.results[len(page.results) // 2]["sessionId"]
+
+        def detail() -> None:
+            conversation_details(
+                account=self.account, conversations=[conversation_get(account=self.account, session_id=session)]
+            )
+
+        def transcript() -> int:
+            return len(transcript_messages(conversation=conversation_get(account=self.account, session_id=session)))
+
+        messages = transcript()
+        for key, title, path, read, records in (
+            ("conversation-detail", "conversation detail", CONVERSATION.format(session=session), detail, 1),
+            ("conversation-transcript", f"conversation transcript ({messages} messages)",
+             CONVERSATION.format(session=session) + "/transcript", transcript, messages),
+        ):
+            self.scenarios.append(Scenario(
+                key=key, figure="7", title=title, request=WrkRequest("GET", path, {"auth": self.token}),
+                records=records, floor_statements=endpoint_statements(read),
+            ))
+
+    def _define_search(self) -> None:
+        """Issue 14: ranked search over the 7-day window, page of 25; the floor is the ranked statement alone."""
+        week = self._week()
+        for name, q in SEARCH_QUERIES.items():
+            body = {**week, "q": q, "limit": CONVERSATION_PAGE}
+            query = self._conversation_query(body)
+            page = conversation_page(account=self.account, query=query)
+            candidates = conversations_matching(account=self.account, start=query.start, end=query.end, criteria={})
+            sql, params = ranked_statement(
+                account_id=self.account.pk, candidates=candidates, query=search_query_parse(q),
+                identifier=identifier_key(q), exclude_agent_ai=False, sort=SORT_RELEVANCE, after=None,
+                limit=CONVERSATION_PAGE + 1,
+            )
+            with connection.cursor() as cursor:
+                literal = cursor.mogrify(sql, params)
+            self.scenarios.append(Scenario(
+                key=f"search-{name.replace(' ', '-')}", figure="8",
+                title=f"search {name} {q!r}, 7 days, relevance, {CONVERSATION_PAGE} rows ({page.total:,} match)",
+                request=WrkRequest("POST", CONVERSATIONS, self._headers(), orjson.dumps(body)),
+                records=len(page.results), floor_statements=[(literal, None)],
+                floor_note="the ranked full-text statement alone",
+                # A ranked page can take most of a second on a busy machine: runs long enough for several.
+                seconds=max(self.seconds, 10.0),
+            ))
+
     # ---- measurement -------------------------------------------------------------------------
 
     def measure(self, server: Gunicorn) -> None:
+        parts = {"core": "core", "feed": "feed", "7": "content", "8": "search", "ceiling": "core"}
         for scenario in self.scenarios + self.ceilings:
+            began = time.perf_counter()
             self._wrk(server, scenario)
-        self._measure_ingestion(server)
-        self._measure_import()
+            part = "overhead" if scenario.key == "ceiling-noop" else parts.get(scenario.figure, "core")
+            self.timings[part] = self.timings.get(part, 0.0) + time.perf_counter() - began
+        if {"core", "content"} & set(self.figures):
+            began = time.perf_counter()
+            self._measure_ingestion(server)
+            if "core" in self.figures:
+                self._measure_import()
+            self.timings["ingestion and import"] = time.perf_counter() - began
         self.server_rss = server.rss_mb()
+
+    def measure_exports(self) -> None:
+        """Issue 16: a 7-day window exported in each format by a worker process, beside COPY of the same rows.
+
+        Through ``tools/bench/exports.py``'s own steps: ``_copy_rows`` (COPY … TO STDOUT of the window's
+        served texts in export order) and ``_export`` (a fresh worker process runs the job to completion
+        and reports its peak RSS); each run measures COPY again, so every ratio is of the same moment.
+        """
+        from exports.models import ExportJob
+        from exports.services import export_create
+
+        began = time.perf_counter()
+        start = self.window_end - timedelta(days=7)
+        body = {"dataset": "interactions", "startDate": start.strftime("%Y-%m-%d %H:%M:%S"),
+                "endDate": self.window_end.strftime("%Y-%m-%d %H:%M:%S")}
+        worker_env = {**os.environ, "PYTHONPATH": str(REPO)}
+        copies: list[tuple[int, int, float]] = []
+        runs: dict[str, list[dict[str, float]]] = {fmt: [] for fmt in EXPORT_FORMATS}
+        for _ in range(self.runs):
+            copies.append(export_bench._copy_rows(self.url, self.account.pk, start, self.window_end))
+            rows = copies[-1][0]
+            for fmt in EXPORT_FORMATS:
+                job = export_create(account=self.account, client=self.client, body={**body, "format": fmt},
+                                    idempotency_key=None)
+                seconds, cpu, rss = export_bench._export(worker_env, job.pk)
+                job = ExportJob.objects.get(pk=job.pk)
+                if job.state != "completed" or job.rows != rows:
+                    raise RuntimeError(f"export {fmt}: {job.state}, {job.rows} rows where COPY read {rows}")
+                runs[fmt].append({"rows_per_s": job.rows / seconds, "mb_per_s": job.bytes / seconds / 1e6,
+                                  "rows_per_cpu_s": job.rows / max(cpu, 1e-9), "peak_rss_mb": rss / 2**20,
+                                  "bytes": job.bytes})
+                print(f"export {fmt}: {job.rows / seconds:,.0f} rows/s, peak RSS {rss / 2**20:.0f} MB", flush=True)
+        self.exports = export_figures(copies=copies, runs=runs)
+        self.timings["exports"] = time.perf_counter() - began
+
+    def measure_replica(self, *, workers: int) -> None:
+        """Issue 18: reads at concurrency 8 with one streaming replica vs the primary alone
+        (``tools/bench/replica.py``, in a process of its own: it runs its own private servers)."""
+        began = time.perf_counter()
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+            out = Path(handle.name)
+        command = [
+            str(BIN / "python"), "-m", "tools.bench.replica", "--json", str(out), "--runs", str(self.runs),
+            "--seconds", str(self.seconds), "--workers", str(workers), *(["--quick"] if self.quick else []),
+        ]
+        env = process_env({key: os.environ[key] for key in ("SECRET_KEY", "BENCH_REDIS_URL", "PG_BIN")
+                           if key in os.environ})
+        try:
+            subprocess.run(command, cwd=REPO, env=env, check=True)
+            self.replica = orjson.loads(out.read_bytes())
+        finally:
+            out.unlink(missing_ok=True)
+        self.timings["replica"] = time.perf_counter() - began
 
     def measure_hello(self, server: Gunicorn) -> None:
         """The bare WSGI "hello" (``tools/bench/hello.py``), a ceiling beside the no-op endpoint."""
+        began = time.perf_counter()
         hello = Scenario(
             key="ceiling-hello", figure="ceiling", title='bare WSGI "hello" (same gunicorn configuration, no Django)',
             request=WrkRequest("POST", "/", self._headers(), b"{}"), records=0, floor_statements=[],
         )
         self.ceilings.append(hello)
         self._wrk(server, hello)
+        self.timings["overhead"] = self.timings.get("overhead", 0.0) + time.perf_counter() - began
 
     def _wrk(self, server: Gunicorn, scenario: Scenario) -> None:
         """Warm every worker, then ``runs`` × (concurrency 1 latency, concurrency 8 throughput)."""
         seconds = scenario.seconds or self.seconds
+        # Long runs are for slow answers (pages of MBs, ranked searches): at c8 on a busy machine one
+        # can take longer than wrk's default 10 s, which wrk would count as a socket error.
+        timeout_s = 10.0 if scenario.seconds is None else max(10.0, 2 * seconds)
         run_wrk(
             base_url=server.base_url, requests=[scenario.request], connections=8, threads=2,
-            duration_s=1 if scenario.seconds is None else seconds,
+            duration_s=1 if scenario.seconds is None else seconds, timeout_s=timeout_s,
         )
         for _ in range(self.runs):
             for bucket, connections, threads in ((scenario.c1, 1, 1), (scenario.c8, 8, 2)):
                 result = run_wrk(
                     base_url=server.base_url, requests=[scenario.request], connections=connections,
-                    threads=threads, duration_s=seconds,
+                    threads=threads, duration_s=seconds, timeout_s=timeout_s,
                 )
                 if set(result.status_counts) != {200} or result.socket_errors:
                     raise RuntimeError(
@@ -256,10 +467,14 @@ class Suite:
 
     def _measure_ingestion(self, server: Gunicorn) -> None:
         """Records/s of batches of 1,000 through the API, four posters in parallel, new records each run."""
+        if not {"core", "content"} & set(self.figures):
+            return
         assert self.load is not None
         self.templates = self.load.templates
         batches = 4 if self.quick else 24
-        kinds = {
+        kinds: dict[str, tuple[str, Any]] = {}
+        if "core" in self.figures:
+            kinds.update({
             "interactions": ("/api/v1/ingest/interactions", lambda tag: interaction_lines(
                 templates=self.templates, count=batches * 1000, account_tag=tag, bot_id=self.stream.bot_id,
                 org_id=self.account.org_id, start=self.window_end - timedelta(days=30),
@@ -268,12 +483,15 @@ class Suite:
                 templates=self.templates, count=batches * 1000, account_tag=tag,
                 start=self.window_end - timedelta(days=30),
             )),
+            })
+        if "content" in self.figures:
             # Conversation content with 30-message transcripts (tools/bench/content.py).
-            "conversation_content": ("/api/v1/ingest/conversations", lambda tag: content_lines(
+            kinds["conversation_content"] = ("/api/v1/ingest/conversations", lambda tag: content_lines(
                 count=batches * 1000, account_tag=tag, start=self.window_end - timedelta(days=30),
-            )),
-        }
-        for number, (kind, (path, lines)) in enumerate(kinds.items()):
+            ))
+        numbers = {"interactions": 0, "qa_contacts": 1, "conversation_content": 2}
+        for kind, (path, lines) in kinds.items():
+            number = numbers[kind]
             rates = []
             for run in range(self.runs):
                 bodies = list(_batches(lines(0x40 + number * 16 + run), 1000))
@@ -327,6 +545,44 @@ class Suite:
 
     def report(self) -> Report:
         return Report.build(suite=self)
+
+
+def export_figures(*, copies: list[tuple[int, int, float]], runs: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+    """The export figures of several runs: COPY's rows/s and MB/s, and per format the medians with the
+    ratio of its rows/s to COPY's in the same run (median of the per-run ratios)."""
+    copy_rates = [rows / seconds for rows, _size, seconds in copies]
+    figures: dict[str, Any] = {
+        "rows": copies[0][0],
+        "copy": {"rows_per_s": Stat.of(copy_rates),
+                 "mb_per_s": Stat.of(size / seconds / 1e6 for _rows, size, seconds in copies)},
+        "formats": {},
+    }
+    for fmt, items in runs.items():
+        if not items:
+            continue
+        figures["formats"][fmt] = {
+            "rows_per_s": Stat.of(item["rows_per_s"] for item in items),
+            "mb_per_s": Stat.of(item["mb_per_s"] for item in items),
+            "rows_per_cpu_s": Stat.of(item["rows_per_cpu_s"] for item in items),
+            "peak_rss_mb": max(item["peak_rss_mb"] for item in items),
+            "vs_copy_rows": statistics.median(
+                item["rows_per_s"] / rate for item, rate in zip(items, copy_rates, strict=False)
+            ),
+        }
+    return figures
+
+
+def search_index_size() -> dict[str, Any]:
+    """The search index's size on disk (text vectors with their GIN index, identifiers), per million conversations."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_total_relation_size('search_searchmessage'), pg_total_relation_size('search_searchidentifier'), "
+            "(SELECT count(*) FROM content_conversation)"
+        )
+        messages, identifiers, conversations = cursor.fetchone()
+    total = messages + identifiers
+    return {"bytes": total, "conversations": conversations,
+            "gib_per_million": total / max(conversations, 1) * 1e6 / 2**30}
 
 
 class _HighWaterMark:
