@@ -9,17 +9,17 @@ gzip applies to the whole NDJSON or CSV file (``.gz``) and to Parquet's column c
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import hashlib
 import io
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from exports.models import Compression, ExportFormat
 from exports.registry import Dataset
@@ -31,11 +31,26 @@ PARQUET_ROW_GROUP = 10_000
 PARQUET_GROUP_BYTES = 4 * 1024 * 1024
 HASH_BYTES = 1024 * 1024
 
-# pyarrow serves only these writers in this service. Its default pool (mimalloc) keeps the pages of
-# freed row groups for reuse, so a Parquet worker's peak RSS was its largest groups' sum rather than
-# one group's; the C library's allocator (the system pool) gives them back: 216 MB → 186 MB peak on
-# the benchmark's export (tools/bench/exports.py).
-pa.set_memory_pool(pa.system_memory_pool())
+# Records are ≈1.5 KB: the default 8 KB buffer made a write system call every few records.
+FILE_BUFFER = 1024 * 1024
+
+
+@functools.cache
+def _arrow() -> tuple[ModuleType, ModuleType]:
+    """pyarrow and pyarrow.parquet, imported by the first Parquet file: an NDJSON or CSV worker
+    never loads them (≈78 MB of its memory, and a tenth of its start-up, or more under load).
+
+    pyarrow serves only these writers in this service. Its default pool (mimalloc) keeps the pages
+    of freed row groups for reuse, so a Parquet worker's peak RSS was its largest groups' sum rather
+    than one group's; the C library's allocator (the system pool) gives them back: 216 MB → 186 MB
+    peak on the benchmark's export (tools/bench/exports.py).
+    """
+    import pyarrow
+    import pyarrow.parquet
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    return pyarrow, pyarrow.parquet
+
 
 CONTENT_TYPES = {
     (ExportFormat.NDJSON, Compression.NONE): "application/x-ndjson",
@@ -68,7 +83,7 @@ class FileWriter(ABC):
         self.dataset = dataset
         self.compression = compression
         self.rows = 0
-        self._raw: IO[bytes] = open(path, "wb")
+        self._raw: IO[bytes] = open(path, "wb", buffering=FILE_BUFFER)
 
     def _stream(self) -> IO[bytes]:
         if self.compression == Compression.GZIP:
@@ -142,6 +157,7 @@ class CsvWriter(FileWriter):
 class ParquetWriter(FileWriter):
     def __init__(self, path: Path, dataset: Dataset, compression: str) -> None:
         super().__init__(path, dataset, compression)
+        pa, pq = _arrow()
         self._names = column_names(dataset)
         self._schema = pa.schema([pa.field(name, pa.string()) for name in self._names])
         codec = "gzip" if compression == Compression.GZIP else "none"
@@ -159,6 +175,7 @@ class ParquetWriter(FileWriter):
 
     def _flush(self) -> None:
         if self._pending[0]:
+            pa, _pq = _arrow()
             self._writer.write_table(pa.Table.from_arrays(
                 [pa.array(values, type=pa.string()) for values in self._pending], schema=self._schema
             ))
