@@ -39,6 +39,11 @@ _CONVERSATIONS = Conversation._meta.db_table
 _FTS = "search_message_fts"
 # Words within this many significant words of one another count as near (SQLite's proximity).
 NEAR_DISTANCE = 10
+# PostgreSQL JIT-compiles a statement whose estimated cost passes jit_above_cost, which the ranked
+# statement's counts do on a large account: compiling took ~700 ms of a 1.5 s page on 60,000
+# conversations (EXPLAIN ANALYZE, "JIT: Emission"), and never pays back for a page of rows. Off
+# for this statement only (SET LOCAL: its own implicit transaction, or the caller's until it ends).
+POSTGRESQL_NO_JIT = "SET LOCAL jit = off; "
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,131 @@ def _keyset(sort: str, after: Position | None, connection: BaseDatabaseWrapper) 
     )
 
 
+def _tier_keyset(tier: int, after: Position | None, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]] | None:
+    """The condition after the cursor inside one tier of the relevance order; ``None`` when the cursor is past it."""
+    if after is None or after.tier < tier:
+        return "", []
+    if after.tier > tier:
+        return None
+    started = connection.ops.adapt_datetimefield_value(after.started_at)
+    return (
+        "(score < %s OR (score = %s AND (started_at < %s OR (started_at = %s AND session_id < %s))))",
+        [after.score, after.score, started, started, after.session_id],
+    )
+
+
+def _postgresql_relevance_statement(
+    *,
+    account_id: int,
+    base: tuple[str, tuple[Any, ...]],
+    query: SearchQuery,
+    identifier: str,
+    exclude_agent_ai: bool,
+    after: Position | None,
+    limit: int,
+    connection: BaseDatabaseWrapper,
+) -> tuple[str, list[Any]]:
+    """The relevance page on PostgreSQL, tier by tier, ranking only the tiers the page reaches.
+
+    When the words are common, most conversations of the window match some word; ranking all of
+    them (reading every matching vector for ``ts_rank_cd`` and the phrase) is what made a page slow.
+    The order is tier first, so:
+
+    1. ``total``: the matching conversations counted from the GIN index alone (an "any word" query
+       needs no recheck, so no vector is read), plus the identifier matches.
+    2. ``phrase``: the conversations with a vector holding the phrase (GIN, then the phrase checked
+       on the vectors holding every word).
+    3. ``t0``–``t3``: each tier's slice of the page (keyset inside the tier, ``limit`` rows), scored
+       like the single statement (the summed ``ts_rank_cd`` of the conversation's vectors). A tier
+       is computed only when the tiers above it left the page short (a one-time filter on their
+       row counts), so a page that tier 1 fills never ranks tiers 2 and 3; tier 2 is the
+       conversations found by every word's own GIN lookup.
+    4. The page is the union of the slices in the relevance order, cut at ``limit``.
+    """
+    base_sql, base_params = base
+    agent_ai = " AND m.agent_ai = %s" if exclude_agent_ai else ""
+    agent_params: list[Any] = [False] if exclude_agent_ai else []
+    any_words = _tsquery(query.words, "|")
+
+    def matching(tsquery: str) -> tuple[str, list[Any]]:
+        # The candidate conversations' vectors matching ``tsquery``: the GIN lookup every tier starts from.
+        return (
+            f"SELECT m.conversation_id FROM {_MESSAGES} m WHERE m.vector @@ %s::tsquery AND m.account_id = %s"
+            f"{agent_ai} AND m.conversation_id IN ({base_sql})",
+            [tsquery, account_id, *agent_params, *base_params],
+        )
+
+    any_sql, any_params = matching(any_words)
+    phrase_sql, phrase_params = matching(_tsquery(query.terms, "<->"))
+    sql = [
+        f"WITH idhits AS MATERIALIZED (SELECT DISTINCT conversation_id AS cid FROM {_IDENTIFIERS} "
+        f"WHERE account_id = %s AND value = %s AND conversation_id IN ({base_sql})), "
+        f"phrase AS MATERIALIZED (SELECT DISTINCT conversation_id AS cid FROM ({phrase_sql}) p "
+        f"WHERE conversation_id NOT IN (SELECT cid FROM idhits))"
+    ]
+    params: list[Any] = [account_id, identifier, *base_params, *phrase_params]
+    every_word = []
+    for word in query.words:
+        word_sql, word_params = matching(_tsquery((word,), "|"))
+        every_word.append(f"SELECT conversation_id FROM ({word_sql}) w")
+        params.extend(word_params)
+    # Every word somewhere in the conversation (any of its vectors): the intersection of each word's lookup.
+    sql.append(
+        f", every_word AS MATERIALIZED (SELECT conversation_id AS cid FROM ({' INTERSECT '.join(every_word)}) w "
+        "WHERE conversation_id NOT IN (SELECT cid FROM idhits) AND conversation_id NOT IN (SELECT cid FROM phrase))"
+    )
+
+    def scored(tier: int, members: str, members_params: list[Any]) -> tuple[str, list[Any]]:
+        # One tier's conversations with their summed score (rounded: stable across plans, so the
+        # cursor's score compares equal), start and session id.
+        return (
+            f"SELECT s.cid, {tier} AS tier, s.score, c.started_at, c.session_id FROM (SELECT m.conversation_id AS cid, "
+            f"CAST(round(CAST(sum(ts_rank_cd(m.vector, %s::tsquery)) AS numeric), 6) AS double precision) AS score "
+            f"FROM {_MESSAGES} m WHERE m.vector @@ %s::tsquery AND m.account_id = %s{agent_ai} AND {members} "
+            f"GROUP BY m.conversation_id) s JOIN {_CONVERSATIONS} c ON c.id = s.cid",
+            [any_words, any_words, account_id, *agent_params, *members_params],
+        )
+
+    members = {
+        TIER_ID: ("SELECT c.id AS cid, 0 AS tier, CAST(0.0 AS double precision) AS score, c.started_at, c.session_id "
+                  f"FROM idhits JOIN {_CONVERSATIONS} c ON c.id = idhits.cid", []),
+        1: scored(1, "m.conversation_id IN (SELECT cid FROM phrase)", []),
+        2: scored(2, "m.conversation_id IN (SELECT cid FROM every_word)", []),
+        3: scored(
+            3, f"m.conversation_id IN ({base_sql}) AND m.conversation_id NOT IN (SELECT cid FROM idhits) "
+            "AND m.conversation_id NOT IN (SELECT cid FROM phrase) "
+            "AND m.conversation_id NOT IN (SELECT cid FROM every_word)",
+            list(base_params),
+        ),
+    }
+    slices: list[str] = []
+    for tier, (tier_sql, tier_params) in members.items():
+        keyset = _tier_keyset(tier, after, connection)
+        if keyset is None:
+            continue
+        conditions, condition_params = ([keyset[0]], keyset[1]) if keyset[0] else ([], [])
+        if slices:
+            # Computed only when the slices above left the page short (a one-time filter).
+            conditions.append(f"({' + '.join(f'(SELECT count(*) FROM {name})' for name in slices)}) < %s")
+            condition_params = [*condition_params, limit]
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        sql.append(
+            f", t{tier} AS MATERIALIZED (SELECT * FROM ({tier_sql}) tiered{where} "
+            "ORDER BY score DESC, started_at DESC, session_id DESC LIMIT %s)"
+        )
+        params.extend([*tier_params, *condition_params, limit])
+        slices.append(f"t{tier}")
+    union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in slices)
+    order = "tier ASC, score DESC, started_at DESC, session_id DESC"
+    sql.append(
+        f" SELECT total, cid, tier, score FROM (SELECT count(*) AS total FROM (SELECT cid FROM idhits UNION "
+        f"SELECT conversation_id FROM ({any_sql}) a) everything) counted LEFT JOIN "
+        f"(SELECT * FROM ({union}) slices ORDER BY {order} LIMIT %s) page ON 1 = 1 ORDER BY {order}"
+    )
+    params.extend([*any_params, limit])
+    return "".join(sql), params
+
+
 def ranked_statement(
     *,
     account_id: int,
@@ -139,12 +269,21 @@ def ranked_statement(
 ) -> tuple[str, list[Any]]:
     """The SQL of one page: rows ``(total, conversation id, tier, score)``, the first always there.
 
+    On PostgreSQL the SQL starts with :data:`POSTGRESQL_NO_JIT` (two statements: read the second result).
+
     ``candidates`` is a queryset of conversations (the account's window and filters); ``identifier``
-    is the folded ``q`` compared with the identifiers.
+    is the folded ``q`` compared with the identifiers. On PostgreSQL the relevance order is ranked
+    tier by tier (:func:`_postgresql_relevance_statement`); otherwise every match is ranked.
     """
     # The database the candidates are read from (a replica for the read endpoints, docs/contract.md#read-replicas).
     connection = connections[candidates.db]
     base_sql, base_params = candidates.order_by().values("id").query.sql_with_params()
+    if connection.vendor == "postgresql" and sort == SORT_RELEVANCE:
+        sql, params = _postgresql_relevance_statement(
+            account_id=account_id, base=(base_sql, base_params), query=query, identifier=identifier,
+            exclude_agent_ai=exclude_agent_ai, after=after, limit=limit, connection=connection,
+        )
+        return POSTGRESQL_NO_JIT + sql, params
     hits_sql, hits_params, score = (
         _postgresql_hits(query) if connection.vendor == "postgresql" else _sqlite_hits(query)
     )
@@ -171,7 +310,7 @@ def ranked_statement(
         account_id, identifier, *base_params,
         *keyset_params, limit,
     ]
-    return sql, params
+    return (POSTGRESQL_NO_JIT + sql if connection.vendor == "postgresql" else sql), params
 
 
 def ranked_page(**statement: Any) -> tuple[list[Ranked], int]:
@@ -179,6 +318,9 @@ def ranked_page(**statement: Any) -> tuple[list[Ranked], int]:
     sql, params = ranked_statement(**statement)
     with connections[statement["candidates"].db].cursor() as cursor:
         cursor.execute(sql, params)
+        # PostgreSQL: past the result of the SET that precedes the statement (POSTGRESQL_NO_JIT).
+        while cursor.description is None and cursor.nextset():
+            pass
         rows = cursor.fetchall()
     total = rows[0][0]
     rows = [row for row in rows if row[1] is not None]

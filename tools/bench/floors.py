@@ -47,7 +47,11 @@ class FloorResult:
 def _run(db: psycopg.Connection, statements: list[Statement]) -> int:
     size = 0
     for sql, params in statements:
-        row = db.execute(sql, params).fetchone()
+        cursor = db.execute(sql, params)
+        # A statement preceded by a SET (the ranked search's POSTGRESQL_NO_JIT): its result is the next one.
+        while cursor.description is None and cursor.nextset():
+            pass
+        row = cursor.fetchone()
         size += len(row[0] or "") if isinstance(row[0], str) else 0
     return size
 

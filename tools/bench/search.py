@@ -134,7 +134,10 @@ def measure(*, url: str, account_id: int, now: datetime, runs: int) -> list[dict
             floor = []
             for _ in range(runs):
                 began = time.perf_counter()
-                floor_db.execute(literal).fetchall()
+                cursor = floor_db.execute(literal)
+                while cursor.description is None and cursor.nextset():  # past POSTGRESQL_NO_JIT's SET
+                    pass
+                cursor.fetchall()
                 floor.append((time.perf_counter() - began) * 1000)
             (p50, p99), (f50, f99) = _percentiles(selector), _percentiles(floor)
             figures.append({"query": name, "q": q, "total": page.total, "tiers": sorted({h.tier for h in page.hits}),
