@@ -51,19 +51,39 @@ class RequestIdMiddleware:
             response["x-request-id"] = request_id
             elapsed = time.perf_counter() - started
             operation = current_context.get().operation or "unrouted"
-            labels = {"operation": operation, "status_class": status_class(response.status_code)}
-            REQUESTS.labels(**labels).inc()
-            REQUEST_SECONDS.labels(**labels).observe(elapsed)
-            access_logger.info(
-                "%s %s %s %.1f ms", request.method, operation, response.status_code, elapsed * 1000,
-                extra={"status": response.status_code, "duration_ms": round(elapsed * 1000, 1)},
-            )
+            status = response.status_code
+            counter, histogram = _request_metrics(operation, status_class(status))
+            counter.inc()
+            histogram.observe(elapsed)
+            if access_logger.isEnabledFor(logging.INFO):
+                # The record made directly: logger.info() would walk the stack for the caller's
+                # file and line on every request (no format of ours prints them).
+                access_logger.handle(access_logger.makeRecord(
+                    access_logger.name, logging.INFO, __file__, 0, "%s %s %s %.1f ms",
+                    (request.method, operation, status, elapsed * 1000), None, "RequestIdMiddleware.__call__",
+                    {"status": status, "duration_ms": round(elapsed * 1000, 1)},
+                ))
         finally:
             current_context.reset(token)
         return response
 
     def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any) -> None:
         context_set(operation=operation_label(request, view_func))
+
+
+# The request metrics' children by (operation, status class): both label sets are fixed and small,
+# and ``labels()`` takes a lock and builds the key on every call.
+_REQUEST_METRICS: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
+def _request_metrics(operation: str, status: str) -> tuple[Any, Any]:
+    children = _REQUEST_METRICS.get((operation, status))
+    if children is None:
+        children = _REQUEST_METRICS[(operation, status)] = (
+            REQUESTS.labels(operation=operation, status_class=status),
+            REQUEST_SECONDS.labels(operation=operation, status_class=status),
+        )
+    return children
 
 
 def _unrouted(request: HttpRequest) -> str:

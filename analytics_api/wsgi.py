@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+
+from analytics_api.server.wsgi_handler import RouteCachingWSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "analytics_api.settings")
 
-application = get_wsgi_application()
+# django.core.wsgi.get_wsgi_application(), with the handler that remembers resolved routes.
+django.setup(set_prefix=False)
+application = RouteCachingWSGIHandler()

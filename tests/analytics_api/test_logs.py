@@ -109,6 +109,17 @@ def test_the_plain_format_masks_the_same_things() -> None:
     assert formatter.format(record) == "to [email] with [token] at postgres://u:********************@db/x"
 
 
+@pytest.mark.parametrize(("line", "masked"), [
+    ("sent BEARER abc.def to the proxy", "sent BEARER [token] to the proxy"),
+    ("token eyJhbGciOiJIUzI1NiJ9.eyJhcHBJZCI6ImNzLTEifQ.c2ln refused", "token [token] refused"),
+    ("mail a.b@example.com", "mail [email]"),
+    ("redis://:pw@cache:6379/0 down", "redis://:********************@cache:6379/0 down"),
+])
+def test_each_secret_is_masked_when_it_is_the_only_one_in_the_line(line: str, masked: str) -> None:
+    # Lines without "@", "eyJ" or "bearer" skip the scans: each kind alone must still reach them.
+    assert mask_secrets(line) == masked
+
+
 def test_masking_keeps_what_operators_need() -> None:
     kept = "Recording file 12 stored: 3 bytes, sha256 ab12"
     assert mask_secrets(kept) == kept
