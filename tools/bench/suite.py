@@ -43,6 +43,7 @@ from search.engines import SORT_RELEVANCE, ranked_statement
 from search.text import search_query_parse
 from search.units import identifier_key
 from tools.bench import exports as export_bench
+from tools.bench import search as search_bench
 from tools.bench.content import CONTENT_TARGET, content_lines
 from tools.bench.dataset import (
     FULL,
@@ -573,14 +574,15 @@ def export_figures(*, copies: list[tuple[int, int, float]], runs: dict[str, list
 
 
 def search_index_size() -> dict[str, Any]:
-    """The search index's size on disk (text vectors with their GIN index, identifiers), per million conversations."""
+    """The search index's size on disk (text vectors with their GIN index, identifiers), per million conversations.
+
+    The sizes are ``tools/bench/search.py``'s own measure (:func:`~tools.bench.search.index_size`).
+    """
+    size = search_bench.index_size()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_total_relation_size('search_searchmessage'), pg_total_relation_size('search_searchidentifier'), "
-            "(SELECT count(*) FROM content_conversation)"
-        )
-        messages, identifiers, conversations = cursor.fetchone()
-    total = messages + identifiers
+        cursor.execute("SELECT count(*) FROM content_conversation")
+        (conversations,) = cursor.fetchone()
+    total = size["messages_table_bytes"] + size["identifiers_bytes"]
     return {"bytes": total, "conversations": conversations,
             "gib_per_million": total / max(conversations, 1) * 1e6 / 2**30}
 
