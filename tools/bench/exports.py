@@ -52,7 +52,7 @@ WORKER = (
 )
 
 
-def _copy_rows(url: str, account_pk: int, start: datetime, end: datetime) -> tuple[int, int, float]:
+def copy_rows_measure(url: str, account_pk: int, start: datetime, end: datetime) -> tuple[int, int, float]:
     """``COPY`` of the window's pre-rendered texts, in export order: rows, bytes, seconds."""
     query = (
         "COPY (SELECT served FROM conversations_interaction WHERE account_id = %s AND session_start >= %s "
@@ -67,7 +67,7 @@ def _copy_rows(url: str, account_pk: int, start: datetime, end: datetime) -> tup
     return rows, size, time.perf_counter() - began
 
 
-def _export(env: dict[str, str], job_id: int) -> tuple[float, float, int, float]:
+def export_in_worker(env: dict[str, str], job_id: int) -> tuple[float, float, int, float]:
     """Run the job in a worker process: wall seconds, CPU seconds, peak RSS in bytes, and the wall
     seconds of the export after the worker's start-up."""
     began = time.perf_counter()
@@ -134,7 +134,7 @@ def measure(*, interactions: int = 1_000_000, formats: tuple[str, ...] = ("ndjso
         start = window_end - timedelta(days=7)
         body = {"dataset": "interactions", "startDate": start.strftime("%Y-%m-%d %H:%M:%S"),
                 "endDate": window_end.strftime("%Y-%m-%d %H:%M:%S")}
-        copy_rows, copy_bytes, copy_seconds = _copy_rows(url, account.pk, start, window_end)
+        copy_rows, copy_bytes, copy_seconds = copy_rows_measure(url, account.pk, start, window_end)
         results: dict[str, object] = {
             "interactions_per_account": interactions, "window_rows": copy_rows,
             "copy": {"rows_per_s": copy_rows / copy_seconds, "mb_per_s": copy_bytes / copy_seconds / 1e6,
@@ -144,7 +144,7 @@ def measure(*, interactions: int = 1_000_000, formats: tuple[str, ...] = ("ndjso
         worker_env = {**os.environ, "PYTHONPATH": str(ROOT)}
         for fmt in formats:
             job = export_create(account=account, client=client, body={**body, "format": fmt}, idempotency_key=None)
-            seconds, cpu, rss, after_startup = _export(worker_env, job.pk)
+            seconds, cpu, rss, after_startup = export_in_worker(worker_env, job.pk)
             job = ExportJob.objects.get(pk=job.pk)
             assert job.state == "completed" and job.rows == copy_rows, (job.state, job.rows, copy_rows)
             results["exports"][fmt] = {  # type: ignore[index]

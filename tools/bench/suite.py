@@ -378,8 +378,8 @@ class Suite:
     def measure_exports(self) -> None:
         """Issue 16: a 7-day window exported in each format by a worker process, beside COPY of the same rows.
 
-        Through ``tools/bench/exports.py``'s own steps: ``_copy_rows`` (COPY … TO STDOUT of the window's
-        served texts in export order) and ``_export`` (a fresh worker process runs the job to completion
+        Through ``tools/bench/exports.py``'s own steps: ``copy_rows_measure`` (COPY … TO STDOUT of the window's
+        served texts in export order) and ``export_in_worker`` (a fresh worker process runs the job to completion
         and reports its peak RSS); each run measures COPY again, so every ratio is of the same moment.
         """
         from exports.models import ExportJob
@@ -393,12 +393,12 @@ class Suite:
         copies: list[tuple[int, int, float]] = []
         runs: dict[str, list[dict[str, float]]] = {fmt: [] for fmt in EXPORT_FORMATS}
         for _ in range(self.runs):
-            copies.append(export_bench._copy_rows(self.url, self.account.pk, start, self.window_end))
+            copies.append(export_bench.copy_rows_measure(self.url, self.account.pk, start, self.window_end))
             rows = copies[-1][0]
             for fmt in EXPORT_FORMATS:
                 job = export_create(account=self.account, client=self.client, body={**body, "format": fmt},
                                     idempotency_key=None)
-                seconds, cpu, rss = export_bench._export(worker_env, job.pk)
+                seconds, cpu, rss, _after_startup = export_bench.export_in_worker(worker_env, job.pk)
                 job = ExportJob.objects.get(pk=job.pk)
                 if job.state != "completed" or job.rows != rows:
                     raise RuntimeError(f"export {fmt}: {job.state}, {job.rows} rows where COPY read {rows}")
