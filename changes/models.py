@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from analytics_api.kernel.partitions import monthly
 from analytics_api.models import Account
 
 
@@ -56,3 +57,7 @@ class ChangeHorizon(models.Model):
 
     def __str__(self) -> str:
         return f"({self.txid}, {self.seq})"
+
+
+# Monthly partitions on PostgreSQL (migration 0004): months emptied by the pruning are dropped whole.
+monthly("changes_change", column="changed_at")

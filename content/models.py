@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.db import models
 
 from analytics_api.kernel.fields import FastJSONField
+from analytics_api.kernel.partitions import monthly
 from analytics_api.models import Account
 
 
@@ -88,7 +89,11 @@ class Conversation(models.Model):
 class ConversationAgent(models.Model):
     """One row per agent of a conversation (in joining order): the ``agents`` filter is an indexed semi-join."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="agent_links")
+    # No database constraint: on PostgreSQL the parent is partitioned by month and its key is
+    # (id, start) (analytics_api.kernel.partitions); deletions cascade through Django.
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="agent_links", db_constraint=False
+    )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     agent_id = models.CharField(max_length=128)
     position = models.PositiveSmallIntegerField(help_text="Order in which the agent joined (0 first)")
@@ -112,7 +117,11 @@ class ConversationDocument(models.Model):
     Abstract: each section (diagnostics included) is a table of its own.
     """
 
-    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    # No database constraint: on PostgreSQL the parent is partitioned by month and its key is
+    # (id, start) (analytics_api.kernel.partitions); deletions cascade through Django.
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, primary_key=True, related_name="+", db_constraint=False
+    )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     started_at = models.DateTimeField(help_text="The conversation's start: the key of monthly partitions")
     updated_at = models.DateTimeField(auto_now=True)
@@ -149,3 +158,9 @@ class VoiceTurns(ConversationDocument):
 
     def __str__(self) -> str:
         return f"voice turns of {self.conversation_id}"
+
+
+# Monthly partitions on PostgreSQL (migration 0004); (account, sessionId) stays unique through the key table.
+monthly("content_conversation", column="started_at", scope="account_id", key="session_id")
+for _table in ("content_conversationagent", "content_transcript", "content_eventlog", "content_voiceturns"):
+    monthly(_table, column="started_at")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 
 from analytics_api.kernel.fields import FastJSONField
+from analytics_api.kernel.partitions import monthly
 from analytics_api.models import Account
 
 
@@ -64,7 +65,11 @@ class Interaction(models.Model):
 class InteractionQueue(models.Model):
     """One row per queue an interaction entered, so the ``queues`` filter is an indexed semi-join."""
 
-    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="queue_links")
+    # No database constraint: on PostgreSQL the parent is partitioned by month and its key is
+    # (id, start) (analytics_api.kernel.partitions); deletions cascade through Django.
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="queue_links", db_constraint=False
+    )
     # Covered by the (account, queue_id, session_start) index.
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     queue_id = models.CharField(max_length=128)
@@ -80,3 +85,8 @@ class InteractionQueue(models.Model):
 
     def __str__(self) -> str:
         return self.queue_id
+
+
+# Monthly partitions on PostgreSQL (migration 0005); (account, sessionId) stays unique through the key table.
+monthly("conversations_interaction", column="session_start", scope="account_id", key="session_id")
+monthly("conversations_interactionqueue", column="session_start")

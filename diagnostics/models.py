@@ -7,6 +7,7 @@ whole by one endpoint, replaced whole by ingestion.
 from __future__ import annotations
 
 from analytics_api.kernel.fields import FastJSONField
+from analytics_api.kernel.partitions import monthly
 from content.models import ConversationDocument
 
 
@@ -20,3 +21,6 @@ class CallDiagnostics(ConversationDocument):
 
     def __str__(self) -> str:
         return f"diagnostics of {self.conversation_id}"
+
+
+monthly("diagnostics_calldiagnostics", column="started_at")

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 
 from analytics_api.kernel.fields import FastJSONField
+from analytics_api.kernel.partitions import monthly
 from analytics_api.models import Account, Bot
 
 DEFAULT_MIN_DURATION_SECONDS = 10
@@ -105,7 +106,11 @@ class QaContactCustomField(models.Model):
     """
 
     # Served by the (contact, key) unique constraint and the (stream, key, value) index.
-    contact = models.ForeignKey(QaContact, on_delete=models.CASCADE, related_name="custom_field_rows", db_index=False)
+    # No database constraint: on PostgreSQL the parent is partitioned by month and its key is
+    # (id, start) (analytics_api.kernel.partitions); deletions cascade through Django.
+    contact = models.ForeignKey(
+        QaContact, on_delete=models.CASCADE, related_name="custom_field_rows", db_index=False, db_constraint=False
+    )
     stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=100)
     value = models.CharField(max_length=500)
@@ -123,3 +128,8 @@ class QaContactCustomField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+# Monthly partitions on PostgreSQL (migration 0008); (stream, Conversation ID) stays unique through the key table.
+monthly("qualityai_qacontact", column="started_at", scope="stream_id", key="conversation_id")
+monthly("qualityai_qacontactcustomfield", column="started_at")

@@ -37,7 +37,9 @@ class TermVectorField(models.Field):
 
 
 class SearchMessage(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: on PostgreSQL the parent is partitioned by month and its key is
+    # (id, start) (analytics_api.kernel.partitions); deletions cascade through Django.
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     agent_ai = models.BooleanField(default=False, help_text="Agent-assist (agent_ai) messages")
     terms = models.TextField(help_text="SQLite: the unit's stems in order, separated by spaces (search.text)")
@@ -48,7 +50,9 @@ class SearchMessage(models.Model):
 
 
 class SearchIdentifier(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: on PostgreSQL the parent is partitioned by month and its key is
+    # (id, start) (analytics_api.kernel.partitions); deletions cascade through Django.
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     value = models.CharField(max_length=255, help_text="Trimmed and case-folded")
 

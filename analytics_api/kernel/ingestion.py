@@ -31,6 +31,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from analytics_api.kernel.errors import data_error_item, error_item, flatten_validation_errors, is_write_conflict
+from analytics_api.kernel.partitions import Monthly, keyed
 from analytics_api.kernel.text import record_storage_errors
 from analytics_api.kernel.validation import Check, CheckField, Invalid, invalid
 
@@ -187,6 +188,9 @@ def rows_upsert(
     ]
     if connection.vendor != "postgresql":
         return _rows_upsert_orm(model, rows, scope=scope, key=key, updated=updated)
+    spec = keyed(model._meta.db_table)
+    if spec is not None:
+        return _rows_upsert_keyed(model, rows, spec=spec, updated=updated)
     opts = model._meta
     quote = connection.ops.quote_name
     column = {name: quote(opts.get_field(name).column) for name in [*columns, *written_times]}
@@ -199,6 +203,52 @@ def rows_upsert(
     with _bound_cursor() as cursor:
         cursor.execute(sql, params(rows))
         return {row_key: Stored(pk=pk, created=created) for pk, row_key, created in cursor.fetchall()}
+
+
+def _rows_upsert_keyed(
+    model: type[models.Model], rows: list[dict[str, Any]], *, spec: Monthly, updated: list[str]
+) -> dict[Any, Stored]:
+    """:func:`rows_upsert` for a table partitioned by month, whose pair is unique in its key table.
+
+    1. Claim the keys in the key table in one statement: ``INSERT … ON CONFLICT DO UPDATE`` with
+       a no-op update, so a new key gets the row id drawn from the table's sequence and an existing
+       one is locked for the rest of the transaction and returns its row id and its stored start
+       (``xmax = 0`` tells which). Two batches racing on a new key queue on it as before.
+    2. Insert the new rows with their claimed ids (the key table's trigger finds its own claim).
+    3. Update the existing rows found by (id, stored start), so PostgreSQL reads one partition; a
+       start that changed month moves the row to its new partition, and the triggers move its key.
+    """
+    opts = model._meta
+    quote = connection.ops.quote_name
+    pk = opts.pk.attname
+    inserted_times, written_times = _auto_times(model)
+    claim = (
+        f"INSERT INTO {quote(spec.key_table)} ({quote(spec.scope)}, {quote(spec.key)}, row_id, start) "
+        f"SELECT r.scope, r.key, nextval(pg_get_serial_sequence(%s, %s)), r.start "
+        f"FROM jsonb_to_recordset(%s::jsonb) AS r(scope bigint, key text, start timestamptz) ORDER BY r.key "
+        f"ON CONFLICT ({quote(spec.scope)}, {quote(spec.key)}) DO UPDATE SET row_id = {quote(spec.key_table)}.row_id "
+        f"RETURNING {quote(spec.key)}, row_id, start, xmax = 0"
+    )
+    keys = [{"scope": row[spec.scope], "key": row[spec.key], "start": row[spec.column]} for row in rows]
+    with _bound_cursor() as cursor:
+        cursor.execute(claim, [quote(opts.db_table), opts.pk.column, _json_rows(keys)])
+        claimed = {row_key: (row_id, start, created) for row_key, row_id, start, created in cursor.fetchall()}
+    fresh = [{**row, pk: claimed[row[spec.key]][0]} for row in rows if claimed[row[spec.key]][2]]
+    kept = [row for row in rows if not claimed[row[spec.key]][2]]
+    rows_insert(model, fresh)
+    if kept:
+        columns = [name for name in kept[0] if name in updated]
+        source, names, params = _rows_source(model, [*columns, pk], extra={"stored_start": "timestamptz"})
+        assignments = [f"{quote(opts.get_field(name).column)} = r.{quote(name)}" for name in columns]
+        assignments += [f"{quote(opts.get_field(name).column)} = %s" for name in written_times]
+        sql = (
+            f"UPDATE {quote(opts.db_table)} AS t SET {', '.join(assignments)} FROM {source} "
+            f"WHERE t.{quote(opts.pk.column)} = r.{quote(pk)} AND t.{quote(spec.column)} = r.stored_start"
+        )
+        marked = [{**row, pk: claimed[row[spec.key]][0], "stored_start": claimed[row[spec.key]][1]} for row in kept]
+        with _bound_cursor() as cursor:
+            cursor.execute(sql, [*[timezone.now()] * len(written_times), *params(marked)])
+    return {row_key: Stored(pk=row_id, created=created) for row_key, (row_id, _start, created) in claimed.items()}
 
 
 def children_replace(
@@ -255,33 +305,48 @@ def _insert_select(
 ) -> tuple[str, Callable[[list[dict[str, Any]]], list[Any]]]:
     """``INSERT INTO <table> (…) SELECT … FROM ROWS FROM (…)`` for PostgreSQL, and a batch's parameters.
 
-    ``columns`` are the rows' attnames. The rows travel as one JSON value, their keys the attnames,
-    except text columns (``TextField``: pre-rendered documents of KBs), which travel beside it as
-    binary text arrays zipped by position: inside JSON each of their quotes would be escaped here
-    and unescaped by the server. ``constants`` are attnames of one value for all rows (the times).
+    ``columns`` are the rows' attnames (see :func:`_rows_source`); ``constants`` are attnames of
+    one value for all rows (the times).
+    """
+    opts = model._meta
+    quote = connection.ops.quote_name
+    source, names, params = _rows_source(model, columns)
+    targets = ", ".join(quote(opts.get_field(name).column) for name in [*names, *constants])
+    values = ", ".join([*(f"r.{quote(name)}" for name in names), *["%s"] * len(constants)])
+    sql = f"INSERT INTO {quote(opts.db_table)} ({targets}) SELECT {values} FROM {source}"
+    return sql, lambda rows: [*[timezone.now()] * len(constants), *params(rows)]
+
+
+def _rows_source(
+    model: type[models.Model], columns: list[str], *, extra: Mapping[str, str] | None = None
+) -> tuple[str, list[str], Callable[[list[dict[str, Any]]], list[Any]]]:
+    """``ROWS FROM (…) AS r(…)`` unpacking a batch of rows of ``model`` on PostgreSQL, the order of
+    its columns, and the batch's parameters.
+
+    ``columns`` are the rows' attnames, ``extra`` more keys of the rows and their SQL types. The
+    rows travel as one JSON value, their keys the attnames, except text columns (``TextField``:
+    pre-rendered documents of KBs), which travel beside it as binary text arrays zipped by
+    position: inside JSON each of their quotes would be escaped here and unescaped by the server.
     """
     opts = model._meta
     quote = connection.ops.quote_name
     texts = [name for name in columns if isinstance(opts.get_field(name), models.TextField)]
     listed = [name for name in columns if name not in texts]
     # Each value is converted to its column's type; modifiers (varchar's length) are left to the
-    # INSERT, which checks them as for any insert.
-    shape = ", ".join(f"{quote(name)} {opts.get_field(name).db_type(connection).split('(')[0]}" for name in listed)
+    # statement, which checks them as for any insert.
+    types = {name: opts.get_field(name).db_type(connection).split("(")[0] for name in listed}
+    types.update(extra or {})
+    shape = ", ".join(f"{quote(name)} {kind}" for name, kind in types.items())
     sources = ", ".join([f"jsonb_to_recordset(%s::jsonb) AS ({shape})", *["unnest(%b::text[])"] * len(texts)])
-    names = [*listed, *texts]
-    targets = ", ".join(quote(opts.get_field(name).column) for name in [*names, *constants])
-    values = ", ".join([*(f"r.{quote(name)}" for name in names), *["%s"] * len(constants)])
-    sql = (
-        f"INSERT INTO {quote(opts.db_table)} ({targets}) "
-        f"SELECT {values} FROM ROWS FROM ({sources}) AS r({', '.join(quote(name) for name in names)})"
-    )
+    names = [*types, *texts]
+    source = f"ROWS FROM ({sources}) AS r({', '.join(quote(name) for name in names)})"
+    plain_names = list(types)
 
     def params(rows: list[dict[str, Any]]) -> list[Any]:
-        plain = [{name: row[name] for name in listed} for row in rows] if texts else rows
-        texts_by_column = [[row[name] for row in rows] for name in texts]
-        return [*[timezone.now()] * len(constants), _json_rows(plain), *texts_by_column]
+        plain = [{name: row[name] for name in plain_names} for row in rows] if texts or extra else rows
+        return [_json_rows(plain), *[[row[name] for row in rows] for name in texts]]
 
-    return sql, params
+    return source, [name for name in names if name not in (extra or {})], params
 
 
 @contextmanager
