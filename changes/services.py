@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,6 +27,7 @@ from django.db.models import Exists, F, OuterRef, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from analytics_api.kernel.partitions import partitions_retire
 from changes.models import Change, ChangeHorizon, ChangeOp
 from qualityai.models import QaContact
 
@@ -93,6 +94,7 @@ class PruneReport:
     deleted: int
     horizon: tuple[int, int]
     generation: int
+    dropped: list[str] = field(default_factory=list)
 
 
 def changes_prune() -> PruneReport:
@@ -107,6 +109,9 @@ def changes_prune() -> PruneReport:
        transaction as the deletions. Cursors handed out from then on carry it (changes.feed): a
        reader that starts after this prune may page through the kept changes below the horizon.
        A prune that deleted nothing changes neither, and expires no cursor.
+    4. On PostgreSQL, drop the monthly partitions older than the retention that the deletions
+       emptied (analytics_api.kernel.partitions.partitions_retire): a month of living records'
+       latest changes stays.
     """
     cutoff = timezone.now() - timedelta(days=settings.CHANGE_FEED_RETENTION_DAYS)
     with transaction.atomic():
@@ -116,7 +121,10 @@ def changes_prune() -> PruneReport:
             pk=1, defaults={"pruned_at": timezone.now()}
         )
         if last is None:
-            return PruneReport(deleted=0, horizon=(horizon.txid, horizon.seq), generation=horizon.generation)
+            dropped = partitions_retire(table=Change._meta.db_table, before=cutoff)
+            return PruneReport(
+                deleted=0, horizon=(horizon.txid, horizon.seq), generation=horizon.generation, dropped=dropped
+            )
         later = Change.objects.filter(
             account_id=OuterRef("account_id"), dataset=OuterRef("dataset"), key=OuterRef("key"), id__gt=OuterRef("id")
         )
@@ -128,4 +136,7 @@ def changes_prune() -> PruneReport:
             horizon.generation += 1
         horizon.pruned_at = timezone.now()
         horizon.save()
-    return PruneReport(deleted=deleted, horizon=(horizon.txid, horizon.seq), generation=horizon.generation)
+    dropped = partitions_retire(table=Change._meta.db_table, before=cutoff)
+    return PruneReport(
+        deleted=deleted, horizon=(horizon.txid, horizon.seq), generation=horizon.generation, dropped=dropped
+    )

@@ -7,4 +7,7 @@ from changes.services import changes_prune
 
 def changes_prune_task() -> dict[str, object]:
     report = changes_prune()
-    return {"deleted": report.deleted, "horizon": list(report.horizon), "generation": report.generation}
+    return {
+        "deleted": report.deleted, "horizon": list(report.horizon), "generation": report.generation,
+        "dropped_partitions": report.dropped,
+    }

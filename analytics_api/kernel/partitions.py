@@ -117,7 +117,8 @@ def partition_in_place(cursor: Any, spec: Monthly) -> None:
        the old table below its bound (the matching CHECK added first, so the attach reads nothing
        more); its identity moves to the parent, which continues the sequence.
     4. The parent's primary key is (pk, time column); every unique constraint becomes unique with
-       the time column appended, except the upsert key, which the key table enforces; every index
+       the time column appended, except the upsert key, which the key table enforces (a plain
+       index on the pair stays for lookups); every index
        is created again on the parent under its own name (PostgreSQL attaches the old table's
        matching index instead of building one); foreign keys are added to the parent (the old
        table's identical ones are attached, not validated again).
@@ -188,6 +189,10 @@ def partition_in_place(cursor: Any, spec: Monthly) -> None:
             continue
         if unique:
             if list(columns) == upsert_key:
+                # Unique through the key table; the plain index keeps lookups by the pair one
+                # index probe per partition.
+                listed = ", ".join(f'"{part}"' for part in columns)
+                cursor.execute(f'CREATE INDEX "{name}" ON "{table}" ({listed})')
                 continue
             listed = ", ".join(f'"{part}"' for part in _with(columns, column))
             cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE ({listed})')
@@ -207,8 +212,9 @@ def _key_table(cursor: Any, spec: Monthly, pk: str) -> None:
 
     The triggers keep it equal to the partitioned table whoever writes: an insert claims its key
     (one already claimed by a row of another id is a unique violation, as the unique constraint
-    was); an update moves its key and start; a delete frees it. A row moving to another partition
-    is a delete and an insert for PostgreSQL's row triggers, which frees and claims the key again.
+    was); an update moves its key and start; a delete frees it; a TRUNCATE empties it. A row
+    moving to another partition is a delete and an insert for PostgreSQL's row triggers, which
+    frees and claims the key again.
     """
     table, keys = spec.table, spec.key_table
     scope, key, column = spec.scope, spec.key, spec.column
@@ -244,6 +250,15 @@ def _key_table(cursor: Any, spec: Monthly, pk: str) -> None:
     cursor.execute(
         f'CREATE TRIGGER "{keys}_sync" AFTER INSERT OR DELETE OR UPDATE OF "{scope}", "{key}", "{column}" '
         f'ON "{table}" FOR EACH ROW EXECUTE FUNCTION "{keys}_sync"()'
+    )
+    # TRUNCATE fires no row trigger: emptying the table empties its keys (Django's test flush does it).
+    cursor.execute(
+        f"""CREATE FUNCTION "{keys}_truncate"() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN TRUNCATE "{keys}"; RETURN NULL; END $$"""
+    )
+    cursor.execute(
+        f'CREATE TRIGGER "{keys}_truncate" AFTER TRUNCATE ON "{table}" FOR EACH STATEMENT '
+        f'EXECUTE FUNCTION "{keys}_truncate"()'
     )
 
 
@@ -337,6 +352,9 @@ def partitions_retire(*, table: str, before: datetime) -> list[str]:
         return []
     dropped = []
     with transaction.atomic(), connection.cursor() as cursor:
+        # A partition with deferred checks pending (rows this transaction deleted) cannot be
+        # dropped: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                 WHERE i.inhparent = %s::regclass AND c.relname ~ '_p[0-9]{6}$' ORDER BY c.relname""",

@@ -4,12 +4,14 @@ On PostgreSQL, with two accounts of realistic size and fresh statistics, each en
 for real, every SELECT it ran is EXPLAINed, and the plans are checked: no sequential scan of a data
 table, and the read endpoints' main table is reached through an index whose condition names both
 the account (or stream) and the window column. A dropped index or a query that stops using one
-fails here, not in production.
+fails here, not in production. Where the tables are partitioned by month, a windowed read must
+also be pruned to the window's partitions.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from analytics_api.kernel.partitions import MONTHLY
 from analytics_api.models import Account, Bot
 from content.models import Conversation, ConversationAgent, EventLog, Status, Transcript, VoiceTurns
 from content.queries import Position, cursor_encode
@@ -129,7 +132,15 @@ def volume(tenant: Tenant, outsider: Tenant) -> Tenant:
     return tenant
 
 
+def _table(relation: str) -> str:
+    """The table a plan node reads: a monthly partition's parent, or the relation itself."""
+    match = re.fullmatch(r"(.+)_(before|default|p\d{6})", relation)
+    return match.group(1) if match and match.group(1) in MONTHLY else relation
+
+
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if "Relation Name" in plan:
+        plan = {**plan, "Partition": plan["Relation Name"], "Relation Name": _table(plan["Relation Name"])}
     yield plan
     for child in plan.get("Plans", ()):
         yield from _nodes(child)
@@ -253,6 +264,10 @@ def test_endpoint_queries_use_the_account_and_window_indexes(volume: Tenant, nam
         assert any(_uses_window_index(nodes, table, owner, window) for _, nodes in plans), (
             f"no index on ({owner}, {window}) of {table} in: " + " | ".join(_summary(nodes) for _, nodes in plans)
         )
+        # Pruned to the window's partitions: every row of these windows (March 2026) lies in the
+        # converted old table, none in the months ahead or the default partition.
+        read = {node["Partition"] for _, nodes in plans for node in nodes if node.get("Relation Name") in MONTHLY}
+        assert read and all(name.endswith("_before") for name in read), f"partitions read: {sorted(read)}"
 
 
 def test_ingestion_lookups_use_indexes(volume: Tenant) -> None:
