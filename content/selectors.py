@@ -81,12 +81,28 @@ def conversation_get(*, account: Account, session_id: str) -> Conversation:
     return found[0]
 
 
-def interaction_documents(*, account: Account, session_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The interaction records of these sessions, by session id (one query)."""
-    if not session_ids:
+def interaction_documents(*, account: Account, conversations: Sequence[Conversation]) -> dict[str, dict[str, Any]]:
+    """The interaction records of these conversations, by session id (one query).
+
+    A conversation whose interaction arrived starts when it does (``start_from_interaction``), so
+    the lookup is bounded by the conversations' starts: on PostgreSQL it reads only their months.
+    """
+    if not conversations:
         return {}
-    rows = Interaction.objects.filter(account=account, session_id__in=session_ids).values_list("session_id", "document")
+    starts = [row.started_at for row in conversations]
+    rows = Interaction.objects.filter(
+        account=account, session_id__in=[row.session_id for row in conversations],
+        session_start__gte=min(starts), session_start__lte=max(starts),
+    ).values_list("session_id", "document")
     return dict(rows)
+
+
+def started_within(*, conversations: Sequence[Conversation]) -> dict[str, datetime]:
+    """A filter on ``started_at`` covering ``conversations``, for the rows that carry their
+    conversation's start (agent links, documents): on PostgreSQL a lookup of those rows by
+    conversation then reads only the months of those conversations' partitions."""
+    starts = [row.started_at for row in conversations]
+    return {"started_at__gte": min(starts), "started_at__lte": max(starts)}
 
 
 def linked_agents(*, conversations: Sequence[Conversation]) -> dict[int, list[str]]:
@@ -94,9 +110,9 @@ def linked_agents(*, conversations: Sequence[Conversation]) -> dict[int, list[st
     agents: dict[int, list[str]] = {}
     if not conversations:
         return agents
-    links = ConversationAgent.objects.filter(conversation__in=[row.pk for row in conversations]).order_by(
-        "conversation_id", "position", "pk"
-    )
+    links = ConversationAgent.objects.filter(
+        conversation__in=[row.pk for row in conversations], **started_within(conversations=conversations)
+    ).order_by("conversation_id", "position", "pk")
     for conversation_id, agent_id in links.values_list("conversation_id", "agent_id"):
         agents.setdefault(conversation_id, []).append(agent_id)
     return agents
@@ -108,7 +124,7 @@ def conversation_rows(*, account: Account, conversations: Sequence[Conversation]
     Also the rendering of a ranked (search) page: it selects and orders, this renders. Customer
     contacts are masked when the account obscures them (supervision.masking).
     """
-    documents = interaction_documents(account=account, session_ids=[row.session_id for row in conversations])
+    documents = interaction_documents(account=account, conversations=conversations)
     agents = linked_agents(conversations=conversations)
     rows = [
         conversation_row(row, document=documents.get(row.session_id), linked_agents=agents.get(row.pk, ()))
@@ -126,7 +142,7 @@ def conversation_details(*, account: Account, conversations: Sequence[Conversati
     """``GET /api/v1/conversations/{sessionId}`` of each of ``conversations``, in their order, in two
     queries whatever their number; customer contacts masked when the account obscures them. The
     detail endpoint and the change feed's ``conversations`` dataset both serve this."""
-    documents = interaction_documents(account=account, session_ids=[row.session_id for row in conversations])
+    documents = interaction_documents(account=account, conversations=conversations)
     agents = linked_agents(conversations=conversations)
     details = [
         conversation_detail(row, document=documents.get(row.session_id), linked_agents=agents.get(row.pk, ()))
@@ -204,7 +220,7 @@ def _snippet_masks(*, account: Account, conversations: Sequence[Conversation]) -
     """
     if not conversations or not account_obscures(account=account):
         return {}
-    documents = interaction_documents(account=account, session_ids=[row.session_id for row in conversations])
+    documents = interaction_documents(account=account, conversations=conversations)
     return {
         row.pk: Masker.of(document=documents.get(row.session_id), sections=row.sections).free_text
         for row in conversations

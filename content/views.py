@@ -141,7 +141,7 @@ class TranscriptView(DownloadView):
         views = [transcripts.message_view(message) for message in shown]
         subject = transcripts.transcript_subject(shown)
         if account_obscures(account=account):
-            document = interaction_documents(account=account, session_ids=[sessionId]).get(sessionId)
+            document = interaction_documents(account=account, conversations=[conversation]).get(sessionId)
             masker = Masker.of(document=document, sections=conversation.sections, messages=messages)
             views = [masker.message(view) for view in views]
             subject = masker.text(subject) if subject else subject

@@ -15,6 +15,7 @@ from analytics_api.kernel.streams import zip_stream
 from analytics_api.models import Account
 from content import transcripts
 from content.models import Conversation, ConversationAgent, Status, Transcript
+from content.selectors import started_within, interaction_documents
 from conversations.models import Interaction
 from supervision.masking import Masker, account_obscures
 
@@ -172,12 +173,10 @@ def conversations_csv(*, account: Account, rows: QuerySet[Conversation]) -> Iter
     def lines() -> Iterator[list[str]]:
         for chunk in _chunks(rows):
             ids = [row.session_id for row in chunk]
-            documents = dict(
-                Interaction.objects.filter(account=account, session_id__in=ids).values_list("session_id", "document")
-            )
+            documents = interaction_documents(account=account, conversations=chunk)
             agents: dict[int, list[str]] = {}
             for conversation_pk, agent_id in ConversationAgent.objects.filter(
-                conversation__in=[row.pk for row in chunk]
+                conversation__in=[row.pk for row in chunk], **started_within(conversations=chunk)
             ).order_by("conversation_id", "position").values_list("conversation_id", "agent_id"):
                 agents.setdefault(conversation_pk, []).append(agent_id)
             for row in chunk:

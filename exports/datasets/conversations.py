@@ -23,7 +23,7 @@ from content import events as content_events
 from content import transcripts as content_transcripts
 from content.criteria import conversations_matching, criteria_check
 from content.models import Conversation, EventLog, Transcript
-from content.selectors import conversation_rows, interaction_documents
+from content.selectors import conversation_rows, interaction_documents, started_within
 from exports.registry import Column, Dataset, ExportWindow, Kept, Record, field
 from supervision.masking import Masker, account_obscures
 
@@ -66,11 +66,11 @@ def transcript_records(window: ExportWindow, chunk: int) -> Iterator[Record]:
     """Per chunk: the transcripts in one query, the interaction records (for masking) in one more."""
     obscure = account_obscures(account=window.account)
     for batch in _chunks(window, chunk):
-        messages = dict(Transcript.objects.filter(pk__in=[row.pk for row in batch]).values_list("pk", "messages"))
-        documents = (
-            interaction_documents(account=window.account, session_ids=[row.session_id for row in batch])
-            if obscure else {}
+        messages = dict(
+            Transcript.objects.filter(pk__in=[row.pk for row in batch], **started_within(conversations=batch))
+            .values_list("pk", "messages")
         )
+        documents = interaction_documents(account=window.account, conversations=batch) if obscure else {}
         for conversation in batch:
             stored = messages.get(conversation.pk) or []
             views = [content_transcripts.message_view(message)
@@ -89,7 +89,10 @@ def transcript_records(window: ExportWindow, chunk: int) -> Iterator[Record]:
 def event_records(window: ExportWindow, chunk: int) -> Iterator[Record]:
     """Per chunk: the event logs in one query; each event as the events endpoint serves it."""
     for batch in _chunks(window, chunk):
-        logs = dict(EventLog.objects.filter(pk__in=[row.pk for row in batch]).values_list("pk", "events"))
+        logs = dict(
+            EventLog.objects.filter(pk__in=[row.pk for row in batch], **started_within(conversations=batch))
+            .values_list("pk", "events")
+        )
         for conversation in batch:
             for position, event in enumerate(logs.get(conversation.pk) or []):
                 key = [conversation.started_at.isoformat(), conversation.session_id, position]
