@@ -86,6 +86,23 @@ def partition_name(table: str, month: datetime) -> str:
 # -- the conversion ------------------------------------------------------------------------------
 
 
+class AlterFieldOnPostgreSQL(migrations.AlterField):
+    """``AlterField`` whose database change runs on PostgreSQL only (the state changes everywhere).
+
+    For a foreign key into a partitioned table losing its database constraint: SQLite is not
+    partitioned and would rebuild the whole table for it, dropping the triggers some tables carry
+    there (the search's full-text index).
+    """
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 class PartitionByMonth(migrations.RunPython):
     """Migration operation converting ``spec``'s existing table in place (PostgreSQL only).
 

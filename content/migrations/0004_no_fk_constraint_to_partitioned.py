@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from analytics_api.kernel.partitions import AlterFieldOnPostgreSQL
+
 
 class Migration(migrations.Migration):
 
@@ -11,22 +13,22 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
+        AlterFieldOnPostgreSQL(
             model_name='conversationagent',
             name='conversation',
             field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='agent_links', to='content.conversation'),
         ),
-        migrations.AlterField(
+        AlterFieldOnPostgreSQL(
             model_name='eventlog',
             name='conversation',
             field=models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='content.conversation'),
         ),
-        migrations.AlterField(
+        AlterFieldOnPostgreSQL(
             model_name='transcript',
             name='conversation',
             field=models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='content.conversation'),
         ),
-        migrations.AlterField(
+        AlterFieldOnPostgreSQL(
             model_name='voiceturns',
             name='conversation',
             field=models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='content.conversation'),

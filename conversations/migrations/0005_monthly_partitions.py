@@ -8,7 +8,7 @@ nothing happens on SQLite.
 import django.db.models.deletion
 from django.db import migrations, models
 
-from analytics_api.kernel.partitions import Monthly, PartitionByMonth
+from analytics_api.kernel.partitions import AlterFieldOnPostgreSQL, Monthly, PartitionByMonth
 
 
 class Migration(migrations.Migration):
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
+        AlterFieldOnPostgreSQL(
             model_name='interactionqueue',
             name='interaction',
             field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='queue_links', to='conversations.interaction'),

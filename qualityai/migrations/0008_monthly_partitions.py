@@ -6,7 +6,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from analytics_api.kernel.partitions import Monthly, PartitionByMonth
+from analytics_api.kernel.partitions import AlterFieldOnPostgreSQL, Monthly, PartitionByMonth
 
 
 class Migration(migrations.Migration):
@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
+        AlterFieldOnPostgreSQL(
             model_name='qacontactcustomfield',
             name='contact',
             field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='custom_field_rows', to='qualityai.qacontact'),

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from analytics_api.kernel.partitions import AlterFieldOnPostgreSQL
+
 
 class Migration(migrations.Migration):
 
@@ -12,12 +14,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
+        AlterFieldOnPostgreSQL(
             model_name='searchidentifier',
             name='conversation',
             field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='content.conversation'),
         ),
-        migrations.AlterField(
+        AlterFieldOnPostgreSQL(
             model_name='searchmessage',
             name='conversation',
             field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='content.conversation'),
