@@ -189,12 +189,15 @@ class _TagClause(Func):
 
 
 def _tag_clauses(
-    conversations: QuerySet[Conversation], *, account: Account, clauses: Iterable[dict[str, str]]
+    conversations: QuerySet[Conversation], *, account: Account, start: datetime, end: datetime,
+    clauses: Iterable[dict[str, str]],
 ) -> QuerySet[Conversation]:
     for clause in clauses:
-        tagged = Interaction.objects.filter(account=account, session_id=OuterRef("session_id")).filter(
-            _TagClause(F("document"), name=clause["tag"], value=clause["value"])
-        )
+        # A conversation with an interaction record starts when it does: bounded by the window,
+        # the probe reads only the window's months on PostgreSQL.
+        tagged = Interaction.objects.filter(
+            account=account, session_id=OuterRef("session_id"), session_start__gte=start, session_start__lte=end
+        ).filter(_TagClause(F("document"), name=clause["tag"], value=clause["value"]))
         if clause["predicate"] == CONTAINS:
             conversations = conversations.filter(Exists(tagged))
         else:
@@ -238,5 +241,5 @@ def conversations_matching(
         )
         rows = rows.filter(Exists(joined))
     if clauses := criteria.get("customTags"):
-        rows = _tag_clauses(rows, account=account, clauses=clauses)
+        rows = _tag_clauses(rows, account=account, start=start, end=end, clauses=clauses)
     return rows

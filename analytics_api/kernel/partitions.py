@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, migrations, transaction
+from django.db.migrations.exceptions import IrreversibleError
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.utils import timezone
 
@@ -111,12 +112,18 @@ class PartitionByMonth(migrations.RunPython):
 
     def __init__(self, spec: Monthly) -> None:
         self.spec = spec
-        super().__init__(self._forwards, migrations.RunPython.noop, elidable=False)
+        super().__init__(self._forwards, self._backwards, elidable=False)
 
     def _forwards(self, apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
         if schema_editor.connection.vendor == "postgresql":
             with schema_editor.connection.cursor() as cursor:
                 partition_in_place(cursor, self.spec)
+
+    def _backwards(self, apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            raise IrreversibleError(
+                f"{self.spec.table} is partitioned by month: merging its partitions back is a restore, not a migration."
+            )
 
     def describe(self) -> str:
         return f"Partition {self.spec.table} by month on {self.spec.column}"
