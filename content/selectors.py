@@ -201,7 +201,7 @@ def conversations_search(*, account: Account, query: ConversationQuery) -> Conve
         conversations=conversations_matching(account=account, start=query.start, end=query.end,
                                              criteria=query.criteria),
         q=query.q, sort=query.sort, limit=query.limit, cursor=query.cursor,
-        exclude_agent_ai=query.exclude_agent_ai,
+        exclude_agent_ai=query.exclude_agent_ai, window=(query.start, query.end),
         snippet_masks=lambda conversations: _snippet_masks(account=account, conversations=conversations),
     )
     rows = conversation_rows(account=account, conversations=[hit.conversation for hit in page.hits])

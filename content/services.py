@@ -310,7 +310,9 @@ def documents_start_sync(*, conversation_ids: list[int]) -> None:
     """Give the documents of these conversations their conversation's start (the key of monthly partitions).
 
     Agent links need none: only an interaction record moves a start that links exist for, and its
-    ingestion writes the links anew.
+    ingestion writes the links anew. Search rows need none either, though their start is in the
+    index the search's window reads (search.engines): both callers refresh the search index of the
+    same conversations right after, which writes the rows anew with the moved start.
     """
     if not conversation_ids:
         return

@@ -9,7 +9,7 @@ rows from its stored content in the writer's transaction, and the rows go with t
   (external content, kept in step by triggers). On PostgreSQL one row per *vector*: the units of a
   conversation packed into a ``tsvector`` with an empty position between units (a phrase never spans
   two), under a GIN index — usually one row for the conversation and one for its agent-assist log
-  (docs/search.md#engines).
+  (docs/search.md#engines). Each row repeats its conversation's start (the search window).
 * ``SearchIdentifier``: every identifier of a conversation, folded, for id search.
 * ``SearchPhrase``: the last phrases of a caller (API client + acting user).
 """
@@ -41,6 +41,11 @@ class SearchMessage(models.Model):
     # (id, start) (analytics_api.kernel.partitions); deletions cascade through Django.
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The conversation's start, written with the row; a writer that moves a start refreshes the
+    # conversation's rows in the same transaction (content.services). On
+    # PostgreSQL the GIN index holds (account, start, vector), so one index scan applies the
+    # account, the window and the words together (docs/search.md#performance).
+    started_at = models.DateTimeField(help_text="The conversation's start")
     agent_ai = models.BooleanField(default=False, help_text="Agent-assist (agent_ai) messages")
     terms = models.TextField(help_text="SQLite: the unit's stems in order, separated by spaces (search.text)")
     vector = TermVectorField(null=True, blank=True, help_text="PostgreSQL: the units' stems with their positions")

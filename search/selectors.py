@@ -85,6 +85,7 @@ def conversation_search(
     limit: int = 25,
     cursor: str | None = None,
     exclude_agent_ai: bool = False,
+    window: tuple[datetime, datetime] | None = None,
     snippet_masks: Callable[[Sequence[Conversation]], Mapping[int, Callable[[str], str]]] | None = None,
 ) -> SearchPage:
     """A page of the conversations among ``conversations`` that match ``q``, best first.
@@ -94,7 +95,9 @@ def conversation_search(
        relevance, then newest) and returns the exact total and this page (keyset after ``cursor``).
     3. Snippets are computed for the page's conversations only (three queries for the page), each
        conversation's units first passed through its mask from ``snippet_masks`` (privacy masking).
-    ``sort`` ``start_desc``/``start_asc`` order the same matches by start instead.
+    ``sort`` ``start_desc``/``start_asc`` order the same matches by start instead. ``window``: the
+    inclusive bounds of the candidates' starts when the caller has them (the engine's index applies
+    them with the words; the candidates alone still decide what matches).
     """
     if sort not in SORTS:
         raise ApiError(f"sort must be one of {', '.join(SORTS)}.", code="invalid", field="sort")
@@ -103,7 +106,7 @@ def conversation_search(
     after = cursor_decode(cursor, fingerprint) if cursor else None
     ranked, total = ranked_page(
         account_id=account_id, candidates=conversations, query=query, identifier=identifier_key(q),
-        exclude_agent_ai=exclude_agent_ai, sort=sort, after=after, limit=limit + 1,
+        exclude_agent_ai=exclude_agent_ai, sort=sort, after=after, limit=limit + 1, window=window,
     )
     has_more = len(ranked) > limit
     ranked = ranked[:limit]

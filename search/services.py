@@ -65,19 +65,22 @@ def _vectors(units: list[list[str]]) -> Iterator[str]:
         yield " ".join(parts)
 
 
-def _rows(pk: int, account_id: int, units: list[Unit], *, postgresql: bool) -> Iterator[dict[str, Any]]:
+def _rows(
+    pk: int, account_id: int, started_at: datetime, units: list[Unit], *, postgresql: bool
+) -> Iterator[dict[str, Any]]:
     """SQLite: one row per unit (FTS5 phrases stay inside a row). PostgreSQL: one row per vector of
     units, usually one for the conversation and one for its agent-assist log (docs/search.md#engines)."""
     if not postgresql:
         for unit in units:
             if terms := text_terms(unit.text):
-                yield {"conversation_id": pk, "account_id": account_id, "agent_ai": unit.agent_ai,
-                       "terms": " ".join(terms), "vector": None}
+                yield {"conversation_id": pk, "account_id": account_id, "started_at": started_at,
+                       "agent_ai": unit.agent_ai, "terms": " ".join(terms), "vector": None}
         return
     for agent_ai in (False, True):
         terms = [found for unit in units if unit.agent_ai == agent_ai and (found := text_terms(unit.text))]
         for vector in _vectors(terms):
-            yield {"conversation_id": pk, "account_id": account_id, "agent_ai": agent_ai, "terms": "", "vector": vector}
+            yield {"conversation_id": pk, "account_id": account_id, "started_at": started_at, "agent_ai": agent_ai,
+                   "terms": "", "vector": vector}
 
 
 def search_index_refresh(
@@ -94,7 +97,8 @@ def search_index_refresh(
        subjects, notes, disposition remarks) and identifiers (search.units).
        ``interactions`` (by session id) and ``transcripts`` (by conversation pk) are what the
        caller is writing, used as they are.
-    3. Insert the text rows (:func:`_rows`) and one row per identifier, one statement each.
+    3. Insert the text rows (:func:`_rows`, each with the conversation's start) and one row per
+       identifier, one statement each.
     A conversation that no longer exists simply keeps no rows. Call it inside the writer's
     transaction (it opens one of its own when there is none).
     """
@@ -111,7 +115,8 @@ def search_index_refresh(
             index_only=True,
         )
         for pk, searchable in searchables.items():
-            messages.extend(_rows(pk, account_id, searchable.units, postgresql=postgresql))
+            messages.extend(_rows(pk, account_id, searchable.conversation.started_at, searchable.units,
+                                  postgresql=postgresql))
             identifiers.extend(
                 {"conversation_id": pk, "account_id": account_id, "value": value}
                 for value in sorted(searchable.identifiers)

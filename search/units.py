@@ -136,7 +136,7 @@ def units_load(
     given = interactions or {}
     rows = Conversation.objects.filter(account_id=account_id, pk__in=list(conversation_ids))
     if index_only:
-        rows = rows.only("id", "session_id", "sections")
+        rows = rows.only("id", "session_id", "started_at", "sections")
     conversations = {conversation.pk: conversation for conversation in rows}
     if not conversations:
         return {}

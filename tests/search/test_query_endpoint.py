@@ -9,8 +9,10 @@ from typing import Any
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from content.models import Conversation
 from conversations.services import interactions_ingest
 from search.caller import ACTING_USER_HEADER
+from search.models import SearchMessage
 from supervision.actors import Actor
 from supervision.erasure import conversation_delete
 from tests.conftest import Tenant
@@ -119,6 +121,24 @@ def test_interaction_records_bring_remarks_and_user_ids(tenant: Tenant) -> None:
     assert interactions_ingest(account=tenant.account, records=[record]).rejected == []
     assert found(tenant, "supervisor callback") == ([("s-voice", 1)], 1)
     assert found(tenant, "U-51F0C2") == ([("s-voice", 0)], 1)
+
+
+def test_a_conversation_whose_start_an_interaction_moved_is_found_in_its_new_window_only(tenant: Tenant) -> None:
+    # The search rows carry the conversation's start (PostgreSQL's index applies the window with the
+    # words): they must move with it, in every order.
+    ingest(tenant, {"sessionId": "s-moved", "transcript": [said(1, "my refund never arrived")]})
+    assert found(tenant, "refund") == ([("s-moved", 1)], 1)
+    moved_to = BASE + timedelta(days=5)
+    record = SessionRecordFactory(sessionId="s-moved", botId=tenant.bot.bot_id, start=moved_to)
+    assert interactions_ingest(account=tenant.account, records=[record]).rejected == []
+    conversation = Conversation.objects.get(session_id="s-moved")
+    assert conversation.started_at == moved_to
+    assert set(SearchMessage.objects.filter(conversation=conversation).values_list("started_at", flat=True)) == {
+        moved_to}
+    assert found(tenant, "refund") == ([], 0)
+    later = {"startDate": "2025-10-05", "endDate": "2025-10-05"}
+    for sort in ("relevance", "start_desc", "start_asc"):
+        assert found(tenant, "refund", sort=sort, **later) == ([("s-moved", 1)], 1)
 
 
 def test_edited_remarks_are_found_and_deleted_conversations_are_not(tenant: Tenant) -> None:

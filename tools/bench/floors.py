@@ -48,7 +48,7 @@ def _run(db: psycopg.Connection, statements: list[Statement]) -> int:
     size = 0
     for sql, params in statements:
         cursor = db.execute(sql, params)
-        # A statement preceded by a SET (the ranked search's POSTGRESQL_NO_JIT): its result is the next one.
+        # A statement preceded by a SET (the ranked search's POSTGRESQL_SETTINGS): its result is the last one.
         while cursor.description is None and cursor.nextset():
             pass
         row = cursor.fetchone()

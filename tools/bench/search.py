@@ -114,20 +114,22 @@ def measure(*, url: str, account_id: int, now: datetime, runs: int) -> list[dict
     from search.text import search_query_parse
     from search.units import identifier_key
 
-    candidates = Conversation.objects.filter(account_id=account_id, started_at__gte=now - timedelta(days=7),
-                                             started_at__lt=now)
+    window = (now - timedelta(days=7), now)
+    candidates = Conversation.objects.filter(account_id=account_id, started_at__gte=window[0],
+                                             started_at__lt=window[1])
     figures = []
     with psycopg.connect(url, autocommit=True) as floor_db:
         for name, q in QUERIES.items():
-            page = conversation_search(account_id=account_id, conversations=candidates, q=q, limit=25)
+            page = conversation_search(account_id=account_id, conversations=candidates, q=q, limit=25, window=window)
             selector = []
             for _ in range(runs):
                 began = time.perf_counter()
-                conversation_search(account_id=account_id, conversations=candidates, q=q, limit=25)
+                conversation_search(account_id=account_id, conversations=candidates, q=q, limit=25, window=window)
                 selector.append((time.perf_counter() - began) * 1000)
             sql, params = ranked_statement(
                 account_id=account_id, candidates=candidates, query=search_query_parse(q),
                 identifier=identifier_key(q), exclude_agent_ai=False, sort=SORT_RELEVANCE, after=None, limit=26,
+                window=window,
             )
             with connection.cursor() as cursor:
                 literal = cursor.mogrify(sql, params)
@@ -135,7 +137,7 @@ def measure(*, url: str, account_id: int, now: datetime, runs: int) -> list[dict
             for _ in range(runs):
                 began = time.perf_counter()
                 cursor = floor_db.execute(literal)
-                while cursor.description is None and cursor.nextset():  # past POSTGRESQL_NO_JIT's SET
+                while cursor.description is None and cursor.nextset():  # past POSTGRESQL_SETTINGS' SETs
                     pass
                 cursor.fetchall()
                 floor.append((time.perf_counter() - began) * 1000)
@@ -151,7 +153,7 @@ def index_size() -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_total_relation_size('search_searchmessage'), pg_total_relation_size('search_searchidentifier'),"
-            " pg_relation_size('search_message_vector'), (SELECT count(*) FROM search_searchmessage)"
+            " pg_relation_size('search_message_window'), (SELECT count(*) FROM search_searchmessage)"
         )
         table, identifiers, gin, rows = cursor.fetchone()
     return {"messages_table_bytes": table, "identifiers_bytes": identifiers, "gin_bytes": gin, "unit_rows": rows}

@@ -344,7 +344,7 @@ class Suite:
             sql, params = ranked_statement(
                 account_id=self.account.pk, candidates=candidates, query=search_query_parse(q),
                 identifier=identifier_key(q), exclude_agent_ai=False, sort=SORT_RELEVANCE, after=None,
-                limit=CONVERSATION_PAGE + 1,
+                limit=CONVERSATION_PAGE + 1, window=(query.start, query.end),
             )
             with connection.cursor() as cursor:
                 literal = cursor.mogrify(sql, params)
