@@ -293,8 +293,9 @@ def ranked_statement(
 
     ``candidates`` is a queryset of conversations (the account's window and filters); ``identifier``
     is the folded ``q`` compared with the identifiers. ``window`` (inclusive bounds holding every
-    candidate's start), when the caller knows it, lets PostgreSQL's GIN index apply it too. On PostgreSQL the relevance order is ranked
-    tier by tier (:func:`_postgresql_relevance_statement`); otherwise every match is ranked.
+    candidate's start), when the caller knows it, lets PostgreSQL's GIN index apply it too. On
+    PostgreSQL the relevance order is ranked tier by tier (:func:`_postgresql_relevance_statement`);
+    otherwise every match is ranked.
     """
     # The database the candidates are read from (a replica for the read endpoints, docs/contract.md#read-replicas).
     connection = connections[candidates.db]

@@ -15,7 +15,7 @@ from analytics_api.kernel.streams import zip_stream
 from analytics_api.models import Account
 from content import transcripts
 from content.models import Conversation, ConversationAgent, Status, Transcript
-from content.selectors import started_within, interaction_documents
+from content.selectors import interaction_documents, started_within
 from conversations.models import Interaction
 from supervision.masking import Masker, account_obscures
 
@@ -172,7 +172,6 @@ def conversations_csv(*, account: Account, rows: QuerySet[Conversation]) -> Iter
 
     def lines() -> Iterator[list[str]]:
         for chunk in _chunks(rows):
-            ids = [row.session_id for row in chunk]
             documents = interaction_documents(account=account, conversations=chunk)
             agents: dict[int, list[str]] = {}
             for conversation_pk, agent_id in ConversationAgent.objects.filter(

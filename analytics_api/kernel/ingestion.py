@@ -221,7 +221,7 @@ def _rows_upsert_keyed(
     opts = model._meta
     quote = connection.ops.quote_name
     pk = opts.pk.attname
-    inserted_times, written_times = _auto_times(model)
+    _inserted, written_times = _auto_times(model)
     claim = (
         f"INSERT INTO {quote(spec.key_table)} ({quote(spec.scope)}, {quote(spec.key)}, row_id, start) "
         f"SELECT r.scope, r.key, nextval(pg_get_serial_sequence(%s, %s)), r.start "
@@ -238,7 +238,7 @@ def _rows_upsert_keyed(
     rows_insert(model, fresh)
     if kept:
         columns = [name for name in kept[0] if name in updated]
-        source, names, params = _rows_source(model, [*columns, pk], extra={"stored_start": "timestamptz"})
+        source, _names, params = _rows_source(model, [*columns, pk], extra={"stored_start": "timestamptz"})
         assignments = [f"{quote(opts.get_field(name).column)} = r.{quote(name)}" for name in columns]
         assignments += [f"{quote(opts.get_field(name).column)} = %s" for name in written_times]
         sql = (

@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, migrations, transaction
-from django.db.migrations.exceptions import IrreversibleError
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.exceptions import IrreversibleError
 from django.utils import timezone
 
 # Months created ahead of the current one by the daily job (and by the conversion).
@@ -208,7 +208,7 @@ def partition_in_place(cursor: Any, spec: Monthly) -> None:
         keys = ", ".join(f'"{name}"' for name in _with(primary, column))
         cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY ({keys})')
     upsert_key = [spec.scope, spec.key]
-    for name, definition, unique, is_primary, constraint, columns in indexes:
+    for name, definition, unique, is_primary, _constraint, columns in indexes:
         if is_primary:
             continue
         if unique:
@@ -265,7 +265,8 @@ def _key_table(cursor: Any, spec: Monthly, pk: str) -> None:
                 IF NOT FOUND THEN
                     RAISE unique_violation USING
                         MESSAGE = format('duplicate key value violates unique constraint "%s"', '{keys}_pkey'),
-                        DETAIL = format('Key ("{scope}", "{key}")=(%s, %s) already exists.', NEW."{scope}", NEW."{key}");
+                        DETAIL = format('Key ("{scope}", "{key}")=(%s, %s) already exists.',
+                                        NEW."{scope}", NEW."{key}");
                 END IF;
             END IF;
             RETURN NULL;

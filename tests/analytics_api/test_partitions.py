@@ -7,11 +7,10 @@ have partitions of their own and every earlier start lies in the converted old t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 import json
 import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
