@@ -120,22 +120,20 @@ def changes_prune() -> PruneReport:
         horizon, _created = ChangeHorizon.objects.select_for_update().get_or_create(
             pk=1, defaults={"pruned_at": timezone.now()}
         )
-        if last is None:
-            dropped = partitions_retire(table=Change._meta.db_table, before=cutoff)
-            return PruneReport(
-                deleted=0, horizon=(horizon.txid, horizon.seq), generation=horizon.generation, dropped=dropped
+        deleted = 0
+        if last is not None:
+            later = Change.objects.filter(
+                account_id=OuterRef("account_id"), dataset=OuterRef("dataset"), key=OuterRef("key"),
+                id__gt=OuterRef("id"),
             )
-        later = Change.objects.filter(
-            account_id=OuterRef("account_id"), dataset=OuterRef("dataset"), key=OuterRef("key"), id__gt=OuterRef("id")
-        )
-        # Superseded ones first: a tombstone deleted first would leave the upsert before it unsuperseded.
-        deleted = old.filter(Exists(later)).delete()[0]
-        deleted += old.filter(op=ChangeOp.DELETE).delete()[0]
-        if deleted:
-            horizon.txid, horizon.seq = max(last, (horizon.txid, horizon.seq))
-            horizon.generation += 1
-        horizon.pruned_at = timezone.now()
-        horizon.save()
+            # Superseded ones first: a tombstone deleted first would leave the upsert before it unsuperseded.
+            deleted = old.filter(Exists(later)).delete()[0]
+            deleted += old.filter(op=ChangeOp.DELETE).delete()[0]
+            if deleted:
+                horizon.txid, horizon.seq = max(last, (horizon.txid, horizon.seq))
+                horizon.generation += 1
+            horizon.pruned_at = timezone.now()
+            horizon.save()
     dropped = partitions_retire(table=Change._meta.db_table, before=cutoff)
     return PruneReport(
         deleted=deleted, horizon=(horizon.txid, horizon.seq), generation=horizon.generation, dropped=dropped

@@ -16,7 +16,6 @@ from analytics_api.models import Account
 from content import transcripts
 from content.models import Conversation, ConversationAgent, Status, Transcript
 from content.selectors import interaction_documents, started_within
-from conversations.models import Interaction
 from supervision.masking import Masker, account_obscures
 
 # The transcript CSV of GET /api/v1/conversations/{sessionId}/transcript?format=csv (content.transcripts).
@@ -62,12 +61,12 @@ def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
 
 def _maskers(account: Account, session_ids: list[str], messages: Mapping[str, list[Any]]) -> dict[str, Masker]:
     """The masker of each conversation (two queries), when the account obscures customer info."""
-    documents = dict(
-        Interaction.objects.filter(account=account, session_id__in=session_ids).values_list("session_id", "document")
+    conversations = list(
+        Conversation.objects.filter(account=account, session_id__in=session_ids)
+        .only("session_id", "started_at", "sections")
     )
-    sections = dict(
-        Conversation.objects.filter(account=account, session_id__in=session_ids).values_list("session_id", "sections")
-    )
+    documents = interaction_documents(account=account, conversations=conversations)
+    sections = {row.session_id: row.sections for row in conversations}
     return {
         session_id: Masker.of(
             document=documents.get(session_id), sections=sections.get(session_id), messages=messages.get(session_id, ())

@@ -233,11 +233,16 @@ def _rows_upsert_keyed(
     with _bound_cursor() as cursor:
         cursor.execute(claim, [quote(opts.db_table), opts.pk.column, _json_rows(keys)])
         claimed = {row_key: (row_id, start, created) for row_key, row_id, start, created in cursor.fetchall()}
-    fresh = [{**row, pk: claimed[row[spec.key]][0]} for row in rows if claimed[row[spec.key]][2]]
-    kept = [row for row in rows if not claimed[row[spec.key]][2]]
+    fresh, kept = [], []
+    for row in rows:
+        row_id, stored_start, created = claimed[row[spec.key]]
+        if created:
+            fresh.append({**row, pk: row_id})
+        else:
+            kept.append({**row, pk: row_id, "stored_start": stored_start})
     rows_insert(model, fresh)
     if kept:
-        columns = [name for name in kept[0] if name in updated]
+        columns = [name for name in rows[0] if name in updated]
         source, _names, params = _rows_source(model, [*columns, pk], extra={"stored_start": "timestamptz"})
         assignments = [f"{quote(opts.get_field(name).column)} = r.{quote(name)}" for name in columns]
         assignments += [f"{quote(opts.get_field(name).column)} = %s" for name in written_times]
@@ -245,9 +250,8 @@ def _rows_upsert_keyed(
             f"UPDATE {quote(opts.db_table)} AS t SET {', '.join(assignments)} FROM {source} "
             f"WHERE t.{quote(opts.pk.column)} = r.{quote(pk)} AND t.{quote(spec.column)} = r.stored_start"
         )
-        marked = [{**row, pk: claimed[row[spec.key]][0], "stored_start": claimed[row[spec.key]][1]} for row in kept]
         with _bound_cursor() as cursor:
-            cursor.execute(sql, [*[timezone.now()] * len(written_times), *params(marked)])
+            cursor.execute(sql, [*[timezone.now()] * len(written_times), *params(kept)])
     return {row_key: Stored(pk=row_id, created=created) for row_key, (row_id, _start, created) in claimed.items()}
 
 

@@ -25,6 +25,7 @@ its new partition), never inserted twice.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,6 +85,23 @@ def partition_name(table: str, month: datetime) -> str:
     return f"{table}_p{month:%Y%m}"
 
 
+_PARTITION = re.compile(r"(?P<table>.+)_(?:before|default|p(?P<month>\d{6}))")
+
+
+def partition_parent(relation: str) -> str | None:
+    """The partitioned table ``relation`` is a partition of (by the names above), or None."""
+    match = _PARTITION.fullmatch(relation)
+    return match["table"] if match and match["table"] in MONTHLY else None
+
+
+def _partition_month(name: str) -> datetime | None:
+    """The first instant of a monthly partition's month, from its name (None: not a monthly one)."""
+    match = _PARTITION.fullmatch(name)
+    if match is None or match["month"] is None:
+        return None
+    return datetime.strptime(match["month"], "%Y%m").replace(tzinfo=UTC)
+
+
 # -- the conversion ------------------------------------------------------------------------------
 
 
@@ -134,18 +152,19 @@ def partition_in_place(cursor: Any, spec: Monthly) -> None:
 
     1. Lock the table; the old table's bound is the first month after its latest row (at least
        the current month), so its rows satisfy the partition bound it gets.
-    2. Read its indexes, unique and primary-key constraints, foreign keys and triggers; drop the
-       primary key and the unique constraints (they cannot hold across partitions as they are).
+    2. Read its indexes, unique and primary-key constraints, foreign keys and identity columns;
+       drop the primary key and the unique constraints (they cannot hold across partitions as they
+       are).
     3. Rename it to ``<table>_before`` and its indexes to ``<name>_b``; create the partitioned
        parent with the same columns, defaults, identity, checks, storage and compression; attach
        the old table below its bound (the matching CHECK added first, so the attach reads nothing
        more); its identity moves to the parent, which continues the sequence.
     4. The parent's primary key is (pk, time column); every unique constraint becomes unique with
        the time column appended, except the upsert key, which the key table enforces (a plain
-       index on the pair stays for lookups); every index
-       is created again on the parent under its own name (PostgreSQL attaches the old table's
-       matching index instead of building one); foreign keys are added to the parent (the old
-       table's identical ones are attached, not validated again).
+       index on the pair stays for lookups); every index is created again on the parent under its
+       own name (PostgreSQL attaches the old table's matching index instead of building one);
+       foreign keys are added to the parent (the old table's identical ones are attached, not
+       validated again).
     5. The key table, filled from the rows, and its triggers; the default partition and the
        months from the current one to ``MONTHS_AHEAD`` ahead.
     """
@@ -349,19 +368,20 @@ def partitions_ensure(*, cursor: Any, specs: list[Monthly], now: datetime) -> Ma
 
 def partitions_bounds(*, cursor: Any, table: str) -> tuple[datetime | None, set[datetime]]:
     """The upper bound of ``table``'s old-table partition (None: it has none), and the first
-    instants of the months that have a partition."""
+    instants of the months that have a partition (read from their names)."""
     cursor.execute(
-        """SELECT c.relname, (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']*)''\\)'))[1]::timestamptz
-             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        """SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
             WHERE i.inhparent = %s::regclass""",
         [table],
     )
     below, months = None, set()
-    for name, high in cursor.fetchall():
+    for name, bound in cursor.fetchall():
         if name == f"{table}_before":
-            below = high
-        elif high is not None:
-            months.add(month_start(high, -1))
+            # FOR VALUES FROM (MINVALUE) TO ('2026-12-01 00:00:00+00')
+            cursor.execute("SELECT %s::timestamptz", [bound.rsplit("('", 1)[1].rstrip("')")])
+            below = cursor.fetchone()[0]
+        elif (month := _partition_month(name)) is not None:
+            months.add(month)
     return below, months
 
 
@@ -380,15 +400,11 @@ def partitions_retire(*, table: str, before: datetime) -> list[str]:
         # A partition with deferred checks pending (rows this transaction deleted) cannot be
         # dropped: run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(
-            """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                WHERE i.inhparent = %s::regclass AND c.relname ~ '_p[0-9]{6}$' ORDER BY c.relname""",
-            [table],
-        )
-        for (name,) in cursor.fetchall():
-            month = datetime.strptime(name[-6:], "%Y%m").replace(tzinfo=UTC)
+        _below, months = partitions_bounds(cursor=cursor, table=table)
+        for month in sorted(months):
             if month_start(month, 1) > before:
                 continue
+            name = partition_name(table, month)
             cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{name}")')
             if cursor.fetchone()[0]:
                 continue

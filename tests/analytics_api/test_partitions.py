@@ -8,7 +8,6 @@ have partitions of their own and every earlier start lies in the converted old t
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,8 @@ from analytics_api.kernel.partitions import (
     Monthly,
     month_start,
     partition_in_place,
+    partition_name,
+    partition_parent,
     partitions_maintain,
     partitions_retire,
 )
@@ -71,10 +72,6 @@ def _key_rows(table: str) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
-def _month(moment: datetime) -> str:
-    return f"{moment:%Y%m}"
-
-
 def test_every_large_table_is_partitioned_by_month_with_months_ahead() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -92,7 +89,7 @@ def test_every_large_table_is_partitioned_by_month_with_months_ahead() -> None:
                 [table],
             )
             names = {row[0] for row in cursor.fetchall()}
-            expected = {f"{table}_p{_month(month_start(CURRENT, offset))}" for offset in range(4)}
+            expected = {partition_name(table, month_start(CURRENT, offset)) for offset in range(4)}
             assert expected | {f"{table}_before", f"{table}_default"} == names
 
 
@@ -110,11 +107,11 @@ def test_an_interaction_whose_start_moved_to_another_month_is_moved_never_duplic
     assert rows.count() == 1
     assert rows.get().session_start == SECOND + timedelta(days=9)
     assert _partition_of("conversations_interaction", session_id=record["sessionId"]) == [
-        f"conversations_interaction_p{_month(SECOND)}"
+        partition_name("conversations_interaction", SECOND)
     ]
     # Its queue links were replaced in the new month, and its key follows it.
     assert set(_partition_of("conversations_interactionqueue", interaction_id=rows.get().pk)) == {
-        f"conversations_interactionqueue_p{_month(SECOND)}"
+        partition_name("conversations_interactionqueue", SECOND)
     }
     assert _key_rows("conversations_interaction") == [
         (tenant.account.pk, record["sessionId"], rows.get().pk, SECOND + timedelta(days=9))
@@ -136,7 +133,7 @@ def test_a_quality_ai_contact_whose_start_moved_month_is_updated_in_place(tenant
     assert (result.created, result.updated) == (0, 1)
     assert QaContact.objects.filter(conversation_id=document["Conversation ID"]).count() == 1
     assert _partition_of("qualityai_qacontact", conversation_id=document["Conversation ID"]) == [
-        f"qualityai_qacontact_p{_month(SECOND)}"
+        partition_name("qualityai_qacontact", SECOND)
     ]
 
 
@@ -158,9 +155,11 @@ def test_a_conversation_known_from_its_content_moves_with_its_documents_when_its
     assert moved.pk == conversation.pk
     assert moved.started_at == SECOND + timedelta(days=4)
     assert _partition_of("content_conversation", session_id=record["sessionId"]) == [
-        f"content_conversation_p{_month(SECOND)}"
+        partition_name("content_conversation", SECOND)
     ]
-    assert _partition_of("content_transcript", conversation_id=moved.pk) == [f"content_transcript_p{_month(SECOND)}"]
+    assert _partition_of("content_transcript", conversation_id=moved.pk) == [
+        partition_name("content_transcript", SECOND)
+    ]
     assert Transcript.objects.filter(conversation_id=moved.pk).count() == 1
     assert _key_rows("content_conversation") == [
         (tenant.account.pk, record["sessionId"], moved.pk, SECOND + timedelta(days=4))
@@ -209,11 +208,11 @@ def test_the_daily_job_creates_months_ahead_and_moves_rows_out_of_the_default_pa
     report = partitions_maintain(now=far - timedelta(days=40))
     again = partitions_maintain(now=far - timedelta(days=40))
 
-    assert f"conversations_interaction_p{_month(far)}" in report.created
+    assert partition_name("conversations_interaction", far) in report.created
     assert report.moved >= 1
     assert again.created == [] and again.moved == 0
     assert _partition_of("conversations_interaction", session_id=record["sessionId"]) == [
-        f"conversations_interaction_p{_month(far)}"
+        partition_name("conversations_interaction", far)
     ]
     stored = Interaction.objects.get(session_id=record["sessionId"])
     assert _key_rows("conversations_interaction") == [
@@ -232,8 +231,8 @@ def test_retiring_drops_only_old_months_that_hold_no_row(tenant: Tenant) -> None
 
     dropped = partitions_retire(table="conversations_interaction", before=month_start(far, 4))
 
-    assert f"conversations_interaction_p{_month(month_start(far, 1))}" in dropped
-    assert f"conversations_interaction_p{_month(far)}" not in dropped
+    assert partition_name("conversations_interaction", month_start(far, 1)) in dropped
+    assert partition_name("conversations_interaction", far) not in dropped
     assert "conversations_interaction_before" not in dropped
     assert Interaction.objects.filter(session_id=record["sessionId"]).count() == 1
 
@@ -248,7 +247,9 @@ def test_the_change_log_pruning_drops_the_months_it_emptied(tenant: Tenant, sett
         interactions_ingest(account=tenant.account, records=[superseded])
         clock.shift(timedelta(days=1))
         interactions_ingest(account=tenant.account, records=[{**superseded, "finalStatus": "Abandoned"}])
-        assert set(_partition_of("changes_change", key=superseded["sessionId"])) == {f"changes_change_p{_month(FIRST)}"}
+        assert set(_partition_of("changes_change", key=superseded["sessionId"])) == {
+            partition_name("changes_change", FIRST)
+        }
         clock.move_to(month_start(FIRST, 2) + timedelta(days=5))
         interactions_ingest(account=tenant.account, records=[{**superseded, "finalStatus": "BotResolved"}])
 
@@ -256,8 +257,8 @@ def test_the_change_log_pruning_drops_the_months_it_emptied(tenant: Tenant, sett
 
     # The first month lost its superseded changes and went whole; the current month holds the
     # latest changes of a living record (older than the retention, kept) and stays.
-    assert report.dropped == [f"changes_change_p{_month(FIRST)}"]
-    assert set(_partition_of("changes_change", key=kept["sessionId"])) == {f"changes_change_p{_month(CURRENT)}"}
+    assert report.dropped == [partition_name("changes_change", FIRST)]
+    assert set(_partition_of("changes_change", key=kept["sessionId"])) == {partition_name("changes_change", CURRENT)}
     assert Change.objects.filter(key=superseded["sessionId"]).count() == 2  # as interaction and conversation
 
 
@@ -322,8 +323,7 @@ def _partitions_read(sql: str, params: Any) -> set[str]:
     while stack:
         node = stack.pop()
         stack.extend(node.get("Plans", ()))
-        match = re.fullmatch(r"(.+)_(before|default|p\d{6})", node.get("Relation Name", ""))
-        if match and match.group(1) in MONTHLY:
+        if partition_parent(node.get("Relation Name", "")):
             read.add(node["Relation Name"])
     return read
 
@@ -362,6 +362,4 @@ def test_every_windowed_read_is_pruned_to_the_months_of_its_window(tenant: Tenan
             if sql.startswith(("SELECT", "WITH")) and any(f'"{table}' in sql for table in MONTHLY):
                 read |= _partitions_read(sql, None)
     assert read, f"no partitioned table read by {name}"
-    assert {re.sub(r".*_(before|default|p\d{6})$", r"\1", partition) for partition in read} == {
-        f"p{_month(SECOND)}"
-    }, sorted(read)
+    assert all(partition == partition_name(partition_parent(partition), SECOND) for partition in read), sorted(read)

@@ -11,7 +11,6 @@ also be pruned to the window's partitions.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from analytics_api.kernel.partitions import MONTHLY
+from analytics_api.kernel.partitions import MONTHLY, partition_parent
 from analytics_api.models import Account, Bot
 from content.models import Conversation, ConversationAgent, EventLog, Status, Transcript, VoiceTurns
 from content.queries import Position, cursor_encode
@@ -132,12 +131,6 @@ def volume(tenant: Tenant, outsider: Tenant) -> Tenant:
     return tenant
 
 
-def _table(relation: str) -> str:
-    """The table a plan node reads: a monthly partition's parent, or the relation itself."""
-    match = re.fullmatch(r"(.+)_(before|default|p\d{6})", relation)
-    return match.group(1) if match and match.group(1) in MONTHLY else relation
-
-
 def _seq_scanned(nodes: list[dict[str, Any]]) -> list[str]:
     """The data tables ``nodes`` read sequentially; an empty partition (a month ahead, the default
     one) does not count: reading it is reading nothing, and the planner rightly scans it."""
@@ -156,7 +149,8 @@ def _seq_scanned(nodes: list[dict[str, Any]]) -> list[str]:
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if "Relation Name" in plan:
-        plan = {**plan, "Partition": plan["Relation Name"], "Relation Name": _table(plan["Relation Name"])}
+        relation = plan["Relation Name"]
+        plan = {**plan, "Partition": relation, "Relation Name": partition_parent(relation) or relation}
     yield plan
     for child in plan.get("Plans", ()):
         yield from _nodes(child)
