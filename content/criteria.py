@@ -223,15 +223,14 @@ def conversations_matching(
     if sentiments := criteria.get("sentiment"):
         rows = rows.filter(sentiment__in=sentiments)
     if queues := criteria.get("queues"):
-        # The link rows repeat the account and the start, so this probe is a range scan of their
-        # (account, queue_id, session_start) index; the interaction joins it by its primary key.
+        # The link rows repeat the account, the start and the session id, so this probe reads their
+        # (account, queue_id, session_start, session_id) index alone.
         entered = InteractionQueue.objects.filter(
             account=account,
             queue_id__in=queues,
             session_start__gte=start,
             session_start__lte=end,
-            interaction__account=account,
-            interaction__session_id=OuterRef("session_id"),
+            session_id=OuterRef("session_id"),
         )
         rows = rows.filter(Exists(entered))
     if agents := criteria.get("agents"):

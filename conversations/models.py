@@ -63,24 +63,36 @@ class Interaction(models.Model):
 
 
 class InteractionQueue(models.Model):
-    """One row per queue an interaction entered, so the ``queues`` filter is an indexed semi-join."""
+    """One row per queue an interaction entered, so the ``queues`` filter pages on an index of its own.
+
+    The link repeats what a page of the filter orders and narrows on (account, start, session id,
+    channel, bot), so a ``queues`` page is one ordered range scan of (account, queue_id,
+    session_start, session_id) followed by a read of the page's records by key
+    (``conversations.selectors``), whatever its depth.
+    """
 
     # No database constraint: on PostgreSQL the parent is partitioned by month and its key is
     # (id, start) (analytics_api.kernel.partitions); deletions cascade through Django.
     interaction = models.ForeignKey(
         Interaction, on_delete=models.CASCADE, related_name="queue_links", db_constraint=False
     )
-    # Covered by the (account, queue_id, session_start) index.
+    # Covered by the (account, queue_id, session_start, session_id) index.
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     queue_id = models.CharField(max_length=128)
     session_start = models.DateTimeField()
+    session_id = models.CharField(max_length=128)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    bot_id = models.CharField(max_length=64)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["interaction", "queue_id"], name="interaction_queue_once"),
         ]
         indexes = [
-            models.Index(fields=["account", "queue_id", "session_start"], name="interaction_queue_window"),
+            models.Index(
+                fields=["account", "queue_id", "session_start", "session_id", "interaction"],
+                name="interaction_queue_page",
+            ),
         ]
 
     def __str__(self) -> str:

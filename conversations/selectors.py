@@ -33,45 +33,86 @@ class InteractionQuery:
     limit: int
 
 
-def interaction_rows(
-    *, account: Account, query: InteractionQuery, bot_id: str | None = None, channel: str | None = None
-) -> QuerySet[Interaction] | None:
-    """The matching interactions in page order, or None when the filters exclude everything.
-
-    ``bot_id`` (the IId header) and ``channel`` (calldetails) narrow the caller's filters further.
-
-    1. Filter on indexed columns only: the account, the UTC window on ``session_start``, channel,
-       bot and, through the queue link table, queues (``EXISTS``, so a record is never repeated).
-    2. Order by session start then session id: a total order, so consecutive pages neither overlap
-       nor skip.
-    """
+def _interaction_filtered(
+    *, account: Account, query: InteractionQuery, bot_id: str | None, channel: str | None
+) -> tuple[QuerySet[Interaction], QuerySet[InteractionQueue] | None] | None:
+    """The records narrowed by every filter but ``queues``, and the queue links narrowed by all of
+    them (None when ``queues`` is not given); None when the filters exclude everything."""
     channels = query.channels
     if channel is not None:
         # calldetails: the caller's channel filter, narrowed to the endpoint's one channel.
         if channels and channel not in channels:
             return None
         channels = (channel,)
-    rows = Interaction.objects.filter(
-        account=account, session_start__gte=query.start, session_start__lte=query.end
-    )
+    narrowing: dict[str, Any] = {}
     if channels:
-        rows = rows.filter(channel__in=channels)
+        narrowing["channel__in"] = channels
     if query.bots:
-        rows = rows.filter(bot_id__in=query.bots)
+        narrowing["bot_id__in"] = query.bots
+    window = {"account": account, "session_start__gte": query.start, "session_start__lte": query.end}
+    rows = Interaction.objects.filter(**window, **narrowing)
     if bot_id is not None:
         rows = rows.filter(bot_id=bot_id)
-    if query.queues:
-        # The link rows repeat the account and session start so that this probe is a range scan of
-        # their (account, queue_id, session_start) index, not a scan of every link.
-        entered = InteractionQueue.objects.filter(
-            interaction=OuterRef("pk"),
-            account=account,
+    if not query.queues:
+        return rows, None
+    # The links repeat the channel, bot, start and session id of their record, so the whole filter
+    # is a range scan of their (account, queue_id, session_start, session_id) index.
+    links = InteractionQueue.objects.filter(**window, **narrowing, queue_id__in=query.queues)
+    if bot_id is not None:
+        links = links.filter(bot_id=bot_id)
+    if len(query.queues) > 1:
+        # A record that entered several of the queues counts once: at the first of them by id.
+        earlier = InteractionQueue.objects.filter(
+            interaction=OuterRef("interaction"),
+            session_start=OuterRef("session_start"),
             queue_id__in=query.queues,
-            session_start__gte=query.start,
-            session_start__lte=query.end,
+            queue_id__lt=OuterRef("queue_id"),
         )
-        rows = rows.filter(Exists(entered))
+        links = links.exclude(Exists(earlier))
+    return rows, links.order_by("session_start", "session_id")
+
+
+def interaction_rows(
+    *, account: Account, query: InteractionQuery, bot_id: str | None = None, channel: str | None = None
+) -> QuerySet[Interaction] | None:
+    """Every matching interaction in page order (exports), or None when the filters exclude everything.
+
+    ``bot_id`` (the IId header) and ``channel`` (calldetails) narrow the caller's filters further.
+
+    1. Filter on indexed columns only: the account, the UTC window on ``session_start``, channel,
+       bot and, through the queue link table, queues (a semi-join, so a record is never repeated).
+    2. Order by session start then session id: a total order, so consecutive pages neither overlap
+       nor skip.
+    """
+    filtered = _interaction_filtered(account=account, query=query, bot_id=bot_id, channel=channel)
+    if filtered is None:
+        return None
+    rows, links = filtered
+    if links is not None:
+        rows = rows.filter(pk__in=links.values("interaction"))
     return rows.order_by("session_start", "session_id")
+
+
+def interaction_page_rows(
+    *, account: Account, query: InteractionQuery, bot_id: str | None = None, channel: str | None = None
+) -> QuerySet[Interaction] | None:
+    """The page's records, ``limit + 1`` at most (the extra one says more follow), in page order.
+
+    1. Without ``queues``: the rows of :func:`interaction_rows` after ``skip``, one ordered range
+       scan of a window index.
+    2. With ``queues``: the page is cut from the queue links' own ordered index (skip and limit in
+       the sub-select), then only its records are read by key, so a deep page of a queue costs an
+       index range scan of link entries rather than a probe of every record before it.
+    """
+    filtered = _interaction_filtered(account=account, query=query, bot_id=bot_id, channel=channel)
+    if filtered is None:
+        return None
+    rows, links = filtered
+    window = slice(query.skip, query.skip + query.limit + 1)
+    if links is None:
+        return rows.order_by("session_start", "session_id")[window]
+    page = links.values("interaction")[window]
+    return rows.filter(pk__in=page).order_by("session_start", "session_id")
 
 
 @dataclass(frozen=True)
@@ -91,15 +132,15 @@ def interaction_page(
 ) -> InteractionPage:
     """One page of served records and whether more follow.
 
-    1. Select the rows with :func:`interaction_rows`.
-    2. Read only ``limit + 1`` rows after ``skip`` (no count), in one query: their pre-rendered
+    1. Select the page's rows with :func:`interaction_page_rows`.
+    2. Read only those ``limit + 1`` rows (no count), in one query: their pre-rendered
        text, or their documents when sections are filtered by name.
     3. Render the documents of rows without a current pre-rendered text (rare: see
        ``analytics_api.kernel.prerender``) from a second query by primary key. When the account
        obscures customer info, every document is read and masked before rendering instead.
     4. Turn the texts into the page for the caller's offset and sections in one pass.
     """
-    rows = interaction_rows(account=account, query=query, bot_id=bot_id, channel=channel)
+    rows = interaction_page_rows(account=account, query=query, bot_id=bot_id, channel=channel)
     if rows is None:
         return InteractionPage(data=orjson.Fragment("[]"), count=0, has_more=False)
     offset, sections = query.offset_minutes, query.sections
@@ -113,11 +154,11 @@ def interaction_page(
 
     # Customer info is masked per document (supervision.masking): the pre-rendered texts hold it as stored.
     if obscure or page_needs_documents(sections):
-        documents, has_more = page_rows(rows.values_list("document", flat=True), skip=query.skip, limit=query.limit)
+        documents, has_more = page_rows(rows.values_list("document", flat=True), skip=0, limit=query.limit)
         texts = [rendered(document) for document in documents]
     else:
         served, has_more = page_rows(
-            rows.values_list("pk", SERVED_DOCUMENTS.current_text()), skip=query.skip, limit=query.limit
+            rows.values_list("pk", SERVED_DOCUMENTS.current_text()), skip=0, limit=query.limit
         )
         unrendered = SERVED_DOCUMENTS.unrendered(served)
         texts = [text if text is not None else rendered(unrendered[pk].document) for pk, text in served]

@@ -83,6 +83,9 @@ def interactions_upsert(records: list[dict[str, Any]], *, account: Account) -> t
                 "account_id": account.pk,
                 "queue_id": queue_id,
                 "session_start": row["session_start"],
+                "session_id": row["session_id"],
+                "channel": row["channel"],
+                "bot_id": row["bot_id"],
             }
             for row in rows
             for queue_id in dict.fromkeys(_queue_ids(row["document"]))

@@ -67,7 +67,8 @@ def _fill(account: Account, bot: Bot) -> None:
     )
     InteractionQueue.objects.bulk_create(
         InteractionQueue(
-            interaction=row, account=account, queue_id=f"qu-{number % 7}", session_start=row.session_start
+            interaction=row, account=account, queue_id=f"qu-{number % 7}", session_start=row.session_start,
+            session_id=row.session_id, channel=row.channel, bot_id=row.bot_id,
         )
         for number, row in enumerate(interactions)
     )

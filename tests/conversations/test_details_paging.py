@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.conftest import Tenant
 from tests.conversations.conftest import details, ingest
-from tests.conversations.factories import ConversationRecordFactory, SessionRecordFactory
+from tests.conversations.factories import ConversationRecordFactory, QueueEntryFactory, SessionRecordFactory
 
 START = datetime(2025, 9, 30, 6, 0, tzinfo=UTC)
 
@@ -29,6 +29,37 @@ def test_pages_neither_overlap_nor_skip(tenant: Tenant, window: dict[str, Any]) 
         assert body["numResults"] == len(body["data"])
         assert body["hasMore"] is (page < 5)
     assert walked == expected
+
+
+def test_queue_pages_count_a_record_of_several_queues_once(tenant: Tenant, window: dict[str, Any]) -> None:
+    # Records entered one, two or three queues; the filter names two. Starts are shared, so the
+    # order relies on the session id, and a record of both queues must be neither repeated nor skipped.
+    layouts = (["qu-a"], ["qu-b"], ["qu-a", "qu-b"], ["qu-c"], ["qu-b", "qu-c", "qu-a"])
+    records = [
+        ConversationRecordFactory(
+            botId=tenant.bot.bot_id, sessionId=f"s-{index:03d}", start=START + timedelta(seconds=index % 3),
+            channel=("voice", "rtm")[index % 2],
+            destinations=[QueueEntryFactory(queueId=queue) for queue in layouts[index % len(layouts)]],
+        )
+        for index in reversed(range(25))
+    ]
+    ingest(tenant, records)
+    ordered = sorted(records, key=lambda r: (r["sessionStartTime"], r["sessionId"]))
+
+    def entered(record: dict[str, Any], queues: set[str]) -> bool:
+        return any(destination["queueId"] in queues for destination in record["destinations"])
+
+    for body, expected in (
+        ({"queues": ["qu-b", "qu-a"]}, [r for r in ordered if entered(r, {"qu-a", "qu-b"})]),
+        ({"queues": ["qu-a"], "channels": ["voice"]},
+         [r for r in ordered if entered(r, {"qu-a"}) and r["channel"] == "voice"]),
+    ):
+        walked: list[str] = []
+        for page in range(8):
+            served = details(tenant, {**window, **body}, query=f"?limit=3&offset={page}").json()
+            walked.extend(record["sessionId"] for record in served["data"])
+            assert served["hasMore"] is (len(walked) < len(expected))
+        assert walked == [r["sessionId"] for r in expected]
 
 
 def test_one_page_is_a_constant_number_of_queries(

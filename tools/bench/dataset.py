@@ -476,7 +476,10 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                     None if served is None else served.render(start_ms=start_ms, ids=ids),
                     template.columns["served_version"], "[]", now, now,
                 ))
-                links.extend((pk, target.account_pk, queue, start) for queue in template.extra["queues"])
+                links.extend(
+                    (pk, target.account_pk, queue, start, ids["session"], template.columns["channel"], target.bot_id)
+                    for queue in template.extra["queues"]
+                )
                 for model, rows in template.content:
                     content[model].extend(
                         content_row_render(
@@ -514,7 +517,10 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                 "id", "account_id", "session_id", "conversation_id", "channel", "bot_id", "session_start",
                 "session_end", "document", "served", "served_version", "recording_sources", "created_at", "updated_at",
             ), interactions)
-            _copy(db, InteractionQueue, ("interaction_id", "account_id", "queue_id", "session_start"), links)
+            _copy(
+                db, InteractionQueue,
+                ("interaction_id", "account_id", "queue_id", "session_start", "session_id", "channel", "bot_id"), links,
+            )
             _copy(db, QaContact, (
                 "id", "account_id", "stream_id", "conversation_id", "started_at", "ended_at", "direction",
                 "direction_defaulted", "duration_ms", "audit_complete", "document", "served", "served_version",

@@ -35,7 +35,7 @@ from content.selectors import (
     transcript_messages,
 )
 from conversations.models import InteractionQueue
-from conversations.selectors import interaction_page, interaction_rows
+from conversations.selectors import interaction_page, interaction_page_rows
 from conversations.serializers import interaction_query_validate
 from qualityai.selectors import PAGE_ORDER, RawdataQuery, contact_queryset, rawdata_page, stream_min_duration_ms
 from qualityai.serializers import RawdataQuerySerializer
@@ -241,7 +241,7 @@ class Suite:
                     ),
                     records=served.count,
                     floor_statements=_first_rows(
-                        interaction_rows(account=self.account, query=query), query.skip, query.limit
+                        interaction_page_rows(account=self.account, query=query), 0, query.limit
                     ),
                 ))
 
