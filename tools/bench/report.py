@@ -210,7 +210,7 @@ def dataset_text(dataset: dict[str, Any] | None) -> str:
     if dataset is None:
         return "Data set: none (the selected figures load their own or need none)."
     content = ""
-    if dataset.get("conversations_per_account"):
+    if dataset.get("conversations_per_account") and dataset.get("messages_per_conversation"):
         content = (f", each with its conversation content ({dataset['conversations_per_account']:,} conversations, "
                    f"{dataset['messages_per_conversation']:.0f} messages on average, events, voice turns, "
                    "search index)")

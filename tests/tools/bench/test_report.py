@@ -160,6 +160,8 @@ def test_dataset_text_names_the_content_only_when_loaded() -> None:
         "Data set: 2 accounts × 60,000 interactions over 30 days + 20,000 Quality AI contacts each; templates made "
         "through ingestion in 20 s, cloned in 100 s (1,400 records/s, COPY from 2 processes) + 5 s VACUUM ANALYZE."
     )
+    # Without the content the interactions still have their conversation rows, but no transcripts.
+    assert dataset_text({**dataset, "conversations_per_account": 60_000}) == dataset_text(dataset)
     with_content = dataset_text({**dataset, "conversations_per_account": 60_000, "messages_per_conversation": 29.6})
     assert "each with its conversation content (60,000 conversations, 30 messages on average" in with_content
     assert dataset_text(None) == "Data set: none (the selected figures load their own or need none)."
