@@ -39,6 +39,7 @@ import shutil
 import tempfile
 from typing import Any
 
+from analytics_api.server.collector import collector_tune
 from analytics_api.settings import env_bool, env_int
 
 # Metrics in multiprocess mode: the directory must be in the environment before prometheus-client
@@ -95,6 +96,11 @@ if _JSON_LOGS:
 # Read by analytics_api.server.gunicorn_worker (gunicorn has no setting for them).
 header_timeout = env_int("WEB_HEADER_TIMEOUT", 10, minimum=1)
 body_timeout = env_int("WEB_BODY_TIMEOUT", 60, minimum=1)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The worker has loaded the application: freeze it and collect less often (server.collector)."""
+    collector_tune()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -16,7 +16,9 @@ then the same batches again (updates), and the in-process split of one batch (va
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import secrets
 import statistics
@@ -100,7 +102,7 @@ def _backend_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _in_process(account: Any, client: Any, bodies: list[bytes], runs: int = 3) -> dict[str, float]:
+def _in_process(account: Any, client: Any, bodies: list[bytes], runs: int = 3, profile: int = 0) -> dict[str, float]:
     """CPU seconds of one batch of new conversations through the whole request in this process (Django's
     test client: auth, JSON parsing, validation, storage, the answer), and of its PostgreSQL backend: on an
     idle machine, 1,000 records / (their sum / cores) is the ceiling of the figure."""
@@ -117,9 +119,15 @@ def _in_process(account: Any, client: Any, bodies: list[bytes], runs: int = 3) -
     best: dict[str, float] = {}
     for run in range(runs):
         body = bodies[run % len(bodies)].replace(b'"sessionId":"b', f'"sessionId":"p{run}'.encode())
+        profiler = cProfile.Profile() if profile and run == runs - 1 else None
         backend, python = _backend_cpu_s(pid), time.process_time()
+        if profiler is not None:
+            profiler.enable()
         answer = http.generic("POST", "/api/v1/ingest/conversations", body, content_type="application/json",
                               headers={"auth": token}, HTTP_HOST="127.0.0.1")
+        if profiler is not None:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
         python = time.process_time() - python
         after = _backend_cpu_s(pid)
         assert answer.status_code == 200 and answer.json()["created"] == 1000, answer.content[:300]
@@ -141,8 +149,10 @@ def storage_sizes() -> list[str]:
         conversations = cursor.fetchone()[0] or 1
         for table in ("content_conversation", "content_conversationagent", "content_transcript", "content_eventlog",
                       "content_voiceturns"):
+            # Summed over the table's partitions (a partitioned parent holds no storage of its own).
             cursor.execute(
-                f"SELECT pg_table_size('{table}'), pg_indexes_size('{table}'), pg_total_relation_size('{table}')"
+                "SELECT coalesce(sum(pg_table_size(relid)), 0), coalesce(sum(pg_indexes_size(relid)), 0), "
+                f"coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('{table}')"
             )
             heap, indexes, total = cursor.fetchone()
             lines.append(f"{table}: {total / conversations:,.0f} B per conversation "
@@ -161,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posters", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--messages", type=int, default=30)
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="Print the N functions with the most own time in the in-process batch (cProfile)")
     parser.add_argument("--no-updates", action="store_true",
                         help="Skip the second pass (updates): the storage sizes are then of rows written once")
     args = parser.parse_args(argv)
@@ -200,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 wall = time.perf_counter() - began
                 print(f"{label}: {len(bodies) * 1000:,} records in {wall:.1f} s = "
                       f"{len(bodies) * 1000 / wall:,.0f} records/s ({done:,} created)", flush=True)
-        split = _in_process(account, client, bodies)
+        split = _in_process(account, client, bodies, profile=args.profile)
         cpu = split["python_s"] + split["database_s"]
         print(f"one batch of 1,000, CPU: request in Python {split['python_s'] * 1000:.0f} ms, PostgreSQL backend "
               f"{split['database_s'] * 1000:.0f} ms; ceiling on {os.cpu_count()} idle cores "
