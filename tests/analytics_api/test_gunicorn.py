@@ -4,14 +4,12 @@ stop other requests, chunked bodies are refused instead of read as empty."""
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from analytics_api.server.collector import THRESHOLDS, collector_tune
 from tests.rawhttp import SlowClients, exchange, get
 from tools.drills.records import INGEST_INTERACTIONS
 from tools.drills.stack import ACCOUNT_ID, ORG_ID, client_create
@@ -147,13 +145,3 @@ def test_connections_that_send_nothing_hold_no_thread(app_env: dict[str, str]) -
     assert max(latencies) < 0.5, latencies
 
 
-
-def test_a_worker_freezes_the_loaded_application_and_collects_less_often() -> None:
-    before = gc.get_threshold()
-    try:
-        collector_tune()
-        assert gc.get_threshold() == THRESHOLDS == (20_000, 20, 100)
-        assert gc.get_freeze_count() > 10_000  # the modules, classes and functions loaded so far
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*before)
