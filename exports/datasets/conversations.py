@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from analytics_api.kernel.fields import json_text
+from analytics_api.kernel.read_ahead import rows_in_chunks
 from analytics_api.models import Account, Scope
 from content import events as content_events
 from content import transcripts as content_transcripts
@@ -43,9 +43,7 @@ def _chunks(window: ExportWindow, chunk: int) -> Iterator[list[Conversation]]:
     if window.after:
         started, session_id = datetime.fromisoformat(window.after[0]), window.after[1]
         rows = rows.filter(Q(started_at__gt=started) | Q(started_at=started, session_id__gte=session_id))
-    cursor = rows.order_by("started_at", "session_id").iterator(chunk_size=chunk)
-    while batch := list(islice(cursor, chunk)):
-        yield batch
+    yield from rows_in_chunks(rows.order_by("started_at", "session_id"), chunk=chunk)
 
 
 def _done(window: ExportWindow, key: list[Any]) -> bool:

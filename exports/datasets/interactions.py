@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from django.db.models import Q
 from rest_framework import serializers
 
+from analytics_api.kernel.dates import UtcIsoText
 from analytics_api.kernel.fields import json_text
+from analytics_api.kernel.read_ahead import rows_in_chunks
 from analytics_api.kernel.validation import Invalid
 from analytics_api.models import Account, Scope
 from conversations.documents import SERVED_DOCUMENTS, document_render, page_needs_documents, served_page
@@ -76,10 +77,8 @@ def _records(window: ExportWindow, chunk: int, *, channel: str | None) -> Iterat
             text = json_text(document_render(document, offset=offset, sections=sections))
             yield [started.isoformat(), session_id], text
         return
-    cursor = rows.values_list("pk", "session_start", "session_id", SERVED_DOCUMENTS.current_text()).iterator(
-        chunk_size=chunk
-    )
-    while batch := list(islice(cursor, chunk)):
+    columns = rows.values_list("pk", UtcIsoText("session_start"), "session_id", SERVED_DOCUMENTS.current_text())
+    for batch in rows_in_chunks(columns, chunk=chunk):
         unrendered = SERVED_DOCUMENTS.unrendered((pk, text) for pk, _start, _sid, text in batch)
         texts = [
             text if text is not None
@@ -89,7 +88,7 @@ def _records(window: ExportWindow, chunk: int, *, channel: str | None) -> Iterat
         # JSON text holds no raw newline: the chunk is served as one text and split back per record.
         lines = served_page(["\n".join(texts)], offset=offset, sections=sections)[1:-1].split("\n")
         for (_pk, started, session_id, _text), line in zip(batch, lines, strict=True):
-            yield [started.isoformat(), session_id], line
+            yield [started, session_id], line
 
 
 _COLUMNS: tuple[Column, ...] = (

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from django.db.models import Q
 from rest_framework import serializers
 
 from analytics_api.kernel.fields import json_text
+from analytics_api.kernel.read_ahead import rows_in_chunks
 from analytics_api.kernel.validation import Invalid
 from analytics_api.models import Account, Scope
 from analytics_api.tenancy.auth import account_bot
@@ -80,10 +80,10 @@ def _records(window: ExportWindow, chunk: int) -> Iterator[Record]:
             contacts = contacts.filter(
                 Q(started_at__gt=started) | Q(started_at=started, conversation_id__gt=conversation_id)
             )
-        cursor = contacts.order_by(*PAGE_ORDER).values_list(
+        columns = contacts.order_by(*PAGE_ORDER).values_list(
             "pk", "conversation_id", "started_at", "duration_ms", SERVED_RESULTS.current_text()
-        ).iterator(chunk_size=chunk)
-        while batch := list(islice(cursor, chunk)):
+        )
+        for batch in rows_in_chunks(columns, chunk=chunk):
             links = recording_links(account=window.account, conversation_ids=[row[1] for row in batch])
             unrendered = SERVED_RESULTS.unrendered((row[0], row[4]) for row in batch)
             for pk, cid, started, duration_ms, text in batch:

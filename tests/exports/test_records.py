@@ -9,7 +9,11 @@ from typing import Any
 
 import orjson
 import pytest
+from django.db import connection
 
+from analytics_api.kernel import read_ahead
+from analytics_api.kernel.read_ahead import rows_read_ahead
+from conversations.models import Interaction
 from tests.conftest import Tenant
 from tests.conversations.conftest import CALLS, DETAILS, details, ingest
 from tests.conversations.factories import BASE, ConversationRecordFactory, QueueEntryFactory, SessionRecordFactory
@@ -82,6 +86,33 @@ def test_a_calldetails_export_holds_the_voice_records_calldetails_serves(tenant:
 
 
 def test_a_qa_contacts_export_holds_the_results_rawdata_serves(tenant: Tenant) -> None:
+    _qa_contacts_export_matches_rawdata(tenant)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reading ahead needs PostgreSQL")
+def test_a_qa_contacts_export_read_ahead_holds_the_results_rawdata_serves(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = _counted_read_ahead(monkeypatch)
+    _qa_contacts_export_matches_rawdata(tenant)
+    assert reads, "the export did not read ahead"
+
+
+def _counted_read_ahead(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the reads ahead (one per file), which otherwise leave no trace."""
+    reads: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        yield from rows_read_ahead(*args, **kwargs)
+
+    monkeypatch.setattr(read_ahead, "rows_read_ahead", counted)
+    return reads
+
+
+def _qa_contacts_export_matches_rawdata(tenant: Tenant) -> None:
     ingest_contacts(tenant, [ContactDocumentFactory(seconds=5 if n % 3 == 0 else 90) for n in range(30)])
     window = {"startDate": "2026-05-02 00:00:00", "endDate": "2026-05-02 23:59:59"}
     document = exported(tenant, {"dataset": "qa_contacts", **window, "filters": {"include_below_threshold": True}})
@@ -107,3 +138,27 @@ def test_files_hold_at_most_the_cap_and_the_manifest_describes_each(tenant: Tena
     assert document["progress"]["bytes"] == sum(item["bytes"] for item in files)
     starts = [orjson.loads(line)["sessionStartTime"] for line in ndjson_lines(tenant, document)]
     assert starts == sorted(starts) and len(set(starts)) == 2345  # every record once, in order, across files
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reading ahead needs PostgreSQL")
+@pytest.mark.parametrize("filters", [{"timeZoneOffset": 0}, {"timeZoneOffset": -330, "selectedFields": {"skills": []}}])
+def test_an_export_read_ahead_is_byte_for_byte_what_interaction_details_serves(
+    tenant: Tenant, filters: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a transaction (as on a worker) PostgreSQL's rows are read ahead on a connection of
+    their own: escapes in the JSON text, and a record with no pre-rendered text."""
+    _mixed_records(tenant)
+    ingest(tenant, [ConversationRecordFactory(
+        botId=tenant.bot.bot_id, customerinfo={"note": 'back\\slash\ttab\nline "quoted" ☎'},
+    )])
+    Interaction.objects.filter(pk=Interaction.objects.order_by("pk").values("pk")[:1]).update(served_version=0)
+    reads = _counted_read_ahead(monkeypatch)
+    document = exported(tenant, {"dataset": "interactions", **DAY, "filters": filters})
+
+    lines = ndjson_lines(tenant, document)
+
+    assert reads, "the export did not read ahead"
+    assert lines == _served(tenant, {**DAY, **filters})
+    assert document["manifest"]["rows"] == len(lines) == 76
