@@ -27,6 +27,7 @@ from django.db import connection
 from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.fields import json_text
+from analytics_api.kernel.planner import rows_after_settings, settings_sql
 from analytics_api.models import Account
 from changes.datasets import Dataset
 from changes.models import Change, ChangeHorizon
@@ -36,6 +37,12 @@ MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 CURSOR_EXPIRED = "Resync from the beginning: this cursor is older than the feed's retention"
 _HEX = "0123456789abcdef"
+# The page's statement is one ordered range scan per monthly partition of the log, merged (the
+# partitions split the log by time, not by position). When the planner misjudges how many changes
+# the range holds (a reader from the beginning, positions sharing a transaction id), it appends the
+# partitions and sorts the whole range instead: 1,051 ms instead of 87 ms for a page of 10,000 of
+# a million changes (EXPLAIN ANALYZE). Each partition has the ordered index, so this only steers it.
+_POSTGRESQL_SETTINGS = settings_sql(enable_sort="off")
 # The generation's hex digits in a cursor: a prune a day for eleven million years.
 _GENERATION_DIGITS = 8
 
@@ -146,14 +153,15 @@ def feed_page(*, account: Account, dataset: Dataset, after: Cursor | None, limit
         # Each change with its record's current version: the id of the record's latest change (an
         # index probe per row, in the same scan).
         cursor.execute(
-            f"SELECT p.txid, p.id, p.key, (SELECT max(c.id) FROM {Change._meta.db_table} c "
+            (_POSTGRESQL_SETTINGS if connection.vendor == "postgresql" else "")
+            + f"SELECT p.txid, p.id, p.key, (SELECT max(c.id) FROM {Change._meta.db_table} c "
             "WHERE c.account_id = p.account_id AND c.dataset = p.dataset AND c.key = p.key) "
             f"FROM {Change._meta.db_table} p "
             "WHERE p.account_id = %s AND p.dataset = %s AND (p.txid, p.id) > (%s, %s) AND (p.txid, p.id) <= (%s, %s) "
             "ORDER BY p.txid, p.id LIMIT %s",
             [account.pk, dataset.name, position.txid, position.seq, watermark.txid, watermark.seq, limit + 1],
         )
-        rows = cursor.fetchall()
+        rows = rows_after_settings(cursor)
     now = _horizon()
     if now != horizon:
         _expire_if(now, after)

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from analytics_api.kernel.planner import rows_after_settings, settings_sql
 from content.models import Conversation
 from search.models import SearchIdentifier, SearchMessage
 from search.text import SearchQuery
@@ -49,7 +50,7 @@ NEAR_DISTANCE = 10
 #   scan (61 ms for the total of "late delivery" on 20,000 conversations) instead of the GIN index
 #   on (account, start, vector), which answers the total without reading a vector (17 ms). Every
 #   lookup of the statement has an index, so this only steers it to them.
-POSTGRESQL_SETTINGS = "SET LOCAL jit = off; SET LOCAL enable_seqscan = off; "
+POSTGRESQL_SETTINGS = settings_sql(jit="off", enable_seqscan="off")
 
 
 @dataclass(frozen=True)
@@ -341,10 +342,7 @@ def ranked_page(**statement: Any) -> tuple[list[Ranked], int]:
     sql, params = ranked_statement(**statement)
     with connections[statement["candidates"].db].cursor() as cursor:
         cursor.execute(sql, params)
-        # PostgreSQL: past the results of the SETs that precede the statement (POSTGRESQL_SETTINGS).
-        while cursor.description is None and cursor.nextset():
-            pass
-        rows = cursor.fetchall()
+        rows = rows_after_settings(cursor)
     total = rows[0][0]
     rows = [row for row in rows if row[1] is not None]
     return [Ranked(conversation_id=row[1], tier=row[2], score=float(row[3])) for row in rows], total
