@@ -27,7 +27,7 @@ from django.db import connection
 from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.fields import json_text
-from analytics_api.kernel.planner import rows_after_settings, settings_sql
+from analytics_api.kernel.planner import past_settings, settings_sql
 from analytics_api.models import Account
 from changes.datasets import Dataset
 from changes.models import Change, ChangeHorizon
@@ -161,7 +161,7 @@ def feed_page(*, account: Account, dataset: Dataset, after: Cursor | None, limit
             "ORDER BY p.txid, p.id LIMIT %s",
             [account.pk, dataset.name, position.txid, position.seq, watermark.txid, watermark.seq, limit + 1],
         )
-        rows = rows_after_settings(cursor)
+        rows = past_settings(cursor).fetchall()
     now = _horizon()
     if now != horizon:
         _expire_if(now, after)

@@ -122,7 +122,7 @@ class FileWriter(ABC):
         return self._raw
 
     def size(self) -> int:
-        """Bytes written so far (compressed output lags behind by the compressor's buffer)."""
+        """Bytes written so far (lagging behind by the lines and compressed bytes still buffered)."""
         return self._raw.tell()
 
     @abstractmethod

@@ -23,7 +23,7 @@ from typing import Any
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from analytics_api.kernel.planner import rows_after_settings, settings_sql
+from analytics_api.kernel.planner import past_settings, settings_sql
 from content.models import Conversation
 from search.models import SearchIdentifier, SearchMessage
 from search.text import SearchQuery
@@ -342,7 +342,7 @@ def ranked_page(**statement: Any) -> tuple[list[Ranked], int]:
     sql, params = ranked_statement(**statement)
     with connections[statement["candidates"].db].cursor() as cursor:
         cursor.execute(sql, params)
-        rows = rows_after_settings(cursor)
+        rows = past_settings(cursor).fetchall()
     total = rows[0][0]
     rows = [row for row in rows if row[1] is not None]
     return [Ranked(conversation_id=row[1], tier=row[2], score=float(row[3])) for row in rows], total

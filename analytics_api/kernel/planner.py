@@ -4,7 +4,7 @@ planner's estimates can miss (each caller says why next to its settings).
 The settings go in front of the statement as ``SET LOCAL`` commands sent with it: outside a
 transaction the commands and the statement form one implicit transaction, so the settings end with
 it; inside one they last until it ends. The statement's rows are then the last result of the
-cursor, which :func:`rows_after_settings` reads.
+cursor, which :func:`past_settings` moves the cursor to.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ def settings_sql(**settings: str) -> str:
     return "".join(f"SET LOCAL {name} = {value}; " for name, value in settings.items())
 
 
-def rows_after_settings(cursor: Any) -> list[tuple[Any, ...]]:
-    """The rows of the statement executed after :func:`settings_sql`'s commands (past their results)."""
+def past_settings(cursor: Any) -> Any:
+    """``cursor`` (Django's or psycopg's), moved past the results of :func:`settings_sql`'s commands
+    to the statement's rows."""
     while cursor.description is None and cursor.nextset():
         pass
-    return cursor.fetchall()
+    return cursor

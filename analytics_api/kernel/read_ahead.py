@@ -31,19 +31,24 @@ _END = object()
 
 
 def read_ahead_available(queryset: QuerySet) -> bool:
-    """Whether :func:`rows_read_ahead` can read ``queryset``: tuples (a ``values_list``) on
-    PostgreSQL, outside a transaction.
+    """Whether :func:`rows_read_ahead` can read ``queryset``: on PostgreSQL, outside a transaction,
+    tuples (a ``values_list``) whose columns the driver gives as the ORM would.
 
     The rows are read on a connection of the reader's own, which would not see what a transaction
     of the caller has written and not committed yet (the ORM's cursor does). They are the driver's
-    rows: model instances and the ORM's value converters are not made.
+    rows: no model instances, and no column that needs one of the ORM's converters (a JSON field's
+    text, for instance, would come as text, not as the value).
     """
     connection = connections[queryset.db]
-    return (
-        queryset._iterable_class is ValuesListIterable
-        and connection.vendor == "postgresql"
-        and not connection.in_atomic_block
-    )
+    if (
+        queryset._iterable_class is not ValuesListIterable
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block
+    ):
+        return False
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    compiler.setup_query()
+    return not compiler.get_converters([column for column, _sql, _alias in compiler.select])
 
 
 def rows_in_chunks(queryset: QuerySet, *, chunk: int) -> Iterator[list[Any]]:

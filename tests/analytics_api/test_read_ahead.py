@@ -10,8 +10,8 @@ from django.db import connection, transaction
 
 from analytics_api.kernel import read_ahead
 from analytics_api.kernel.read_ahead import read_ahead_available, rows_in_chunks, rows_read_ahead
-from analytics_api.models import Account
-from tests.factories import AccountFactory
+from analytics_api.models import Account, ApiClient
+from tests.factories import AccountFactory, ApiClientFactory
 
 pytestmark = [
     pytest.mark.postgres,
@@ -84,4 +84,16 @@ def test_model_instances_are_read_by_the_orm_in_chunks() -> None:
     assert not read_ahead_available(accounts)
     assert [len(chunk) for chunk in chunks] == [2, 1]
     assert [account.pk for chunk in chunks for account in chunk] == list(accounts.values_list("pk", flat=True))
+    assert not _readers()
+
+
+def test_columns_that_need_the_orms_converters_are_read_by_the_orm() -> None:
+    """A JSON field comes from the driver as text: only the ORM makes it the value."""
+    ApiClientFactory.create_batch(2, scopes=["smartassist.analytics"])
+    scopes = ApiClient.objects.order_by("pk").values_list("pk", "scopes")
+
+    chunks = list(rows_in_chunks(scopes, chunk=5))
+
+    assert not read_ahead_available(scopes)
+    assert [row[1] for chunk in chunks for row in chunk] == [["smartassist.analytics"]] * 2
     assert not _readers()

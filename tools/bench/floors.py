@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import psycopg
 from django.db.models import QuerySet
 
+from analytics_api.kernel.planner import past_settings
+
 # SQL and its parameters; None: the SQL has its values bound already (captured as Django sent it).
 Statement = tuple[str, tuple[object, ...] | None]
 
@@ -47,11 +49,8 @@ class FloorResult:
 def _run(db: psycopg.Connection, statements: list[Statement]) -> int:
     size = 0
     for sql, params in statements:
-        cursor = db.execute(sql, params)
-        # A statement preceded by a SET (the ranked search's POSTGRESQL_SETTINGS): its result is the last one.
-        while cursor.description is None and cursor.nextset():
-            pass
-        row = cursor.fetchone()
+        # A statement may be preceded by SETs (the ranked search's POSTGRESQL_SETTINGS).
+        row = past_settings(db.execute(sql, params)).fetchone()
         size += len(row[0] or "") if isinstance(row[0], str) else 0
     return size
 

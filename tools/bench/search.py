@@ -30,6 +30,7 @@ from typing import Any
 
 import django
 
+from analytics_api.kernel.planner import past_settings
 from tools.harness.pg import ADMIN_URL, migrate, scratch_database
 
 QUERIES = {"two words": "late delivery", "four-word phrase": "credit card payment declined"}
@@ -136,10 +137,7 @@ def measure(*, url: str, account_id: int, now: datetime, runs: int) -> list[dict
             floor = []
             for _ in range(runs):
                 began = time.perf_counter()
-                cursor = floor_db.execute(literal)
-                while cursor.description is None and cursor.nextset():  # past POSTGRESQL_SETTINGS' SETs
-                    pass
-                cursor.fetchall()
+                past_settings(floor_db.execute(literal)).fetchall()  # past POSTGRESQL_SETTINGS' SETs
                 floor.append((time.perf_counter() - began) * 1000)
             (p50, p99), (f50, f99) = _percentiles(selector), _percentiles(floor)
             figures.append({"query": name, "q": q, "total": page.total, "tiers": sorted({h.tier for h in page.hits}),
