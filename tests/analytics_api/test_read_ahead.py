@@ -4,6 +4,7 @@ when its caller does."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -30,6 +31,15 @@ def _backends() -> int:
         return cursor.fetchone()[0]
 
 
+def _backends_settled(expected: int, *, seconds: float = 5.0) -> int:
+    """The backend count once it is ``expected`` or ``seconds`` have passed: a closed connection's
+    backend leaves pg_stat_activity a moment after the client has closed it."""
+    deadline = time.monotonic() + seconds
+    while (count := _backends()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count
+
+
 def test_the_rows_are_the_orms_in_order_a_chunk_at_a_time() -> None:
     for name in ["plain", "back\\slash", "tab\there", "new\nline", "ünïcødé ☎", ""]:
         AccountFactory(name=name)
@@ -53,7 +63,7 @@ def test_closing_early_stops_the_reader_and_closes_its_connection(monkeypatch: p
 
     assert len(first) == 5
     assert not _readers()
-    assert _backends() == before
+    assert _backends_settled(before) == before
     assert Account.objects.count() == 30
 
 
