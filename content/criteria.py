@@ -205,6 +205,12 @@ def _tag_clauses(
     return conversations
 
 
+def criteria_narrow(criteria: dict[str, Any]) -> bool:
+    """Whether validated ``criteria`` narrow the window: whether :func:`conversations_matching` filters
+    by more than the account and the window."""
+    return any(value is not None if name == "flagged" else bool(value) for name, value in criteria.items())
+
+
 def conversations_matching(
     *, account: Account, start: datetime, end: datetime, criteria: dict[str, Any]
 ) -> QuerySet[Conversation]:

@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
-from content.criteria import conversations_matching
+from content.criteria import conversations_matching, criteria_narrow
 from content.details import conversation_detail
 from content.models import Conversation, ConversationAgent, EventLog, Transcript, VoiceTurns
 from content.queries import START_ASC, Position, cursor_encode
@@ -202,6 +202,7 @@ def conversations_search(*, account: Account, query: ConversationQuery) -> Conve
                                              criteria=query.criteria),
         q=query.q, sort=query.sort, limit=query.limit, cursor=query.cursor,
         exclude_agent_ai=query.exclude_agent_ai, window=(query.start, query.end),
+        filtered=criteria_narrow(query.criteria),
         snippet_masks=lambda conversations: _snippet_masks(account=account, conversations=conversations),
     )
     rows = conversation_rows(account=account, conversations=[hit.conversation for hit in page.hits])

@@ -17,7 +17,7 @@ Both engines answer the same statement shape; only the full-text fragments diffe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import connections
@@ -50,7 +50,21 @@ NEAR_DISTANCE = 10
 #   scan (61 ms for the total of "late delivery" on 20,000 conversations) instead of the GIN index
 #   on (account, start, vector), which answers the total without reading a vector (17 ms). Every
 #   lookup of the statement has an index, so this only steers it to them.
-POSTGRESQL_SETTINGS = settings_sql(jit="off", enable_seqscan="off")
+# * work_mem: the bitmap of a common word's rows in a 7-day window (200,000 rows at 1M conversations
+#   a month) went lossy in the default 4 MB, and PostgreSQL then re-read and re-checked every row
+#   of a lossy page; the rows a tier ranks were sorted on disk.
+POSTGRESQL_SETTINGS = settings_sql(jit="off", enable_seqscan="off", work_mem="'64MB'")
+# The first column of the PostgreSQL GIN index (search migration 0005): the account and the UTC day
+# of the conversation's start as one number, so that a window is one equality per day, each a
+# posting list the index intersects with the words' (a range of timestamps made the index visit
+# one entry per conversation of the window: 170-250 ms of a 7-day page at 1M conversations a
+# month). Only a narrowing device: the account and the exact bounds are checked on the rows too,
+# so a key shared across accounts (a start before 2000 or after 2273) finds nothing extra.
+WINDOW_KEY_SQL = "(m.account_id * 100000 + (date(timezone('UTC', m.started_at)) - DATE '2000-01-01'))"
+_KEY_EPOCH = date(2000, 1, 1)
+# Windows longer than this are not turned into day keys (one index scan per day): the bounds alone
+# apply. The Conversations query allows 92 days.
+WINDOW_KEY_DAYS = 100
 
 
 @dataclass(frozen=True)
@@ -98,15 +112,25 @@ def _tsquery(terms: tuple[str, ...], operator: str) -> str:
     return f" {operator} ".join(f"'{term}'" for term in terms)
 
 
-def _window(window: tuple[datetime, datetime] | None) -> tuple[str, list[Any]]:
+def window_keys(account_id: int, window: tuple[datetime, datetime]) -> list[int]:
+    """The :data:`WINDOW_KEY_SQL` values of ``account_id``'s rows started in ``window`` (UTC days)."""
+    first, last = (moment.astimezone(UTC).date() for moment in window)
+    days = (last - first).days + 1
+    base = account_id * 100000 + (first - _KEY_EPOCH).days
+    return [base + day for day in range(days)] if 0 < days <= WINDOW_KEY_DAYS else []
+
+
+def _window(account_id: int, window: tuple[datetime, datetime] | None) -> tuple[str, list[Any]]:
     """PostgreSQL: the search rows' own start within the window, so the GIN index applies it with the words.
 
-    Only narrows: the candidates (``conversation_id IN``) still decide, so bounds wider than the
-    caller's window change nothing but the rows the index returns.
+    The day keys are what the index uses; the exact bounds are checked on the rows it returns.
+    Only narrows when the candidates (``conversation_id IN``) are given: they still decide.
     """
     if window is None:
         return "", []
-    return " AND m.started_at >= %s AND m.started_at <= %s", list(window)
+    keys = window_keys(account_id, window)
+    sql = f" AND {WINDOW_KEY_SQL} = ANY(%s::bigint[])" if keys else ""
+    return sql + " AND m.started_at >= %s AND m.started_at <= %s", [*([keys] if keys else []), *window]
 
 
 def _postgresql_hits(query: SearchQuery) -> tuple[str, list[Any], str]:
@@ -172,6 +196,7 @@ def _postgresql_relevance_statement(
     after: Position | None,
     limit: int,
     window: tuple[datetime, datetime] | None,
+    filtered: bool,
     connection: BaseDatabaseWrapper,
 ) -> tuple[str, list[Any]]:
     """The relevance page on PostgreSQL, tier by tier, ranking only the tiers the page reaches.
@@ -192,17 +217,22 @@ def _postgresql_relevance_statement(
     4. The page is the union of the slices in the relevance order, cut at ``limit``.
     """
     base_sql, base_params = base
-    window_sql, window_params = _window(window)
+    window_sql, window_params = _window(account_id, window)
     agent_ai = window_sql + (" AND m.agent_ai = %s" if exclude_agent_ai else "")
     agent_params: list[Any] = [*window_params, *([False] if exclude_agent_ai else [])]
     any_words = _tsquery(query.words, "|")
+    # The candidates, unless the rows' own account and window are the same set (no criteria): then
+    # no join with the window's conversations (233,000 rows at 1M a month) for every lookup.
+    candidates, candidates_params = (
+        (f" AND m.conversation_id IN ({base_sql})", list(base_params)) if filtered or window is None else ("", [])
+    )
 
     def matching(tsquery: str) -> tuple[str, list[Any]]:
         # The candidate conversations' vectors matching ``tsquery``: the GIN lookup every tier starts from.
         return (
             f"SELECT m.conversation_id FROM {_MESSAGES} m WHERE m.vector @@ %s::tsquery AND m.account_id = %s"
-            f"{agent_ai} AND m.conversation_id IN ({base_sql})",
-            [tsquery, account_id, *agent_params, *base_params],
+            f"{agent_ai}{candidates}",
+            [tsquery, account_id, *agent_params, *candidates_params],
         )
 
     any_sql, any_params = matching(any_words)
@@ -227,12 +257,16 @@ def _postgresql_relevance_statement(
 
     def scored(tier: int, members: str, members_params: list[Any]) -> tuple[str, list[Any]]:
         # One tier's conversations with their summed score (rounded: stable across plans, so the
-        # cursor's score compares equal), start and session id.
+        # cursor's score compares equal), start and session id. Each row is scored where it is read
+        # (OFFSET 0 keeps that subquery whole), so only ids and scores are grouped, not the vectors;
+        # the conversation is read through its partition (the row carries its start).
         return (
-            f"SELECT s.cid, {tier} AS tier, s.score, c.started_at, c.session_id FROM (SELECT m.conversation_id AS cid, "
-            f"CAST(round(CAST(sum(ts_rank_cd(m.vector, %s::tsquery)) AS numeric), 6) AS double precision) AS score "
+            f"SELECT s.cid, {tier} AS tier, s.score, c.started_at, c.session_id FROM (SELECT r.cid, r.started_at, "
+            "CAST(round(CAST(sum(r.rank) AS numeric), 6) AS double precision) AS score FROM (SELECT m.conversation_id "
+            "AS cid, m.started_at, ts_rank_cd(m.vector, %s::tsquery) AS rank "
             f"FROM {_MESSAGES} m WHERE m.vector @@ %s::tsquery AND m.account_id = %s{agent_ai} AND {members} "
-            f"GROUP BY m.conversation_id) s JOIN {_CONVERSATIONS} c ON c.id = s.cid",
+            f"OFFSET 0) r GROUP BY r.cid, r.started_at) s JOIN {_CONVERSATIONS} c ON c.id = s.cid "
+            "AND c.started_at = s.started_at",
             [any_words, any_words, account_id, *agent_params, *members_params],
         )
 
@@ -242,10 +276,10 @@ def _postgresql_relevance_statement(
         1: scored(1, "m.conversation_id IN (SELECT cid FROM phrase)", []),
         2: scored(2, "m.conversation_id IN (SELECT cid FROM every_word)", []),
         3: scored(
-            3, f"m.conversation_id IN ({base_sql}) AND m.conversation_id NOT IN (SELECT cid FROM idhits) "
+            3, "m.conversation_id NOT IN (SELECT cid FROM idhits) "
             "AND m.conversation_id NOT IN (SELECT cid FROM phrase) "
-            "AND m.conversation_id NOT IN (SELECT cid FROM every_word)",
-            list(base_params),
+            f"AND m.conversation_id NOT IN (SELECT cid FROM every_word){candidates}",
+            candidates_params,
         ),
     }
     slices: list[str] = []
@@ -287,6 +321,7 @@ def ranked_statement(
     after: Position | None,
     limit: int,
     window: tuple[datetime, datetime] | None = None,
+    filtered: bool = True,
 ) -> tuple[str, list[Any]]:
     """The SQL of one page: rows ``(total, conversation id, tier, score)``, the first always there.
 
@@ -294,9 +329,12 @@ def ranked_statement(
 
     ``candidates`` is a queryset of conversations (the account's window and filters); ``identifier``
     is the folded ``q`` compared with the identifiers. ``window`` (inclusive bounds holding every
-    candidate's start), when the caller knows it, lets PostgreSQL's GIN index apply it too. On
-    PostgreSQL the relevance order is ranked tier by tier (:func:`_postgresql_relevance_statement`);
-    otherwise every match is ranked.
+    candidate's start), when the caller knows it, lets PostgreSQL's GIN index apply it too; with
+    ``filtered`` false (the candidates are exactly the account's conversations in ``window``: no
+    criteria), PostgreSQL takes the search rows' own account and start instead of joining the
+    candidates — the same set, since a row carries its conversation's start and is written and
+    deleted with it. On PostgreSQL the relevance order is ranked tier by tier
+    (:func:`_postgresql_relevance_statement`); otherwise every match is ranked.
     """
     # The database the candidates are read from (a replica for the read endpoints, docs/contract.md#read-replicas).
     connection = connections[candidates.db]
@@ -304,18 +342,23 @@ def ranked_statement(
     if connection.vendor == "postgresql" and sort == SORT_RELEVANCE:
         sql, params = _postgresql_relevance_statement(
             account_id=account_id, base=(base_sql, base_params), query=query, identifier=identifier,
-            exclude_agent_ai=exclude_agent_ai, after=after, limit=limit, window=window, connection=connection,
+            exclude_agent_ai=exclude_agent_ai, after=after, limit=limit, window=window, filtered=filtered,
+            connection=connection,
         )
         return POSTGRESQL_SETTINGS + sql, params
     hits_sql, hits_params, score = (
         _postgresql_hits(query) if connection.vendor == "postgresql" else _sqlite_hits(query)
     )
     every_word = " AND ".join(f"max(f_{index}) = 1" for index in range(len(query.words)))
-    window_sql, window_params = _window(window) if connection.vendor == "postgresql" else ("", [])
+    postgresql = connection.vendor == "postgresql"
+    window_sql, window_params = _window(account_id, window) if postgresql else ("", [])
     agent_ai = window_sql + (" AND m.agent_ai = %s" if exclude_agent_ai else "")
+    # As in the relevance statement: no join with the candidates when the rows' own window is the same set.
+    join_candidates = filtered or window is None or not postgresql
+    hits_candidates = f" AND m.conversation_id IN ({base_sql})" if join_candidates else ""
     keyset_sql, keyset_params, order = _keyset(sort, after, connection)
     sql = (
-        f"WITH hits AS ({hits_sql} AND m.account_id = %s{agent_ai} AND m.conversation_id IN ({base_sql})), "
+        f"WITH hits AS ({hits_sql} AND m.account_id = %s{agent_ai}{hits_candidates}), "
         f"fulltext AS (SELECT cid, CASE WHEN max(f_phrase) = 1 THEN 1 WHEN {every_word} THEN 2 ELSE 3 END AS tier, "
         f"{score} AS score FROM hits GROUP BY cid), "
         f"idhits AS (SELECT DISTINCT conversation_id AS cid FROM {_IDENTIFIERS} "
@@ -330,11 +373,12 @@ def ranked_statement(
         f"ON 1 = 1 ORDER BY {order}"
     )
     params = [
-        *hits_params, account_id, *window_params, *([False] if exclude_agent_ai else []), *base_params,
+        *hits_params, account_id, *window_params, *([False] if exclude_agent_ai else []),
+        *(base_params if join_candidates else ()),
         account_id, identifier, *base_params,
         *keyset_params, limit,
     ]
-    return (POSTGRESQL_SETTINGS + sql if connection.vendor == "postgresql" else sql), params
+    return (POSTGRESQL_SETTINGS + sql if postgresql else sql), params
 
 
 def ranked_page(**statement: Any) -> tuple[list[Ranked], int]:

@@ -86,6 +86,7 @@ def conversation_search(
     cursor: str | None = None,
     exclude_agent_ai: bool = False,
     window: tuple[datetime, datetime] | None = None,
+    filtered: bool = True,
     snippet_masks: Callable[[Sequence[Conversation]], Mapping[int, Callable[[str], str]]] | None = None,
 ) -> SearchPage:
     """A page of the conversations among ``conversations`` that match ``q``, best first.
@@ -97,7 +98,9 @@ def conversation_search(
        conversation's units first passed through its mask from ``snippet_masks`` (privacy masking).
     ``sort`` ``start_desc``/``start_asc`` order the same matches by start instead. ``window``: the
     inclusive bounds of the candidates' starts when the caller has them (the engine's index applies
-    them with the words; the candidates alone still decide what matches).
+    them with the words; the candidates alone still decide what matches). ``filtered`` false says the
+    candidates are exactly the account's conversations in ``window`` (no criteria), which the engine
+    may then take from the search rows themselves (:func:`search.engines.ranked_statement`).
     """
     if sort not in SORTS:
         raise ApiError(f"sort must be one of {', '.join(SORTS)}.", code="invalid", field="sort")
@@ -107,6 +110,7 @@ def conversation_search(
     ranked, total = ranked_page(
         account_id=account_id, candidates=conversations, query=query, identifier=identifier_key(q),
         exclude_agent_ai=exclude_agent_ai, sort=sort, after=after, limit=limit + 1, window=window,
+        filtered=filtered,
     )
     has_more = len(ranked) > limit
     ranked = ranked[:limit]

@@ -151,7 +151,7 @@ def index_size() -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_total_relation_size('search_searchmessage'), pg_total_relation_size('search_searchidentifier'),"
-            " pg_relation_size('search_message_window'), (SELECT count(*) FROM search_searchmessage)"
+            " pg_relation_size('search_message_window_key'), (SELECT count(*) FROM search_searchmessage)"
         )
         table, identifiers, gin, rows = cursor.fetchone()
     return {"messages_table_bytes": table, "identifiers_bytes": identifiers, "gin_bytes": gin, "unit_rows": rows}
