@@ -205,15 +205,21 @@ def _postgresql_relevance_statement(
     them (reading every matching vector for ``ts_rank_cd`` and the phrase) is what made a page slow.
     The order is tier first, so:
 
-    1. ``total``: the matching conversations counted from the GIN index alone (an "any word" query
-       needs no recheck, so no vector is read), plus the identifier matches.
+    1. ``total``: the conversations with a row holding some word (the GIN lookup, then each row's
+       conversation id: an "any word" query needs no recheck, so no vector is read; the distinct
+       ids counted by sorting), plus the identifier matches holding none.
     2. ``phrase``: the conversations with a vector holding the phrase (GIN, then the phrase checked
        on the vectors holding every word).
-    3. ``t0``–``t3``: each tier's slice of the page (keyset inside the tier, ``limit`` rows), scored
-       like the single statement (the summed ``ts_rank_cd`` of the conversation's vectors). A tier
-       is computed only when the tiers above it left the page short (a one-time filter on their
-       row counts), so a page that tier 1 fills never ranks tiers 2 and 3; tier 2 is the
-       conversations found by every word's own GIN lookup.
+    3. ``s1``–``s3``: a tier's conversations with their start and score (the summed ``ts_rank_cd``
+       of the conversation's vectors), each row scored where it is read; ``t0``–``t3``: each tier's
+       slice of the page (keyset inside the tier, ``limit`` rows). A slice takes the ``limit`` best
+       by (score, start) with every row tied with the last (``FETCH FIRST … WITH TIES``), plus,
+       after a cursor inside the tier, those at exactly the cursor's (score, start); only they are
+       joined with their conversations for the session id, the last tie-break, read through the
+       conversation's partition (the row carries its start). A tier is computed only when the tiers
+       above it left the page short (a one-time filter on their row counts), so a page that tier 1
+       fills never ranks tiers 2 and 3; tier 2 is the conversations found by every word's own GIN
+       lookup.
     4. The page is the union of the slices in the relevance order, cut at ``limit``.
     """
     base_sql, base_params = base
@@ -255,58 +261,92 @@ def _postgresql_relevance_statement(
         "WHERE conversation_id NOT IN (SELECT cid FROM idhits) AND conversation_id NOT IN (SELECT cid FROM phrase))"
     )
 
-    def scored(tier: int, members: str, members_params: list[Any]) -> tuple[str, list[Any]]:
-        # One tier's conversations with their summed score (rounded: stable across plans, so the
-        # cursor's score compares equal), start and session id. Each row is scored where it is read
-        # (OFFSET 0 keeps that subquery whole), so only ids and scores are grouped, not the vectors;
-        # the conversation is read through its partition (the row carries its start).
+    def scored(members: str, members_params: list[Any]) -> tuple[str, list[Any]]:
+        # One tier's conversations with their start and summed score (rounded: stable across plans,
+        # so the cursor's score compares equal). Each row is scored where it is read (OFFSET 0 keeps
+        # that subquery whole), so only ids and scores are grouped, not the vectors.
         return (
-            f"SELECT s.cid, {tier} AS tier, s.score, c.started_at, c.session_id FROM (SELECT r.cid, r.started_at, "
-            "CAST(round(CAST(sum(r.rank) AS numeric), 6) AS double precision) AS score FROM (SELECT m.conversation_id "
-            "AS cid, m.started_at, ts_rank_cd(m.vector, %s::tsquery) AS rank "
+            "SELECT r.cid, r.started_at, CAST(round(CAST(sum(r.rank) AS numeric), 6) AS double precision) AS score "
+            "FROM (SELECT m.conversation_id AS cid, m.started_at, ts_rank_cd(m.vector, %s::tsquery) AS rank "
             f"FROM {_MESSAGES} m WHERE m.vector @@ %s::tsquery AND m.account_id = %s{agent_ai} AND {members} "
-            f"OFFSET 0) r GROUP BY r.cid, r.started_at) s JOIN {_CONVERSATIONS} c ON c.id = s.cid "
-            "AND c.started_at = s.started_at",
+            "OFFSET 0) r GROUP BY r.cid, r.started_at",
             [any_words, any_words, account_id, *agent_params, *members_params],
         )
 
     members = {
-        TIER_ID: ("SELECT c.id AS cid, 0 AS tier, CAST(0.0 AS double precision) AS score, c.started_at, c.session_id "
-                  f"FROM idhits JOIN {_CONVERSATIONS} c ON c.id = idhits.cid", []),
-        1: scored(1, "m.conversation_id IN (SELECT cid FROM phrase)", []),
-        2: scored(2, "m.conversation_id IN (SELECT cid FROM every_word)", []),
+        1: scored("m.conversation_id IN (SELECT cid FROM phrase)", []),
+        2: scored("m.conversation_id IN (SELECT cid FROM every_word)", []),
         3: scored(
-            3, "m.conversation_id NOT IN (SELECT cid FROM idhits) "
+            "m.conversation_id NOT IN (SELECT cid FROM idhits) "
             "AND m.conversation_id NOT IN (SELECT cid FROM phrase) "
             f"AND m.conversation_id NOT IN (SELECT cid FROM every_word){candidates}",
             candidates_params,
         ),
     }
+    order = "score DESC, started_at DESC, session_id DESC"
     slices: list[str] = []
-    for tier, (tier_sql, tier_params) in members.items():
+    for tier in (TIER_ID, *members):
         keyset = _tier_keyset(tier, after, connection)
         if keyset is None:
             continue
-        conditions, condition_params = ([keyset[0]], keyset[1]) if keyset[0] else ([], [])
-        if slices:
-            # Computed only when the slices above left the page short (a one-time filter).
-            conditions.append(f"({' + '.join(f'(SELECT count(*) FROM {name})' for name in slices)}) < %s")
-            condition_params = [*condition_params, limit]
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        sql.append(
-            f", t{tier} AS MATERIALIZED (SELECT * FROM ({tier_sql}) tiered{where} "
-            "ORDER BY score DESC, started_at DESC, session_id DESC LIMIT %s)"
+        # Computed only when the slices above left the page short (a one-time filter).
+        short, short_params = (
+            (f"({' + '.join(f'(SELECT count(*) FROM {name})' for name in slices)}) < %s", [limit])
+            if slices else ("", [])
         )
-        params.extend([*tier_params, *condition_params, limit])
+        if tier == TIER_ID:
+            conditions = [text for text in (keyset[0], short) if text]
+            where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+            sql.append(
+                ", t0 AS MATERIALIZED (SELECT * FROM (SELECT c.id AS cid, 0 AS tier, CAST(0.0 AS double precision) "
+                f"AS score, c.started_at, c.session_id FROM idhits JOIN {_CONVERSATIONS} c ON c.id = idhits.cid) "
+                f"tiered{where} ORDER BY {order} LIMIT %s)"
+            )
+            params.extend([*keyset[1], *short_params, limit])
+            slices.append("t0")
+            continue
+        scored_sql, scored_params = members[tier]
+        sql.append(f", s{tier} AS MATERIALIZED ({scored_sql})")
+        params.extend(scored_params)
+        # The page's candidates by (score, start) alone, with every row tied with the last, so that
+        # only they are joined with their conversations for the session id (the last tie-break):
+        # those strictly after the cursor's (score, start), plus those at exactly it (kept or not
+        # by their session id below).
+        gate = f" AND {short}" if short else ""
+        where_short = f" WHERE {short}" if short else ""
+        if after is not None and after.tier == tier:
+            started = connection.ops.adapt_datetimefield_value(after.started_at)
+            leading = (
+                f"(SELECT * FROM s{tier} WHERE (score < %s OR (score = %s AND started_at < %s)){gate} "
+                "ORDER BY score DESC, started_at DESC FETCH FIRST %s ROWS WITH TIES) UNION ALL "
+                f"(SELECT * FROM s{tier} WHERE score = %s AND started_at = %s{gate})"
+            )
+            params.extend([after.score, after.score, started, *short_params, limit, after.score, started,
+                           *short_params])
+        else:
+            leading = (
+                f"SELECT * FROM s{tier}{where_short} ORDER BY score DESC, started_at DESC FETCH FIRST %s ROWS WITH TIES"
+            )
+            params.extend([*short_params, limit])
+        where = f" WHERE {keyset[0]}" if keyset[0] else ""
+        sql.append(
+            f", t{tier} AS MATERIALIZED (SELECT * FROM (SELECT p.cid, {tier} AS tier, p.score, c.started_at, "
+            f"c.session_id FROM ({leading}) p JOIN {_CONVERSATIONS} c ON c.id = p.cid AND c.started_at = p.started_at) "
+            f"joined{where} ORDER BY {order} LIMIT %s)"
+        )
+        params.extend([*keyset[1], limit])
         slices.append(f"t{tier}")
     union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in slices)
     order = "tier ASC, score DESC, started_at DESC, session_id DESC"
+    # The total: the conversations with a row holding some word (one pass over the rows, distinct
+    # ids sorted), plus the identifier matches with none (a probe each; there are few).
     sql.append(
-        f" SELECT total, cid, tier, score FROM (SELECT count(*) AS total FROM (SELECT cid FROM idhits UNION "
-        f"SELECT conversation_id FROM ({any_sql}) a) everything) counted LEFT JOIN "
+        f" SELECT total, cid, tier, score FROM (SELECT (SELECT count(DISTINCT conversation_id) FROM ({any_sql}) a) + "
+        f"(SELECT count(*) FROM idhits WHERE NOT EXISTS (SELECT 1 FROM {_MESSAGES} m WHERE m.conversation_id = "
+        f"idhits.cid AND m.vector @@ %s::tsquery AND m.account_id = %s{agent_ai})) AS total) counted LEFT JOIN "
         f"(SELECT * FROM ({union}) slices ORDER BY {order} LIMIT %s) page ON 1 = 1 ORDER BY {order}"
     )
-    params.extend([*any_params, limit])
+    params.extend([*any_params, any_words, account_id, *agent_params, limit])
     return "".join(sql), params
 
 
