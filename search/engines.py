@@ -205,15 +205,17 @@ def _postgresql_relevance_statement(
     them (reading every matching vector for ``ts_rank_cd`` and the phrase) is what made a page slow.
     The order is tier first, so:
 
-    1. ``total``: the conversations with a row holding some word (the GIN lookup, then each row's
-       conversation id: an "any word" query needs no recheck, so no vector is read; the distinct
-       ids counted by sorting), plus the identifier matches holding none.
-    2. ``phrase``: the conversations with a vector holding the phrase (GIN, then the phrase checked
-       on the vectors holding every word).
+    1. ``anyrows``: the rows holding some word (the GIN lookup, then each row's id and conversation
+       id: an "any word" query needs no recheck, so no vector is read). ``total``: their distinct
+       conversations (counted by sorting), plus the identifier matches holding none.
+    2. ``phrase_rows``: the rows holding the phrase (GIN, then the phrase checked on the vectors
+       holding every word), scored as they are checked; ``phrase``: their conversations.
     3. ``s1``–``s3``: a tier's conversations with their start and score (the summed ``ts_rank_cd``
-       of the conversation's vectors), each row scored where it is read; ``t0``–``t3``: each tier's
-       slice of the page (keyset inside the tier, ``limit`` rows). A slice takes the ``limit`` best
-       by (score, start) with every row tied with the last (``FETCH FIRST … WITH TIES``), plus,
+       of the conversation's vectors holding some word), each row scored where it is read — for
+       tier 1 the phrase's rows, plus the conversations' other ``anyrows`` read by id (an
+       agent-assist log, say: few); ``t0``–``t3``: each tier's slice of the page (keyset inside
+       the tier, ``limit`` rows). A slice takes the ``limit`` best by (score, start) with every row
+       tied with the last (``FETCH FIRST … WITH TIES``), plus,
        after a cursor inside the tier, those at exactly the cursor's (score, start); only they are
        joined with their conversations for the session id, the last tie-break, read through the
        conversation's partition (the row carries its start). A tier is computed only when the tiers
@@ -233,23 +235,27 @@ def _postgresql_relevance_statement(
         (f" AND m.conversation_id IN ({base_sql})", list(base_params)) if filtered or window is None else ("", [])
     )
 
-    def matching(tsquery: str) -> tuple[str, list[Any]]:
+    def matching(tsquery: str, columns: str = "m.conversation_id") -> tuple[str, list[Any]]:
         # The candidate conversations' vectors matching ``tsquery``: the GIN lookup every tier starts from.
         return (
-            f"SELECT m.conversation_id FROM {_MESSAGES} m WHERE m.vector @@ %s::tsquery AND m.account_id = %s"
+            f"SELECT {columns} FROM {_MESSAGES} m WHERE m.vector @@ %s::tsquery AND m.account_id = %s"
             f"{agent_ai}{candidates}",
             [tsquery, account_id, *agent_params, *candidates_params],
         )
 
-    any_sql, any_params = matching(any_words)
-    phrase_sql, phrase_params = matching(_tsquery(query.terms, "<->"))
+    any_sql, any_params = matching(any_words, "m.id, m.conversation_id AS cid")
+    phrase_sql, phrase_params = matching(
+        _tsquery(query.terms, "<->"),
+        "m.id, m.conversation_id AS cid, m.started_at, ts_rank_cd(m.vector, %s::tsquery) AS rank",
+    )
     sql = [
         f"WITH idhits AS MATERIALIZED (SELECT DISTINCT conversation_id AS cid FROM {_IDENTIFIERS} "
         f"WHERE account_id = %s AND value = %s AND conversation_id IN ({base_sql})), "
-        f"phrase AS MATERIALIZED (SELECT DISTINCT conversation_id AS cid FROM ({phrase_sql}) p "
-        f"WHERE conversation_id NOT IN (SELECT cid FROM idhits))"
+        f"anyrows AS MATERIALIZED ({any_sql}), "
+        f"phrase_rows AS MATERIALIZED (SELECT * FROM ({phrase_sql}) p WHERE cid NOT IN (SELECT cid FROM idhits)), "
+        "phrase AS MATERIALIZED (SELECT DISTINCT cid FROM phrase_rows)"
     ]
-    params: list[Any] = [account_id, identifier, *base_params, *phrase_params]
+    params: list[Any] = [account_id, identifier, *base_params, *any_params, any_words, *phrase_params]
     every_word = []
     for word in query.words:
         word_sql, word_params = matching(_tsquery((word,), "|"))
@@ -273,8 +279,18 @@ def _postgresql_relevance_statement(
             [any_words, any_words, account_id, *agent_params, *members_params],
         )
 
+    # Tier 1: the phrase's rows were scored as they were checked; the conversations' other rows
+    # holding some word (an agent-assist log, say: few) are read by id.
+    phrase_scored = (
+        "SELECT r.cid, r.started_at, CAST(round(CAST(sum(r.rank) AS numeric), 6) AS double precision) AS score "
+        "FROM (SELECT cid, started_at, rank FROM phrase_rows UNION ALL SELECT m.conversation_id, m.started_at, "
+        f"ts_rank_cd(m.vector, %s::tsquery) FROM {_MESSAGES} m WHERE m.id IN (SELECT a.id FROM anyrows a WHERE "
+        "a.cid IN (SELECT cid FROM phrase) AND a.id NOT IN (SELECT id FROM phrase_rows))) r "
+        "GROUP BY r.cid, r.started_at",
+        [any_words],
+    )
     members = {
-        1: scored("m.conversation_id IN (SELECT cid FROM phrase)", []),
+        1: phrase_scored,
         2: scored("m.conversation_id IN (SELECT cid FROM every_word)", []),
         3: scored(
             "m.conversation_id NOT IN (SELECT cid FROM idhits) "
@@ -341,12 +357,12 @@ def _postgresql_relevance_statement(
     # The total: the conversations with a row holding some word (one pass over the rows, distinct
     # ids sorted), plus the identifier matches with none (a probe each; there are few).
     sql.append(
-        f" SELECT total, cid, tier, score FROM (SELECT (SELECT count(DISTINCT conversation_id) FROM ({any_sql}) a) + "
+        " SELECT total, cid, tier, score FROM (SELECT (SELECT count(DISTINCT cid) FROM anyrows) + "
         f"(SELECT count(*) FROM idhits WHERE NOT EXISTS (SELECT 1 FROM {_MESSAGES} m WHERE m.conversation_id = "
         f"idhits.cid AND m.vector @@ %s::tsquery AND m.account_id = %s{agent_ai})) AS total) counted LEFT JOIN "
         f"(SELECT * FROM ({union}) slices ORDER BY {order} LIMIT %s) page ON 1 = 1 ORDER BY {order}"
     )
-    params.extend([*any_params, any_words, account_id, *agent_params, limit])
+    params.extend([any_words, account_id, *agent_params, limit])
     return "".join(sql), params
 
 

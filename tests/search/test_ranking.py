@@ -118,3 +118,17 @@ def test_a_phrase_after_thousands_of_words_is_still_exact(tenant: Tenant) -> Non
     row = conversation(tenant, minute=1, messages=transcript(*filler, ("customer", "refund not received")))
     other = conversation(tenant, minute=2, messages=transcript(*filler, ("customer", "received late")))
     assert ranking(tenant, "refund not received") == ([(row.session_id, 1), (other.session_id, 2)], 2)
+
+
+def test_a_phrase_conversations_other_vectors_holding_a_word_add_to_its_score(tenant: Tenant) -> None:
+    # Both hold the phrase in the customer's words; the older one's agent-assist log (a vector of
+    # its own on PostgreSQL) also says "refund": it scores higher and comes first, newer or not.
+    assisted = conversation(tenant, minute=10, session_id="assisted", messages=transcript(
+        ("customer", "My refund was not received."), said("agent", "Offer the refund form", kind="agent_ai"),
+    ))
+    plain = conversation(tenant, minute=20, session_id="plain",
+                         messages=transcript(("customer", "My refund was not received.")))
+    assert ranking(tenant, "refund not received") == ([(assisted.session_id, 1), (plain.session_id, 1)], 2)
+    assert ranking(tenant, "refund not received", exclude_agent_ai=True) == (
+        [(plain.session_id, 1), (assisted.session_id, 1)], 2
+    )
