@@ -132,7 +132,8 @@ def feed_page(*, account: Account, dataset: Dataset, after: Cursor | None, limit
        good even below the horizon: its reader has read only what the prunes up to it left.
     2. Read the watermark, then up to ``limit + 1`` changes after the cursor and at most at the
        watermark, in position order (one index range scan), each with its record's current
-       version (the id of the record's latest change).
+       version (the id of the record's latest change), in the same statement: the page's keys
+       looked up together, not one probe per change.
     3. Read the pruning state again: a prune that committed since step 1 may be what step 2 read,
        so the cursor must also be good under it (else 410). The page's cursors carry step 1's
        generation, which step 2's reads are at least as new as: never a generation whose prune
@@ -149,19 +150,27 @@ def feed_page(*, account: Account, dataset: Dataset, after: Cursor | None, limit
     position = after.position if after is not None else START
     last, complete = feed_watermark()
     watermark = Position(*last)
+    postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        # Each change with its record's current version: the id of the record's latest change (an
-        # index probe per row, in the same scan).
+        # Each change with its record's current version (the id of its latest change), read in the
+        # same statement: the page's keys are looked up at once in every partition's index of keys
+        # (PostgreSQL: one index scan of the array of keys per partition), not once per change.
         cursor.execute(
-            (_POSTGRESQL_SETTINGS if connection.vendor == "postgresql" else "")
-            + f"SELECT p.txid, p.id, p.key, (SELECT max(c.id) FROM {Change._meta.db_table} c "
-            "WHERE c.account_id = p.account_id AND c.dataset = p.dataset AND c.key = p.key) "
+            (_POSTGRESQL_SETTINGS if postgresql else "")
+            + f"WITH page AS {'MATERIALIZED ' if postgresql else ''}(SELECT p.txid, p.id, p.key "
             f"FROM {Change._meta.db_table} p "
             "WHERE p.account_id = %s AND p.dataset = %s AND (p.txid, p.id) > (%s, %s) AND (p.txid, p.id) <= (%s, %s) "
-            "ORDER BY p.txid, p.id LIMIT %s",
-            [account.pk, dataset.name, position.txid, position.seq, watermark.txid, watermark.seq, limit + 1],
+            "ORDER BY p.txid, p.id LIMIT %s) "
+            "SELECT page.txid, page.id, page.key, v.version FROM page JOIN "
+            f"(SELECT c.key, max(c.id) AS version FROM {Change._meta.db_table} c "
+            "WHERE c.account_id = %s AND c.dataset = %s AND "
+            + ("c.key = ANY(ARRAY(SELECT key FROM page))" if postgresql else "c.key IN (SELECT key FROM page)")
+            + " GROUP BY c.key) v ON v.key = page.key",
+            [account.pk, dataset.name, position.txid, position.seq, watermark.txid, watermark.seq, limit + 1,
+             account.pk, dataset.name],
         )
-        rows = past_settings(cursor).fetchall()
+        # In position order here: an ORDER BY would sort what the page's scan already ordered.
+        rows = sorted(past_settings(cursor).fetchall())
     now = _horizon()
     if now != horizon:
         _expire_if(now, after)

@@ -107,6 +107,20 @@ def test_a_record_changed_twice_before_a_read_is_served_once_at_its_last_change(
     assert items[0]["version"] == Change.objects.filter(dataset="interactions", key=record["sessionId"]).latest("id").pk
 
 
+def test_a_page_that_ends_before_a_records_later_change_serves_it_with_that_later_version(tenant: Tenant) -> None:
+    records = sessions(tenant, 2)
+    ingest(tenant, records)
+    ingest(tenant, [{**records[0], "finalStatus": "Abandoned"}])
+    first, latest = Change.objects.filter(dataset="interactions", key=records[0]["sessionId"]).order_by("id")
+
+    page = feed(tenant, limit=1).json()
+
+    assert [(item["cursor"][16:32], item["key"], item["version"]) for item in page["items"]] == [
+        (f"{first.pk:016x}", records[0]["sessionId"], latest.pk)
+    ]
+    assert page["items"][0]["record"]["finalStatus"] == "Abandoned"
+
+
 def test_a_rolled_back_batch_leaves_no_change(tenant: Tenant) -> None:
     record = sessions(tenant, 1)[0]
     with pytest.raises(RuntimeError), transaction.atomic():
