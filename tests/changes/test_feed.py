@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.changes.conftest import (
     sessions,
 )
 from tests.conftest import Tenant, make_tenant
+from tests.conversations.factories import utc
 
 DETAILS = "/agentassist/api/public/analytics/account/{}/v2/interactionDetails"
 ALL_SECTIONS = {"skills": [], "userleveltags": [], "sessionleveltags": [], "customerinfo": []}
@@ -119,6 +121,35 @@ def test_a_page_that_ends_before_a_records_later_change_serves_it_with_that_late
         (f"{first.pk:016x}", records[0]["sessionId"], latest.pk)
     ]
     assert page["items"][0]["record"]["finalStatus"] == "Abandoned"
+
+
+def test_a_record_whose_start_moved_to_another_month_is_served_as_it_is_now(tenant: Tenant) -> None:
+    # From 2025 to this month: on PostgreSQL from the partition of every month before the
+    # conversion to this month's, so the record is read where its row is now.
+    record = sessions(tenant, 1)[0]
+    ingest(tenant, [record])
+    partition_before = _partition_of(record["sessionId"])
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    moved = {**record, "sessionStartTime": utc(start), "sessionEndTime": utc(start + timedelta(seconds=30))}
+    ingest(tenant, [moved])
+
+    items, _cursor = drain(tenant)
+
+    assert [(item["op"], item["key"], item["record"]["sessionStartTime"]) for item in items] == [
+        ("upsert", record["sessionId"], start.strftime("%Y-%m-%dT%H:%M:%S"))
+    ]
+    if connection.vendor == "postgresql":
+        assert _partition_of(record["sessionId"]) != partition_before
+
+
+def _partition_of(session_id: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {'tableoid::regclass::text' if connection.vendor == 'postgresql' else 'NULL'} "
+            f"FROM {Interaction._meta.db_table} WHERE session_id = %s",
+            [session_id],
+        )
+        return cursor.fetchone()[0]
 
 
 def test_a_rolled_back_batch_leaves_no_change(tenant: Tenant) -> None:
