@@ -22,7 +22,7 @@ from analytics_api.kernel.partitions import keyed
 from analytics_api.models import Account, Bot, Scope
 from content.models import Conversation
 from content.selectors import conversation_details
-from conversations.documents import SECTIONS, SERVED_DOCUMENTS, document_render, served_page
+from conversations.documents import SECTIONS, SERVED_DOCUMENTS, document_render, served_record
 from conversations.models import Interaction
 from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, StreamSettings
 from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
@@ -74,18 +74,12 @@ def interaction_records(account: Account, keys: list[str]) -> dict[str, str]:
             [SERVED_DOCUMENTS.version, json_text(keys), account.pk],
         )
         rows = cursor.fetchall()
-    if not rows:
-        return {}
     unrendered = SERVED_DOCUMENTS.unrendered((pk, text) for pk, _key, text in rows)
-    texts = [
-        text if text is not None
+    return {
+        key: served_record(text) if text is not None
         else json_text(document_render(unrendered[pk].document, offset=0, sections=_ALL_SECTIONS))
-        for pk, _key, text in rows
-    ]
-    # The pre-rendered texts' markers go in one pass over the page: NUL separates the records (JSON
-    # text never holds a raw one), and a rendered text has no markers to lose.
-    served = served_page(["\x00".join(texts)], offset=0, sections=_ALL_SECTIONS)[1:-1].split("\x00")
-    return {key: text for (_pk, key, _text), text in zip(rows, served, strict=True)}
+        for pk, key, text in rows
+    }
 
 
 def _interaction_join() -> str:

@@ -180,20 +180,28 @@ def feed_page(*, account: Account, dataset: Dataset, after: Cursor | None, limit
     keys = list(last)
     records = dataset.records(account, keys) if keys else {}
     generation = _generation_text(horizon.generation)
-    # The items as JSON text, records embedded as served: a page of 10,000 is one join, not 10,000 objects.
-    items = []
+    # The page as JSON text, records embedded as served: one join of its pieces, each record's text
+    # copied once (a page of 10,000 is 18 MB), not 10,000 objects.
+    pieces = ["["]
+    count = 0
     for txid, seq, key, version in rows:
         if last[key] != (txid, seq):
             continue
-        head = f'{{"cursor":"{txid:016x}{seq:016x}{generation}","op":"%s","key":{json_text(key)},"version":{version}'
         record = records.get(key)
-        items.append(head % "delete" + "}" if record is None else head % "upsert" + ',"record":' + record + "}")
+        head = f'{"," if count else ""}{{"cursor":"{txid:016x}{seq:016x}{generation}","op":'
+        tail = f'"key":{json_text(key)},"version":{version}'
+        if record is None:
+            pieces.append(f'{head}"delete",{tail}}}')
+        else:
+            pieces.extend((f'{head}"upsert",{tail},"record":', record, "}"))
+        count += 1
+    pieces.append("]")
     next_position = Position(rows[-1][0], rows[-1][1]) if rows else position
     if end:
         next_position = max(next_position, watermark)
     return FeedPage(
-        items=orjson.Fragment("[" + ",".join(items) + "]"),
-        count=len(items),
+        items=orjson.Fragment("".join(pieces)),
+        count=count,
         next_cursor=Cursor(next_position, horizon.generation),
         end_of_stream=end,
         complete_up_to=complete,

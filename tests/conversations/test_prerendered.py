@@ -17,6 +17,7 @@ from conversations.documents import (
     document_prerender,
     document_render,
     served_page,
+    served_record,
 )
 from conversations.models import Interaction
 from tests.conftest import Tenant
@@ -60,6 +61,17 @@ def test_ingestion_stores_the_pre_rendered_text(tenant: Tenant) -> None:
     assert "\x01" in row.served
     served = orjson.loads(served_page([row.served], offset=0, sections={name: [] for name in SECTIONS}))
     assert served == [document_render(row.document, offset=0, sections={name: [] for name in SECTIONS})]
+
+
+def test_one_served_record_is_the_text_served_at_offset_0_with_every_section(tenant: Tenant) -> None:
+    ingest(tenant, [ConversationRecordFactory(botId=tenant.bot.bot_id, customerinfo={"tier": "gold"})])
+    row = Interaction.objects.get(account=tenant.account)
+    every = {name: [] for name in SECTIONS}
+
+    served = served_record(row.served)
+
+    assert served == served_page([row.served], offset=0, sections=every)[1:-1]
+    assert orjson.loads(served) == document_render(row.document, offset=0, sections=every)
 
 
 def test_strings_that_look_like_markers_are_served_from_the_document(tenant: Tenant, window: dict[str, Any]) -> None:
