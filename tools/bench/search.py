@@ -117,20 +117,22 @@ def measure(*, url: str, account_id: int, now: datetime, runs: int) -> list[dict
 
     window = (now - timedelta(days=7), now)
     candidates = Conversation.objects.filter(account_id=account_id, started_at__gte=window[0],
-                                             started_at__lt=window[1])
+                                             started_at__lte=window[1])
     figures = []
     with psycopg.connect(url, autocommit=True) as floor_db:
         for name, q in QUERIES.items():
-            page = conversation_search(account_id=account_id, conversations=candidates, q=q, limit=25, window=window)
+            page = conversation_search(account_id=account_id, conversations=candidates, q=q, limit=25, window=window,
+                                       filtered=False)
             selector = []
             for _ in range(runs):
                 began = time.perf_counter()
-                conversation_search(account_id=account_id, conversations=candidates, q=q, limit=25, window=window)
+                conversation_search(account_id=account_id, conversations=candidates, q=q, limit=25, window=window,
+                                       filtered=False)
                 selector.append((time.perf_counter() - began) * 1000)
             sql, params = ranked_statement(
                 account_id=account_id, candidates=candidates, query=search_query_parse(q),
                 identifier=identifier_key(q), exclude_agent_ai=False, sort=SORT_RELEVANCE, after=None, limit=26,
-                window=window,
+                window=window, filtered=False,
             )
             with connection.cursor() as cursor:
                 literal = cursor.mogrify(sql, params)

@@ -25,7 +25,7 @@ from analytics_api.models import Account, ApiClient, Scope
 from analytics_api.tenancy.services import api_client_create, jwt_mint
 from changes.datasets import DATASETS
 from changes.feed import feed_page
-from content.criteria import conversations_matching
+from content.criteria import conversations_matching, criteria_narrow
 from content.queries import ConversationQuerySerializer
 from content.selectors import (
     ConversationQuery,
@@ -344,7 +344,7 @@ class Suite:
             sql, params = ranked_statement(
                 account_id=self.account.pk, candidates=candidates, query=search_query_parse(q),
                 identifier=identifier_key(q), exclude_agent_ai=False, sort=SORT_RELEVANCE, after=None,
-                limit=CONVERSATION_PAGE + 1, window=(query.start, query.end),
+                limit=CONVERSATION_PAGE + 1, window=(query.start, query.end), filtered=criteria_narrow(query.criteria),
             )
             with connection.cursor() as cursor:
                 literal = cursor.mogrify(sql, params)
