@@ -122,6 +122,24 @@ class AlterFieldOnPostgreSQL(migrations.AlterField):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
+class RunSQLOnPostgreSQL(migrations.RunPython):
+    """SQL statements run in order on PostgreSQL only, with the statements that undo them (for
+    indexes SQLite has no form of, or does not need: GIN, covering, expression indexes)."""
+
+    def __init__(self, statements: list[str], reverse_statements: list[str]) -> None:
+        super().__init__(self._runner(statements), self._runner(reverse_statements))
+
+    @staticmethod
+    def _runner(statements: list[str]) -> Any:
+        def run(apps: Any, schema_editor: Any) -> None:
+            if schema_editor.connection.vendor != "postgresql":
+                return
+            for statement in statements:
+                schema_editor.execute(statement)
+
+        return run
+
+
 class PartitionByMonth(migrations.RunPython):
     """Migration operation converting ``spec``'s existing table in place (PostgreSQL only).
 

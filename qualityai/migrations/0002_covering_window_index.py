@@ -7,24 +7,17 @@ Django would warn about one); on PostgreSQL it is rebuilt under the same name wi
 
 from django.db import migrations
 
+from analytics_api.kernel.partitions import RunSQLOnPostgreSQL
+
 _COVERING = (
     "CREATE INDEX qa_contact_stream_start ON qualityai_qacontact "
     "(stream_id, started_at, conversation_id) INCLUDE (duration_ms, direction)"
 )
+_DROP = "DROP INDEX IF EXISTS qa_contact_stream_start"
 _PLAIN = "CREATE INDEX qa_contact_stream_start ON qualityai_qacontact (stream_id, started_at, conversation_id)"
-
-
-def _rebuild(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        schema_editor.execute("DROP INDEX IF EXISTS qa_contact_stream_start")
-        schema_editor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):
     dependencies = [("qualityai", "0001_initial")]
 
-    operations = [migrations.RunPython(_rebuild(_COVERING), _rebuild(_PLAIN))]
+    operations = [RunSQLOnPostgreSQL([_DROP, _COVERING], [_DROP, _PLAIN])]

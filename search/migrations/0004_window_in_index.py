@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import migrations, models
 
-from analytics_api.kernel.partitions import AlterFieldOnPostgreSQL
+from analytics_api.kernel.partitions import AlterFieldOnPostgreSQL, RunSQLOnPostgreSQL
 
 FILL = (
     "UPDATE search_searchmessage SET started_at = (SELECT c.started_at FROM content_conversation c "
@@ -42,16 +42,6 @@ def fill(apps: Any, schema_editor: Any) -> None:
     schema_editor.execute(ORPHANS)
 
 
-def index(statements: list[str]) -> Any:
-    def run(apps: Any, schema_editor: Any) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("search", "0003_no_fk_constraint_to_partitioned")]
 
@@ -67,5 +57,5 @@ class Migration(migrations.Migration):
             name="started_at",
             field=models.DateTimeField(help_text="The conversation's start"),
         ),
-        migrations.RunPython(index(POSTGRESQL), index(POSTGRESQL_BACK)),
+        RunSQLOnPostgreSQL(POSTGRESQL, POSTGRESQL_BACK),
     ]

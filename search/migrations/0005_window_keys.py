@@ -12,9 +12,9 @@ still checked on the rows. Nothing changes on SQLite (FTS5 does not read the win
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import migrations
+
+from analytics_api.kernel.partitions import RunSQLOnPostgreSQL
 
 KEY = "(account_id * 100000 + (date(timezone('UTC', started_at)) - DATE '2000-01-01'))"
 POSTGRESQL = [
@@ -27,17 +27,7 @@ POSTGRESQL_BACK = [
 ]
 
 
-def index(statements: list[str]) -> Any:
-    def run(apps: Any, schema_editor: Any) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("search", "0004_window_in_index")]
 
-    operations = [migrations.RunPython(index(POSTGRESQL), index(POSTGRESQL_BACK))]
+    operations = [RunSQLOnPostgreSQL(POSTGRESQL, POSTGRESQL_BACK)]
