@@ -94,7 +94,7 @@ def _interaction_join() -> str:
         return f"JOIN {Interaction._meta.db_table} i ON i.account_id = %s AND i.session_id = k.key"
     return (
         f"JOIN {spec.key_table} x ON x.{spec.scope} = %s AND x.{spec.key} = k.key "
-        f"JOIN {Interaction._meta.db_table} i ON i.id = x.row_id AND i.session_start = x.start"
+        f"JOIN {Interaction._meta.db_table} i ON i.id = x.row_id AND i.{spec.column} = x.start"
     )
 
 

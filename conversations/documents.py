@@ -264,7 +264,7 @@ def served_page(texts: list[str], *, offset: int, sections: Mapping[str, list[st
         page = _marked_sections(left_out).sub("", page)
     if len(left_out) < len(SECTIONS):
         # Every marker left wraps a selected section (a raw control character in JSON text is ours).
-        page = page.replace(_OPEN, "").replace(_CLOSE, "")
+        page = _unwrapped(page)
     if offset == 0:
         return page.replace(_TIME_MARK, "")
     return _shift_times(page, offset)
@@ -274,7 +274,12 @@ def served_record(text: str) -> str:
     """One pre-rendered text as served at offset 0 with every section (the change feed's form): its
     markers removed. Text by text rather than over a joined page: each pass then runs over a text
     still in the processor's cache (a page of 10,000 records, 18 MB: 26 ms instead of 55 ms)."""
-    return text.replace(_OPEN, "").replace(_CLOSE, "").replace(_TIME_MARK, "")
+    return _unwrapped(text).replace(_TIME_MARK, "")
+
+
+def _unwrapped(text: str) -> str:
+    """``text`` without the markers around its sections (each section then served as it stands)."""
+    return text.replace(_OPEN, "").replace(_CLOSE, "")
 
 
 def _shift_times(page: str, offset: int) -> str:

@@ -60,8 +60,11 @@ POSTGRESQL_SETTINGS = settings_sql(jit="off", enable_seqscan="off", work_mem="'6
 # one entry per conversation of the window: 170-250 ms of a 7-day page at 1M conversations a
 # month). Only a narrowing device: the account and the exact bounds are checked on the rows too,
 # so a key shared across accounts (a start before 2000 or after 2273) finds nothing extra.
-WINDOW_KEY_SQL = "(m.account_id * 100000 + (date(timezone('UTC', m.started_at)) - DATE '2000-01-01'))"
 _KEY_EPOCH = date(2000, 1, 1)
+_KEY_DAYS = 100000  # days of keys per account
+WINDOW_KEY_SQL = (
+    f"(m.account_id * {_KEY_DAYS} + (date(timezone('UTC', m.started_at)) - DATE '{_KEY_EPOCH.isoformat()}'))"
+)
 # Windows longer than this are not turned into day keys (one index scan per day): the bounds alone
 # apply. The Conversations query allows 92 days.
 WINDOW_KEY_DAYS = 100
@@ -116,7 +119,7 @@ def window_keys(account_id: int, window: tuple[datetime, datetime]) -> list[int]
     """The :data:`WINDOW_KEY_SQL` values of ``account_id``'s rows started in ``window`` (UTC days)."""
     first, last = (moment.astimezone(UTC).date() for moment in window)
     days = (last - first).days + 1
-    base = account_id * 100000 + (first - _KEY_EPOCH).days
+    base = account_id * _KEY_DAYS + (first - _KEY_EPOCH).days
     return [base + day for day in range(days)] if 0 < days <= WINDOW_KEY_DAYS else []
 
 
@@ -131,6 +134,18 @@ def _window(account_id: int, window: tuple[datetime, datetime] | None) -> tuple[
     keys = window_keys(account_id, window)
     sql = f" AND {WINDOW_KEY_SQL} = ANY(%s::bigint[])" if keys else ""
     return sql + " AND m.started_at >= %s AND m.started_at <= %s", [*([keys] if keys else []), *window]
+
+
+def _candidates(
+    base: tuple[str, tuple[Any, ...]], *, filtered: bool, window: tuple[datetime, datetime] | None, postgresql: bool
+) -> tuple[str, list[Any]]:
+    """The condition keeping the search rows ``m`` of the candidate conversations (``base``), or none
+    on PostgreSQL when the rows' own account and window (:func:`_window`) are the same set: no
+    criteria (``filtered`` false) and a window. Saves joining every lookup with the window's
+    conversations (233,000 at 1M a month)."""
+    if postgresql and not filtered and window is not None:
+        return "", []
+    return f" AND m.conversation_id IN ({base[0]})", list(base[1])
 
 
 def _postgresql_hits(query: SearchQuery) -> tuple[str, list[Any], str]:
@@ -229,11 +244,7 @@ def _postgresql_relevance_statement(
     agent_ai = window_sql + (" AND m.agent_ai = %s" if exclude_agent_ai else "")
     agent_params: list[Any] = [*window_params, *([False] if exclude_agent_ai else [])]
     any_words = _tsquery(query.words, "|")
-    # The candidates, unless the rows' own account and window are the same set (no criteria): then
-    # no join with the window's conversations (233,000 rows at 1M a month) for every lookup.
-    candidates, candidates_params = (
-        (f" AND m.conversation_id IN ({base_sql})", list(base_params)) if filtered or window is None else ("", [])
-    )
+    candidates, candidates_params = _candidates(base, filtered=filtered, window=window, postgresql=True)
 
     def matching(tsquery: str, columns: str = "m.conversation_id") -> tuple[str, list[Any]]:
         # The candidate conversations' vectors matching ``tsquery``: the GIN lookup every tier starts from.
@@ -267,12 +278,15 @@ def _postgresql_relevance_statement(
         "WHERE conversation_id NOT IN (SELECT cid FROM idhits) AND conversation_id NOT IN (SELECT cid FROM phrase))"
     )
 
+    # A conversation's score: its rows' ranks summed, rounded (stable across plans, so the cursor's
+    # score compares equal).
+    score = "CAST(round(CAST(sum(r.rank) AS numeric), 6) AS double precision) AS score"
+
     def scored(members: str, members_params: list[Any]) -> tuple[str, list[Any]]:
-        # One tier's conversations with their start and summed score (rounded: stable across plans,
-        # so the cursor's score compares equal). Each row is scored where it is read (OFFSET 0 keeps
-        # that subquery whole), so only ids and scores are grouped, not the vectors.
+        # One tier's conversations with their start and score. Each row is scored where it is read
+        # (OFFSET 0 keeps that subquery whole), so only ids and scores are grouped, not the vectors.
         return (
-            "SELECT r.cid, r.started_at, CAST(round(CAST(sum(r.rank) AS numeric), 6) AS double precision) AS score "
+            f"SELECT r.cid, r.started_at, {score} "
             "FROM (SELECT m.conversation_id AS cid, m.started_at, ts_rank_cd(m.vector, %s::tsquery) AS rank "
             f"FROM {_MESSAGES} m WHERE m.vector @@ %s::tsquery AND m.account_id = %s{agent_ai} AND {members} "
             "OFFSET 0) r GROUP BY r.cid, r.started_at",
@@ -282,7 +296,7 @@ def _postgresql_relevance_statement(
     # Tier 1: the phrase's rows were scored as they were checked; the conversations' other rows
     # holding some word (an agent-assist log, say: few) are read by id.
     phrase_scored = (
-        "SELECT r.cid, r.started_at, CAST(round(CAST(sum(r.rank) AS numeric), 6) AS double precision) AS score "
+        f"SELECT r.cid, r.started_at, {score} "
         "FROM (SELECT cid, started_at, rank FROM phrase_rows UNION ALL SELECT m.conversation_id, m.started_at, "
         f"ts_rank_cd(m.vector, %s::tsquery) FROM {_MESSAGES} m WHERE m.id IN (SELECT a.id FROM anyrows a WHERE "
         "a.cid IN (SELECT cid FROM phrase) AND a.id NOT IN (SELECT id FROM phrase_rows))) r "
@@ -299,7 +313,7 @@ def _postgresql_relevance_statement(
             candidates_params,
         ),
     }
-    order = "score DESC, started_at DESC, session_id DESC"
+    in_tier = "score DESC, started_at DESC, session_id DESC"
     slices: list[str] = []
     for tier in (TIER_ID, *members):
         keyset = _tier_keyset(tier, after, connection)
@@ -316,7 +330,7 @@ def _postgresql_relevance_statement(
             sql.append(
                 ", t0 AS MATERIALIZED (SELECT * FROM (SELECT c.id AS cid, 0 AS tier, CAST(0.0 AS double precision) "
                 f"AS score, c.started_at, c.session_id FROM idhits JOIN {_CONVERSATIONS} c ON c.id = idhits.cid) "
-                f"tiered{where} ORDER BY {order} LIMIT %s)"
+                f"tiered{where} ORDER BY {in_tier} LIMIT %s)"
             )
             params.extend([*keyset[1], *short_params, limit])
             slices.append("t0")
@@ -348,7 +362,7 @@ def _postgresql_relevance_statement(
         sql.append(
             f", t{tier} AS MATERIALIZED (SELECT * FROM (SELECT p.cid, {tier} AS tier, p.score, c.started_at, "
             f"c.session_id FROM ({leading}) p JOIN {_CONVERSATIONS} c ON c.id = p.cid AND c.started_at = p.started_at) "
-            f"joined{where} ORDER BY {order} LIMIT %s)"
+            f"joined{where} ORDER BY {in_tier} LIMIT %s)"
         )
         params.extend([*keyset[1], limit])
         slices.append(f"t{tier}")
@@ -409,9 +423,9 @@ def ranked_statement(
     postgresql = connection.vendor == "postgresql"
     window_sql, window_params = _window(account_id, window) if postgresql else ("", [])
     agent_ai = window_sql + (" AND m.agent_ai = %s" if exclude_agent_ai else "")
-    # As in the relevance statement: no join with the candidates when the rows' own window is the same set.
-    join_candidates = filtered or window is None or not postgresql
-    hits_candidates = f" AND m.conversation_id IN ({base_sql})" if join_candidates else ""
+    hits_candidates, hits_candidates_params = _candidates(
+        (base_sql, base_params), filtered=filtered, window=window, postgresql=postgresql
+    )
     keyset_sql, keyset_params, order = _keyset(sort, after, connection)
     sql = (
         f"WITH hits AS ({hits_sql} AND m.account_id = %s{agent_ai}{hits_candidates}), "
@@ -430,7 +444,7 @@ def ranked_statement(
     )
     params = [
         *hits_params, account_id, *window_params, *([False] if exclude_agent_ai else []),
-        *(base_params if join_candidates else ()),
+        *hits_candidates_params,
         account_id, identifier, *base_params,
         *keyset_params, limit,
     ]
