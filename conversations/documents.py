@@ -258,7 +258,16 @@ def served_page(texts: list[str], *, offset: int, sections: Mapping[str, list[st
 
     Only for sections selected without a name filter; ``page_needs_documents`` says when not.
     """
-    page = "[" + ",".join(texts) + "]"
+    return _served("[" + ",".join(texts) + "]", offset=offset, sections=sections)
+
+
+def served_lines(texts: list[str], *, offset: int, sections: Mapping[str, list[str]]) -> str:
+    """The records of pre-rendered texts as :func:`served_page` serves them, one per line (each
+    ending in a newline: JSON text holds no raw newline), in one pass over the joined texts."""
+    return _served("\n".join(texts) + "\n", offset=offset, sections=sections)
+
+
+def _served(page: str, *, offset: int, sections: Mapping[str, list[str]]) -> str:
     left_out = tuple(name for name in SECTIONS if name not in sections)
     if left_out:
         page = _marked_sections(left_out).sub("", page)

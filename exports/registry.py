@@ -1,15 +1,16 @@
 """What an export dataset is: the one interface the export runner uses (docs/contract.md#export-datasets).
 
 A dataset says which read scope it needs, how its ``filters`` are validated, how its records are
-read in a total order after a given order key (so a file boundary is a resume point), and which
-columns its CSV and Parquet files have. The datasets themselves are listed in
+read in a total order after a given order key (so a file boundary is a resume point), in blocks of
+NDJSON lines (an NDJSON file is the blocks' texts one after the other, with no pass per record), and
+which columns its CSV and Parquet files have. The datasets themselves are listed in
 :mod:`exports.datasets`; ``conversations``, ``transcripts`` and ``events`` join that list once the
 conversation content app provides their records (until then they are refused by name).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,41 @@ SCHEMA_VERSION = 1
 
 # (order key, the record's JSON text exactly as the dataset's endpoint serves it)
 Record = tuple[list[Any], str]
+
+
+@dataclass(frozen=True)
+class Block:
+    """``count`` consecutive records in order: their texts as NDJSON lines (each line ends in a
+    newline; JSON text holds no raw newline, so a line is one record), and ``key(i)``, the order key
+    of the i-th (made only where asked: a file's last record, a CSV or Parquet row)."""
+
+    count: int
+    text: str
+    key: Callable[[int], list[Any]]
+
+    def records(self) -> Iterator[Record]:
+        return zip(map(self.key, range(self.count)), self.text[:-1].split("\n"), strict=True)
+
+    def head(self, count: int) -> Block:
+        """The block's first ``count`` records."""
+        end = -1
+        for _ in range(count):
+            end = self.text.index("\n", end + 1)
+        return Block(count, self.text[: end + 1], self.key)
+
+
+def blocks_of(records: Iterable[Record], chunk: int) -> Iterator[Block]:
+    """Records grouped into blocks of ``chunk`` (the last one shorter), for datasets read record by record."""
+    keys: list[list[Any]] = []
+    lines: list[str] = []
+    for key, text in records:
+        keys.append(key)
+        lines.append(text)
+        if len(keys) == chunk:
+            yield Block(len(keys), "\n".join(lines) + "\n", keys.__getitem__)
+            keys, lines = [], []
+    if keys:
+        yield Block(len(keys), "\n".join(lines) + "\n", keys.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -60,8 +96,9 @@ class Dataset:
     description: str
     filters_check: Callable[[Any, Account], dict[str, Any]]
     """Validated, normalised filters (JSON-able), or ``Invalid`` / ``ApiError`` naming each field."""
-    records: Callable[[ExportWindow, int], Iterator[Record]]
-    """Records in order, after ``window.after``; reads in chunks of the given size (never the window at once)."""
+    blocks: Callable[[ExportWindow, int], Iterator[Block]]
+    """Records in order, after ``window.after``, in blocks of at most the given size; reads a block at
+    a time (never the window at once)."""
     columns: tuple[Column, ...]
     kept: Kept | None = None
     """Records served only up to an age: a window starting earlier is refused (400 naming ``startDate``),

@@ -59,6 +59,12 @@ class RecordingStorage(ABC):
         """A short-lived direct download address, when the storage offers one."""
         return None
 
+    def local_path(self, key: str) -> Path | None:
+        """Where ``key`` lives on this machine's filesystem, its folders made, for a writer that
+        creates it in place (owner-only, flushed to disk before it is promoted); None when the storage
+        is not local: write a file elsewhere and :meth:`save` it."""
+        return None
+
     @abstractmethod
     def check(self) -> None:
         """Raise :class:`StorageError` when the storage cannot take objects now (the readiness check)."""
@@ -79,6 +85,14 @@ class FileSystemStorage(RecordingStorage):
         existing = next(path for path in (self.root, *self.root.parents) if path.exists())
         if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
             raise StorageError(f"{existing} is not a writable directory")
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        try:
+            make_private_dirs(path.parent)
+        except OSError as error:
+            raise StorageError(f"cannot write {key}: {error}") from error
+        return path
 
     def save(self, key: str, reader: Readable) -> None:
         path = self._path(key)

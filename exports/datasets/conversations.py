@@ -24,7 +24,7 @@ from content import transcripts as content_transcripts
 from content.criteria import conversations_matching, criteria_check
 from content.models import Conversation, EventLog, Transcript
 from content.selectors import conversation_rows, interaction_documents, started_within
-from exports.registry import Column, Dataset, ExportWindow, Kept, Record, field
+from exports.registry import Column, Dataset, ExportWindow, Kept, Record, blocks_of, field
 from supervision.masking import Masker, account_obscures
 
 
@@ -114,7 +114,7 @@ CONVERSATIONS = Dataset(
     read_scope=Scope.CONVERSATIONS_READ.value,
     description="Conversations as POST /api/v1/conversations/query serves its rows",
     filters_check=conversation_filters_check,
-    records=conversation_records,
+    blocks=lambda window, chunk: blocks_of(conversation_records(window, chunk), chunk),
     columns=(
         field("sessionId", "The session id"),
         field("channel", "rtm, voice or email"),
@@ -140,7 +140,7 @@ TRANSCRIPTS = Dataset(
     read_scope=Scope.CONVERSATIONS_READ.value,
     description="One row per message the transcript endpoint shows (hold suppressed, masked when obscured)",
     filters_check=conversation_filters_check,
-    records=transcript_records,
+    blocks=lambda window, chunk: blocks_of(transcript_records(window, chunk), chunk),
     columns=(
         field("sessionId", "The session id"),
         field("position", "The message's position in the shown transcript, from 0"),
@@ -154,7 +154,7 @@ EVENTS = Dataset(
     read_scope=Scope.CONVERSATIONS_READ.value,
     description="One row per event of the conversation as the events endpoint serves it",
     filters_check=conversation_filters_check,
-    records=event_records,
+    blocks=lambda window, chunk: blocks_of(event_records(window, chunk), chunk),
     columns=(
         field("sessionId", "The session id"),
         field("position", "The event's position in the conversation's events, from 0"),

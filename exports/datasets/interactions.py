@@ -3,7 +3,7 @@ calldetails serve them (docs/contract.md#export-datasets), read with a server-si
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -15,11 +15,11 @@ from analytics_api.kernel.fields import json_text
 from analytics_api.kernel.read_ahead import rows_in_chunks
 from analytics_api.kernel.validation import Invalid
 from analytics_api.models import Account, Scope
-from conversations.documents import SERVED_DOCUMENTS, document_render, page_needs_documents, served_page
+from conversations.documents import SERVED_DOCUMENTS, document_render, page_needs_documents, served_lines
 from conversations.models import Channel
 from conversations.selectors import InteractionQuery, interaction_rows
 from conversations.serializers import InteractionFilterSerializer
-from exports.registry import Column, Dataset, ExportWindow, Record, field
+from exports.registry import Block, Column, Dataset, ExportWindow, blocks_of, field
 from supervision.masking import Masker, account_obscures
 
 
@@ -49,11 +49,12 @@ def interaction_filters_check(data: Any, account: Account) -> dict[str, Any]:
     }
 
 
-def _records(window: ExportWindow, chunk: int, *, channel: str | None) -> Iterator[Record]:
+def _blocks(window: ExportWindow, chunk: int, *, channel: str | None) -> Iterator[Block]:
     """1. The rows of :func:`conversations.selectors.interaction_rows` (the endpoint's filter and
     order), after the resume key. 2. Read them through a server-side cursor in chunks. 3. Render
-    each chunk exactly as a page is rendered (pre-rendered texts, or the documents when sections are
-    filtered by name), one record per line."""
+    each chunk exactly as a page is rendered: the pre-rendered texts joined into one text and passed
+    over once (sections and local times), or the documents when sections are filtered by name or
+    contacts masked."""
     filters = window.filters
     offset, sections = filters["timeZoneOffset"], filters["selectedFields"]
     query = InteractionQuery(
@@ -69,13 +70,12 @@ def _records(window: ExportWindow, chunk: int, *, channel: str | None) -> Iterat
     # Customer contacts are masked per document when the account obscures them (supervision.masking).
     obscure = account_obscures(account=window.account)
     if obscure or page_needs_documents(sections):
-        for started, session_id, document in rows.values_list("session_start", "session_id", "document").iterator(
-            chunk_size=chunk
-        ):
-            if obscure:
-                document = Masker.of(document=document).value(document)
-            text = json_text(document_render(document, offset=offset, sections=sections))
-            yield [started.isoformat(), session_id], text
+        documents = rows.values_list("session_start", "session_id", "document").iterator(chunk_size=chunk)
+        yield from blocks_of(((
+            [started.isoformat(), session_id],
+            json_text(document_render(Masker.of(document=document).value(document) if obscure else document,
+                                      offset=offset, sections=sections)),
+        ) for started, session_id, document in documents), chunk)
         return
     columns = rows.values_list("pk", UtcIsoText("session_start"), "session_id", SERVED_DOCUMENTS.current_text())
     for batch in rows_in_chunks(columns, chunk=chunk):
@@ -85,10 +85,11 @@ def _records(window: ExportWindow, chunk: int, *, channel: str | None) -> Iterat
             else json_text(document_render(unrendered[pk].document, offset=offset, sections=sections))
             for pk, _start, _sid, text in batch
         ]
-        # JSON text holds no raw newline: the chunk is served as one text and split back per record.
-        lines = served_page(["\n".join(texts)], offset=offset, sections=sections)[1:-1].split("\n")
-        for (_pk, started, session_id, _text), line in zip(batch, lines, strict=True):
-            yield [started, session_id], line
+        yield Block(len(batch), served_lines(texts, offset=offset, sections=sections), _key_of(batch))
+
+
+def _key_of(batch: list[tuple[Any, ...]]) -> Callable[[int], list[Any]]:
+    return lambda i: [batch[i][1], batch[i][2]]
 
 
 _COLUMNS: tuple[Column, ...] = (
@@ -114,7 +115,7 @@ INTERACTIONS = Dataset(
     read_scope=Scope.ANALYTICS.value,
     description="Records as interactionDetails serves them",
     filters_check=interaction_filters_check,
-    records=lambda window, chunk: _records(window, chunk, channel=None),
+    blocks=lambda window, chunk: _blocks(window, chunk, channel=None),
     columns=_COLUMNS,
 )
 
@@ -123,6 +124,6 @@ CALLDETAILS = Dataset(
     read_scope=Scope.ANALYTICS.value,
     description="Voice records as calldetails serves them",
     filters_check=interaction_filters_check,
-    records=lambda window, chunk: _records(window, chunk, channel=Channel.VOICE.value),
+    blocks=lambda window, chunk: _blocks(window, chunk, channel=Channel.VOICE.value),
     columns=_COLUMNS,
 )

@@ -15,7 +15,7 @@ from analytics_api.kernel.read_ahead import rows_in_chunks
 from analytics_api.kernel.validation import Invalid
 from analytics_api.models import Account, Scope
 from analytics_api.tenancy.auth import account_bot
-from exports.registry import Column, Dataset, ExportWindow, Record, field
+from exports.registry import Column, Dataset, ExportWindow, Record, blocks_of, field
 from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
 from qualityai.selectors import PAGE_ORDER, RawdataQuery, contact_queryset, stream_min_duration_ms
 from qualityai.serializers import RawdataQuerySerializer
@@ -103,7 +103,7 @@ QA_CONTACTS = Dataset(
     read_scope=Scope.QUALITYAI.value,
     description="Contacts as rawdata serves them, every stream of the account unless streamId names one",
     filters_check=contact_filters_check,
-    records=_records,
+    blocks=lambda window, chunk: blocks_of(_records(window, chunk), chunk),
     columns=(
         Column("streamId", "The stream (bot/app) id", lambda key, _record: key[0]),
         field("conversationId", "Conversation ID", "Conversation ID"),

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from exports import datasets
+from exports import datasets, jobs
 from exports.jobs import export_claim, export_run
 from exports.models import ExportFile, ExportJob, ExportState
 from exports.services import export_cancel_or_delete
@@ -119,19 +119,21 @@ def test_cancelling_a_running_file_stops_its_worker_at_the_next_heartbeat(
     job = _job(created["id"])
     read: list[int] = []
     interactions = datasets.DATASETS["interactions"]
+    monkeypatch.setattr(jobs, "BLOCK_ROWS", 100)
+    monkeypatch.setattr(jobs, "HEARTBEAT_ROWS", 300)
 
     def cancelled_midway(window: Any, chunk: int) -> Iterator[Any]:
-        for number, record in enumerate(interactions.records(window, chunk)):
-            if number == 500:  # the user's DELETE arrives while the worker writes the first file
+        for block in interactions.blocks(window, chunk):
+            if sum(read) == 500:  # the user's DELETE arrives while the worker writes the first file
                 export_cancel_or_delete(job=ExportJob.objects.get(pk=job.pk))
-            read.append(number)
-            yield record
+            read.append(block.count)
+            yield block
 
-    monkeypatch.setitem(datasets.DATASETS, "interactions", dataclasses.replace(interactions, records=cancelled_midway))
+    monkeypatch.setitem(datasets.DATASETS, "interactions", dataclasses.replace(interactions, blocks=cancelled_midway))
 
     assert export_run(job_id=job.pk) == ""
 
-    assert len(read) == 1000  # stopped at the heartbeat after the cancellation
+    assert read == [100] * 6  # stopped at the heartbeat after the cancellation (600 of the file's 1,000)
     job.refresh_from_db()
     assert job.state == ExportState.CANCELLED
     assert stored_files() == []
@@ -229,7 +231,7 @@ def test_a_failed_export_posts_to_the_accounts_webhook_url(
         yield
 
     monkeypatch.setitem(datasets.DATASETS, "interactions",
-                        dataclasses.replace(datasets.DATASETS["interactions"], records=broken))
+                        dataclasses.replace(datasets.DATASETS["interactions"], blocks=broken))
     created = export_create(tenant, BODY)
 
     assert run_to_end(created["id"]) == ExportState.FAILED

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
+import io
+import stat
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +20,7 @@ from conversations.models import Interaction
 from tests.conftest import Tenant
 from tests.conversations.conftest import CALLS, DETAILS, details, ingest
 from tests.conversations.factories import BASE, ConversationRecordFactory, QueueEntryFactory, SessionRecordFactory
-from tests.exports.conftest import DAY, download, exported, ndjson_lines
+from tests.exports.conftest import DAY, download, exported, ndjson_lines, stored_files
 from tests.qualityai.conftest import ingest as ingest_contacts
 from tests.qualityai.conftest import rawdata
 from tests.qualityai.factories import ContactDocumentFactory
@@ -138,6 +141,31 @@ def test_files_hold_at_most_the_cap_and_the_manifest_describes_each(tenant: Tena
     assert document["progress"]["bytes"] == sum(item["bytes"] for item in files)
     starts = [orjson.loads(line)["sessionStartTime"] for line in ndjson_lines(tenant, document)]
     assert starts == sorted(starts) and len(set(starts)) == 2345  # every record once, in order, across files
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_a_cap_inside_a_block_cuts_it_and_the_next_file_resumes_after_its_last_record(
+    tenant: Tenant, settings: Any, fmt: str
+) -> None:
+    settings.EXPORT_MAX_ROWS_PER_FILE = 700  # records are read in blocks of 1,000
+    ingest(tenant, [SessionRecordFactory(botId=tenant.bot.bot_id, start=BASE + timedelta(seconds=n))
+                    for n in range(1600)])
+    document = exported(tenant, {"dataset": "interactions", **DAY, "format": fmt})
+
+    assert [(item["n"], item["rows"]) for item in document["manifest"]["files"]] == [(1, 700), (2, 700), (3, 200)]
+    if fmt == "ndjson":
+        starts = [orjson.loads(line)["sessionStartTime"] for line in ndjson_lines(tenant, document)]
+    else:
+        starts = [row["sessionStartTime"] for item in document["manifest"]["files"]
+                  for row in csv.DictReader(io.StringIO(download(tenant, item["url"]).decode()))]
+    assert starts == sorted(starts) and len(set(starts)) == 1600
+
+
+def test_export_files_are_readable_by_their_owner_only(tenant: Tenant) -> None:
+    ingest(tenant, [SessionRecordFactory(botId=tenant.bot.bot_id) for _ in range(3)])
+    exported(tenant, {"dataset": "interactions", **DAY})
+
+    assert [stat.S_IMODE(path.stat().st_mode) for path in stored_files()] == [0o600]
 
 
 @pytest.mark.postgres

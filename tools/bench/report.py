@@ -330,10 +330,11 @@ def export_table(exports: dict[str, Any]) -> list[str]:
     lines = [
         "",
         f"| # | Export of a 7-day window ({exports['rows']:,} rows), worker process | rows/s | MB/s "
-        f"| rows per worker CPU-s | ÷ COPY rows/s | peak RSS MB (< {TARGETS['export_peak_rss_mb']}) |",
-        "|---|---|---|---|---|---|---|",
+        f"| rows per worker CPU-s | ÷ COPY rows/s | with start-up: rows/s, ÷ COPY "
+        f"| peak RSS MB (< {TARGETS['export_peak_rss_mb']}) |",
+        "|---|---|---|---|---|---|---|---|",
         f"| 9 | COPY (SELECT served …) TO STDOUT, same rows | {copy['rows_per_s'].text(0)} "
-        f"| {copy['mb_per_s'].text(1)} | — | 1.00 | — |",
+        f"| {copy['mb_per_s'].text(1)} | — | 1.00 | — | — |",
     ]
     for fmt, row in exports["formats"].items():
         ratio = (mark(row["vs_copy_rows"], TARGETS["export_ndjson_vs_copy"], low=False) if fmt == "ndjson"
@@ -341,10 +342,14 @@ def export_table(exports: dict[str, Any]) -> list[str]:
         lines.append(
             f"| 9 | export {fmt} | {row['rows_per_s'].text(0)} | {row['mb_per_s'].text(1)} "
             f"| {row['rows_per_cpu_s'].text(0)} | {ratio} "
+            f"| {row['process_rows_per_s'].text(0)}, {row['process_vs_copy_rows']:.2f} "
             f"| {mark(row['peak_rss_mb'], TARGETS['export_peak_rss_mb'], low=True, digits=0)} |"
         )
     lines.append(
-        f"\nTarget: NDJSON ≥ {TARGETS['export_ndjson_vs_copy']:.0%} of COPY's rows/s, measured in the same run."
+        f"\nTarget: NDJSON ≥ {TARGETS['export_ndjson_vs_copy']:.0%} of COPY's rows/s, measured in the same run. "
+        "Rows/s are the export's own, from the job's first claim to its completion in a running worker "
+        "(django-q2's workers are long-lived); \"with start-up\" counts the fresh worker process's start "
+        "(Django and the apps imported) too."
     )
     return lines
 
