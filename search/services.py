@@ -141,12 +141,16 @@ def search_history_record(*, api_client: ApiClient, acting_user: str, phrase: st
     if not phrase:
         return
     owner = {"api_client": api_client, "acting_user": acting_user}
+    # Two statements, on every search: an upsert on the (caller, phrase) constraint, then the delete
+    # of whatever falls past the newest HISTORY_SIZE (a read, a write and a delete before).
     with transaction.atomic():
-        SearchPhrase.objects.update_or_create(
-            **owner, phrase_key=phrase.casefold(), defaults={"phrase": phrase, "searched_at": now}
+        SearchPhrase.objects.bulk_create(
+            [SearchPhrase(**owner, phrase_key=phrase.casefold(), phrase=phrase, searched_at=now)],
+            update_conflicts=True, unique_fields=["api_client", "acting_user", "phrase_key"],
+            update_fields=["phrase", "searched_at"],
         )
-        stale = SearchPhrase.objects.filter(**owner).order_by("-searched_at", "-id").values_list("id", flat=True)
-        SearchPhrase.objects.filter(id__in=list(stale[HISTORY_SIZE:])).delete()
+        kept = SearchPhrase.objects.filter(**owner).order_by("-searched_at", "-id").values("id")[:HISTORY_SIZE]
+        SearchPhrase.objects.filter(**owner).exclude(id__in=kept).delete()
 
 
 def search_history_clear(*, api_client: ApiClient, acting_user: str) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from content.transcripts import AGENT_AI
-from search.text import SearchQuery, highlight_ranges, text_tokens
+from search.text import SearchQuery, highlight_ranges, text_terms, text_tokens
 from search.units import Unit
 
 MAX_SNIPPETS = 3
@@ -54,6 +54,8 @@ def conversation_snippets(
         if exclude_agent_ai and unit.agent_ai:
             continue
         served = mask(unit.text) if mask else unit.text
+        if words.isdisjoint(text_terms(served)):
+            continue  # most units of a matching conversation hold no word of the query: no tokens made
         tokens = text_tokens(served)
         ranges = highlight_ranges(tokens, query)
         if ranges:
