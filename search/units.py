@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from content.models import Conversation, Transcript
 from content.transcripts import AGENT_AI, transcript_visible
@@ -25,8 +25,10 @@ DOCUMENT_IDENTIFIERS = ("userId", "channelSpecificUserId", "conversationId")
 MAX_IDENTIFIER_LENGTH = 255
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(NamedTuple):
+    """One searchable text. A tuple rather than a frozen dataclass: every message of every indexed or
+    served conversation makes one, and a tuple is made in a third of the time."""
+
     source: str
     ref: str | None
     field: str
