@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from analytics_api.kernel.ingestion import rows_insert
+from analytics_api.kernel.planner import commit_without_flush_wait
 from analytics_api.models import ApiClient
 from search.models import HISTORY_SIZE, SearchIdentifier, SearchMessage, SearchPhrase
 from search.text import phrase_normalize, text_terms
@@ -144,6 +145,7 @@ def search_history_record(*, api_client: ApiClient, acting_user: str, phrase: st
     # Two statements, on every search: an upsert on the (caller, phrase) constraint, then the delete
     # of whatever falls past the newest HISTORY_SIZE (a read, a write and a delete before).
     with transaction.atomic():
+        commit_without_flush_wait()  # a phrase lost in a database crash is only a shorter history
         SearchPhrase.objects.bulk_create(
             [SearchPhrase(**owner, phrase_key=phrase.casefold(), phrase=phrase, searched_at=now)],
             update_conflicts=True, unique_fields=["api_client", "acting_user", "phrase_key"],
