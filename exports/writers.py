@@ -1,6 +1,7 @@
 """Export file writers: NDJSON, CSV and Parquet, optionally gzip-compressed (docs/contract.md#export-formats).
 
-Each writes one local file, record by record (Parquet a row group at a time), so memory does not
+Each writes one file on this machine (in the storage itself on the filesystem, else a scratch file
+then uploaded) a block of records at a time (Parquet a row group at a time), so memory does not
 grow with the file. NDJSON lines are the records' JSON texts as served, one per line. CSV and
 Parquet have the dataset's columns, then ``record`` (the NDJSON line); every column is text.
 gzip applies to the whole NDJSON or CSV file (``.gz``) and to Parquet's column chunks.
@@ -130,7 +131,8 @@ class FileWriter(ABC):
         return self._raw
 
     def size(self) -> int:
-        """Bytes written so far (lagging behind by the lines and compressed bytes still buffered)."""
+        """Bytes written so far (lagging behind by what is still buffered: the file buffer, gzip's, a
+        Parquet row group)."""
         return self._raw.tell()
 
     @abstractmethod
