@@ -167,6 +167,7 @@ def content_upsert(
             stored[item.row["session_id"]].pk: item.documents["transcript"]
             for item in written if "transcript" in item.documents
         },
+        created={stored[item.row["session_id"]].pk for item in written if stored[item.row["session_id"]].created},
     )
     # 6. The change feed (docs/contract.md#change-feed): one statement for the batch.
     changes_record(account_id=account.pk, dataset="conversations", keys=[item.row["session_id"] for item in written])
@@ -383,6 +384,7 @@ def conversations_from_interactions(*, account: Account, rows: list[dict[str, An
         account_id=account.pk,
         conversation_ids=[item.pk for item in stored.values()],
         interactions={row["session_id"]: InteractionText(row["conversation_id"], row["document"]) for row in rows},
+        created={item.pk for item in stored.values() if item.created},
     )
     changes_record(account_id=account.pk, dataset="conversations", keys=[row["session_id"] for row in rows])
 

@@ -11,8 +11,9 @@ one it has.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
+from operator import add
 from typing import Any
 
 from django.db import connection, transaction
@@ -30,6 +31,9 @@ _MAX_POSITION = 16383
 
 # A tsvector keeps at most 255 positions per word.
 _MAX_WORD_POSITIONS = 255
+# What follows a quoted term at each position ("':7"), made once: a vector is then built by joining
+# strings, not formatting each of a batch's ~360,000 terms.
+_AT_POSITION = tuple(f"':{position}" for position in range(_MAX_POSITION + 1))
 
 
 def _vectors(units: list[list[str]]) -> Iterator[str]:
@@ -56,7 +60,7 @@ def _vectors(units: list[list[str]]) -> Iterator[str]:
             counts.clear()
         first = position + 1
         if first + len(terms) - 1 <= _MAX_POSITION:
-            parts.extend(map("'{}':{}".format, terms, range(first, first + len(terms))))
+            parts.extend(map(add, map("'".__add__, terms), _AT_POSITION[first:first + len(terms)]))
         else:
             parts.extend(f"'{term}':{min(position + offset, _MAX_POSITION)}" for offset, term in enumerate(terms, 1))
         if counts:
@@ -90,10 +94,13 @@ def search_index_refresh(
     conversation_ids: Iterable[int],
     interactions: Mapping[str, InteractionFacts] | None = None,
     transcripts: Mapping[int, list[Mapping[str, Any]]] | None = None,
+    created: Collection[int] = (),
 ) -> None:
     """Rebuild the index rows of these conversations of the account from what is stored now.
 
-    1. Delete their rows (text and identifiers).
+    1. Delete their rows (text and identifiers), but for those in ``created``: conversations the
+       caller's transaction inserted have none (their ids are new), nor a stored transcript to read
+       in step 2; an ingestion batch of new conversations probes no index for them.
     2. Read each conversation's units (transcript less the customer's speech on hold, e-mail
        subjects, notes, disposition remarks) and identifiers (search.units).
        ``interactions`` (by session id) and ``transcripts`` (by conversation pk) are what the
@@ -107,13 +114,14 @@ def search_index_refresh(
     if not ids:
         return
     with transaction.atomic():
-        search_index_remove(account_id=account_id, conversation_ids=ids)
+        if stored := [pk for pk in ids if pk not in created]:
+            search_index_remove(account_id=account_id, conversation_ids=stored)
         postgresql = connection.vendor == "postgresql"
         messages: list[dict[str, Any]] = []
         identifiers: list[dict[str, Any]] = []
         searchables = units_load(
             account_id=account_id, conversation_ids=ids, interactions=interactions, transcripts=transcripts,
-            index_only=True,
+            created=created, index_only=True,
         )
         for pk, searchable in searchables.items():
             messages.extend(_rows(pk, account_id, searchable.conversation.started_at, searchable.units,

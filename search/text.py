@@ -44,6 +44,8 @@ STOP_WORDS = frozenset(
 
 _WORD = re.compile(r"[^\W_]+")
 _STEMMER = snowballstemmer.stemmer("english")
+# For text_terms on ASCII text: every byte but an ASCII letter or digit (what ``_WORD`` matches there) → blank.
+_ASCII_BLANKS = bytes(byte if chr(byte).isascii() and chr(byte).isalnum() else 0x20 for byte in range(256))
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,20 @@ def text_tokens(text: str) -> list[Token]:
 
 
 def text_terms(text: str) -> list[str]:
-    """The terms of :func:`text_tokens`, without their places (what the index stores)."""
+    """The terms of :func:`text_tokens`, without their places (what the index stores).
+
+    ASCII text, the common case, is split without the regular expression: its bytes with every
+    byte but a letter or digit made a blank, split on blanks (the same words as ``_WORD`` there,
+    in a quarter of the time; indexing a batch of conversations spent most of its time in it).
+    """
+    if text.isascii():
+        return list(filter(None, map(_ascii_term, text.encode().translate(_ASCII_BLANKS).split())))
     return [term for word in _WORD.findall(text) if (term := _term(word))]
+
+
+@lru_cache(maxsize=65536)
+def _ascii_term(word: bytes) -> str | None:
+    return _term(word.decode())
 
 
 def phrase_normalize(q: str) -> str:

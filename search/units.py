@@ -7,7 +7,7 @@ both read units through :func:`units_load`, so what is found is what is highligh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -126,6 +126,7 @@ def units_load(
     conversation_ids: Iterable[int],
     interactions: Mapping[str, InteractionFacts] | None = None,
     transcripts: Mapping[int, list[Mapping[str, Any]]] | None = None,
+    created: Collection[int] = (),
     index_only: bool = False,
 ) -> dict[int, Searchable]:
     """The searchables of the account's conversations among ``conversation_ids`` (three queries).
@@ -133,6 +134,8 @@ def units_load(
     ``interactions`` (by session id) and ``transcripts`` (messages by conversation pk) are what the
     caller is writing in this transaction: they are used as they are instead of being read back
     (ingestion batches hold them parsed in memory; reading them back was a large part of a batch).
+    ``created``: conversations the caller's transaction inserted, which have no stored transcript
+    (an interaction batch creating a thousand conversations then probes none).
     ``index_only``: the conversations' rows carry only what the index reads (not for serving them).
     """
     given = interactions or {}
@@ -143,7 +146,7 @@ def units_load(
     if not conversations:
         return {}
     written = transcripts or {}
-    unread = [pk for pk in conversations if pk not in written]
+    unread = [pk for pk in conversations if pk not in written and pk not in created]
     messages = dict(
         Transcript.objects.filter(conversation_id__in=unread).values_list("conversation_id", "messages")
     ) if unread else {}

@@ -24,7 +24,6 @@ MAX_JSON_DEPTH = 32
 JSON_INT_MIN = -(2**63)
 JSON_INT_MAX = 2**64 - 1
 # A JSON string as orjson writes it (escapes included), and the bracket shape of what is left.
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKETS = bytes.maketrans(b"[]{}", b"()()")
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
@@ -100,8 +99,14 @@ def _nesting_at_most(encoded: bytes, depth: int) -> bool:
 
     Strings are removed, every other byte but the brackets dropped, then innermost pairs ``()``
     removed ``depth`` times: all of it in C, much faster than walking the value in Python.
+
+    Strings go without a regular expression (twice as fast on a transcript): first every escaped
+    backslash (two backslashes, removed from the left as a parser reads them), then every escaped
+    quote; each quote left then opens or closes a string, and the text outside strings is every
+    other piece between quotes.
     """
-    shape = _JSON_STRING.sub(b"", encoded).translate(_BRACKETS, _NOT_BRACKETS)
+    unquoted = encoded.replace(b"\\\\", b"").replace(b'\\"', b"")
+    shape = b"".join(unquoted.split(b'"')[::2]).translate(_BRACKETS, _NOT_BRACKETS)
     for _ in range(depth):
         if not shape:
             return True

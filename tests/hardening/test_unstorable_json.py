@@ -105,3 +105,13 @@ def test_a_contact_nested_too_deep_or_with_a_huge_integer_is_rejected_and_the_re
 )
 def test_records_within_the_limits_have_nothing_to_report(record: dict[str, Any]) -> None:
     assert record_storage_errors(record) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ends with a backslash \\", 'an escaped quote \\" then ]]]] and [[[[', '\\\\\\"}}}}]]', '"', "\\u005c", "[" * 40],
+)
+def test_strings_with_escapes_and_brackets_neither_hide_nor_add_nesting(text: str) -> None:
+    # The fast check reads strings out of the encoded record: what they hold must not count.
+    assert record_storage_errors({"a": text, "b": nested(32), "c": text}) == []
+    assert record_storage_errors({"a": text, "b": nested(33), "c": text}) == [_too_deep("b")]

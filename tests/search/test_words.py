@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analytics_api.kernel.errors import ApiError
-from search.text import MAX_QUERY_LENGTH, MAX_QUERY_WORDS, search_query_parse, text_terms
+from search.text import MAX_QUERY_LENGTH, MAX_QUERY_WORDS, search_query_parse, text_terms, text_tokens
 from tests.conftest import Tenant
 from tests.search.conftest import conversation, ranking, transcript
 
@@ -25,6 +25,18 @@ def test_stems_accents_and_case_are_folded(tenant: Tenant, written: str, searche
 
 def test_stop_words_are_left_out_of_the_terms() -> None:
     assert text_terms("The refund was NOT received by me") == ["refund", "receiv"]
+
+
+@pytest.mark.parametrize("text", [
+    "Order #4512-7781_22: refund_pending (REFUNDED!) x" + "9" * 64 + " ok",
+    "tab\there, new\nline; a\x7fdel\x00nul — and the end.",
+    "Café au lait, naïve Ärger: ﬁnal Straße",
+    "",
+    "   ",
+])
+def test_the_index_has_the_terms_the_snippets_find(text: str) -> None:
+    # ASCII text is split without the regular expression that text_tokens uses: the same words.
+    assert text_terms(text) == [token.stem for token in text_tokens(text)]
 
 
 @pytest.mark.parametrize(("q", "msg", "code"), [

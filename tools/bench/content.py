@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from analytics_api.kernel.collector import collector_tuned
 from analytics_api.kernel.dates import render_utc_ms
 
 LINES = (
@@ -117,23 +118,34 @@ def _in_process(account: Any, client: Any, bodies: list[bytes], runs: int = 3, p
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     best: dict[str, float] = {}
-    for run in range(runs):
-        body = bodies[run % len(bodies)].replace(b'"sessionId":"b', f'"sessionId":"p{run}'.encode())
-        profiler = cProfile.Profile() if profile and run == runs - 1 else None
-        backend, python = _backend_cpu_s(pid), time.process_time()
-        if profiler is not None:
-            profiler.enable()
-        answer = http.generic("POST", "/api/v1/ingest/conversations", body, content_type="application/json",
-                              headers={"auth": token}, HTTP_HOST="127.0.0.1")
-        if profiler is not None:
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
-        python = time.process_time() - python
-        after = _backend_cpu_s(pid)
-        assert answer.status_code == 200 and answer.json()["created"] == 1000, answer.content[:300]
-        database = after - backend if after is not None and backend is not None else float("nan")
-        if not best or python + database < best["python_s"] + best["database_s"]:
-            best = {"python_s": python, "database_s": database}
+    # As in a gunicorn worker (analytics_api.server.gunicorn_conf): the application frozen, the collector's
+    # thresholds raised; otherwise collections land in whatever function runs and skew the split.
+    with collector_tuned():
+        for run in range(runs):
+            best = _in_process_run(http, token, pid, bodies, run, best, profile if run == runs - 1 else 0)
+    return best
+
+
+def _in_process_run(http: Any, token: str, pid: int, bodies: list[bytes], run: int, best: dict[str, float],
+                    profile: int) -> dict[str, float]:
+    """One batch in process; ``best`` is kept unless this run's CPU (Python + backend) is lower."""
+    body = bodies[run % len(bodies)].replace(b'"sessionId":"b', f'"sessionId":"p{run}'.encode())
+    profiler = cProfile.Profile() if profile else None
+    backend, python = _backend_cpu_s(pid), time.process_time()
+    if profiler is not None:
+        profiler.enable()
+    answer = http.generic("POST", "/api/v1/ingest/conversations", body, content_type="application/json",
+                          headers={"auth": token}, HTTP_HOST="127.0.0.1")
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
+    python = time.process_time() - python
+    after = _backend_cpu_s(pid)
+    assert answer.status_code == 200 and answer.json()["created"] == 1000, answer.content[:300]
+    database = after - backend if after is not None and backend is not None else float("nan")
+    if not best or python + database < best["python_s"] + best["database_s"]:
+        return {"python_s": python, "database_s": database}
     return best
 
 
