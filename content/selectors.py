@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
@@ -235,14 +235,28 @@ def conversation_page(*, account: Account, query: ConversationQuery) -> Conversa
     return conversations_by_start(account=account, query=query)
 
 
+def document_of(model: type[Model], field: str, *, conversation: Conversation) -> Any:
+    """``field`` of the conversation's document of kind ``model`` (None when there is none).
+
+    Looked up by the conversation and its start: a document carries its conversation's start (kept
+    in step by ``content.services.documents_start_sync``), so on PostgreSQL the lookup is pruned to
+    that month's partition when it is planned instead of probing every month's.
+    """
+    found = list(
+        model._default_manager.filter(conversation_id=conversation.pk, started_at=conversation.started_at)
+        .values_list(field, flat=True)[:1]
+    )
+    return found[0] if found else None
+
+
 def transcript_messages(*, conversation: Conversation) -> list[dict[str, Any]]:
     """The stored messages in time order (an empty list before any arrives)."""
-    return Transcript.objects.filter(pk=conversation.pk).values_list("messages", flat=True).first() or []
+    return document_of(Transcript, "messages", conversation=conversation) or []
 
 
 def conversation_events(*, conversation: Conversation) -> list[dict[str, Any]]:
-    return EventLog.objects.filter(pk=conversation.pk).values_list("events", flat=True).first() or []
+    return document_of(EventLog, "events", conversation=conversation) or []
 
 
 def voice_turns(*, conversation: Conversation) -> list[dict[str, Any]]:
-    return VoiceTurns.objects.filter(pk=conversation.pk).values_list("turns", flat=True).first() or []
+    return document_of(VoiceTurns, "turns", conversation=conversation) or []

@@ -14,7 +14,7 @@ from typing import Any
 from analytics_api.kernel.dates import parse_aware
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
-from content.selectors import conversation_get
+from content.selectors import conversation_get, document_of
 from conversations.models import Interaction
 from diagnostics.models import CallDiagnostics
 from supervision.masking import Masker, account_obscures
@@ -43,8 +43,7 @@ def diagnostics_get(*, account: Account, session_id: str) -> CallDiagnosticsView
     conversation = conversation_get(account=account, session_id=session_id)
     if conversation.channel not in (None, "voice"):
         raise ApiError(NOT_VOICE, code="not_voice", status_code=409)
-    stored = CallDiagnostics.objects.filter(conversation=conversation).values_list("document", flat=True).first()
-    document = stored or {}
+    document = document_of(CallDiagnostics, "document", conversation=conversation) or {}
     if document and account_obscures(account=account):
         # SIP headers carry the caller's number: masked as every other surface masks it (supervision.masking).
         interactions = Interaction.objects.filter(account=account, session_id=session_id)

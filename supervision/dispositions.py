@@ -136,7 +136,10 @@ def _event_append(target: Target, *, change: DispositionChange, actor: Actor) ->
         "time": render_utc_ms(change.at),
         "details": {**change.after, "changedBy": actor.as_dict()},
     }
-    log = EventLog.objects.select_for_update().filter(conversation=conversation).first()
+    # By key and start: on PostgreSQL the conversation's month only (content.selectors.document_of).
+    log = EventLog.objects.select_for_update().filter(
+        conversation=conversation, started_at=conversation.started_at
+    ).first()
     if log is None:
         EventLog.objects.create(
             conversation=conversation, account_id=conversation.account_id, started_at=conversation.started_at,

@@ -31,6 +31,7 @@ from changes.datasets import DATASETS
 from changes.models import Change
 from changes.services import changes_prune
 from content.models import Conversation, Transcript
+from content.selectors import transcript_messages
 from conversations.models import Interaction, InteractionQueue
 from conversations.services import interactions_ingest
 from qualityai.models import QaContact
@@ -164,6 +165,27 @@ def test_a_conversation_known_from_its_content_moves_with_its_documents_when_its
     assert _key_rows("content_conversation") == [
         (tenant.account.pk, record["sessionId"], moved.pk, SECOND + timedelta(days=4))
     ]
+
+
+def test_a_conversations_documents_are_read_from_its_months_partition_only(tenant: Tenant) -> None:
+    record = ContentRecordFactory()
+    assert send(tenant, [record]).status_code == 200
+    interaction = ConversationRecordFactory(
+        botId=tenant.bot.bot_id, start=SECOND + timedelta(days=4), sessionId=record["sessionId"]
+    )
+    assert interactions_ingest(account=tenant.account, records=[interaction]).created == 1
+    moved = Conversation.objects.get(session_id=record["sessionId"])
+
+    with CaptureQueriesContext(connection) as captured:
+        messages = transcript_messages(conversation=moved)
+    # Found after its start moved month, and planned on that month's partition alone.
+    assert [message["id"] for message in messages] == [message["id"] for message in record["transcript"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + captured.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    month = partition_name("content_transcript", SECOND)
+    scanned = {name for name in plan.split() if name.startswith("content_transcript_")}
+    assert scanned and scanned <= {month, f"{month}_pkey"}
 
 
 def test_a_second_row_with_the_same_key_is_refused_whoever_inserts_it(tenant: Tenant) -> None:
