@@ -18,14 +18,12 @@ Adding a section: write its check, add it to :data:`STORED_SECTIONS` (it is then
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from rest_framework.exceptions import ErrorDetail
 
-from analytics_api.kernel.dates import render_utc_ms
+from analytics_api.kernel.dates import is_stored_time, render_utc_ms
 from analytics_api.kernel.validation import (
     Check,
     Invalid,
@@ -79,7 +77,6 @@ TURN_POINTS = (
 )
 
 # The stored form of a time; one already in it (years 1000-9998) is kept as sent.
-_STORED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 
 
 def _listing(values: tuple[str, ...]) -> str:
@@ -91,7 +88,7 @@ def _time(name: str) -> Check:
     parse = aware_time(message="{name} {reason}.", name=name)
 
     def check(data: Any) -> str:
-        return data if _plain_time(data) else render_utc_ms(parse(data))
+        return data if is_stored_time(data) else render_utc_ms(parse(data))
 
     return check
 
@@ -252,19 +249,6 @@ _KIND_SET = frozenset(KINDS)
 _EVENT_SET = frozenset(EVENT_TYPES)
 _PLAIN_MESSAGE = frozenset(("id", "time", "role", "kind", "text", "agentId", "agentName"))
 _PLAIN_EVENT = frozenset(("id", "type", "time", "agentId", "queueId"))
-def _plain_time(value: Any) -> bool:
-    """A time already in its stored form (``YYYY-MM-DDTHH:MM:SS.mmmZ``, years 1000-9998), kept as sent."""
-    if value.__class__ is not str or len(value) != 24 or not _STORED_TIME.fullmatch(value):
-        return False
-    if not "1000" <= value[:4] <= "9998":
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _message(data: Any) -> dict[str, Any]:
     """A message. The usual shape (known fields, text values, the stored time form) is looked at once
     with the same rules and kept as it is; anything else goes through :data:`MESSAGE`, which says what
@@ -280,7 +264,7 @@ def _message(data: Any) -> dict[str, Any]:
             and text.__class__ is str and len(text) <= MAX_MESSAGE_TEXT
             and agent_id.__class__ is str and len(agent_id) <= MAX_ID
             and agent_name.__class__ is str and len(agent_name) <= MAX_NAME
-            and _plain_time(get("time"))
+            and is_stored_time(get("time"))
         ):
             if kind is not data.get("kind"):
                 data["kind"] = kind
@@ -313,7 +297,7 @@ def EVENT(data: Any) -> dict[str, Any]:
             and kind.__class__ is str and kind in _EVENT_SET
             and agent_id.__class__ is str and len(agent_id) <= MAX_ID
             and queue_id.__class__ is str and len(queue_id) <= MAX_ID
-            and _plain_time(get("time"))
+            and is_stored_time(get("time"))
         ):
             return data
     return _EVENT(data)

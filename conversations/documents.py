@@ -16,7 +16,7 @@ from datetime import date as date_type
 from datetime import datetime, timedelta
 from typing import Any, Union
 
-from analytics_api.kernel.dates import render_local, render_utc_ms
+from analytics_api.kernel.dates import is_stored_time, render_local, render_utc_ms
 from analytics_api.kernel.fields import json_text
 from analytics_api.kernel.prerender import (
     MARKS,
@@ -122,6 +122,10 @@ Local = Callable[[Any], Any]
 def _local(value: Any, offset: int) -> Any:
     if not isinstance(value, str):
         return value
+    if offset == 0 and is_stored_time(value):
+        # Already UTC: its local text at offset 0 is its first 19 characters (every time of every
+        # document is rendered so when it is pre-rendered at ingestion).
+        return value[:19]
     return render_local(datetime.fromisoformat(value), offset)
 
 

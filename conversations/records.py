@@ -10,14 +10,13 @@ records were once validated by DRF serializers, and clients read the same messag
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
 from typing import Any
 
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.settings import api_settings
 
+from analytics_api.kernel.dates import is_stored_time
 from analytics_api.kernel.validation import (
     Check,
     Invalid,
@@ -39,8 +38,6 @@ from recordings.source_rules import MAX_RECORDING_SOURCES, TOO_MANY, recording_i
 
 _CHANNEL_CODES = {name: member.value for member in Channel for name in (member.value, member.label.lower())}
 _CHANNEL_LABELS = {member.value: member.label for member in Channel}
-# The stored form of a time; one in it (years 1000-9998, which render with four digits) is kept as sent.
-_STORED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 _AWARE_TIME = aware_time(message="The time {value!r} {reason}.", code="invalid_time")
 
 
@@ -53,13 +50,8 @@ def channel_code(value: object) -> str | None:
 
 def _time(data: Any) -> str:
     """An ISO-8601 instant with a zone, as its stored UTC form ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
-    if data.__class__ is str and _STORED_TIME.fullmatch(data) and "1000" <= data[:4] <= "9998":
-        try:
-            datetime.fromisoformat(data)
-        except ValueError:
-            pass
-        else:
-            return data
+    if is_stored_time(data):
+        return data
     return stored_time(_AWARE_TIME(data))
 
 

@@ -149,6 +149,25 @@ def render_local(instant: datetime, offset_minutes: int) -> str:
     return local.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+# The stored form of a time (render_utc_ms): one already in it is kept as sent (is_stored_time).
+_STORED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+
+
+def is_stored_time(value: Any) -> bool:
+    """Whether ``value`` is a time already in its stored form, ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (as
+    :func:`render_utc_ms` writes it), of a real date in the years 1000-9998 (which render with four
+    digits). Validation keeps such a time as sent, and a stored one needs no parsing to be served."""
+    if value.__class__ is not str or len(value) != 24 or not _STORED_TIME.fullmatch(value):
+        return False
+    if not "1000" <= value[:4] <= "9998":
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def render_utc_ms(instant: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS.mmmZ`` (a four-digit year, so the text sorts as the instants do)."""
     return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
