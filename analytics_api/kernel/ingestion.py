@@ -171,9 +171,10 @@ def rows_upsert(
     for the rest of the transaction, and sets their ``auto_now`` times). On PostgreSQL it is one
     statement however many rows there are:
 
-    1. The rows travel as one JSON parameter that ``jsonb_to_recordset`` unpacks, long texts beside
-       it (see :func:`_insert_select`). (Django's bulk insert sends an array per column instead,
-       which psycopg quotes value by value in Python: several times slower for documents of KBs.)
+    1. The rows' small values travel as one JSON parameter that ``jsonb_to_recordset`` unpacks, their
+       texts, documents and search vectors beside it as text arrays (see :func:`_rows_source`).
+       (Django's bulk insert sends an array per column instead, which psycopg quotes value by value
+       in Python: several times slower for documents of KBs.)
     2. ``INSERT … ON CONFLICT DO UPDATE … RETURNING pk, key, xmax = 0``: a row PostgreSQL inserted
        has no ``xmax``, an updated one carries the row lock ON CONFLICT took. So the counts need no
        query for the existing keys, and stay right when two batches race on the same new key.

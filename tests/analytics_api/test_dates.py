@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analytics_api.kernel.dates import DateFormatError, is_stored_time, local_to_utc, parse_aware, render_local
-from conversations.documents import _local
+from conversations.documents import document_render
 
 
 def test_window_bounds_beyond_the_calendar_are_clamped() -> None:
@@ -41,7 +41,11 @@ def test_a_time_in_its_stored_form_is_recognised(value: object, stored: bool) ->
 def test_documents_serve_a_stored_time_at_offset_zero_as_the_full_rendering_does(instant: datetime) -> None:
     stored = instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     assert is_stored_time(stored)
-    assert _local(stored, 0) == render_local(datetime.fromisoformat(stored), 0)
-    assert _local(stored, -90) == render_local(instant, -90) == (instant + timedelta(minutes=90)).strftime(
-        "%Y-%m-%dT%H:%M:%S"
-    )
+
+    def served(offset: int) -> str:
+        return document_render({"sessionId": "s", "sessionStartTime": stored}, offset=offset, sections={})[
+            "sessionStartTime"
+        ]
+
+    assert served(0) == render_local(datetime.fromisoformat(stored), 0)
+    assert served(-90) == render_local(instant, -90) == (instant + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M:%S")
