@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
+from analytics_api.kernel.compiled import CompiledQuery
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
 from content.criteria import conversations_matching, criteria_narrow
@@ -70,10 +71,15 @@ class ConversationPage:
         return {"total": self.total, "results": self.results, "nextCursor": self.next_cursor}
 
 
+# Not .first(): its ORDER BY id could lead the planner away from the (account, session id) key.
+_CONVERSATION_BY_SESSION: CompiledQuery[Conversation] = CompiledQuery(
+    lambda account_id, session_id: Conversation.objects.filter(account_id=account_id, session_id=session_id)[:1]
+)
+
+
 def conversation_get(*, account: Account, session_id: str) -> Conversation:
     """The account's conversation ``session_id``; 404 when there is none (another account's included)."""
-    # Not .first(): its ORDER BY id could lead the planner away from the (account, session id) key.
-    found = list(Conversation.objects.filter(account=account, session_id=session_id)[:1])
+    found = _CONVERSATION_BY_SESSION.instances(account_id=account.pk, session_id=session_id)
     if not found:
         raise ApiError(
             f"No conversation {session_id!r} in this account.", code="not_found", status_code=404, field="sessionId"
@@ -90,11 +96,17 @@ def interaction_documents(*, account: Account, conversations: Sequence[Conversat
     if not conversations:
         return {}
     starts = [row.started_at for row in conversations]
-    rows = Interaction.objects.filter(
-        account=account, session_id__in=[row.session_id for row in conversations],
-        session_start__gte=min(starts), session_start__lte=max(starts),
+    sessions = [row.session_id for row in conversations]
+    return dict(
+        _INTERACTION_DOCUMENTS.rows(account_id=account.pk, session_ids=sessions, first=min(starts), last=max(starts))
+    )
+
+
+_INTERACTION_DOCUMENTS: CompiledQuery[Interaction] = CompiledQuery(
+    lambda account_id, session_ids, first, last: Interaction.objects.filter(
+        account_id=account_id, session_id__in=session_ids, session_start__gte=first, session_start__lte=last,
     ).values_list("session_id", "document")
-    return dict(rows)
+)
 
 
 def started_within(*, conversations: Sequence[Conversation]) -> dict[str, datetime]:
@@ -110,12 +122,18 @@ def linked_agents(*, conversations: Sequence[Conversation]) -> dict[int, list[st
     agents: dict[int, list[str]] = {}
     if not conversations:
         return agents
-    links = ConversationAgent.objects.filter(
-        conversation__in=[row.pk for row in conversations], **started_within(conversations=conversations)
-    ).order_by("conversation_id", "position", "pk")
-    for conversation_id, agent_id in links.values_list("conversation_id", "agent_id"):
+    links = _LINKED_AGENTS.rows(ids=[row.pk for row in conversations], **started_within(conversations=conversations))
+    for conversation_id, agent_id in links:
         agents.setdefault(conversation_id, []).append(agent_id)
     return agents
+
+
+# The agent links carry their conversation's start (see started_within).
+_LINKED_AGENTS: CompiledQuery[ConversationAgent] = CompiledQuery(
+    lambda ids, started_at__gte, started_at__lte: ConversationAgent.objects.filter(
+        conversation_id__in=ids, started_at__gte=started_at__gte, started_at__lte=started_at__lte
+    ).order_by("conversation_id", "position", "pk").values_list("conversation_id", "agent_id")
+)
 
 
 def conversation_rows(*, account: Account, conversations: Sequence[Conversation]) -> list[dict[str, Any]]:
@@ -242,11 +260,18 @@ def document_of(model: type[Model], field: str, *, conversation: Conversation) -
     in step by ``content.services.documents_start_sync``), so on PostgreSQL the lookup is pruned to
     that month's partition when it is planned instead of probing every month's.
     """
-    found = list(
-        model._default_manager.filter(conversation_id=conversation.pk, started_at=conversation.started_at)
-        .values_list(field, flat=True)[:1]
-    )
-    return found[0] if found else None
+    read = _DOCUMENT_READS.get((model, field))
+    if read is None:
+        read = _DOCUMENT_READS[(model, field)] = CompiledQuery(
+            lambda conversation_id, started_at: model._default_manager.filter(
+                conversation_id=conversation_id, started_at=started_at
+            ).values_list(field)[:1]
+        )
+    found = read.rows(conversation_id=conversation.pk, started_at=conversation.started_at)
+    return found[0][0] if found else None
+
+
+_DOCUMENT_READS: dict[tuple[type[Model], str], CompiledQuery[Any]] = {}
 
 
 def transcript_messages(*, conversation: Conversation) -> list[dict[str, Any]]:

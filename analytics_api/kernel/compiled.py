@@ -1,0 +1,192 @@
+"""Querysets compiled once per process and run again with new values: the hot reads' SQL.
+
+Building a queryset (``filter`` resolving lookups and joins) and compiling it to SQL costs more
+CPU than a small indexed read takes in the database: on the conversation detail, three such reads
+spent about 2.5 ms of Python per request against 0.4 ms of PostgreSQL (BENCHMARKS.md). A read
+whose *shape* never changes — the same filters, only other values — can keep its SQL:
+
+    _BY_SESSION = CompiledQuery(
+        lambda account_id, session_id: Conversation.objects.filter(account_id=account_id, session_id=session_id)[:1]
+    )
+    conversation = _BY_SESSION.instances(account_id=account.pk, session_id="s-1")
+
+How it works:
+
+1. The first call for a shape (the values' names, and the length of each list value) calls the
+   builder with a *slot* in place of each value. A slot is an expression that compiles to a ``%s``
+   placeholder whose parameter is the slot itself (a list value's slot, for ``__in``, to
+   ``(%s, …)`` with one marker per item), so the compiled SQL keeps, in its parameter list, a
+   marker where each value goes; constants written in the builder stay as compiled.
+2. The SQL, its parameter list and the converters of its selected columns are kept per database
+   vendor and shape (a replica compiles to the same SQL as its primary).
+3. Each call binds its values in place of the markers, adapted as Django adapts a model field's
+   value of that type (a datetime becomes text on SQLite), runs the SQL on the database the router
+   picks for the model's reads (a replica inside a read view), and converts each column as the ORM
+   would (JSON parsed, SQLite's datetimes made aware).
+
+The builder must be a pure function of its arguments (no clock, no settings read at call time):
+its result is compiled once for the life of the process. The number of kept shapes is bounded
+(``MAX_SHAPES`` per query): a shape with a list longer than ``MAX_KEPT_LIST`` (a change feed page's
+ten thousand session ids) is compiled for its call and not kept.
+Tested against the ORM's own answer for the same values on SQLite and PostgreSQL
+(tests/analytics_api/test_compiled.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, router
+from django.db.models import Field, Model, QuerySet
+from django.db.models.expressions import Expression
+
+M = TypeVar("M", bound=Model)
+
+MAX_SHAPES = 64
+MAX_KEPT_LIST = 128
+
+
+class _Slot(Expression):
+    """Where one value goes: compiles to a placeholder whose parameter is the slot itself."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(output_field=Field())
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<slot {self.name}>"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "%s", [self]
+
+
+class _ListSlot(Expression):
+    """Where a list value goes (the right side of ``__in``): ``(%s, …)``, one slot per item.
+
+    An expression rather than a list of slots: Django prepares each item of a list with the
+    field's ``get_prep_value`` (``int()`` for a key), which a slot cannot pass.
+    """
+
+    def __init__(self, name: str, length: int) -> None:
+        super().__init__(output_field=Field())
+        self.name = name
+        self.length = length
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "(" + ", ".join(["%s"] * self.length) + ")", [_Slot(f"{self.name}.{n}") for n in range(self.length)]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]  # constants, and slots where the call's values go
+    columns: tuple[str, ...]  # the selected columns' attribute names (model reads)
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+
+
+def _adapt(value: Any, ops: Any) -> Any:
+    """A bound value as the backend takes it, as a model field of its type would send it."""
+    if isinstance(value, datetime.datetime):
+        return ops.adapt_datetimefield_value(value)
+    if isinstance(value, datetime.date):
+        return ops.adapt_datefield_value(value)
+    return value
+
+
+class CompiledQuery(Generic[M]):
+    """A queryset of one shape, compiled once per process and database vendor (see the module)."""
+
+    def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
+        self._build = build
+        self._compiled: dict[tuple[Any, ...], _Compiled] = {}
+        self._lock = threading.Lock()
+        self._model: type[Model] | None = None
+
+    def rows(self, **values: Any) -> list[tuple[Any, ...]]:
+        """The rows of the query with ``values`` bound: tuples of the selected columns, converted."""
+        alias = self._alias(values)
+        compiled = self._compiled_for(alias, values)
+        return self._run(alias, compiled, values)
+
+    def instances(self, **values: Any) -> list[M]:
+        """The model instances of a queryset of whole rows (no ``values``), with ``values`` bound."""
+        alias = self._alias(values)
+        compiled = self._compiled_for(alias, values)
+        model = self._model
+        assert model is not None
+        return [model.from_db(alias, compiled.columns, row) for row in self._run(alias, compiled, values)]
+
+    def _alias(self, values: dict[str, Any]) -> str:
+        for name, value in values.items():
+            if isinstance(value, (list, tuple)) and not value:
+                # "IN ()" is not SQL; the ORM answers an empty list without a query, a shape cannot.
+                raise ValueError(f"{name} is an empty list: answer without reading")
+        if self._model is None:
+            self._compiled_for("default", values)  # learns the model from the first build
+        return router.db_for_read(self._model)
+
+    def _compiled_for(self, alias: str, values: dict[str, Any]) -> _Compiled:
+        connection = connections[alias]
+        shape = (connection.vendor, *sorted(
+            (name, len(value)) if isinstance(value, (list, tuple)) else (name, None) for name, value in values.items()
+        ))
+        compiled = self._compiled.get(shape)
+        if compiled is None:
+            if any(length is not None and length > MAX_KEPT_LIST for _, length in shape[1:]):
+                return self._compile(alias, values)
+            with self._lock:
+                compiled = self._compiled.get(shape)
+                if compiled is None:
+                    compiled = self._compile(alias, values)
+                    if len(self._compiled) >= MAX_SHAPES:
+                        self._compiled.clear()
+                    self._compiled[shape] = compiled
+        return compiled
+
+    def _compile(self, alias: str, values: dict[str, Any]) -> _Compiled:
+        slots = {
+            name: _ListSlot(name, len(value)) if isinstance(value, (list, tuple)) else _Slot(name)
+            for name, value in values.items()
+        }
+        queryset = self._build(**slots)
+        self._model = queryset.model
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        selected = [column for column, _, _ in compiler.select[: compiler.col_count]]
+        whole_rows = not queryset.query.values_select and not queryset.query.annotation_select
+        columns = tuple(expression.target.attname for expression in selected) if whole_rows else ()
+        converters = tuple(
+            (position, tuple(functions), expression)
+            for position, (functions, expression) in compiler.get_converters(selected).items()
+        )
+        return _Compiled(sql=sql, params=tuple(params), columns=columns, converters=converters)
+
+    def _run(self, alias: str, compiled: _Compiled, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        connection = connections[alias]
+        ops = connection.ops
+        params = [_bound(param, values, ops) if isinstance(param, _Slot) else param for param in compiled.params]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows: Sequence[Any] = cursor.fetchall()
+        if not compiled.converters:
+            return [tuple(row) for row in rows]
+        converted = []
+        for row in rows:
+            values_out = list(row)
+            for position, functions, expression in compiled.converters:
+                value = values_out[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                values_out[position] = value
+            converted.append(tuple(values_out))
+        return converted
+
+
+def _bound(slot: _Slot, values: dict[str, Any], ops: Any) -> Any:
+    name, _, index = slot.name.partition(".")
+    value = values[name]
+    return _adapt(value[int(index)] if index else value, ops)
