@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from django.db.models import Exists, OuterRef, QuerySet
 
+from analytics_api.kernel.compiled import CompiledQuery
 from analytics_api.kernel.fields import json_text
 from analytics_api.kernel.paging import page_rows
 from analytics_api.models import Account
@@ -33,39 +34,57 @@ class InteractionQuery:
     limit: int
 
 
-def _interaction_filtered(
+def _filters(
     *, account: Account, query: InteractionQuery, bot_id: str | None, channel: str | None
-) -> tuple[QuerySet[Interaction], QuerySet[InteractionQueue] | None] | None:
-    """The records narrowed by every filter but ``queues``, and the queue links narrowed by all of
-    them (None when ``queues`` is not given); None when the filters exclude everything."""
+) -> dict[str, Any] | None:
+    """The values the records are filtered by, only those given (see :func:`_filtered`); None when
+    the filters exclude everything."""
     channels = query.channels
     if channel is not None:
         # calldetails: the caller's channel filter, narrowed to the endpoint's one channel.
         if channels and channel not in channels:
             return None
         channels = (channel,)
+    filters: dict[str, Any] = {"account_id": account.pk, "start": query.start, "end": query.end}
+    for name, values in (("channels", channels), ("bots", query.bots), ("queues", query.queues)):
+        if values:
+            filters[name] = list(values)
+    if bot_id is not None:
+        filters["bot_id"] = bot_id
+    return filters
+
+
+def _filtered(
+    *, account_id: Any, start: Any, end: Any, channels: Any = (), bots: Any = (), queues: Any = (), bot_id: Any = None
+) -> tuple[QuerySet[Interaction], QuerySet[InteractionQueue] | None]:
+    """The records narrowed by every filter but ``queues``, and the queue links narrowed by all of
+    them (None when ``queues`` is not given).
+
+    Built from the values of :func:`_filters` or from a compiled query's slots for them
+    (``interaction_page``), so it depends only on which filters are given and how many queues.
+    """
     narrowing: dict[str, Any] = {}
     if channels:
         narrowing["channel__in"] = channels
-    if query.bots:
-        narrowing["bot_id__in"] = query.bots
-    window = {"account": account, "session_start__gte": query.start, "session_start__lte": query.end}
+    if bots:
+        narrowing["bot_id__in"] = bots
+    window = {"account_id": account_id, "session_start__gte": start, "session_start__lte": end}
     rows = Interaction.objects.filter(**window, **narrowing)
     if bot_id is not None:
         rows = rows.filter(bot_id=bot_id)
-    if not query.queues:
+    if not queues:
         return rows, None
     # The links repeat the channel, bot, start and session id of their record, so the whole filter
     # is a range scan of their (account, queue_id, session_start, session_id) index.
-    links = InteractionQueue.objects.filter(**window, **narrowing, queue_id__in=query.queues)
+    links = InteractionQueue.objects.filter(**window, **narrowing, queue_id__in=queues)
     if bot_id is not None:
         links = links.filter(bot_id=bot_id)
-    if len(query.queues) > 1:
+    if len(queues) > 1:
         # A record that entered several of the queues counts once: at the first of them by id.
         earlier = InteractionQueue.objects.filter(
             interaction=OuterRef("interaction"),
             session_start=OuterRef("session_start"),
-            queue_id__in=query.queues,
+            queue_id__in=queues,
             queue_id__lt=OuterRef("queue_id"),
         )
         links = links.exclude(Exists(earlier))
@@ -84,18 +103,16 @@ def interaction_rows(
     2. Order by session start then session id: a total order, so consecutive pages neither overlap
        nor skip.
     """
-    filtered = _interaction_filtered(account=account, query=query, bot_id=bot_id, channel=channel)
-    if filtered is None:
+    filters = _filters(account=account, query=query, bot_id=bot_id, channel=channel)
+    if filters is None:
         return None
-    rows, links = filtered
+    rows, links = _filtered(**filters)
     if links is not None:
         rows = rows.filter(pk__in=links.values("interaction"))
     return rows.order_by("session_start", "session_id")
 
 
-def interaction_page_rows(
-    *, account: Account, query: InteractionQuery, bot_id: str | None = None, channel: str | None = None
-) -> QuerySet[Interaction] | None:
+def _page_rows(*, skip: int, limit: int, **filters: Any) -> QuerySet[Interaction]:
     """The page's records, ``limit + 1`` at most (the extra one says more follow), in page order.
 
     1. Without ``queues``: the rows of :func:`interaction_rows` after ``skip``, one ordered range
@@ -104,15 +121,34 @@ def interaction_page_rows(
        the sub-select), then only its records are read by key, so a deep page of a queue costs an
        index range scan of link entries rather than a probe of every record before it.
     """
-    filtered = _interaction_filtered(account=account, query=query, bot_id=bot_id, channel=channel)
-    if filtered is None:
-        return None
-    rows, links = filtered
-    window = slice(query.skip, query.skip + query.limit + 1)
+    rows, links = _filtered(**filters)
+    window = slice(skip, skip + limit + 1)
     if links is None:
         return rows.order_by("session_start", "session_id")[window]
     page = links.values("interaction")[window]
     return rows.filter(pk__in=page).order_by("session_start", "session_id")
+
+
+def interaction_page_rows(
+    *, account: Account, query: InteractionQuery, bot_id: str | None = None, channel: str | None = None
+) -> QuerySet[Interaction] | None:
+    """The page's records as a queryset (:func:`_page_rows`), or None when the filters exclude
+    everything: the statement ``interaction_page`` runs, for the benchmark's floor."""
+    filters = _filters(account=account, query=query, bot_id=bot_id, channel=channel)
+    if filters is None:
+        return None
+    return _page_rows(skip=query.skip, limit=query.limit, **filters)
+
+
+def _page_columns(*, skip: int, limit: int, documents: bool, version: Any, **filters: Any) -> QuerySet[Interaction]:
+    rows = _page_rows(skip=skip, limit=limit, **filters)
+    if documents:
+        return rows.values_list("document")
+    return rows.values_list("pk", SERVED_DOCUMENTS.current_text(version))
+
+
+# The page's statement, compiled once per shape (which filters, how many of each, offset, limit).
+_PAGE: CompiledQuery[Interaction] = CompiledQuery(_page_columns)
 
 
 @dataclass(frozen=True)
@@ -132,7 +168,8 @@ def interaction_page(
 ) -> InteractionPage:
     """One page of served records and whether more follow.
 
-    1. Select the page's rows with :func:`interaction_page_rows`.
+    1. Select the page's rows with :func:`interaction_page_rows`'s statement, compiled once per
+       shape (``analytics_api.kernel.compiled``).
     2. Read only those ``limit + 1`` rows (no count), in one query: their pre-rendered
        text, or their documents when sections are filtered by name.
     3. Render the documents of rows without a current pre-rendered text (rare: see
@@ -140,12 +177,16 @@ def interaction_page(
        obscures customer info, every document is read and masked before rendering instead.
     4. Turn the texts into the page for the caller's offset and sections in one pass.
     """
-    rows = interaction_page_rows(account=account, query=query, bot_id=bot_id, channel=channel)
-    if rows is None:
+    filters = _filters(account=account, query=query, bot_id=bot_id, channel=channel)
+    if filters is None:
         return InteractionPage(data=orjson.Fragment("[]"), count=0, has_more=False)
     offset, sections = query.offset_minutes, query.sections
-
     obscure = account_obscures(account=account)
+    documents = obscure or page_needs_documents(sections)
+    rows = _PAGE.rows(
+        fixed={"skip": query.skip, "limit": query.limit, "documents": documents},
+        version=SERVED_DOCUMENTS.version, **filters,
+    )
 
     def rendered(document: dict[str, Any]) -> str:
         if obscure:
@@ -153,13 +194,11 @@ def interaction_page(
         return json_text(document_render(document, offset=offset, sections=sections))
 
     # Customer info is masked per document (supervision.masking): the pre-rendered texts hold it as stored.
-    if obscure or page_needs_documents(sections):
-        documents, has_more = page_rows(rows.values_list("document", flat=True), skip=0, limit=query.limit)
-        texts = [rendered(document) for document in documents]
+    if documents:
+        page, has_more = page_rows(rows, skip=0, limit=query.limit)
+        texts = [rendered(document) for (document,) in page]
     else:
-        served, has_more = page_rows(
-            rows.values_list("pk", SERVED_DOCUMENTS.current_text()), skip=0, limit=query.limit
-        )
+        served, has_more = page_rows(rows, skip=0, limit=query.limit)
         unrendered = SERVED_DOCUMENTS.unrendered(served)
         texts = [text if text is not None else rendered(unrendered[pk].document) for pk, text in served]
     return InteractionPage(

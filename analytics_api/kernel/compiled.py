@@ -26,8 +26,10 @@ How it works:
 
 The builder must be a pure function of its arguments (no clock, no settings read at call time):
 its result is compiled once for the life of the process. The number of kept shapes is bounded
-(``MAX_SHAPES`` per query): a shape with a list longer than ``MAX_KEPT_LIST`` (a change feed page's
-ten thousand session ids) is compiled for its call and not kept.
+(``MAX_SHAPES`` per query, the least recently used dropped first): a shape with a list longer than
+``MAX_KEPT_LIST`` (a change feed page's ten thousand session ids) is compiled for its call and not
+kept, and a reader walking deep pages one after the other compiles each page's offset once, as the
+ORM would, while the first pages' shapes stay.
 Tested against the ORM's own answer for the same values on SQLite and PostgreSQL
 (tests/analytics_api/test_compiled.py).
 """
@@ -36,7 +38,8 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -76,6 +79,10 @@ class _ListSlot(Expression):
         self.name = name
         self.length = length
 
+    def __len__(self) -> int:
+        # A builder may ask how many items it was given (one queue or several), never which.
+        return self.length
+
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         return "(" + ", ".join(["%s"] * self.length) + ")", [_Slot(f"{self.name}.{n}") for n in range(self.length)]
 
@@ -98,61 +105,70 @@ def _adapt(value: Any, ops: Any) -> Any:
 
 
 class CompiledQuery(Generic[M]):
-    """A queryset of one shape, compiled once per process and database vendor (see the module)."""
+    """A queryset of one shape, compiled once per process and database vendor (see the module).
+
+    ``rows`` and ``instances`` take the values to bind as keyword arguments, and in ``fixed`` the
+    builder's arguments that change the SQL itself (a page's offset and limit, which Django writes
+    into the SQL; a choice of columns): those are passed to the builder as they are and make a
+    shape of their own.
+    """
 
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self._build = build
-        self._compiled: dict[tuple[Any, ...], _Compiled] = {}
+        self._compiled: OrderedDict[tuple[Any, ...], _Compiled] = OrderedDict()
         self._lock = threading.Lock()
         self._model: type[Model] | None = None
 
-    def rows(self, **values: Any) -> list[tuple[Any, ...]]:
+    def rows(self, *, fixed: Mapping[str, Hashable] | None = None, **values: Any) -> list[tuple[Any, ...]]:
         """The rows of the query with ``values`` bound: tuples of the selected columns, converted."""
-        alias = self._alias(values)
-        compiled = self._compiled_for(alias, values)
-        return self._run(alias, compiled, values)
+        alias = self._alias(values, fixed or {})
+        return self._run(alias, self._compiled_for(alias, values, fixed or {}), values)
 
-    def instances(self, **values: Any) -> list[M]:
+    def instances(self, *, fixed: Mapping[str, Hashable] | None = None, **values: Any) -> list[M]:
         """The model instances of a queryset of whole rows (no ``values``), with ``values`` bound."""
-        alias = self._alias(values)
-        compiled = self._compiled_for(alias, values)
+        alias = self._alias(values, fixed or {})
+        compiled = self._compiled_for(alias, values, fixed or {})
         model = self._model
         assert model is not None
         return [model.from_db(alias, compiled.columns, row) for row in self._run(alias, compiled, values)]
 
-    def _alias(self, values: dict[str, Any]) -> str:
+    def _alias(self, values: dict[str, Any], fixed: Mapping[str, Hashable]) -> str:
         for name, value in values.items():
             if isinstance(value, (list, tuple)) and not value:
                 # "IN ()" is not SQL; the ORM answers an empty list without a query, a shape cannot.
                 raise ValueError(f"{name} is an empty list: answer without reading")
         if self._model is None:
-            self._compiled_for("default", values)  # learns the model from the first build
+            self._compiled_for("default", values, fixed)  # learns the model from the first build
         return router.db_for_read(self._model)
 
-    def _compiled_for(self, alias: str, values: dict[str, Any]) -> _Compiled:
-        connection = connections[alias]
-        shape = (connection.vendor, *sorted(
-            (name, len(value)) if isinstance(value, (list, tuple)) else (name, None) for name, value in values.items()
-        ))
+    def _compiled_for(self, alias: str, values: dict[str, Any], fixed: Mapping[str, Hashable]) -> _Compiled:
+        """The shape's compiled query; the least recently used shape goes past ``MAX_SHAPES``."""
+        shape = (
+            connections[alias].vendor,
+            *sorted((name, len(value) if isinstance(value, (list, tuple)) else None) for name, value in values.items()),
+            *sorted(fixed.items()),
+        )
         compiled = self._compiled.get(shape)
-        if compiled is None:
-            if any(length is not None and length > MAX_KEPT_LIST for _, length in shape[1:]):
-                return self._compile(alias, values)
+        if compiled is not None:
             with self._lock:
-                compiled = self._compiled.get(shape)
-                if compiled is None:
-                    compiled = self._compile(alias, values)
-                    if len(self._compiled) >= MAX_SHAPES:
-                        self._compiled.clear()
-                    self._compiled[shape] = compiled
+                if shape in self._compiled:
+                    self._compiled.move_to_end(shape)
+            return compiled
+        if any(isinstance(value, (list, tuple)) and len(value) > MAX_KEPT_LIST for value in values.values()):
+            return self._compile(alias, values, fixed)
+        compiled = self._compile(alias, values, fixed)
+        with self._lock:
+            self._compiled[shape] = compiled
+            while len(self._compiled) > MAX_SHAPES:
+                self._compiled.popitem(last=False)
         return compiled
 
-    def _compile(self, alias: str, values: dict[str, Any]) -> _Compiled:
+    def _compile(self, alias: str, values: dict[str, Any], fixed: Mapping[str, Hashable]) -> _Compiled:
         slots = {
             name: _ListSlot(name, len(value)) if isinstance(value, (list, tuple)) else _Slot(name)
             for name, value in values.items()
         }
-        queryset = self._build(**slots)
+        queryset = self._build(**slots, **fixed)
         self._model = queryset.model
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()

@@ -95,9 +95,14 @@ class Prerendering:
     columns: tuple[str, ...]
     render: Callable[[Any], str | None]
 
-    def current_text(self) -> Case:
-        """A query expression: the row's text when it is of the current version, else NULL."""
-        return Case(When(served_version=self.version, then=F("served")), default=Value(None))
+    def current_text(self, version: Any = None) -> Case:
+        """A query expression: the row's text when it is of the current version, else NULL.
+
+        ``version``: the version as a compiled query's slot (``analytics_api.kernel.compiled``), so
+        that the compiled statement follows ``version`` when it changes; default ``version`` itself.
+        """
+        return Case(When(served_version=self.version if version is None else version, then=F("served")),
+                    default=Value(None))
 
     def stale(self) -> models.QuerySet[Any]:
         """The rows whose text is not of the current version (older, 0, or a later one after a downgrade)."""

@@ -78,12 +78,33 @@ def test_each_list_length_is_a_shape_of_its_own_and_long_lists_are_not_kept() ->
     assert len(query._compiled) == 2
 
 
-def test_kept_shapes_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kept_shapes_are_bounded_and_the_least_recently_used_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compiled_module, "MAX_SHAPES", 3)
     query: CompiledQuery[Account] = CompiledQuery(lambda ids: Account.objects.filter(pk__in=ids).values_list("pk"))
-    for length in range(1, 8):
+    hot = [10**9]
+    for length in range(2, 9):
+        assert query.rows(ids=hot) == []  # used between every other shape: never dropped
         assert query.rows(ids=list(range(length))) == []
         assert len(query._compiled) <= 3
+    assert ("ids", 1) in [key[1] for key in query._compiled]
+
+
+def test_fixed_arguments_shape_the_sql_and_are_passed_as_they_are() -> None:
+    """Offset and limit are written into the SQL by Django: each page is a shape of its own."""
+    page: CompiledQuery[Account] = CompiledQuery(
+        lambda org, skip, limit: Account.objects.filter(org_id=org).order_by("pk").values_list("pk")[
+            skip : skip + limit
+        ]
+    )
+    accounts = AccountFactory.create_batch(5, org_id="o-shared")
+    AccountFactory(org_id="o-other")
+    ids = [(account.pk,) for account in accounts]
+
+    assert page.rows(org="o-shared", fixed={"skip": 0, "limit": 2}) == ids[0:2]
+    assert page.rows(org="o-shared", fixed={"skip": 2, "limit": 2}) == ids[2:4]
+    assert page.rows(org="o-shared", fixed={"skip": 4, "limit": 2}) == ids[4:5]
+    assert page.rows(org="o-other", fixed={"skip": 0, "limit": 2}) == [(Account.objects.get(org_id="o-other").pk,)]
+    assert len(page._compiled) == 3
 
 
 def test_an_empty_list_is_refused_rather_than_sent_as_invalid_sql() -> None:
