@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 
+from analytics_api.kernel.collector import RELAXED_BODY_BYTES, collector_relaxed
 from analytics_api.kernel.errors import error_item, json_error_response
 from analytics_api.kernel.openapi import operation_id_of
 from analytics_api.kernel.text import escape_control_characters
@@ -235,5 +236,10 @@ class BodySizeLimitMiddleware:
                 "body_too_large",
             )
             return json_error_response(413, [item])
+        if length >= RELAXED_BODY_BYTES:
+            # A batch parses hundreds of thousands of containers: collect less often while it is
+            # served, not for every request (analytics_api.kernel.collector).
+            with collector_relaxed():
+                return self.get_response(request)
         return self.get_response(request)
 

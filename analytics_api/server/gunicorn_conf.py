@@ -39,7 +39,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from analytics_api.kernel.collector import collector_tune
+from analytics_api.kernel.collector import collector_freeze
 from analytics_api.settings import env_bool, env_int
 
 # Metrics in multiprocess mode: the directory must be in the environment before prometheus-client
@@ -99,8 +99,9 @@ body_timeout = env_int("WEB_BODY_TIMEOUT", 60, minimum=1)
 
 
 def post_worker_init(worker: Any) -> None:
-    """The worker has loaded the application: freeze it and collect less often (kernel.collector)."""
-    collector_tune()
+    """The worker has loaded the application: freeze it (kernel.collector; a request with a large
+    body raises the collector's thresholds while it is served)."""
+    collector_freeze()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -118,7 +118,7 @@ def _in_process(account: Any, client: Any, bodies: list[bytes], runs: int = 3, p
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     best: dict[str, float] = {}
-    # As in a gunicorn worker (analytics_api.server.gunicorn_conf): the application frozen, the collector's
+    # As in a gunicorn worker serving a batch (analytics_api.kernel.collector): the application frozen, the collector's
     # thresholds raised; otherwise collections land in whatever function runs and skew the split.
     with collector_tuned():
         for run in range(runs):
