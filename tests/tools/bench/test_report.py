@@ -15,9 +15,11 @@ from tools.bench.report import (
     export_table,
     feed_rate,
     figures_parse,
+    ingestion_table,
     mark,
     overhead_lines,
     replica_table,
+    request_table,
     search_lines,
     seconds_text,
 )
@@ -185,3 +187,32 @@ def test_update_benchmarks_md_replaces_only_between_the_markers(tmp_path: Path) 
     assert path.read_text() == (
         "# B\n\nprose before\n<!-- bench:start -->\nnew table\n<!-- bench:end -->\nprose after\n"
     )
+
+
+def _floored(figure: str, *, p50: float, floor_p50: float, rps: float, floor_pages: float) -> dict:
+    row = _row(figure, p50=p50, p99=2 * p50, floor_p50=floor_p50, rps=rps)
+    row.update(p99_vs_p50=2.0, c8_records_per_s=Stat(rps, rps, rps),
+               floor_c8_pages_per_s=Stat(floor_pages, floor_pages, floor_pages), records_share_c8=rps / floor_pages)
+    return row
+
+
+def test_interaction_pages_are_held_to_the_tighter_targets_and_other_reads_to_2x() -> None:
+    page = _floored("1", p50=3.4, floor_p50=1.9, rps=550, floor_pages=1000)  # 1.79×, 0.55 of PostgreSQL's
+    rawdata = _floored("3", p50=3.4, floor_p50=1.9, rps=550, floor_pages=1000)
+    lines = request_table([page, rawdata])
+    assert "| 1.79 ✗ | 2.00 ✓ |" in lines[2] and lines[2].endswith("| 0.55 ✗ |")
+    assert "| 1.79 ✓ | 2.00 ✓ |" in lines[3] and lines[3].endswith("| 0.55 ✓ |")
+
+
+def test_ingestion_and_import_rows_carry_their_own_targets() -> None:
+    rate = Stat(7000, 7000, 7000)
+    lines = ingestion_table({
+        "scenarios": {},
+        "ingestion": {
+            kind: {"records_per_s": rate, "batch": 1000, "posters": 4} for kind in ("interactions", "qa_contacts")
+        },
+        "import": [{"lines": 50_000, "file_mb": 90, "records_per_s": 2_000, "peak_rss_mb": 150}],
+    })
+    assert lines[3].endswith("| 7,000 (7,000–7,000) | ≥ 10,000 ✗ |")
+    assert lines[4].endswith("| 7,000 (7,000–7,000) | ≥ 6,000 ✓ |")
+    assert lines[5].endswith("| 2,000 (peak RSS 150 MB) | ≥ 10,000 ✗, RSS ≤ 200 MB ✓ |")
