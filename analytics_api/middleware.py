@@ -209,7 +209,8 @@ class DebugLoopbackOnlyMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over ``API_MAX_BODY_BYTES`` with 413 before anything reads them."""
+    """Refuses bodies over ``API_MAX_BODY_BYTES`` with 413 before anything reads them, and serves a
+    large one (an ingestion batch) with the garbage collector relaxed (``kernel.collector``)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
