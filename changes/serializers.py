@@ -10,6 +10,7 @@ from analytics_api.kernel.validation import (
     Check,
     CheckField,
     ChoiceParam,
+    InputSerializer,
     Invalid,
     NumberField,
     invalid,
@@ -35,7 +36,7 @@ def _cursor(name: str) -> Check:
     return check
 
 
-class FeedQuery(serializers.Serializer):
+class FeedQuery(InputSerializer):
     dataset = ChoiceParam(
         choices=list(DATASETS), message=DATASET_MESSAGE,
         error_messages={"required": "dataset is required: " + ", ".join(DATASETS) + "."},
@@ -52,7 +53,7 @@ def _filters(data: Any) -> dict[str, Any]:
     return data
 
 
-class CountsQuery(serializers.Serializer):
+class CountsQuery(InputSerializer):
     dataset = ChoiceParam(
         choices=list(DATASETS), message=DATASET_MESSAGE,
         error_messages={"required": "dataset is required: " + ", ".join(DATASETS) + "."},

@@ -15,7 +15,16 @@ from django.core import signing
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import CheckField, ChoiceParam, Invalid, NumberField, flag, invalid, strict_text
+from analytics_api.kernel.validation import (
+    CheckField,
+    ChoiceParam,
+    InputSerializer,
+    Invalid,
+    NumberField,
+    flag,
+    invalid,
+    strict_text,
+)
 from content.criteria import (
     CHANNELS,
     MAX_AGENTS,
@@ -114,7 +123,7 @@ _CRITERIA_SCHEMA: dict[str, Any] = {
 
 
 @extend_schema_serializer(component_name="ConversationQuery")
-class ConversationQuerySerializer(serializers.Serializer):
+class ConversationQuerySerializer(InputSerializer):
     """The query body; unknown fields are ignored."""
 
     startDate = UtcDateTime(

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from analytics_api.kernel.csv_stream import csv_response
 from analytics_api.kernel.openapi import api_operation
-from analytics_api.kernel.validation import CheckField, ChoiceParam, flag, strict_text
+from analytics_api.kernel.validation import CheckField, ChoiceParam, InputSerializer, flag, strict_text
 from analytics_api.models import Scope
 from analytics_api.replicas import ReplicaReads
 from analytics_api.tenancy.auth import request_account
@@ -59,7 +59,7 @@ class DownloadView(ReplicaReads, APIView):
         return super().perform_content_negotiation(request, force=True)
 
 
-class FormatSerializer(serializers.Serializer):
+class FormatSerializer(InputSerializer):
     format = ChoiceParam(choices=(JSON, CSV), required=False, message="format must be json or csv.")
 
 

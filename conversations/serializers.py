@@ -13,7 +13,7 @@ from typing import Any
 from rest_framework import serializers
 
 from analytics_api.kernel.dates import DateFormatError, LocalDateTime, local_to_utc, parse_local, parse_offset
-from analytics_api.kernel.validation import CheckField, list_of, text, whole_number
+from analytics_api.kernel.validation import CheckField, InputSerializer, list_of, text, whole_number
 from conversations.documents import SECTIONS
 from conversations.models import Channel
 from conversations.selectors import InteractionQuery
@@ -42,7 +42,7 @@ def _quoted(value: Any) -> str:
     return text if len(text) <= QUOTED_MAX else f"{text[:QUOTED_MAX]}… ({len(text)} characters)"
 
 
-class PagingSerializer(serializers.Serializer):
+class PagingSerializer(InputSerializer):
     """``?limit=&offset=``: strict integers, never clamped."""
 
     limit = CheckField(
@@ -93,7 +93,7 @@ def _strings(name: str, *, cap: int, too_many: str) -> CheckField:
     )
 
 
-class InteractionFilterSerializer(serializers.Serializer):
+class InteractionFilterSerializer(InputSerializer):
     """The body. Unknown top-level fields are ignored; ``context["header_offset"]`` is x-timezone-offset."""
 
     startDate = LocalTimeField(

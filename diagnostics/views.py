@@ -6,13 +6,12 @@ import re
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.kernel.openapi import api_operation
-from analytics_api.kernel.validation import ChoiceParam
+from analytics_api.kernel.validation import ChoiceParam, InputSerializer
 from analytics_api.models import Scope
 from analytics_api.replicas import ReplicaReads
 from analytics_api.tenancy.auth import request_account
@@ -24,7 +23,7 @@ FORMATS = ("json", "text", "pcap")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class DiagnosticsQuery(serializers.Serializer):
+class DiagnosticsQuery(InputSerializer):
     format = ChoiceParam(choices=FORMATS, message="format must be json, text or pcap.", required=False)
 
 

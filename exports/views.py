@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.kernel.openapi import api_operation
-from analytics_api.kernel.validation import NumberField
+from analytics_api.kernel.validation import InputSerializer, NumberField
 from analytics_api.models import Scope
 from analytics_api.tenancy.auth import request_account
 from exports import openapi
@@ -27,7 +26,7 @@ from exports.selectors import (
 from exports.services import export_cancel_or_delete, export_create
 
 
-class ListQuery(serializers.Serializer):
+class ListQuery(InputSerializer):
     limit = NumberField(minimum=1, maximum=LIST_LIMIT_MAX, default=LIST_LIMIT_DEFAULT, from_text=True)
 
 

@@ -29,9 +29,10 @@ class NamedMessages:
             "null": f"{field_name} must not be null.",
             "blank": f"{field_name} must not be empty.",
         }
-        for key, msg in named.items():
-            if key not in self.explicit_messages:
-                self.error_messages[key] = msg
+        # A new dict: an InputSerializer's fields share the class field's (shallow copies).
+        self.error_messages = {
+            **self.error_messages, **{key: msg for key, msg in named.items() if key not in self.explicit_messages}
+        }
 
 
 class StrictField(CheckField):

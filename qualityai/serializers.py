@@ -19,6 +19,7 @@ from analytics_api.kernel.text import unstorable_fields, unstorable_message
 from analytics_api.kernel.validation import (
     Check,
     CheckField,
+    InputSerializer,
     Invalid,
     NumberField,
     aware_time,
@@ -115,7 +116,7 @@ class CustomFieldsFilter(NamedMessages, serializers.Field):
 
 
 @extend_schema_serializer(component_name="Rawdata")
-class RawdataQuerySerializer(serializers.Serializer):
+class RawdataQuerySerializer(InputSerializer):
     """The rawdata request body (docs/contract.md#rawdata-body). Unknown fields are ignored."""
 
     offset = NumberField(
@@ -274,7 +275,7 @@ def _optional(field: serializers.Field) -> serializers.Field:
 
 # The documented shape of an ingested contact (its docstring is the OpenAPI description). Ingestion
 # checks contacts with ``CONTACT_FIELDS`` below, the same rules; a test holds the two in agreement.
-class ContactRecordSerializer(serializers.Serializer):
+class ContactRecordSerializer(InputSerializer):
     """A Quality AI contact in the rawdata result shape; other keys kept as sent (docs/contract.md#quality-ai-contacts).
 
     ``duration_status``, ``is_direction_defaulted`` and recording links are derived on every read,

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import CheckField, ChoiceParam, NumberField, email, flag, invalid
+from analytics_api.kernel.validation import CheckField, ChoiceParam, InputSerializer, NumberField, email, flag, invalid
 from recordings.models import AuditAction, Channel, RecordingState
 
 MAX_RETENTION_DAYS = 36500
@@ -58,7 +58,7 @@ class RecordingOut(serializers.Serializer):
     deletedAt = serializers.CharField(required=False, help_text="Only on a recording retention deleted.")
 
 
-class DownloadQuery(serializers.Serializer):
+class DownloadQuery(InputSerializer):
     channel = ChoiceParam(
         choices=Channel.values, required=False, message="channel must be mixed, agent or customer, not {input!r}."
     )
@@ -93,7 +93,7 @@ def channel_list(data: Any) -> list[str]:
 
 
 @extend_schema_serializer(component_name="RetentionSettings")
-class RetentionIn(serializers.Serializer):
+class RetentionIn(InputSerializer):
     retentionDays = NumberField(
         minimum=1,
         maximum=MAX_RETENTION_DAYS,
@@ -128,7 +128,7 @@ class RetentionOut(serializers.Serializer):
     updatedAt = serializers.CharField(allow_null=True)
 
 
-class AuditQuery(serializers.Serializer):
+class AuditQuery(InputSerializer):
     offset = NumberField(
         minimum=0, maximum=MAX_AUDIT_OFFSET, from_text=True, default=0, help_text="Entries to skip."
     )

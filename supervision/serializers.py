@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_serializer
-from rest_framework import serializers
 
 from analytics_api.kernel.text import is_storable, unstorable_message
-from analytics_api.kernel.validation import CheckField, Invalid, invalid, list_of, strict, strict_text, then
+from analytics_api.kernel.validation import (
+    CheckField,
+    InputSerializer,
+    Invalid,
+    invalid,
+    list_of,
+    strict,
+    strict_text,
+    then,
+)
 from content.criteria import MAX_TAG_CLAUSES, criteria_check
 
 MAX_DISPOSITIONS = 20
@@ -61,7 +69,7 @@ def _session_ids(_field: str) -> Any:
 
 
 @extend_schema_serializer(component_name="DispositionsUpdate")
-class DispositionsIn(serializers.Serializer):
+class DispositionsIn(InputSerializer):
     dispositions = CheckField(
         check=_texts("dispositions", max_items=MAX_DISPOSITIONS, max_length=MAX_DISPOSITION_LENGTH,
                      too_many=DISPOSITIONS_TOO_MANY),
@@ -79,7 +87,7 @@ class DispositionsIn(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="FlagCreate")
-class FlagIn(serializers.Serializer):
+class FlagIn(InputSerializer):
     reason = CheckField(
         check=lambda name: strict_text(name, max_length=MAX_FLAG_REASON_LENGTH, allow_blank=False),
         schema={"type": "string", "minLength": 1, "maxLength": MAX_FLAG_REASON_LENGTH},
@@ -88,7 +96,7 @@ class FlagIn(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="PrivacySettingsUpdate")
-class PrivacyIn(serializers.Serializer):
+class PrivacyIn(InputSerializer):
     obscureCustomerInfo = CheckField(
         check=lambda name: strict(name, lambda value: isinstance(value, bool), "true or false"),
         schema={"type": "boolean"},
@@ -118,7 +126,7 @@ def _customer(name: str) -> Any:
 
 
 @extend_schema_serializer(component_name="ErasureRequest")
-class ErasureIn(serializers.Serializer):
+class ErasureIn(InputSerializer):
     customer = CheckField(
         check=_customer,
         schema={
@@ -132,7 +140,7 @@ class ErasureIn(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="TranscriptExportRequest")
-class TranscriptExportIn(serializers.Serializer):
+class TranscriptExportIn(InputSerializer):
     sessionIds = CheckField(
         check=_session_ids,
         schema={"type": "array", "minItems": 1, "maxItems": MAX_EXPORT_SESSION_IDS, "items": {"type": "string"}},
@@ -141,7 +149,7 @@ class TranscriptExportIn(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="SavedFilterName")
-class FilterNameIn(serializers.Serializer):
+class FilterNameIn(InputSerializer):
     name = CheckField(
         check=lambda name: strict_text(name, max_length=MAX_FILTER_NAME_LENGTH, allow_blank=False),
         schema={"type": "string", "minLength": 1, "maxLength": MAX_FILTER_NAME_LENGTH},
@@ -163,7 +171,7 @@ MAX_SELECTED_CONVERSATIONS = 1000
 
 
 @extend_schema_serializer(component_name="ConversationExportRequest")
-class SessionIdsIn(serializers.Serializer):
+class SessionIdsIn(InputSerializer):
     sessionIds = CheckField(
         check=lambda name: _selected,
         schema={"type": "array", "minItems": 1, "maxItems": MAX_SELECTED_CONVERSATIONS, "items": {"type": "string"}},

@@ -28,12 +28,11 @@ from django.core.management.base import CommandError
 from django.db import DataError, OperationalError, connection, models, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
-from rest_framework import serializers
 
 from analytics_api.kernel.errors import data_error_item, error_item, flatten_validation_errors, is_write_conflict
 from analytics_api.kernel.partitions import Monthly, keyed
 from analytics_api.kernel.text import record_storage_errors
-from analytics_api.kernel.validation import Check, CheckField, Invalid, invalid
+from analytics_api.kernel.validation import Check, CheckField, InputSerializer, Invalid, invalid
 
 MAX_BATCH = 1000
 # Times a batch's transaction is run again after losing a race (deadlock, serialization failure).
@@ -411,7 +410,7 @@ def _records(data: Any) -> list[Any]:
     return data
 
 
-class BatchSerializer(serializers.Serializer):
+class BatchSerializer(InputSerializer):
     """``{"records": [...]}`` with 1 to ``MAX_BATCH`` records; each is validated later, on its own."""
 
     records = CheckField(
