@@ -50,8 +50,6 @@ LINES = (
 ROLES = ("bot", "customer", "bot", "customer", "bot", "customer", "agent", "agent", "agent", "customer")
 EVENTS = ("routing_initiated", "conversation_accepted", "agent_joined", "disposition_updated", "agent_left",
           "conversation_closed")
-# Conversations/s of POST /api/v1/ingest/conversations, batches of 1,000 with 30-message transcripts.
-CONTENT_TARGET = 3_000
 STATUSES = ("completed", "completed", "completed_user_hangup", "completed_drop_off", "in_progress", "error")
 
 

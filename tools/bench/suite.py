@@ -44,7 +44,7 @@ from search.text import search_query_parse
 from search.units import identifier_key
 from tools.bench import exports as export_bench
 from tools.bench import search as search_bench
-from tools.bench.content import CONTENT_TARGET, content_lines
+from tools.bench.content import content_lines
 from tools.bench.dataset import (
     FULL,
     QUICK,
@@ -507,8 +507,6 @@ class Suite:
                     raise RuntimeError(f"ingestion of {kind}: {created} created of {len(bodies) * 1000}")
                 rates.append(created / wall)
             self.ingestion[kind] = {"records_per_s": Stat.of(rates), "batch": 1000, "posters": 4}
-            if kind == "conversation_content":
-                self.ingestion[kind]["target"] = CONTENT_TARGET
             print(f"ingest {kind}: {statistics.median(rates):,.0f} records/s", flush=True)
 
     def _measure_import(self) -> None:
