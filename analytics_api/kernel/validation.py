@@ -483,7 +483,8 @@ class CheckField(serializers.Field):
                 key: msg for key, msg in named.items() if key not in self.explicit_messages
             }}
             built = self._built[field_name] = (self.check(field_name), messages)
-        # A new dict per copy, never the class field's: DRF's error_messages is per instance.
+        # The named messages live in a dict of their own, shared by the copies bound under this name
+        # and only read (DRF never writes error_messages after bind); the class field's stays as it was.
         self._check, self.error_messages = built[0], built[1]
 
     def to_internal_value(self, data: Any) -> Any:
