@@ -10,29 +10,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics_api.kernel.dates import DateFormatError, parse_utc
-from analytics_api.kernel.validation import Check, CheckField, aware_time, is_number, strict, strict_text
-
-
-class NamedMessages:
-    """Mixin: DRF's "required"/"null"/"blank" messages, rewritten to name the field."""
-
-    error_messages: dict[str, str]
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.explicit_messages = set(kwargs.get("error_messages", {}))
-        super().__init__(**kwargs)
-
-    def bind(self, field_name: str, parent: Any) -> None:
-        super().bind(field_name, parent)  # type: ignore[misc]
-        named = {
-            "required": f"{field_name} is required.",
-            "null": f"{field_name} must not be null.",
-            "blank": f"{field_name} must not be empty.",
-        }
-        # A new dict: an InputSerializer's fields share the class field's (shallow copies).
-        self.error_messages = {
-            **self.error_messages, **{key: msg for key, msg in named.items() if key not in self.explicit_messages}
-        }
+from analytics_api.kernel.validation import (
+    Check,
+    CheckField,
+    NamedMessages,
+    aware_time,
+    is_number,
+    strict,
+    strict_text,
+)
 
 
 class StrictField(CheckField):

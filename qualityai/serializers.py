@@ -21,6 +21,7 @@ from analytics_api.kernel.validation import (
     CheckField,
     InputSerializer,
     Invalid,
+    NamedMessages,
     NumberField,
     aware_time,
     choice,
@@ -33,7 +34,6 @@ from analytics_api.kernel.validation import (
 from qualityai.fields import (
     AwareDateTime,
     Choice,
-    NamedMessages,
     StrictBoolean,
     StrictList,
     StrictNumber,

@@ -449,7 +449,37 @@ def _shallow_copy(field: serializers.Field) -> serializers.Field:
     return clone
 
 
-class CheckField(serializers.Field):
+class NamedMessages:
+    """Mixin for DRF fields: the ``required``/``null``/``blank`` messages name the field, as ingestion's do.
+
+    Messages given as ``error_messages=`` are kept. The named dict is built once per field name and
+    assigned, never written into: an InputSerializer's fields are shallow copies of the class's, so
+    the cache is shared by every copy and the class field's own messages stay as they were.
+    """
+
+    error_messages: dict[str, str]
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.explicit_messages = frozenset(kwargs.get("error_messages", {}))
+        self._named_messages: dict[str, dict[str, str]] = {}
+        super().__init__(**kwargs)
+
+    def bind(self, field_name: str, parent: Any) -> None:
+        super().bind(field_name, parent)  # type: ignore[misc]
+        messages = self._named_messages.get(field_name)
+        if messages is None:
+            named = {
+                "required": f"{field_name} is required.",
+                "null": f"{field_name} must not be null.",
+                "blank": f"{field_name} must not be empty.",
+            }
+            messages = self._named_messages[field_name] = {
+                **self.error_messages, **{key: msg for key, msg in named.items() if key not in self.explicit_messages}
+            }
+        self.error_messages = messages
+
+
+class CheckField(NamedMessages, serializers.Field):
     """A DRF serializer field running a check of this kit, with our ``required``/``null`` messages.
 
     For the request parameters that DRF serializers read (query strings, small bodies): they then
@@ -460,8 +490,7 @@ class CheckField(serializers.Field):
     def __init__(
         self, *, check: Callable[[str], Check] | None = None, schema: dict[str, Any] | None = None, **kwargs: Any
     ) -> None:
-        self.explicit_messages = set(kwargs.get("error_messages", {}))
-        self._built: dict[str, tuple[Check, dict[str, Any]]] = {}
+        self._checks: dict[str, Check] = {}
         if check is not None:
             self.check = check  # type: ignore[method-assign]
         if schema is not None:
@@ -474,18 +503,11 @@ class CheckField(serializers.Field):
 
     def bind(self, field_name: str, parent: Any) -> None:
         super().bind(field_name, parent)
-        # Built once per name: an InputSerializer's fields are shallow copies of the class's, so
-        # this cache is shared by every copy (a check is a pure function of the name).
-        built = self._built.get(field_name)
-        if built is None:
-            named = {"required": f"{field_name} is required.", "null": f"{field_name} must not be null."}
-            messages = {**self.error_messages, **{
-                key: msg for key, msg in named.items() if key not in self.explicit_messages
-            }}
-            built = self._built[field_name] = (self.check(field_name), messages)
-        # The named messages live in a dict of their own, shared by the copies bound under this name
-        # and only read (DRF never writes error_messages after bind); the class field's stays as it was.
-        self._check, self.error_messages = built[0], built[1]
+        # Built once per name and shared by the copies, like the messages: a check is a pure function of the name.
+        check = self._checks.get(field_name)
+        if check is None:
+            check = self._checks[field_name] = self.check(field_name)
+        self._check = check
 
     def to_internal_value(self, data: Any) -> Any:
         try:

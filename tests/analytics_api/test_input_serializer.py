@@ -6,7 +6,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import CheckField, InputSerializer, strict_text, whole_number
+from analytics_api.kernel.validation import CheckField, InputSerializer, NamedMessages, strict_text, whole_number
+
+
+class _NamedText(NamedMessages, serializers.CharField):
+    pass
+
+
+class _Window(InputSerializer):
+    days = CheckField(check=lambda name: whole_number(name, minimum=1, maximum=7))
 
 
 class _Probe(InputSerializer):
@@ -14,6 +22,8 @@ class _Probe(InputSerializer):
     count = CheckField(required=False, check=lambda name: whole_number(name, minimum=0, maximum=9))
     tags = serializers.ListField(child=serializers.CharField(max_length=3), required=False)
     note = serializers.CharField(required=False, max_length=4)
+    label = _NamedText(required=False, error_messages={"null": "label: leave it out instead of null."})
+    window = _Window(required=False)
 
     def validate_note(self, value: str) -> str:
         # A rule reading the instance's context, as interactionDetails' time zone offset does.
@@ -65,3 +75,22 @@ def test_validation_is_the_same_on_every_instance_and_reads_each_instances_conte
                                                                        context={"suffix": "!"})
     assert plain.is_valid() and suffixed.is_valid()
     assert (plain.validated_data["note"], suffixed.validated_data["note"]) == ("hi", "hi!")
+
+
+def test_a_nested_serializer_is_deep_copied_and_answers_under_its_own_fields() -> None:
+    first, second = _Probe(data={"name": "a", "window": {"days": 9}}), _Probe(data={"name": "a", "window": {}})
+
+    assert first.fields["window"] is not second.fields["window"]
+    assert first.fields["window"].fields["days"] is not second.fields["window"].fields["days"]
+    assert first.fields["window"].fields["days"].root is first
+    assert _errors({"name": "a", "window": {"days": 9}}) == {"window": {"days": ["days must be an integer from 1 to 7."]}}
+    assert _errors({"name": "a", "window": {}}) == {"window": {"days": ["days is required."]}}
+
+
+def test_named_messages_name_the_field_and_keep_the_messages_it_was_given() -> None:
+    declared = _Probe._declared_fields["label"]
+    declared_messages = dict(declared.error_messages)
+
+    assert _errors({"name": "a", "label": ""}) == {"label": ["label must not be empty."]}
+    assert _errors({"name": "a", "label": None}) == {"label": ["label: leave it out instead of null."]}
+    assert declared.error_messages == declared_messages
