@@ -33,6 +33,8 @@ Handler = Callable[[HttpRequest], HttpResponse]
 class RequestIdMiddleware:
     """Echoes a well-formed ``x-request-id`` or makes a new one; counts, times and logs the request.
 
+    Outermost, so it also gives every answer that is not streamed its ``Content-Length``.
+
     The request's log context (request id, then the client, account and operation once known)
     tags every log line written while it is answered. At the end: one access-log line and the
     request metrics, labelled with the operation (``operation_label``) and the status class.
@@ -50,6 +52,10 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["x-request-id"] = request_id
+            if not response.streaming and _may_have_body(response.status_code) and "Content-Length" not in response:
+                # Django's CommonMiddleware set it and is left out (settings.MIDDLEWARE): without it
+                # gunicorn sends every answer chunked, and clients cannot tell its size up front.
+                response["Content-Length"] = str(len(response.content))
             elapsed = time.perf_counter() - started
             operation = current_context.get().operation or "unrouted"
             status = response.status_code
@@ -75,6 +81,11 @@ class RequestIdMiddleware:
 # The request metrics' children by (operation, status class): both label sets are fixed and small,
 # and ``labels()`` takes a lock and builds the key on every call.
 _REQUEST_METRICS: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
+def _may_have_body(status: int) -> bool:
+    """False for the statuses HTTP forbids a body and a ``Content-Length`` in (1xx, 204, 304)."""
+    return status >= 200 and status not in (204, 304)
 
 
 def _request_metrics(operation: str, status: str) -> tuple[Any, Any]:

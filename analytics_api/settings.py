@@ -194,7 +194,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's session, CSRF, user and message middleware, run for /admin/ only (analytics_api/admin_middleware.py).
     # CommonMiddleware is left out: with APPEND_SLASH and PREPEND_WWW off and no DISALLOWED_USER_AGENTS
-    # it does nothing.
+    # its one remaining task, Content-Length, is RequestIdMiddleware's.
     "analytics_api.admin_middleware.AdminSessionMiddleware",
     "analytics_api.admin_middleware.AdminCsrfViewMiddleware",
     "analytics_api.admin_middleware.AdminAuthenticationMiddleware",

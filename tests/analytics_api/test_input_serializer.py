@@ -83,7 +83,9 @@ def test_a_nested_serializer_is_deep_copied_and_answers_under_its_own_fields() -
     assert first.fields["window"] is not second.fields["window"]
     assert first.fields["window"].fields["days"] is not second.fields["window"].fields["days"]
     assert first.fields["window"].fields["days"].root is first
-    assert _errors({"name": "a", "window": {"days": 9}}) == {"window": {"days": ["days must be an integer from 1 to 7."]}}
+    assert _errors({"name": "a", "window": {"days": 9}}) == {
+        "window": {"days": ["days must be an integer from 1 to 7."]}
+    }
     assert _errors({"name": "a", "window": {}}) == {"window": {"days": ["days is required."]}}
 
 

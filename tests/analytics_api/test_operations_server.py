@@ -45,6 +45,9 @@ def test_metrics_sum_the_requests_of_every_gunicorn_worker_and_logs_are_json(tmp
     metrics_dir = tmp_path / "metrics"
     env = sqlite_app_env(tmp_path, LOG_FORMAT="json", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
     with Gunicorn(env=env, workers=3, threads=2) as server:
+        # Answered whole, with their length (not chunked: docs/contract.md#response-headers).
+        status, body, headers = get(f"{server.base_url}/api/health")
+        assert (status, headers.get("Content-Length"), headers.get("Transfer-Encoding")) == (200, str(len(body)), None)
         before = health_requests(server.base_url)
         for number in range(60):
             assert get(f"{server.base_url}/api/health", **{"x-request-id": f"probe-{number}"})[0] == 200

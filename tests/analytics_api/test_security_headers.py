@@ -67,6 +67,26 @@ def test_every_answer_carries_csp_hsts_and_referrer_policy(tenant: Tenant) -> No
     assert pages == {"swagger docs", "redoc docs", "admin login"}
 
 
+def test_every_answer_that_is_not_streamed_carries_its_content_length(tenant: Tenant) -> None:
+    for name, (response, status) in _requests(tenant).items():
+        assert response.status_code == status, name
+        if response.streaming:
+            # The docs' static files: WhiteNoise gives a file's own length.
+            assert name == "docs script", name
+            assert int(response["Content-Length"]) > 0, name
+        else:
+            assert response["Content-Length"] == str(len(response.content)), name
+
+
+def test_an_answer_without_a_body_has_no_content_length(tenant: Tenant) -> None:
+    # HTTP forbids Content-Length on a 204 (and a 304).
+    response = tenant.http.delete(
+        "/api/v1/conversations/search-history", headers={"auth": tenant.token(), "X-Acting-User": "ana"}
+    )
+    assert response.status_code == 204
+    assert "Content-Length" not in response
+
+
 def test_hsts_is_never_sent_over_plain_http(anonymous: Client) -> None:
     response = anonymous.get("/api/health")
     assert response.status_code == 200
