@@ -99,7 +99,8 @@ def _database(url: str) -> dict:
     if parsed.scheme in ("postgres", "postgresql"):
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's backend, with health checks only after idleness (analytics_api/postgresql/base.py).
+            "ENGINE": "analytics_api.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
@@ -107,6 +108,7 @@ def _database(url: str) -> dict:
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, minimum=0),
             "CONN_HEALTH_CHECKS": True,
+            "HEALTH_CHECK_IDLE_SECONDS": env_int("DB_HEALTH_CHECK_IDLE_SECONDS", 5, minimum=0),
             "OPTIONS": {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5, minimum=1), **options},
         }
     raise ImproperlyConfigured(f"DATABASE_URL must start with sqlite:// or postgres://, got {parsed.scheme!r}")
