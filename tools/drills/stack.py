@@ -207,6 +207,16 @@ def recording_files(database_url: str, conversation_ids: list[str]) -> list[Stor
     return [StoredFile(*row) for row in rows]
 
 
+def available_storage_keys(database_url: str) -> list[str]:
+    """The storage key of every available recording file in the database, every account's and the
+    demo's seeded ones (``seed_demo`` stores playable FLAC files) included."""
+    with psycopg.connect(database_url) as db:
+        rows = db.execute(
+            "SELECT storage_key FROM recordings_recordingfile WHERE state = 'available' ORDER BY storage_key"
+        ).fetchall()
+    return [key for (key,) in rows]
+
+
 def audit_actions(database_url: str) -> dict[str, int]:
     with psycopg.connect(database_url) as db:
         rows = db.execute(
