@@ -51,35 +51,38 @@ def _count_checks(wrapper: BaseDatabaseWrapper, monkeypatch: pytest.MonkeyPatch)
     return calls
 
 
-def test_a_connection_used_within_the_idle_limit_skips_the_round_trip(
-    persistent: BaseDatabaseWrapper, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("idle_limit", "expected_checks"),
+    [
+        # Used a moment ago by the previous request: no round trip.
+        (3600, 0),
+        # Django's behaviour: the first request connects (a new connection needs no check), each later one checks.
+        (0, 4),
+    ],
+)
+def test_a_connection_is_checked_before_a_request_only_past_the_idle_limit(
+    persistent: BaseDatabaseWrapper, monkeypatch: pytest.MonkeyPatch, idle_limit: int, expected_checks: int
 ) -> None:
-    persistent.settings_dict["HEALTH_CHECK_IDLE_SECONDS"] = 3600
+    persistent.settings_dict["HEALTH_CHECK_IDLE_SECONDS"] = idle_limit
     checks = _count_checks(persistent, monkeypatch)
     pids = {_request(persistent) for _ in range(5)}
 
     assert len(pids) == 1
-    assert checks == []
+    assert len(checks) == expected_checks
 
 
-def test_with_no_idle_limit_every_request_checks_as_djangos_backend_does(
-    persistent: BaseDatabaseWrapper, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    persistent.settings_dict["HEALTH_CHECK_IDLE_SECONDS"] = 0
-    checks = _count_checks(persistent, monkeypatch)
-    pids = {_request(persistent) for _ in range(5)}
-
-    assert len(pids) == 1
-    # The first request connects (a new connection needs no check); each later one checks once.
-    assert len(checks) == 4
+def _dropped_after_a_request(wrapper: BaseDatabaseWrapper, *, idle_limit: int) -> int:
+    """One request on ``wrapper``, then the server ends that connection; its server pid."""
+    wrapper.settings_dict["HEALTH_CHECK_IDLE_SECONDS"] = idle_limit
+    pid = _request(wrapper)
+    _terminate(pid)
+    return pid
 
 
 def test_an_idle_connection_the_server_dropped_is_replaced_before_the_request_uses_it(
     persistent: BaseDatabaseWrapper,
 ) -> None:
-    persistent.settings_dict["HEALTH_CHECK_IDLE_SECONDS"] = 0
-    first = _request(persistent)
-    _terminate(first)
+    first = _dropped_after_a_request(persistent, idle_limit=0)
 
     second = _request(persistent)
 
@@ -89,9 +92,7 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_the_request_us
 def test_a_recently_used_connection_the_server_dropped_fails_one_request_then_is_replaced(
     persistent: BaseDatabaseWrapper,
 ) -> None:
-    persistent.settings_dict["HEALTH_CHECK_IDLE_SECONDS"] = 3600
-    first = _request(persistent)
-    _terminate(first)
+    first = _dropped_after_a_request(persistent, idle_limit=3600)
 
     with pytest.raises(OperationalError):
         _request(persistent)
