@@ -211,10 +211,10 @@ def available_storage_keys(database_url: str) -> list[str]:
     """The storage key of every available recording file in the database, every account's and the
     demo's seeded ones (``seed_demo`` stores playable FLAC files) included."""
     with psycopg.connect(database_url) as db:
-        rows = db.execute(
-            "SELECT storage_key FROM recordings_recordingfile WHERE state = 'available' ORDER BY storage_key"
-        ).fetchall()
-    return [key for (key,) in rows]
+        rows = db.execute("SELECT storage_key FROM recordings_recordingfile WHERE state = 'available'").fetchall()
+    # Sorted here, not by ORDER BY: the database's collation may order "-" and "/" otherwise than
+    # Python, and the drill compares this list with the sorted files on disk.
+    return sorted(key for (key,) in rows)
 
 
 def audit_actions(database_url: str) -> dict[str, int]:
