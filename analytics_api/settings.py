@@ -109,6 +109,9 @@ def _database(url: str) -> dict:
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, minimum=0),
             "CONN_HEALTH_CHECKS": True,
             "HEALTH_CHECK_IDLE_SECONDS": env_int("DB_HEALTH_CHECK_IDLE_SECONDS", 5, minimum=0),
+            # The hot reads as prepared statements (analytics_api/postgresql/base.py); off behind a
+            # pooler in transaction mode that does not keep them.
+            "PREPARED_STATEMENTS": env_bool("DB_PREPARED_STATEMENTS", True),
             "OPTIONS": {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5, minimum=1), **options},
         }
     raise ImproperlyConfigured(f"DATABASE_URL must start with sqlite:// or postgres://, got {parsed.scheme!r}")

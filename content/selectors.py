@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 
 from analytics_api.kernel.compiled import CompiledQuery
 from analytics_api.kernel.errors import ApiError
+from analytics_api.kernel.lists import ListOf
 from analytics_api.models import Account
 from content.criteria import conversations_matching, criteria_narrow
 from content.details import conversation_detail
@@ -77,14 +78,80 @@ _CONVERSATION_BY_SESSION: CompiledQuery[Conversation] = CompiledQuery(
 )
 
 
+def _conversation_missing(session_id: str) -> ApiError:
+    return ApiError(
+        f"No conversation {session_id!r} in this account.", code="not_found", status_code=404, field="sessionId"
+    )
+
+
 def conversation_get(*, account: Account, session_id: str) -> Conversation:
     """The account's conversation ``session_id``; 404 when there is none (another account's included)."""
     found = _CONVERSATION_BY_SESSION.instances(account_id=account.pk, session_id=session_id)
     if not found:
-        raise ApiError(
-            f"No conversation {session_id!r} in this account.", code="not_found", status_code=404, field="sessionId"
-        )
+        raise _conversation_missing(session_id)
     return found[0]
+
+
+# The interaction record of the conversation: same account and session id, and it starts when the
+# conversation does (start_from_interaction), so on PostgreSQL only that month's partition is read.
+_INTERACTION_DOCUMENT = Subquery(
+    Interaction.objects.filter(
+        account_id=OuterRef("account_id"), session_id=OuterRef("session_id"), session_start=OuterRef("started_at")
+    ).values("document")[:1]
+)
+# The agent links in joining order; they carry their conversation's start (see started_within).
+_AGENT_IDS = ListOf(
+    ConversationAgent.objects.filter(conversation_id=OuterRef("pk"), started_at=OuterRef("started_at"))
+    .order_by("position", "pk"),
+    "agent_id",
+)
+_CONVERSATION_DETAIL: CompiledQuery[Conversation] = CompiledQuery(
+    lambda account_id, session_id: Conversation.objects.filter(account_id=account_id, session_id=session_id)
+    .annotate(interaction_document=_INTERACTION_DOCUMENT, agent_ids=_AGENT_IDS)[:1]
+)
+
+
+def conversation_detail_get(*, account: Account, session_id: str) -> dict[str, Any]:
+    """``GET /api/v1/conversations/{sessionId}``: the conversation, its interaction record and its
+    agent links in one statement (one round trip); 404 as :func:`conversation_get`."""
+    found = _CONVERSATION_DETAIL.instances(account_id=account.pk, session_id=session_id)
+    if not found:
+        raise _conversation_missing(session_id)
+    row = found[0]
+    (detail,) = _details_served(
+        account=account, conversations=[row], documents={row.session_id: row.interaction_document},
+        agents={row.pk: row.agent_ids},
+    )
+    return detail
+
+
+def conversation_document_get(
+    *, account: Account, session_id: str, model: type[Model], field: str
+) -> tuple[Conversation, Any]:
+    """The account's conversation ``session_id`` and ``field`` of its document of kind ``model`` (None
+    when there is none), in one statement; 404 as :func:`conversation_get`.
+
+    The document is looked up by the conversation's key and start: a document carries its
+    conversation's start (kept in step by ``content.services.documents_start_sync``), so on
+    PostgreSQL only that month's partition is read (pruned when the statement runs).
+    """
+    read = _CONVERSATION_DOCUMENT_READS.get((model, field))
+    if read is None:
+        document = Subquery(
+            model._default_manager.filter(conversation_id=OuterRef("pk"), started_at=OuterRef("started_at"))
+            .values(field)[:1]
+        )
+        read = _CONVERSATION_DOCUMENT_READS[(model, field)] = CompiledQuery(
+            lambda account_id, session_id: Conversation.objects.filter(account_id=account_id, session_id=session_id)
+            .annotate(document=document)[:1]
+        )
+    found = read.instances(account_id=account.pk, session_id=session_id)
+    if not found:
+        raise _conversation_missing(session_id)
+    return found[0], found[0].document
+
+
+_CONVERSATION_DOCUMENT_READS: dict[tuple[type[Model], str], CompiledQuery[Conversation]] = {}
 
 
 def interaction_documents(*, account: Account, conversations: Sequence[Conversation]) -> dict[str, dict[str, Any]]:
@@ -159,9 +226,19 @@ def conversation_rows(*, account: Account, conversations: Sequence[Conversation]
 def conversation_details(*, account: Account, conversations: Sequence[Conversation]) -> list[dict[str, Any]]:
     """``GET /api/v1/conversations/{sessionId}`` of each of ``conversations``, in their order, in two
     queries whatever their number; customer contacts masked when the account obscures them. The
-    detail endpoint and the change feed's ``conversations`` dataset both serve this."""
-    documents = interaction_documents(account=account, conversations=conversations)
-    agents = linked_agents(conversations=conversations)
+    change feed's ``conversations`` dataset serves this; the detail endpoint reads its one
+    conversation with both parts (:func:`conversation_detail_get`)."""
+    return _details_served(
+        account=account, conversations=conversations,
+        documents=interaction_documents(account=account, conversations=conversations),
+        agents=linked_agents(conversations=conversations),
+    )
+
+
+def _details_served(
+    *, account: Account, conversations: Sequence[Conversation], documents: dict[str, dict[str, Any] | None],
+    agents: dict[int, list[str]],
+) -> list[dict[str, Any]]:
     details = [
         conversation_detail(row, document=documents.get(row.session_id), linked_agents=agents.get(row.pk, ()))
         for row in conversations
@@ -253,35 +330,23 @@ def conversation_page(*, account: Account, query: ConversationQuery) -> Conversa
     return conversations_by_start(account=account, query=query)
 
 
-def document_of(model: type[Model], field: str, *, conversation: Conversation) -> Any:
-    """``field`` of the conversation's document of kind ``model`` (None when there is none).
-
-    Looked up by the conversation and its start: a document carries its conversation's start (kept
-    in step by ``content.services.documents_start_sync``), so on PostgreSQL the lookup is pruned to
-    that month's partition when it is planned instead of probing every month's.
-    """
-    read = _DOCUMENT_READS.get((model, field))
-    if read is None:
-        read = _DOCUMENT_READS[(model, field)] = CompiledQuery(
-            lambda conversation_id, started_at: model._default_manager.filter(
-                conversation_id=conversation_id, started_at=started_at
-            ).values_list(field)[:1]
-        )
-    found = read.rows(conversation_id=conversation.pk, started_at=conversation.started_at)
-    return found[0][0] if found else None
+def conversation_transcript_get(*, account: Account, session_id: str) -> tuple[Conversation, list[dict[str, Any]]]:
+    """The conversation and its stored messages in time order (an empty list before any arrives)."""
+    conversation, messages = conversation_document_get(
+        account=account, session_id=session_id, model=Transcript, field="messages"
+    )
+    return conversation, messages or []
 
 
-_DOCUMENT_READS: dict[tuple[type[Model], str], CompiledQuery[Any]] = {}
+def conversation_events_get(*, account: Account, session_id: str) -> tuple[Conversation, list[dict[str, Any]]]:
+    conversation, events = conversation_document_get(
+        account=account, session_id=session_id, model=EventLog, field="events"
+    )
+    return conversation, events or []
 
 
-def transcript_messages(*, conversation: Conversation) -> list[dict[str, Any]]:
-    """The stored messages in time order (an empty list before any arrives)."""
-    return document_of(Transcript, "messages", conversation=conversation) or []
-
-
-def conversation_events(*, conversation: Conversation) -> list[dict[str, Any]]:
-    return document_of(EventLog, "events", conversation=conversation) or []
-
-
-def voice_turns(*, conversation: Conversation) -> list[dict[str, Any]]:
-    return document_of(VoiceTurns, "turns", conversation=conversation) or []
+def conversation_turns_get(*, account: Account, session_id: str) -> tuple[Conversation, list[dict[str, Any]]]:
+    conversation, turns = conversation_document_get(
+        account=account, session_id=session_id, model=VoiceTurns, field="turns"
+    )
+    return conversation, turns or []

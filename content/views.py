@@ -23,13 +23,12 @@ from content.queries import ConversationQuerySerializer
 from content.selectors import (
     ConversationPage,
     ConversationQuery,
-    conversation_details,
-    conversation_events,
-    conversation_get,
+    conversation_detail_get,
+    conversation_events_get,
     conversation_page,
+    conversation_transcript_get,
+    conversation_turns_get,
     interaction_documents,
-    transcript_messages,
-    voice_turns,
 )
 from search.caller import request_searcher
 from search.services import search_history_record
@@ -122,10 +121,7 @@ class ConversationView(ReplicaReads, APIView):
 
     @api_operation(**openapi.GET_CONVERSATION)
     def get(self, request: Request, sessionId: str) -> Response:
-        account = request_account(request)
-        conversation = conversation_get(account=account, session_id=sessionId)
-        (detail,) = conversation_details(account=account, conversations=[conversation])
-        return Response(detail)
+        return Response(conversation_detail_get(account=request_account(request), session_id=sessionId))
 
 
 class TranscriptView(DownloadView):
@@ -135,8 +131,7 @@ class TranscriptView(DownloadView):
         params = _params(TranscriptParamsSerializer, request)
         search = search_query_parse(params["q"]) if "q" in params else None
         account = request_account(request)
-        conversation = conversation_get(account=account, session_id=sessionId)
-        messages = transcript_messages(conversation=conversation)
+        conversation, messages = conversation_transcript_get(account=account, session_id=sessionId)
         shown = transcripts.transcript_visible(messages, exclude_agent_ai=params.get("excludeAgentAi", False))
         views = [transcripts.message_view(message) for message in shown]
         subject = transcripts.transcript_subject(shown)
@@ -171,9 +166,9 @@ class EventsView(DownloadView):
     @api_operation(**openapi.GET_EVENTS)
     def get(self, request: Request, sessionId: str) -> HttpResponseBase:
         params = _params(FormatSerializer, request)
-        conversation = conversation_get(account=request_account(request), session_id=sessionId)
+        conversation, stored = conversation_events_get(account=request_account(request), session_id=sessionId)
         events.events_available(conversation, now=timezone.now())
-        views = [events.event_view(event) for event in conversation_events(conversation=conversation)]
+        views = [events.event_view(event) for event in stored]
         if params.get("format") == CSV:
             return csv_response(
                 header=events.CSV_HEADER, rows=events.events_csv_rows(views), filename=_filename("events", sessionId)
@@ -190,8 +185,7 @@ class LatencyView(DownloadView):
     @api_operation(**openapi.GET_LATENCY)
     def get(self, request: Request, sessionId: str) -> HttpResponseBase:
         params = _params(FormatSerializer, request)
-        conversation = conversation_get(account=request_account(request), session_id=sessionId)
-        turns = voice_turns(conversation=conversation)
+        conversation, turns = conversation_turns_get(account=request_account(request), session_id=sessionId)
         report = latency.latency_report(turns)
         if params.get("format") == CSV:
             return csv_response(

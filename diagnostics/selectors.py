@@ -14,7 +14,7 @@ from typing import Any
 from analytics_api.kernel.dates import parse_aware
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
-from content.selectors import conversation_get, document_of
+from content.selectors import conversation_document_get
 from conversations.models import Interaction
 from diagnostics.models import CallDiagnostics
 from supervision.masking import Masker, account_obscures
@@ -40,10 +40,12 @@ def diagnostics_get(*, account: Account, session_id: str) -> CallDiagnosticsView
     404 for an unknown (or another account's) conversation, 409 ``not_voice`` for a chat or e-mail one;
     a voice call with nothing ingested yet has an empty flow.
     """
-    conversation = conversation_get(account=account, session_id=session_id)
+    conversation, document = conversation_document_get(
+        account=account, session_id=session_id, model=CallDiagnostics, field="document"
+    )
     if conversation.channel not in (None, "voice"):
         raise ApiError(NOT_VOICE, code="not_voice", status_code=409)
-    document = document_of(CallDiagnostics, "document", conversation=conversation) or {}
+    document = document or {}
     if document and account_obscures(account=account):
         # SIP headers carry the caller's number: masked as every other surface masks it (supervision.masking).
         interactions = Interaction.objects.filter(account=account, session_id=session_id)

@@ -136,7 +136,7 @@ def _event_append(target: Target, *, change: DispositionChange, actor: Actor) ->
         "time": render_utc_ms(change.at),
         "details": {**change.after, "changedBy": actor.as_dict()},
     }
-    # By key and start: on PostgreSQL the conversation's month only (content.selectors.document_of).
+    # By key and start: on PostgreSQL the conversation's month only (as content.selectors.conversation_document_get).
     log = EventLog.objects.select_for_update().filter(
         conversation=conversation, started_at=conversation.started_at
     ).first()

@@ -21,8 +21,9 @@ How it works:
    vendor and shape (a replica compiles to the same SQL as its primary).
 3. Each call binds its values in place of the markers, adapted as Django adapts a model field's
    value of that type (a datetime becomes text on SQLite), runs the SQL on the database the router
-   picks for the model's reads (a replica inside a read view), and converts each column as the ORM
-   would (JSON parsed, SQLite's datetimes made aware).
+   picks for the model's reads (a replica inside a read view) — on PostgreSQL as a statement
+   prepared on the connection, so it is parsed (and usually planned) once per connection, not per
+   request — and converts each column as the ORM would (JSON parsed, SQLite's datetimes made aware).
 
 The builder must be a pure function of its arguments (no clock, no settings read at call time):
 its result is compiled once for the life of the process. The number of kept shapes is bounded
@@ -91,7 +92,8 @@ class _ListSlot(Expression):
 class _Compiled:
     sql: str
     params: tuple[Any, ...]  # constants, and slots where the call's values go
-    columns: tuple[str, ...]  # the selected columns' attribute names (model reads)
+    columns: tuple[str, ...]  # the model's selected columns' attribute names (model reads), first in each row
+    annotations: tuple[tuple[str, int], ...]  # each annotation's name and position in a row (model reads)
     converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
 
 
@@ -125,12 +127,20 @@ class CompiledQuery(Generic[M]):
         return self._run(alias, self._compiled_for(alias, values, fixed or {}), values)
 
     def instances(self, *, fixed: Mapping[str, Hashable] | None = None, **values: Any) -> list[M]:
-        """The model instances of a queryset of whole rows (no ``values``), with ``values`` bound."""
+        """The model instances of a queryset of whole rows (no ``values``), with ``values`` bound;
+        each annotation is set on its instance as the ORM sets it (an attribute of its name)."""
         alias = self._alias(values, fixed or {})
         compiled = self._compiled_for(alias, values, fixed or {})
         model = self._model
         assert model is not None
-        return [model.from_db(alias, compiled.columns, row) for row in self._run(alias, compiled, values)]
+        width = len(compiled.columns)
+        found = []
+        for row in self._run(alias, compiled, values):
+            instance = model.from_db(alias, compiled.columns, row[:width])
+            for name, position in compiled.annotations:
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
 
     def _alias(self, values: dict[str, Any], fixed: Mapping[str, Hashable]) -> str:
         for name, value in values.items():
@@ -173,19 +183,28 @@ class CompiledQuery(Generic[M]):
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         selected = [column for column, _, _ in compiler.select[: compiler.col_count]]
-        whole_rows = not queryset.query.values_select and not queryset.query.annotation_select
-        columns = tuple(expression.target.attname for expression in selected) if whole_rows else ()
+        # A model read selects the model's columns first (no extra select here), then its annotations.
+        klass_info = compiler.klass_info if not queryset.query.values_select else None
+        model_width = len(klass_info["select_fields"]) if klass_info else 0
+        assert not klass_info or klass_info["select_fields"][0] == 0, "a model read starts with the model's columns"
+        columns = tuple(expression.target.attname for expression in selected[:model_width])
+        annotations = tuple((compiler.annotation_col_map or {}).items()) if klass_info else ()
         converters = tuple(
             (position, tuple(functions), expression)
             for position, (functions, expression) in compiler.get_converters(selected).items()
         )
-        return _Compiled(sql=sql, params=tuple(params), columns=columns, converters=converters)
+        return _Compiled(
+            sql=sql, params=tuple(params), columns=columns, annotations=annotations, converters=converters
+        )
 
     def _run(self, alias: str, compiled: _Compiled, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         connection = connections[alias]
         ops = connection.ops
         params = [_bound(param, values, ops) if isinstance(param, _Slot) else param for param in compiled.params]
-        with connection.cursor() as cursor:
+        # On PostgreSQL, a statement prepared on the connection (analytics_api/postgresql/base.py);
+        # SQLite's module keeps its own cache of prepared statements.
+        prepared_cursor = getattr(connection, "prepared_cursor", None)
+        with (prepared_cursor() if prepared_cursor is not None else connection.cursor()) as cursor:
             cursor.execute(compiled.sql, params)
             rows: Sequence[Any] = cursor.fetchall()
         if not compiled.converters:

@@ -76,12 +76,12 @@ def test_a_content_only_conversation_has_empty_record_parts(tenant: Tenant) -> N
 def test_the_detail_read_is_a_constant_number_of_queries(tenant: Tenant, django_assert_num_queries: Any) -> None:
     # Interaction ingestion links the record's responding agent (u-agent) to the conversation.
     row = conversation_of(tenant, record=voice_record(BASE, sessionId="s-1"))
-    # The client (authentication), the conversation, its interaction record, its agent links.
-    with django_assert_num_queries(4):
+    # The client (authentication), then the conversation with its interaction record and agent links.
+    with django_assert_num_queries(2):
         assert tenant.get("/api/v1/conversations/s-1").status_code == 200
     TranscriptFactory(conversation=row)
-    # The conversation and its transcript (the client is now in this process's cache).
-    with django_assert_num_queries(2):
+    # The conversation with its transcript (the client is now in this process's cache).
+    with django_assert_num_queries(1):
         assert tenant.get("/api/v1/conversations/s-1/transcript").status_code == 200
 
 

@@ -29,10 +29,9 @@ from content.criteria import conversations_matching, criteria_narrow
 from content.queries import ConversationQuerySerializer
 from content.selectors import (
     ConversationQuery,
-    conversation_details,
-    conversation_get,
+    conversation_detail_get,
     conversation_page,
-    transcript_messages,
+    conversation_transcript_get,
 )
 from conversations.models import InteractionQueue
 from conversations.selectors import interaction_page, interaction_page_rows
@@ -315,12 +314,10 @@ class Suite:
         session = page.results[len(page.results) // 2]["sessionId"]
 
         def detail() -> None:
-            conversation_details(
-                account=self.account, conversations=[conversation_get(account=self.account, session_id=session)]
-            )
+            conversation_detail_get(account=self.account, session_id=session)
 
         def transcript() -> int:
-            return len(transcript_messages(conversation=conversation_get(account=self.account, session_id=session)))
+            return len(conversation_transcript_get(account=self.account, session_id=session)[1])
 
         messages = transcript()
         for key, title, path, read, records in (
