@@ -29,7 +29,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
+from psycopg import errors
 
 # psycopg prepares a statement on its Nth execution when this is N; a client-side binding cursor
 # (Django's) never prepares, so this only enables the explicit ``prepare=True`` of PreparedCursor
@@ -46,7 +47,20 @@ class PreparedCursor(base.ServerBindingCursor):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
+        # What query logging and tests see: the statement with its values, as for Django's cursors.
+        if isinstance(cursor, PreparedCursor):
+            try:
+                return self.compose_sql(sql, params)
+            except errors.DataError:
+                return None
+        return super().last_executed_query(cursor, sql, params)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # monotonic() of the last cursor made; -inf: never, so the first check always runs.

@@ -73,7 +73,11 @@ def test_after_a_rollback_the_read_is_prepared_again_and_answers_the_same() -> N
     assert after != before
 
 
-def test_a_prepared_read_counts_as_a_query(django_assert_num_queries: Any) -> None:
+def test_a_prepared_read_counts_and_is_logged_with_its_values_as_any_query(django_assert_num_queries: Any) -> None:
     account = AccountFactory()
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1) as captured:
         assert _read(account).pk == account.pk
+
+    (query,) = captured.captured_queries
+    assert query["sql"].startswith('SELECT "analytics_api_account"."id"')
+    assert f"'{account.account_id}'" in query["sql"] and "$1" not in query["sql"]
