@@ -22,8 +22,9 @@ How it works:
 3. Each call binds its values in place of the markers, adapted as Django adapts a model field's
    value of that type (a datetime becomes text on SQLite), runs the SQL on the database the router
    picks for the model's reads (a replica inside a read view) — on PostgreSQL as a statement
-   prepared on the connection, so it is parsed (and usually planned) once per connection, not per
-   request — and converts each column as the ORM would (JSON parsed, SQLite's datetimes made aware).
+   prepared on the connection when its shape is kept, so it is parsed (and usually planned) once
+   per connection, not per request — and converts each column as the ORM would (JSON parsed,
+   SQLite's datetimes made aware).
 
 The builder must be a pure function of its arguments (no clock, no settings read at call time):
 its result is compiled once for the life of the process. The number of kept shapes is bounded
@@ -41,7 +42,7 @@ import datetime
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, router
@@ -95,6 +96,8 @@ class _Compiled:
     columns: tuple[str, ...]  # the model's selected columns' attribute names (model reads), first in each row
     annotations: tuple[tuple[str, int], ...]  # each annotation's name and position in a row (model reads)
     converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+    # Kept shapes run as prepared statements; a one-off (a list past MAX_KEPT_LIST) is not prepared.
+    prepare: bool = True
 
 
 def _adapt(value: Any, ops: Any) -> Any:
@@ -165,7 +168,7 @@ class CompiledQuery(Generic[M]):
                     self._compiled.move_to_end(shape)
             return compiled
         if any(isinstance(value, (list, tuple)) and len(value) > MAX_KEPT_LIST for value in values.values()):
-            return self._compile(alias, values, fixed)
+            return replace(self._compile(alias, values, fixed), prepare=False)
         compiled = self._compile(alias, values, fixed)
         with self._lock:
             self._compiled[shape] = compiled
@@ -203,7 +206,7 @@ class CompiledQuery(Generic[M]):
         params = [_bound(param, values, ops) if isinstance(param, _Slot) else param for param in compiled.params]
         # On PostgreSQL, a statement prepared on the connection (analytics_api/postgresql/base.py);
         # SQLite's module keeps its own cache of prepared statements.
-        prepared_cursor = getattr(connection, "prepared_cursor", None)
+        prepared_cursor = getattr(connection, "prepared_cursor", None) if compiled.prepare else None
         with (prepared_cursor() if prepared_cursor is not None else connection.cursor()) as cursor:
             cursor.execute(compiled.sql, params)
             rows: Sequence[Any] = cursor.fetchall()

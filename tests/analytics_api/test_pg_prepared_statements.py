@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from analytics_api.kernel.compiled import CompiledQuery
+from analytics_api.kernel.compiled import MAX_KEPT_LIST, CompiledQuery
 from analytics_api.models import Account
 from tests.factories import AccountFactory
 
@@ -18,6 +18,10 @@ pytestmark = [
 
 BY_ACCOUNT_ID: CompiledQuery[Account] = CompiledQuery(
     lambda account_id: Account.objects.filter(account_id=account_id)[:1]
+)
+
+BY_ACCOUNT_IDS: CompiledQuery[Account] = CompiledQuery(
+    lambda account_ids: Account.objects.filter(account_id__in=account_ids).values_list("pk")
 )
 
 
@@ -40,6 +44,16 @@ def test_a_compiled_read_is_prepared_once_and_reused_for_every_value() -> None:
 
     (statement,) = _prepared()
     assert statement.startswith('SELECT "analytics_api_account"."id"') and "$1" in statement
+
+
+def test_a_one_off_shape_is_not_prepared_a_kept_one_is() -> None:
+    account = AccountFactory()
+    many = [account.account_id] + [f"absent-{n}" for n in range(MAX_KEPT_LIST)]
+
+    assert BY_ACCOUNT_IDS.rows(account_ids=many) == [(account.pk,)]
+    assert _prepared() == []
+    assert BY_ACCOUNT_IDS.rows(account_ids=many[:2]) == [(account.pk,)]
+    assert len(_prepared()) == 1
 
 
 def test_djangos_own_statements_are_not_prepared() -> None:
