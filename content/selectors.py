@@ -72,25 +72,15 @@ class ConversationPage:
         return {"total": self.total, "results": self.results, "nextCursor": self.next_cursor}
 
 
-# Not .first(): its ORDER BY id could lead the planner away from the (account, session id) key.
-_CONVERSATION_BY_SESSION: CompiledQuery[Conversation] = CompiledQuery(
-    lambda account_id, session_id: Conversation.objects.filter(account_id=account_id, session_id=session_id)[:1]
-)
-
-
 def _conversation_missing(session_id: str) -> ApiError:
+    """404 for a session id the account has no conversation of (another account's included)."""
     return ApiError(
         f"No conversation {session_id!r} in this account.", code="not_found", status_code=404, field="sessionId"
     )
 
 
-def conversation_get(*, account: Account, session_id: str) -> Conversation:
-    """The account's conversation ``session_id``; 404 when there is none (another account's included)."""
-    found = _CONVERSATION_BY_SESSION.instances(account_id=account.pk, session_id=session_id)
-    if not found:
-        raise _conversation_missing(session_id)
-    return found[0]
-
+# Each read below is of one conversation by (account, session id) with what its endpoint needs, in
+# one statement. Not .first(): its ORDER BY id could lead the planner away from that key.
 
 # The interaction record of the conversation: same account and session id, and it starts when the
 # conversation does (start_from_interaction), so on PostgreSQL only that month's partition is read.
@@ -113,7 +103,7 @@ _CONVERSATION_DETAIL: CompiledQuery[Conversation] = CompiledQuery(
 
 def conversation_detail_get(*, account: Account, session_id: str) -> dict[str, Any]:
     """``GET /api/v1/conversations/{sessionId}``: the conversation, its interaction record and its
-    agent links in one statement (one round trip); 404 as :func:`conversation_get`."""
+    agent links in one statement (one round trip); 404 when the account has no such conversation."""
     found = _CONVERSATION_DETAIL.instances(account_id=account.pk, session_id=session_id)
     if not found:
         raise _conversation_missing(session_id)
@@ -129,7 +119,7 @@ def conversation_document_get(
     *, account: Account, session_id: str, model: type[Model], field: str
 ) -> tuple[Conversation, Any]:
     """The account's conversation ``session_id`` and ``field`` of its document of kind ``model`` (None
-    when there is none), in one statement; 404 as :func:`conversation_get`.
+    when there is none), in one statement; 404 when the account has no such conversation.
 
     The document is looked up by the conversation's key and start: a document carries its
     conversation's start (kept in step by ``content.services.documents_start_sync``), so on

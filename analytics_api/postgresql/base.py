@@ -16,8 +16,8 @@ written in (client-side binding), so PostgreSQL parses and plans it on every req
 SQL never changes (analytics_api.kernel.compiled), so :meth:`DatabaseWrapper.prepared_cursor` runs
 it as a prepared statement of the connection instead: parsed once per connection, and planned once
 when PostgreSQL finds a generic plan as good as the custom ones (its default ``plan_cache_mode``;
-runtime partition pruning keeps a generic plan on the right months). A conversation's details went
-from ~1.2 to ~0.45 ms of wall time in process (BENCHMARKS.md). Only those cursors prepare: the rest
+runtime partition pruning keeps a generic plan on the right months). Reading a conversation's details
+took ~1.2 ms of wall time in process, ~0.45 ms prepared (BENCHMARKS.md). Only those cursors prepare: the rest
 of Django's statements are sent as before. ``PREPARED_STATEMENTS`` (``DB_PREPARED_STATEMENTS``,
 default on) turns it off, for a connection pooler in transaction mode that does not keep prepared
 statements (PgBouncer before 1.21, or without ``max_prepared_statements``). psycopg drops its
