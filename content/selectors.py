@@ -7,7 +7,7 @@ depth. Every read is a constant number of queries, whatever the page size.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -108,9 +108,9 @@ def conversation_detail_get(*, account: Account, session_id: str) -> dict[str, A
     if not found:
         raise _conversation_missing(session_id)
     row = found[0]
-    (detail,) = _details_served(
-        account=account, conversations=[row], documents={row.session_id: row.interaction_document},
-        agents={row.pk: row.agent_ids},
+    (detail,) = _rendered(
+        conversation_detail, account=account, conversations=[row],
+        documents={row.session_id: row.interaction_document}, agents={row.pk: row.agent_ids},
     )
     return detail
 
@@ -199,18 +199,11 @@ def conversation_rows(*, account: Account, conversations: Sequence[Conversation]
     Also the rendering of a ranked (search) page: it selects and orders, this renders. Customer
     contacts are masked when the account obscures them (supervision.masking).
     """
-    documents = interaction_documents(account=account, conversations=conversations)
-    agents = linked_agents(conversations=conversations)
-    rows = [
-        conversation_row(row, document=documents.get(row.session_id), linked_agents=agents.get(row.pk, ()))
-        for row in conversations
-    ]
-    if account_obscures(account=account):
-        rows = [
-            Masker.of(document=documents.get(row.session_id), sections=row.sections).value(served)
-            for row, served in zip(conversations, rows, strict=True)
-        ]
-    return rows
+    return _rendered(
+        conversation_row, account=account, conversations=conversations,
+        documents=interaction_documents(account=account, conversations=conversations),
+        agents=linked_agents(conversations=conversations),
+    )
 
 
 def conversation_details(*, account: Account, conversations: Sequence[Conversation]) -> list[dict[str, Any]]:
@@ -218,27 +211,29 @@ def conversation_details(*, account: Account, conversations: Sequence[Conversati
     queries whatever their number; customer contacts masked when the account obscures them. The
     change feed's ``conversations`` dataset serves this; the detail endpoint reads its one
     conversation with both parts (:func:`conversation_detail_get`)."""
-    return _details_served(
-        account=account, conversations=conversations,
+    return _rendered(
+        conversation_detail, account=account, conversations=conversations,
         documents=interaction_documents(account=account, conversations=conversations),
         agents=linked_agents(conversations=conversations),
     )
 
 
-def _details_served(
-    *, account: Account, conversations: Sequence[Conversation], documents: dict[str, dict[str, Any] | None],
-    agents: dict[int, list[str]],
+def _rendered(
+    render: Callable[..., dict[str, Any]], *, account: Account, conversations: Sequence[Conversation],
+    documents: Mapping[str, dict[str, Any] | None], agents: Mapping[int, list[str]],
 ) -> list[dict[str, Any]]:
-    details = [
-        conversation_detail(row, document=documents.get(row.session_id), linked_agents=agents.get(row.pk, ()))
+    """``render`` (a table row or a detail) of each conversation with its interaction record and
+    agents; customer contacts masked when the account obscures them (supervision.masking)."""
+    served = [
+        render(row, document=documents.get(row.session_id), linked_agents=agents.get(row.pk, ()))
         for row in conversations
     ]
     if account_obscures(account=account):
-        details = [
-            Masker.of(document=documents.get(row.session_id), sections=row.sections).value(served)
-            for row, served in zip(conversations, details, strict=True)
+        served = [
+            Masker.of(document=documents.get(row.session_id), sections=row.sections).value(shape)
+            for row, shape in zip(conversations, served, strict=True)
         ]
-    return details
+    return served
 
 
 def _after(rows: QuerySet[Conversation], *, sort: str, position: Position) -> QuerySet[Conversation]:

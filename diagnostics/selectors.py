@@ -14,8 +14,7 @@ from typing import Any
 from analytics_api.kernel.dates import parse_aware
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import Account
-from content.selectors import conversation_document_get
-from conversations.models import Interaction
+from content.selectors import conversation_document_get, interaction_documents
 from diagnostics.models import CallDiagnostics
 from supervision.masking import Masker, account_obscures
 
@@ -48,8 +47,7 @@ def diagnostics_get(*, account: Account, session_id: str) -> CallDiagnosticsView
     document = document or {}
     if document and account_obscures(account=account):
         # SIP headers carry the caller's number: masked as every other surface masks it (supervision.masking).
-        interactions = Interaction.objects.filter(account=account, session_id=session_id)
-        interaction = interactions.values_list("document", flat=True).first()
+        interaction = interaction_documents(account=account, conversations=[conversation]).get(session_id)
         document = Masker.of(document=interaction, sections=conversation.sections).value(document)
     return diagnostics_view(session_id=session_id, document=document)
 
