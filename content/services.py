@@ -55,7 +55,7 @@ from content.models import Conversation, ConversationAgent, EventLog, Status, Tr
 from diagnostics.models import CallDiagnostics
 from diagnostics.services import diagnostics_replace
 from search.services import search_index_refresh
-from search.units import InteractionText
+from search.units import IndexedRow, InteractionText
 
 # The Conversation columns a record sets (besides the keys and the automatic times).
 _STATE = (
@@ -167,7 +167,12 @@ def content_upsert(
             stored[item.row["session_id"]].pk: item.documents["transcript"]
             for item in written if "transcript" in item.documents
         },
-        created={stored[item.row["session_id"]].pk for item in written if stored[item.row["session_id"]].created},
+        created={
+            stored[item.row["session_id"]].pk: IndexedRow(
+                stored[item.row["session_id"]].pk, item.row["session_id"], item.row["started_at"], item.row["sections"]
+            )
+            for item in written if stored[item.row["session_id"]].created
+        },
     )
     # 6. The change feed (docs/contract.md#change-feed): one statement for the batch.
     changes_record(account_id=account.pk, dataset="conversations", keys=[item.row["session_id"] for item in written])
@@ -384,7 +389,11 @@ def conversations_from_interactions(*, account: Account, rows: list[dict[str, An
         account_id=account.pk,
         conversation_ids=[item.pk for item in stored.values()],
         interactions={row["session_id"]: InteractionText(row["conversation_id"], row["document"]) for row in rows},
-        created={item.pk for item in stored.values() if item.created},
+        created={
+            stored[row["session_id"]].pk: IndexedRow(stored[row["session_id"]].pk, row["session_id"],
+                                                      row["session_start"], {})
+            for row in rows if stored[row["session_id"]].created
+        },
     )
     changes_record(account_id=account.pk, dataset="conversations", keys=[row["session_id"] for row in rows])
 

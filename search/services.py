@@ -11,7 +11,7 @@ one it has.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from operator import add
 from typing import Any
@@ -23,7 +23,7 @@ from analytics_api.kernel.planner import commit_without_flush_wait
 from analytics_api.models import ApiClient
 from search.models import HISTORY_SIZE, SearchIdentifier, SearchMessage, SearchPhrase
 from search.text import phrase_normalize, text_terms
-from search.units import InteractionFacts, Unit, units_load
+from search.units import IndexedRow, InteractionFacts, Unit, units_load
 
 # tsvector positions stop at 16,383.
 _MAX_POSITION = 16383
@@ -94,13 +94,14 @@ def search_index_refresh(
     conversation_ids: Iterable[int],
     interactions: Mapping[str, InteractionFacts] | None = None,
     transcripts: Mapping[int, list[Mapping[str, Any]]] | None = None,
-    created: Collection[int] = (),
+    created: Mapping[int, IndexedRow] | None = None,
 ) -> None:
     """Rebuild the index rows of these conversations of the account from what is stored now.
 
     1. Delete their rows (text and identifiers), but for those in ``created``: conversations the
-       caller's transaction inserted have none (their ids are new), nor a stored transcript to read
-       in step 2; an ingestion batch of new conversations probes no index for them.
+       caller's transaction inserted (their rows as inserted, by pk) have none (their ids are new),
+       nor a stored row or transcript to read in step 2; an ingestion batch of new conversations
+       probes no index and reads nothing back for them.
     2. Read each conversation's units (transcript less the customer's speech on hold, e-mail
        subjects, notes, disposition remarks) and identifiers (search.units).
        ``interactions`` (by session id) and ``transcripts`` (by conversation pk) are what the
@@ -114,6 +115,7 @@ def search_index_refresh(
     if not ids:
         return
     with transaction.atomic():
+        created = created or {}
         if stored := [pk for pk in ids if pk not in created]:
             search_index_remove(account_id=account_id, conversation_ids=stored)
         postgresql = connection.vendor == "postgresql"

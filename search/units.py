@@ -7,8 +7,9 @@ both read units through :func:`units_load`, so what is found is what is highligh
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from content.models import Conversation, Transcript
@@ -51,11 +52,30 @@ class InteractionText:
     document: Mapping[str, Any]
 
 
+class ConversationFacts(Protocol):
+    """What the index reads of a conversation's row: a stored ``Conversation`` or an :class:`IndexedRow`."""
+
+    pk: int
+    session_id: str
+    started_at: datetime
+    sections: Mapping[str, Any]
+
+
+class IndexedRow(NamedTuple):
+    """A conversation's row as the index reads it (:func:`units_load` with ``index_only``): a thousand
+    model instances took about as long as the index's own statements."""
+
+    pk: int
+    session_id: str
+    started_at: datetime
+    sections: Mapping[str, Any]
+
+
 @dataclass
 class Searchable:
     """A conversation as the search reads it: its row, its units and its identifiers."""
 
-    conversation: Conversation
+    conversation: Conversation | IndexedRow  # an IndexedRow when read for the index only
     units: list[Unit] = field(default_factory=list)
     identifiers: set[str] = field(default_factory=set)
 
@@ -82,7 +102,7 @@ def _message_units(messages: Iterable[Mapping[str, Any]]) -> list[Unit]:
     return units
 
 
-def _remarks(conversation: Conversation, interaction: InteractionFacts | None) -> list[str]:
+def _remarks(conversation: ConversationFacts, interaction: InteractionFacts | None) -> list[str]:
     # The interaction record's remarks when it carries them (supervisors edit them there), else the content's.
     if interaction is not None and "dispositionRemarks" in interaction.document:
         return _texts(interaction.document.get("dispositionRemarks"))
@@ -90,7 +110,7 @@ def _remarks(conversation: Conversation, interaction: InteractionFacts | None) -
 
 
 def searchable_build(
-    *, conversation: Conversation, messages: list[Mapping[str, Any]], interaction: InteractionFacts | None
+    *, conversation: ConversationFacts, messages: list[Mapping[str, Any]], interaction: InteractionFacts | None
 ) -> Searchable:
     sections = conversation.sections or {}
     units = _message_units(messages)
@@ -126,7 +146,7 @@ def units_load(
     conversation_ids: Iterable[int],
     interactions: Mapping[str, InteractionFacts] | None = None,
     transcripts: Mapping[int, list[Mapping[str, Any]]] | None = None,
-    created: Collection[int] = (),
+    created: Mapping[int, IndexedRow] | None = None,
     index_only: bool = False,
 ) -> dict[int, Searchable]:
     """The searchables of the account's conversations among ``conversation_ids`` (three queries).
@@ -134,15 +154,22 @@ def units_load(
     ``interactions`` (by session id) and ``transcripts`` (messages by conversation pk) are what the
     caller is writing in this transaction: they are used as they are instead of being read back
     (ingestion batches hold them parsed in memory; reading them back was a large part of a batch).
-    ``created``: conversations the caller's transaction inserted, which have no stored transcript
-    (an interaction batch creating a thousand conversations then probes none).
-    ``index_only``: the conversations' rows carry only what the index reads (not for serving them).
+    ``created``: conversations the caller's transaction inserted, as inserted (``index_only``): neither
+    their rows nor their transcripts are read back (an interaction batch creating a thousand
+    conversations then reads and probes none).
+    ``index_only``: the conversations' rows are :class:`IndexedRow` (what the index reads), not
+    ``Conversation`` instances (for serving them).
     """
     given = interactions or {}
-    rows = Conversation.objects.filter(account_id=account_id, pk__in=list(conversation_ids))
-    if index_only:
-        rows = rows.only("id", "session_id", "started_at", "sections")
-    conversations = {conversation.pk: conversation for conversation in rows}
+    created = created or {}
+    ids = [pk for pk in conversation_ids if pk not in created]
+    conversations: dict[int, ConversationFacts] = {pk: created[pk] for pk in conversation_ids if pk in created}
+    if ids:
+        rows = Conversation.objects.filter(account_id=account_id, pk__in=ids)
+        conversations.update(
+            {row[0]: IndexedRow(*row) for row in rows.values_list("id", "session_id", "started_at", "sections")}
+            if index_only else {conversation.pk: conversation for conversation in rows}
+        )
     if not conversations:
         return {}
     written = transcripts or {}
