@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from qualityai.models import QaContact, StreamSettings
 
@@ -26,3 +27,14 @@ class QaContactAdmin(admin.ModelAdmin):
     raw_id_fields = ("account", "stream")
     readonly_fields = ("created_at", "updated_at")
     show_full_result_count = False
+
+    # Contacts are written by ingestion and erased by supervision's erasure, which also keep the
+    # change feed and the kept day counts; an edit here would bypass both.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: QaContact | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: QaContact | None = None) -> bool:
+        return False

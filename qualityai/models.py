@@ -133,3 +133,45 @@ class QaContactCustomField(models.Model):
 # Monthly partitions on PostgreSQL (migration 0008); (stream, Conversation ID) stays unique through the key table.
 monthly("qualityai_qacontact", column="started_at", scope="stream_id", key="conversation_id")
 monthly("qualityai_qacontactcustomfield", column="started_at")
+
+
+class QaDayCount(models.Model):
+    """How many contacts a stream has on one UTC day, by direction, for rawdata's ``totalResults``
+    (qualityai/counts.py; docs/contract.md#rawdata-totals).
+
+    Exact for the committed contacts of the day unless the day has a :class:`QaDayDirty` entry.
+    ``*_evaluated`` count the contacts not below ``threshold_ms`` (a known duration at or above it, or
+    no duration): a row counted under another threshold than the stream's current one serves only the
+    totals that include below-threshold contacts. A day without a row and without an entry has no contacts.
+    """
+
+    stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    threshold_ms = models.BigIntegerField(help_text="The stream's minimum duration the evaluated counts used")
+    inbound = models.BigIntegerField(default=0)
+    inbound_evaluated = models.BigIntegerField(default=0)
+    outbound = models.BigIntegerField(default=0)
+    outbound_evaluated = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stream", "day"], name="qa_day_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} {self.day}"
+
+
+class QaDayDirty(models.Model):
+    """A write to a stream's contacts of one UTC day, not yet in its :class:`QaDayCount`.
+
+    Written in the same transaction as the contacts it marks, by a plain insert (writers never wait on
+    each other or on the refresh); the refresh deletes exactly the entries it has counted.
+    """
+
+    stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["stream", "day"], name="qa_day_dirty_stream_day")]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} {self.day}"

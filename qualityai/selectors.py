@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from analytics_api.kernel.dates import day_start, utc_day
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.fields import json_text
 from analytics_api.kernel.paging import page_rows
 from analytics_api.models import Account, Bot
-from qualityai.models import DEFAULT_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
+from qualityai.models import (
+    DEFAULT_MIN_DURATION_SECONDS,
+    Direction,
+    QaContact,
+    QaContactCustomField,
+    QaDayCount,
+    QaDayDirty,
+    StreamSettings,
+)
 from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
 from recordings.selectors import recording_links
 
 # A total order: consecutive pages never overlap or skip a contact.
 PAGE_ORDER = ("started_at", "conversation_id")
+# Above this many stretches of days counted contact by contact, contacts_count counts the whole window.
+MAX_COUNTED_STRETCHES = 4
 # From this many skipped contacts on, the page starts from its first contact's key (see page_from_key).
 DEEP_SKIP = 500
 
@@ -88,9 +99,9 @@ def stream_by_id(*, stream_id: str, account_id: str | None = None) -> Bot:
     return streams[0]
 
 
-def stream_min_duration_ms(*, stream: Bot) -> int:
+def stream_min_duration_ms(*, stream_id: int) -> int:
     seconds = (
-        StreamSettings.objects.filter(stream=stream).values_list("min_duration_seconds", flat=True).first()
+        StreamSettings.objects.filter(stream_id=stream_id).values_list("min_duration_seconds", flat=True).first()
     )
     return (DEFAULT_MIN_DURATION_SECONDS if seconds is None else seconds) * 1000
 
@@ -115,17 +126,76 @@ def contact_queryset(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) 
     return contacts
 
 
+def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> int:
+    """The exact number of contacts ``query`` matches: rawdata's ``totalResults`` (docs/contract.md#rawdata-totals).
+
+    1. A query with ``custom_fields``, or a window without a whole UTC day, is counted contact by
+       contact: one COUNT over the window index.
+    2. Read the marks of the window's whole days, then their kept counts, in that order: a day
+       without a mark at the first read has a count that was exact at that moment or later.
+    3. Add the kept counts of the unmarked days whose count serves the query (counted under the
+       stream's current minimum duration, unless below-threshold contacts are included); a day with
+       neither a mark nor a count has no contacts.
+    4. Count the rest contact by contact: the window's partial first and last days and the other
+       days, as stretches of consecutive days in one UNION ALL statement; with more than
+       ``MAX_COUNTED_STRETCHES`` stretches, the whole window in one COUNT instead.
+    """
+    contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
+    first = utc_day(query.start) + timedelta(days=0 if query.start == day_start(utc_day(query.start)) else 1)
+    # The end is inclusive: its day is whole only when the end is that day's last microsecond.
+    last = utc_day(query.end + timedelta(microseconds=1)) - timedelta(days=1)
+    if query.custom_fields or first > last:
+        return contacts.count()
+    marked = set(QaDayDirty.objects.filter(stream=stream, day__gte=first, day__lte=last).values_list("day", flat=True))
+    directions = [query.direction] if query.direction else [Direction.INBOUND, Direction.OUTBOUND]
+    columns = [direction if query.include_below_threshold else f"{direction}_evaluated" for direction in directions]
+    # A day with neither a mark nor a count has no contacts.
+    kept, uncounted = 0, marked
+    for day, threshold_ms, *values in QaDayCount.objects.filter(
+        stream=stream, day__gte=first, day__lte=last
+    ).values_list("day", "threshold_ms", *columns):
+        if query.include_below_threshold or threshold_ms == min_duration_ms:
+            kept += sum(values) if day not in marked else 0
+        else:
+            uncounted.add(day)
+    stretches: list[tuple[datetime, datetime]] = []
+    for day in sorted(uncounted):
+        if stretches and stretches[-1][1] == day_start(day):
+            stretches[-1] = (stretches[-1][0], day_start(day + timedelta(days=1)))
+        else:
+            stretches.append((day_start(day), day_start(day + timedelta(days=1))))
+    # The partial edge days: before the first whole day, and after the last one.
+    if query.start < day_start(first):
+        if stretches and stretches[0][0] == day_start(first):
+            stretches[0] = (query.start, stretches[0][1])
+        else:
+            stretches.insert(0, (query.start, day_start(first)))
+    after = day_start(last + timedelta(days=1))
+    if query.end >= after:
+        if stretches and stretches[-1][1] == after:
+            stretches[-1] = (stretches[-1][0], query.end + timedelta(microseconds=1))
+        else:
+            stretches.append((after, query.end + timedelta(microseconds=1)))
+    if len(stretches) > MAX_COUNTED_STRETCHES:
+        return contacts.count()
+    if not stretches:
+        return kept
+    parts = [contacts.filter(started_at__gte=lo, started_at__lt=hi).order_by().values("started_at")
+             for lo, hi in stretches]
+    return kept + (parts[0].union(*parts[1:], all=True).count() if len(parts) > 1 else parts[0].count())
+
+
 def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> RawdataPage:
     """One page of a stream's contacts, with the total count.
 
     1. Read the stream's current minimum duration (it may have changed since ingestion).
-    2. Count the matching contacts with a COUNT over the same indexed filter (no rows loaded).
+    2. Count the matching contacts exactly, from the kept day counts where they serve (``contacts_count``).
     3. Load the page in ``PAGE_ORDER``: start time, then conversation id (``contacts_page``).
     4. Fetch the page's recording links in one call and complete each pre-rendered result.
     """
-    min_duration_ms = stream_min_duration_ms(stream=stream)
+    min_duration_ms = stream_min_duration_ms(stream_id=stream.pk)
     contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
-    total = contacts.count()
+    total = contacts_count(stream=stream, query=query, min_duration_ms=min_duration_ms)
     rows, has_more = contacts_page(contacts, skip=query.skip, limit=query.limit) if total else ([], False)
     links = recording_links(account=account, conversation_ids=[row[1] for row in rows]) if rows else {}
     # Contacts without a current pre-rendered result (see analytics_api.kernel.prerender) are rendered from their row.

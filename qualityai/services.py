@@ -22,6 +22,7 @@ from analytics_api.kernel.ingestion import (
 from analytics_api.metrics import ingestion_count
 from analytics_api.models import Bot
 from changes.services import changes_record, changes_record_qa_contacts
+from qualityai.day_counts import contact_days_mark, stream_days_mark
 from qualityai.models import MAX_MIN_DURATION_SECONDS, QaContact, QaContactCustomField, StreamSettings
 from qualityai.rendering import SERVED_RESULTS, contact_prerender
 from qualityai.serializers import ContactRecord, contact_record_check
@@ -35,6 +36,8 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
     2. Replace the custom-field rows: delete those of the updated contacts (new ones have none),
        then insert the batch's rows in one statement.
     3. Record the changes for the feed (one statement).
+    4. Mark the UTC days the batch wrote for the kept day counts: each contact's day, and the day an
+       updated contact had before (one statement).
     """
     rows = []
     for record in records:
@@ -75,6 +78,10 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
         dataset="qa_contacts",
         keys=[f"{stream.bot_id}/{record.conversation_id}" for record in records],
     )
+    contact_days_mark(stream_days=[
+        *((stream.pk, record.started_at) for record in records),
+        *((stream.pk, row.previous_start) for row in stored.values() if row.previous_start is not None),
+    ])
     return len(stored) - updated, updated
 
 
@@ -107,6 +114,8 @@ def stream_settings_set(*, stream: Bot, min_duration_seconds: int) -> StreamSett
         settings, _created = StreamSettings.objects.update_or_create(
             stream=stream, defaults={"min_duration_seconds": min_duration_seconds}
         )
-        # Every contact's duration_status may have changed: the feed serves them again.
+        # Every contact's duration_status may have changed: the feed serves them again, and the
+        # kept day counts of contacts not below the minimum are counted again.
         changes_record_qa_contacts(account_id=stream.account_id, stream_id=stream.pk)
+        stream_days_mark(stream_id=stream.pk)
     return settings

@@ -25,6 +25,7 @@ from changes.services import changes_record
 from content.models import Conversation, EventLog, Transcript, VoiceTurns
 from conversations.models import Interaction
 from diagnostics.models import CallDiagnostics
+from qualityai.day_counts import contact_days_mark
 from qualityai.models import QaContact
 from recordings.jobs import temp_key
 from recordings.models import AuditAction, AuditEntry, Recording, RecordingFile
@@ -131,6 +132,7 @@ def conversations_erase(
             for stream_id, conversation_id in contacts.values_list("stream__bot_id", "conversation_id")
         ])
         counts["recordings"] = recordings.delete()[1].get(Recording._meta.label, 0)
+        contact_days_mark(stream_days=contacts.values_list("stream_id", "started_at"))
         counts["qaContacts"] = contacts.delete()[1].get(QaContact._meta.label, 0)
         conversation_pks = list(conversations.values_list("pk", flat=True))
         counts["searchEntries"] = (

@@ -194,3 +194,13 @@ class UtcIsoText(Func):
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         # Django keeps SQLite's datetimes as naive UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]".
         return self.as_sql(compiler, connection, template="(replace(%(expressions)s, ' ', 'T') || '+00:00')", **extra)
+
+
+def utc_day(instant: datetime) -> date:
+    """The UTC calendar day of ``instant``."""
+    return instant.astimezone(UTC).date()
+
+
+def day_start(day: date) -> datetime:
+    """The first instant (UTC) of ``day``."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

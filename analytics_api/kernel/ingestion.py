@@ -30,7 +30,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from analytics_api.kernel.errors import data_error_item, error_item, flatten_validation_errors, is_write_conflict
-from analytics_api.kernel.partitions import Monthly, keyed
+from analytics_api.kernel.partitions import MONTHLY, Monthly, keyed
 from analytics_api.kernel.text import record_storage_errors
 from analytics_api.kernel.validation import Check, CheckField, InputSerializer, Invalid, invalid
 
@@ -147,10 +147,12 @@ def _upsert_isolating(
 
 @dataclass(frozen=True)
 class Stored:
-    """A row :func:`rows_upsert` wrote: its primary key, and whether it was new."""
+    """A row :func:`rows_upsert` wrote: its primary key, whether it was new, and for an updated row of a
+    table partitioned by month, the start (partitioning column) it had before (read under the row's lock)."""
 
     pk: int
     created: bool
+    previous_start: datetime | None = None
 
 
 def rows_upsert(
@@ -252,7 +254,10 @@ def _rows_upsert_keyed(
         )
         with _bound_cursor() as cursor:
             cursor.execute(sql, [*[timezone.now()] * len(written_times), *params(kept)])
-    return {row_key: Stored(pk=row_id, created=created) for row_key, (row_id, _start, created) in claimed.items()}
+    return {
+        row_key: Stored(pk=row_id, created=created, previous_start=None if created else start)
+        for row_key, (row_id, start, created) in claimed.items()
+    }
 
 
 def children_replace(
@@ -287,14 +292,24 @@ def _rows_upsert_orm(
     manager = model._default_manager
     name = {column.attname: column.name for column in model._meta.concrete_fields}
     keys = [row[key] for row in rows]
-    existing = set(manager.filter(**{scope: rows[0][scope], f"{key}__in": keys}).values_list(key, flat=True))
+    # A table declared partitioned by month (partitioned on PostgreSQL only) reports its rows' previous starts.
+    spec = MONTHLY.get(model._meta.db_table)
+    start = spec.column if spec is not None else key
+    existing = dict(manager.filter(**{scope: rows[0][scope], f"{key}__in": keys}).values_list(key, start))
     stored = manager.bulk_create(
         [model(**row) for row in rows],
         update_conflicts=True,
         unique_fields=[name[scope], name[key]],
         update_fields=[name[column] for column in updated],
     )
-    return {getattr(row, key): Stored(pk=row.pk, created=getattr(row, key) not in existing) for row in stored}
+    return {
+        getattr(row, key): Stored(
+            pk=row.pk,
+            created=getattr(row, key) not in existing,
+            previous_start=existing.get(getattr(row, key)) if spec is not None else None,
+        )
+        for row in stored
+    }
 
 
 def _auto_times(model: type[models.Model]) -> tuple[list[str], list[str]]:

@@ -73,7 +73,7 @@ def _records(window: ExportWindow, chunk: int) -> Iterator[Record]:
     if after:
         streams = streams.filter(bot_id__gte=after[0])
     for stream in streams:
-        min_duration_ms = stream_min_duration_ms(stream=stream)
+        min_duration_ms = stream_min_duration_ms(stream_id=stream.pk)
         contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
         if after and after[0] == stream.bot_id:
             started, conversation_id = datetime.fromisoformat(after[1]), after[2]

@@ -26,6 +26,7 @@ from content.models import Conversation, ConversationAgent, EventLog, Status, Tr
 from content.queries import Position, cursor_encode
 from conversations.documents import SERVED_DOCUMENTS
 from conversations.models import Interaction, InteractionQueue
+from qualityai.day_counts import day_counts_refresh, streams_days_mark
 from qualityai.models import QaContact, QaContactCustomField
 from qualityai.rendering import SERVED_RESULTS
 from recordings.models import AuditEntry, Recording, RecordingFile
@@ -126,6 +127,10 @@ def _fill(account: Account, bot: Bot) -> None:
 def volume(tenant: Tenant, outsider: Tenant) -> Tenant:
     for persona in (tenant, outsider):
         _fill(persona.account, persona.bot)
+    # Written around the service, as a rebuild would count them: rawdata's totals read the kept day counts.
+    streams_days_mark()
+    while day_counts_refresh():
+        pass
     with connection.cursor() as cursor:
         for table in DATA_TABLES:
             cursor.execute(f"ANALYZE {table}")

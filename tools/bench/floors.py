@@ -32,11 +32,6 @@ def json_rows_sql(sql: str) -> Statement:
     return f"SELECT json_agg(captured)::text FROM ({sql}) captured", None
 
 
-def count_sql(queryset: QuerySet) -> Statement:
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    return f"SELECT COUNT(*) FROM ({sql}) matching", tuple(params)
-
-
 @dataclass
 class FloorResult:
     p50_ms: float

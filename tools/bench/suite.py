@@ -36,7 +36,7 @@ from content.selectors import (
 from conversations.models import InteractionQueue
 from conversations.selectors import interaction_page, interaction_page_rows
 from conversations.serializers import interaction_query_validate
-from qualityai.selectors import PAGE_ORDER, RawdataQuery, contact_queryset, rawdata_page, stream_min_duration_ms
+from qualityai.selectors import RawdataQuery, rawdata_page
 from qualityai.serializers import RawdataQuerySerializer
 from search.engines import SORT_RELEVANCE, ranked_statement
 from search.text import search_query_parse
@@ -54,7 +54,7 @@ from tools.bench.dataset import (
     dataset_load,
     interaction_lines,
 )
-from tools.bench.floors import FloorResult, Statement, count_sql, floor_measure, json_page_sql, json_rows_sql
+from tools.bench.floors import FloorResult, Statement, floor_measure, json_page_sql, json_rows_sql
 from tools.bench.report import FIGURES, Report, Stat
 from tools.harness.server import BIN, REPO, Gunicorn, process_env
 from tools.harness.threads import threads_run
@@ -255,9 +255,6 @@ class Suite:
                 validated.is_valid(raise_exception=True)
                 query = RawdataQuery.from_validated(validated.validated_data)
                 page = rawdata_page(account=self.account, stream=self.stream, query=query)
-                contacts = contact_queryset(
-                    stream=self.stream, query=query, min_duration_ms=stream_min_duration_ms(stream=self.stream)
-                )
                 self.scenarios.append(Scenario(
                     key=f"rawdata{custom.replace(' ', '-')}-offset{offset}", figure="3",
                     title=f"Quality AI rawdata{custom}, offset {offset:,}",
@@ -267,10 +264,10 @@ class Suite:
                         orjson.dumps(body),
                     ),
                     records=page.count,
-                    floor_statements=[
-                        count_sql(contacts),
-                        json_page_sql(contacts.order_by(*PAGE_ORDER), skip=query.skip, limit=query.limit),
-                    ],
+                    # The endpoint's own SQL: settings, the kept day counts, the uncounted days' COUNT, the page.
+                    floor_statements=endpoint_statements(
+                        lambda query=query: rawdata_page(account=self.account, stream=self.stream, query=query)
+                    ),
                 ))
 
     def _define_feed(self) -> None:

@@ -1,0 +1,110 @@
+"""Writes of the kept day counts behind rawdata's exact ``totalResults`` (docs/contract.md#rawdata-totals).
+
+Counting a 30-day window of a busy stream contact by contact costs as much as the rest of the request
+many times over, so each stream keeps one :class:`~qualityai.models.QaDayCount` row per UTC day.
+Every write of contacts marks the days it touched (:func:`contact_days_mark`, a plain insert in the
+write's own transaction); the django-q2 schedule ``qualityai-day-counts`` counts those days again
+(:func:`day_counts_refresh`); the read (``qualityai.selectors.contacts_count``) takes the rows of the
+clean days and counts the marked ones and the window's partial edge days from the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
+from analytics_api.kernel.dates import day_start, utc_day
+from qualityai.models import Direction, QaContact, QaDayCount, QaDayDirty
+from qualityai.selectors import stream_min_duration_ms
+
+# Days counted again per run of the schedule; the management command loops until none is left.
+REFRESH_BATCH = 500
+
+
+def contact_days_mark(*, stream_days: Iterable[tuple[int, datetime]]) -> None:
+    """Mark the UTC days of (stream id, contact start) pairs as written, in the caller's transaction.
+
+    Called with the new and the previous starts of upserted contacts and the starts of deleted ones.
+    Entries are sorted so that concurrent writers insert in the same order.
+    """
+    days = sorted({(stream_id, utc_day(start)) for stream_id, start in stream_days})
+    QaDayDirty.objects.bulk_create([QaDayDirty(stream_id=stream_id, day=day) for stream_id, day in days])
+
+
+def stream_days_mark(*, stream_id: int) -> None:
+    """Mark every counted day of a stream, whose minimum duration has just changed (its evaluated counts)."""
+    days = QaDayCount.objects.filter(stream_id=stream_id).values_list("day", flat=True)
+    QaDayDirty.objects.bulk_create([QaDayDirty(stream_id=stream_id, day=day) for day in days])
+
+
+def streams_days_mark(*, stream_ids: Iterable[int] | None = None) -> int:
+    """Mark every day that has contacts (of ``stream_ids``, or of every stream): a rebuild from the contacts.
+
+    The database finds the distinct (stream, UTC day) pairs; returns how many were marked.
+    """
+    contacts = QaContact.objects.all() if stream_ids is None else QaContact.objects.filter(stream_id__in=stream_ids)
+    pairs = (
+        contacts.order_by().annotate(day=TruncDate("started_at", tzinfo=UTC)).values_list("stream_id", "day").distinct()
+    )
+    entries = [QaDayDirty(stream_id=stream_id, day=day) for stream_id, day in sorted(pairs)]
+    QaDayDirty.objects.bulk_create(entries, batch_size=5_000)
+    return len(entries)
+
+
+def day_counts_refresh(*, limit: int = REFRESH_BATCH) -> int:
+    """Count again up to ``limit`` marked (stream, day) pairs, oldest day first; returns how many.
+
+    1. List the pairs that have entries.
+    2. For each pair, in one transaction:
+       a. create the day's count row if it is missing, and lock it: a second refresh of the same day
+          (another cluster) waits here, so the row always ends with the later count;
+       b. read the day's entries;
+       c. count the day's contacts by direction, and those not below the stream's current minimum
+          duration (an index-only scan of the window index);
+       d. write the counts (delete the row of a day left without contacts) and delete exactly the
+          entries read in b.
+
+    Why the counts stay exact: an entry becomes visible together with the contacts it marks (one
+    transaction), and c starts after b, so c sees every write whose entry d deletes. A write that
+    commits after b keeps its own entry, and the read counts that day from the index until the next run.
+    """
+    pairs = list(
+        QaDayDirty.objects.order_by("day", "stream_id").values_list("stream_id", "day").distinct()[:limit]
+    )
+    for stream_id, day in pairs:
+        _day_refresh(stream_id=stream_id, day=day)
+    return len(pairs)
+
+
+def _day_refresh(*, stream_id: int, day: date) -> None:
+    with transaction.atomic():
+        QaDayCount.objects.bulk_create(
+            [QaDayCount(stream_id=stream_id, day=day, threshold_ms=-1)], ignore_conflicts=True
+        )
+        row = QaDayCount.objects.select_for_update().get(stream_id=stream_id, day=day)
+        entries = list(QaDayDirty.objects.filter(stream_id=stream_id, day=day).values_list("pk", flat=True))
+        threshold_ms = stream_min_duration_ms(stream_id=stream_id)
+        evaluated = Q(duration_ms__gte=threshold_ms) | Q(duration_ms__isnull=True)
+        # Counting a non-null column of the window index (not the primary key) keeps the scan index-only.
+        counted = {
+            direction: (total, not_below)
+            for direction, total, not_below in QaContact.objects.filter(
+                stream_id=stream_id, started_at__gte=day_start(day), started_at__lt=day_start(day + timedelta(days=1))
+            )
+            .order_by()
+            .values("direction")
+            .annotate(total=Count("started_at"), not_below=Count("started_at", filter=evaluated))
+            .values_list("direction", "total", "not_below")
+        }
+        if counted:
+            row.threshold_ms = threshold_ms
+            row.inbound, row.inbound_evaluated = counted.get(Direction.INBOUND, (0, 0))
+            row.outbound, row.outbound_evaluated = counted.get(Direction.OUTBOUND, (0, 0))
+            row.save()
+        else:
+            row.delete()
+        QaDayDirty.objects.filter(pk__in=entries).delete()

@@ -1,0 +1,229 @@
+"""rawdata's totalResults from the kept day counts (qualityai/day_counts.py): exact whatever was written,
+moved, erased or re-thresholded since the last count, and read in a fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from qualityai import day_counts
+from qualityai.day_counts import day_counts_refresh
+from qualityai.models import QaContact, QaDayCount, QaDayDirty
+from qualityai.selectors import RawdataQuery, contact_queryset, contacts_count, stream_min_duration_ms
+from qualityai.services import stream_settings_set
+from tests.conftest import Tenant
+from tests.qualityai.conftest import ingest, ok, rawdata
+from tests.qualityai.factories import ContactDocumentFactory
+
+pytestmark = pytest.mark.django_db
+
+# Six days of contacts, 2026-05-01 to 2026-05-06, at 00:00, 09:30 and 23:59:59.5 of each day.
+FIRST_DAY = datetime(2026, 5, 1, tzinfo=UTC)
+TIMES = (timedelta(0), timedelta(hours=9, minutes=30), timedelta(hours=23, minutes=59, seconds=59, milliseconds=500))
+
+
+def six_days(tenant: Tenant, prefix: str = "c") -> list[dict[str, Any]]:
+    """Contacts of both directions, short, long and without a duration, on six consecutive days."""
+    documents = []
+    for day in range(6):
+        for slot, offset in enumerate(TIMES):
+            started = FIRST_DAY + timedelta(days=day) + offset
+            documents.append(ContactDocumentFactory(
+                conversation_id=f"{prefix}-{day}-{slot}", started=started,
+                direction="outbound" if slot == 1 else "inbound",
+                seconds=5 if (day + slot) % 3 == 0 else 120,
+            ))
+    documents.append(ContactDocumentFactory(conversation_id=f"{prefix}-no-duration", started=FIRST_DAY
+                                            + timedelta(days=2, hours=3), duration=None))
+    ingest(tenant, documents)
+    return documents
+
+
+def query(start: datetime, end: datetime, **kwargs: Any) -> RawdataQuery:
+    return RawdataQuery(start=start, end=end, skip=0, limit=100, **kwargs)
+
+
+def both_counts(tenant: Tenant, q: RawdataQuery) -> tuple[int, int]:
+    """(the total from the kept counts, a plain COUNT of the same filter)."""
+    threshold = stream_min_duration_ms(stream_id=tenant.bot.pk)
+    plain = contact_queryset(stream=tenant.bot, query=q, min_duration_ms=threshold).count()
+    return contacts_count(stream=tenant.bot, query=q, min_duration_ms=threshold), plain
+
+
+WINDOWS = [
+    (FIRST_DAY, FIRST_DAY + timedelta(days=6) - timedelta(seconds=1)),  # the usual whole days, end at :59
+    (FIRST_DAY, FIRST_DAY + timedelta(days=6) - timedelta(microseconds=1)),  # the end at its last microsecond
+    (FIRST_DAY + timedelta(hours=5), FIRST_DAY + timedelta(days=4, hours=10)),  # partial first and last days
+    (FIRST_DAY + timedelta(days=1), FIRST_DAY + timedelta(days=2)),  # exactly one day and the next midnight
+    (FIRST_DAY + timedelta(days=2, hours=1), FIRST_DAY + timedelta(days=2, hours=20)),  # inside one day
+    (FIRST_DAY - timedelta(days=30), FIRST_DAY + timedelta(days=30)),  # days without contacts around them
+]
+
+
+@pytest.mark.parametrize(("start", "end"), WINDOWS)
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"direction": "inbound"}, {"direction": "outbound"}, {"include_below_threshold": True},
+     {"include_below_threshold": True, "direction": "outbound"}],
+)
+def test_the_total_from_kept_counts_equals_a_plain_count(
+    tenant: Tenant, start: datetime, end: datetime, filters: dict[str, Any]
+) -> None:
+    six_days(tenant)
+    day_counts_refresh()
+
+    counted, plain = both_counts(tenant, query(start, end, **filters))
+
+    assert counted == plain
+    assert QaDayDirty.objects.count() == 0
+
+
+def test_whole_days_are_read_from_their_kept_counts(tenant: Tenant) -> None:
+    six_days(tenant)
+    day_counts_refresh()
+    # A count row edited behind the service's back shows that the read takes whole days from the rows.
+    QaDayCount.objects.filter(stream=tenant.bot, day=date(2026, 5, 3)).update(inbound=1_000, inbound_evaluated=1_000)
+
+    counted, plain = both_counts(tenant, query(*WINDOWS[0]))
+
+    assert counted == plain + 1_000 - 3  # the day had 3 inbound contacts not below 10 s
+
+
+def test_a_day_written_after_its_count_is_counted_contact_by_contact_until_the_next_refresh(tenant: Tenant) -> None:
+    six_days(tenant)
+    day_counts_refresh()
+    ingest(tenant, [ContactDocumentFactory(conversation_id="late", started=FIRST_DAY + timedelta(days=3, hours=2))])
+
+    assert list(QaDayDirty.objects.values_list("day", flat=True)) == [date(2026, 5, 4)]
+    assert both_counts(tenant, query(*WINDOWS[0])) == (13, 13)
+
+    assert day_counts_refresh() == 1
+    assert both_counts(tenant, query(*WINDOWS[0])) == (13, 13)
+    row = QaDayCount.objects.get(stream=tenant.bot, day=date(2026, 5, 4))
+    assert (row.inbound, row.inbound_evaluated) == (3, 2)
+    assert QaDayDirty.objects.count() == 0
+
+
+def test_a_contact_moved_to_another_day_leaves_its_old_day_and_reaches_the_new_one(tenant: Tenant) -> None:
+    six_days(tenant)
+    day_counts_refresh()
+    moved = ContactDocumentFactory(conversation_id="c-1-1", started=FIRST_DAY + timedelta(days=4, hours=12),
+                                   direction="outbound", seconds=120)
+
+    ingest(tenant, [moved])
+
+    assert sorted(QaDayDirty.objects.values_list("day", flat=True)) == [date(2026, 5, 2), date(2026, 5, 5)]
+    day_counts_refresh()
+    outbound = dict(QaDayCount.objects.filter(stream=tenant.bot).values_list("day", "outbound"))
+    assert (outbound[date(2026, 5, 2)], outbound[date(2026, 5, 5)]) == (0, 2)
+    assert both_counts(tenant, query(*WINDOWS[0], direction="outbound")) == (4, 4)
+
+
+def test_a_day_left_without_contacts_loses_its_row(tenant: Tenant) -> None:
+    ingest(tenant, [ContactDocumentFactory(conversation_id="only", started=FIRST_DAY + timedelta(hours=1))])
+    day_counts_refresh()
+    assert QaDayCount.objects.filter(stream=tenant.bot, day=date(2026, 5, 1)).exists()
+
+    ingest(tenant, [ContactDocumentFactory(conversation_id="only", started=FIRST_DAY + timedelta(days=1, hours=1))])
+    day_counts_refresh()
+
+    assert list(QaDayCount.objects.filter(stream=tenant.bot).values_list("day", flat=True)) == [date(2026, 5, 2)]
+
+
+def test_a_new_minimum_duration_is_served_at_once_and_counted_again(tenant: Tenant) -> None:
+    six_days(tenant)
+    day_counts_refresh()
+
+    stream_settings_set(stream=tenant.bot, min_duration_seconds=200)
+
+    assert QaDayDirty.objects.filter(stream=tenant.bot).count() == 6
+    # Only the contact without a duration is not below 200 s.
+    assert both_counts(tenant, query(*WINDOWS[0])) == (1, 1)
+    day_counts_refresh()
+    assert set(QaDayCount.objects.filter(stream=tenant.bot).values_list("threshold_ms", flat=True)) == {200_000}
+    assert both_counts(tenant, query(*WINDOWS[0])) == (1, 1)
+    assert both_counts(tenant, query(*WINDOWS[0], include_below_threshold=True)) == (18, 18)
+
+
+def test_a_count_under_an_older_minimum_serves_only_totals_with_below_threshold_contacts(tenant: Tenant) -> None:
+    six_days(tenant)
+    day_counts_refresh()
+    # As if the settings changed between the read of the marks and the read of the counts.
+    QaDayCount.objects.update(threshold_ms=1)
+
+    assert both_counts(tenant, query(*WINDOWS[0])) == (12, 12)
+    assert both_counts(tenant, query(*WINDOWS[0], include_below_threshold=True)) == (18, 18)
+
+
+def test_a_write_during_a_refresh_keeps_its_mark(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    six_days(tenant)
+    real = day_counts.stream_min_duration_ms
+    written = []
+
+    def threshold_then_write(*, stream_id: int) -> int:
+        # Between reading the day's marks and counting it: a contact of the same day arrives.
+        if not written:
+            written.append(1)
+            ingest(tenant, [ContactDocumentFactory(conversation_id="during", started=FIRST_DAY + timedelta(hours=4))])
+        return real(stream_id=stream_id)
+
+    monkeypatch.setattr(day_counts, "stream_min_duration_ms", threshold_then_write)
+    day_counts_refresh(limit=1)
+
+    assert QaDayDirty.objects.filter(day=date(2026, 5, 1)).count() == 1
+    assert both_counts(tenant, query(*WINDOWS[0])) == (13, 13)
+
+
+def test_another_streams_contacts_never_reach_the_total(tenant: Tenant, outsider: Tenant) -> None:
+    six_days(tenant)
+    six_days(outsider, prefix="o")
+    ingest(outsider, [ContactDocumentFactory(conversation_id="o-extra", started=FIRST_DAY + timedelta(days=2))])
+    day_counts_refresh()
+
+    assert both_counts(tenant, query(*WINDOWS[0])) == (12, 12)
+    assert both_counts(outsider, query(*WINDOWS[0])) == (13, 13)
+
+
+def test_rawdata_reads_a_long_window_in_a_fixed_number_of_queries(
+    tenant: Tenant, django_assert_num_queries: Any
+) -> None:
+    six_days(tenant)
+    day_counts_refresh()
+    body = {"offset": 0, "limit": 5, "startDate": "2026-04-01 00:00:00", "endDate": "2026-05-31 23:59:59"}
+    rawdata(tenant, body)  # warm up anything cached per process
+
+    # stream (404 check), stream settings, marks, kept counts, the uncounted days' COUNT, page, recording links.
+    with django_assert_num_queries(7):
+        result = ok(rawdata(tenant, body))
+
+    assert (result["totalResults"], result["totalPages"], len(result["results"])) == (13, 3, 5)
+
+
+def test_rebuild_counts_contacts_written_around_the_service(tenant: Tenant) -> None:
+    six_days(tenant)
+    day_counts_refresh()
+    QaContact.objects.filter(conversation_id="c-5-0").update(started_at=FIRST_DAY + timedelta(days=3, hours=1))
+    out = StringIO()
+
+    call_command("qa_day_counts", "--rebuild", "--stream", tenant.bot.bot_id, stdout=out)
+
+    assert out.getvalue() == "Marked 6 stream days.\nCounted 6 stream days.\n"
+    assert QaDayCount.objects.get(stream=tenant.bot, day=date(2026, 5, 6)).inbound == 1
+    assert QaDayCount.objects.get(stream=tenant.bot, day=date(2026, 5, 4)).inbound == 3
+
+
+def test_the_command_refreshes_marked_days_and_refuses_a_stream_without_rebuild(tenant: Tenant) -> None:
+    six_days(tenant)
+    out = StringIO()
+
+    call_command("qa_day_counts", stdout=out)
+
+    assert out.getvalue() == "Counted 6 stream days.\n"
+    assert QaDayDirty.objects.count() == 0
+    with pytest.raises(CommandError) as refused:
+        call_command("qa_day_counts", "--stream", tenant.bot.bot_id)
+    assert str(refused.value) == "--stream goes with --rebuild; without it every marked day is counted."
