@@ -3,21 +3,26 @@ moved, erased or re-thresholded since the last count, and read in a fixed number
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
+from analytics_api.kernel.dates import day_start
 from qualityai import day_counts
 from qualityai.day_counts import day_counts_refresh
 from qualityai.models import QaContact, QaDayCount, QaDayDirty
 from qualityai.selectors import RawdataQuery, contact_queryset, contacts_count, stream_min_duration_ms
-from qualityai.services import stream_settings_set
+from qualityai.services import contacts_ingest, stream_settings_set
 from tests.conftest import Tenant
 from tests.qualityai.conftest import ingest, ok, rawdata
 from tests.qualityai.factories import ContactDocumentFactory
+from tests.threads import all_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +232,44 @@ def test_the_command_refreshes_marked_days_and_refuses_a_stream_without_rebuild(
     with pytest.raises(CommandError) as refused:
         call_command("qa_day_counts", "--stream", tenant.bot.bot_id)
     assert str(refused.value) == "--stream goes with --rebuild; without it every marked day is counted."
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent transactions need PostgreSQL")
+def test_counts_stay_exact_while_batches_and_refreshes_race(tenant: Tenant) -> None:
+    """Batches that add contacts and move others between days, raced against two refreshes at a time."""
+    window = query(FIRST_DAY, FIRST_DAY + timedelta(days=6) - timedelta(microseconds=1), include_below_threshold=True)
+
+    def batch(round_number: int, first: int, days: tuple[int, int]) -> Callable[[], Any]:
+        # Ids overlap between rounds: a later round moves the earlier ones to its own days.
+        documents = [
+            ContactDocumentFactory(
+                conversation_id=f"r-{(round_number * 40 + first + number) % 120}",
+                started=FIRST_DAY + timedelta(days=days[number % 2], minutes=number),
+            )
+            for number in range(60)
+        ]
+        return functools.partial(contacts_ingest, stream=tenant.bot, records=documents)
+
+    for round_number in range(6):
+        all_at_once([
+            batch(round_number, 0, (round_number % 6, (round_number + 1) % 6)),
+            batch(round_number, 30, ((round_number + 3) % 6, (round_number + 4) % 6)),
+            day_counts_refresh,
+            day_counts_refresh,
+        ])
+        assert both_counts(tenant, window)[0] == both_counts(tenant, window)[1]
+
+    day_counts_refresh()
+    kept = {
+        row.day: row.inbound + row.outbound for row in QaDayCount.objects.filter(stream=tenant.bot)
+    }
+    plain = {
+        day: QaContact.objects.filter(
+            stream=tenant.bot, started_at__gte=day_start(day), started_at__lt=day_start(day + timedelta(days=1))
+        ).count()
+        for day in kept
+    }
+    assert kept == plain and sum(kept.values()) == QaContact.objects.filter(stream=tenant.bot).count()
+    assert QaDayDirty.objects.count() == 0
