@@ -61,7 +61,8 @@ def day_counts_refresh(*, limit: int = REFRESH_BATCH) -> int:
     1. List the pairs that have entries.
     2. For each pair, in one transaction:
        a. create the day's count row if it is missing, and lock it: a second refresh of the same day
-          (another cluster) waits here, so the row always ends with the later count;
+          (another cluster) waits here, so the row always ends with the later count (and creates
+          the row again when the first one deleted it);
        b. read the day's entries;
        c. count the day's contacts by direction, and those not below the stream's current minimum
           duration (an index-only scan of the window index);
@@ -82,10 +83,13 @@ def day_counts_refresh(*, limit: int = REFRESH_BATCH) -> int:
 
 def _day_refresh(*, stream_id: int, day: date) -> None:
     with transaction.atomic():
-        QaDayCount.objects.bulk_create(
-            [QaDayCount(stream_id=stream_id, day=day, threshold_ms=-1)], ignore_conflicts=True
-        )
-        row = QaDayCount.objects.select_for_update().get(stream_id=stream_id, day=day)
+        row = None
+        while row is None:
+            QaDayCount.objects.bulk_create(
+                [QaDayCount(stream_id=stream_id, day=day, threshold_ms=-1)], ignore_conflicts=True
+            )
+            # None when another refresh deleted the row (its day had no contacts left) while we waited.
+            row = QaDayCount.objects.select_for_update().filter(stream_id=stream_id, day=day).first()
         entries = list(QaDayDirty.objects.filter(stream_id=stream_id, day=day).values_list("pk", flat=True))
         threshold_ms = stream_min_duration_ms(stream_id=stream_id)
         evaluated = Q(duration_ms__gte=threshold_ms) | Q(duration_ms__isnull=True)

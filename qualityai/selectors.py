@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import TruncDate
 
 from analytics_api.kernel.dates import day_start, utc_day
 from analytics_api.kernel.errors import ApiError
@@ -112,11 +113,10 @@ def contact_queryset(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) 
     Below-threshold means a *known* duration under the minimum: contacts without a duration are
     ``duration_unavailable`` and stay in the default answer.
     """
-    contacts = QaContact.objects.filter(stream=stream, started_at__gte=query.start, started_at__lte=query.end)
-    if query.direction:
-        contacts = contacts.filter(direction=query.direction)
-    if not query.include_below_threshold:
-        contacts = contacts.filter(Q(duration_ms__gte=min_duration_ms) | Q(duration_ms__isnull=True))
+    contacts = _matching(
+        QaContact.objects.filter(stream=stream, started_at__gte=query.start, started_at__lte=query.end),
+        query=query, min_duration_ms=min_duration_ms,
+    )
     for key, values in query.custom_fields.items():
         matching = QaContactCustomField.objects.filter(
             contact_id=OuterRef("pk"), stream=stream, key=key, value__in=values,
@@ -126,63 +126,101 @@ def contact_queryset(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) 
     return contacts
 
 
-def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> int:
-    """The exact number of contacts ``query`` matches: rawdata's ``totalResults`` (docs/contract.md#rawdata-totals).
+def _matching(rows: QuerySet[Any], *, query: RawdataQuery, min_duration_ms: int) -> QuerySet[Any]:
+    """``rows`` (contacts, or custom-field rows, which repeat their direction and duration) kept by the
+    query's direction and duration rule."""
+    if query.direction:
+        rows = rows.filter(direction=query.direction)
+    if not query.include_below_threshold:
+        rows = rows.filter(Q(duration_ms__gte=min_duration_ms) | Q(duration_ms__isnull=True))
+    return rows
 
-    1. A query with ``custom_fields``, or a window without a whole UTC day, is counted contact by
-       contact: one COUNT over the window index.
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a rawdata window, [``start``, ``end``), and how many of its contacts match."""
+
+    start: datetime
+    end: datetime
+    count: int
+
+
+def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> tuple[int, list[Segment] | None]:
+    """The exact number of contacts ``query`` matches (rawdata's ``totalResults``;
+    docs/contract.md#rawdata-totals), and the window's segments in time order when it was counted by segment.
+
+    1. A query with one ``custom_fields`` key is counted by UTC day from the custom-field rows of that
+       key (they repeat their contact's start, direction and duration: one grouped COUNT over their
+       index; each day is a segment); with
+       several keys, or over a window without a whole UTC day, contact by contact: one COUNT over the
+       window index.
     2. Read the marks of the window's whole days, then their kept counts, in that order: a day
        without a mark at the first read has a count that was exact at that moment or later.
-    3. Add the kept counts of the unmarked days whose count serves the query (counted under the
+    3. Take the kept counts of the unmarked days whose count serves the query (counted under the
        stream's current minimum duration, unless below-threshold contacts are included); a day with
        neither a mark nor a count has no contacts.
     4. Count the rest contact by contact: the window's partial first and last days and the other
-       days, as stretches of consecutive days in one UNION ALL statement; with more than
-       ``MAX_COUNTED_STRETCHES`` stretches, the whole window in one COUNT instead.
+       days, as stretches of consecutive days, each counted in one UNION ALL statement; with more
+       than ``MAX_COUNTED_STRETCHES`` stretches, the whole window in one COUNT instead.
     """
+    if len(query.custom_fields) == 1:
+        [(key, values)] = query.custom_fields.items()
+        rows = QaContactCustomField.objects.filter(
+            stream=stream, key=key, value__in=values, started_at__gte=query.start, started_at__lte=query.end
+        )
+        per_day = (
+            _matching(rows, query=query, min_duration_ms=min_duration_ms).order_by()
+            .annotate(day=TruncDate("started_at", tzinfo=UTC)).values("day")
+            .annotate(matching=Count("started_at")).values_list("day", "matching")
+        )
+        segments = sorted(
+            (Segment(day_start(day), day_start(day + timedelta(days=1)), count) for day, count in per_day),
+            key=lambda segment: segment.start,
+        )
+        return sum(segment.count for segment in segments), segments
     contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
     first = utc_day(query.start) + timedelta(days=0 if query.start == day_start(utc_day(query.start)) else 1)
     # The end is inclusive: its day is whole only when the end is that day's last microsecond.
-    last = utc_day(query.end + timedelta(microseconds=1)) - timedelta(days=1)
+    end = query.end + timedelta(microseconds=1)
+    last = utc_day(end) - timedelta(days=1)
     if query.custom_fields or first > last:
-        return contacts.count()
+        return contacts.count(), None
     marked = set(QaDayDirty.objects.filter(stream=stream, day__gte=first, day__lte=last).values_list("day", flat=True))
     directions = [query.direction] if query.direction else [Direction.INBOUND, Direction.OUTBOUND]
     columns = [direction if query.include_below_threshold else f"{direction}_evaluated" for direction in directions]
-    # A day with neither a mark nor a count has no contacts.
-    kept, uncounted = 0, marked
+    # A day with neither a mark nor a count has no contacts: only the days with contacts become segments.
+    kept: dict[date, int] = {}
     for day, threshold_ms, *values in QaDayCount.objects.filter(
         stream=stream, day__gte=first, day__lte=last
     ).values_list("day", "threshold_ms", *columns):
-        if query.include_below_threshold or threshold_ms == min_duration_ms:
-            kept += sum(values) if day not in marked else 0
-        else:
-            uncounted.add(day)
+        if day in marked or not (query.include_below_threshold or threshold_ms == min_duration_ms):
+            marked.add(day)
+        elif sum(values):
+            kept[day] = sum(values)
     stretches: list[tuple[datetime, datetime]] = []
-    for day in sorted(uncounted):
-        if stretches and stretches[-1][1] == day_start(day):
-            stretches[-1] = (stretches[-1][0], day_start(day + timedelta(days=1)))
+    for lo, hi in [
+        *([(query.start, day_start(first))] if query.start < day_start(first) else []),
+        *((day_start(day), day_start(day + timedelta(days=1))) for day in sorted(marked)),
+        *([(day_start(last + timedelta(days=1)), end)] if end > day_start(last + timedelta(days=1)) else []),
+    ]:
+        if stretches and stretches[-1][1] == lo:
+            stretches[-1] = (stretches[-1][0], hi)
         else:
-            stretches.append((day_start(day), day_start(day + timedelta(days=1))))
-    # The partial edge days: before the first whole day, and after the last one.
-    if query.start < day_start(first):
-        if stretches and stretches[0][0] == day_start(first):
-            stretches[0] = (query.start, stretches[0][1])
-        else:
-            stretches.insert(0, (query.start, day_start(first)))
-    after = day_start(last + timedelta(days=1))
-    if query.end >= after:
-        if stretches and stretches[-1][1] == after:
-            stretches[-1] = (stretches[-1][0], query.end + timedelta(microseconds=1))
-        else:
-            stretches.append((after, query.end + timedelta(microseconds=1)))
+            stretches.append((lo, hi))
     if len(stretches) > MAX_COUNTED_STRETCHES:
-        return contacts.count()
-    if not stretches:
-        return kept
-    parts = [contacts.filter(started_at__gte=lo, started_at__lt=hi).order_by().values("started_at")
-             for lo, hi in stretches]
-    return kept + (parts[0].union(*parts[1:], all=True).count() if len(parts) > 1 else parts[0].count())
+        return contacts.count(), None
+    segments = [Segment(day_start(day), day_start(day + timedelta(days=1)), count) for day, count in kept.items()]
+    if stretches:
+        parts = [
+            contacts.filter(started_at__gte=lo, started_at__lt=hi).order_by()
+            .annotate(part=Value(number)).values("part").annotate(matching=Count("started_at"))
+            .values_list("part", "matching")
+            for number, (lo, hi) in enumerate(stretches)
+        ]
+        counted = dict(parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0])
+        segments += [Segment(lo, hi, counted.get(number, 0)) for number, (lo, hi) in enumerate(stretches)]
+    segments.sort(key=lambda segment: segment.start)
+    return sum(segment.count for segment in segments), segments
 
 
 def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> RawdataPage:
@@ -190,13 +228,16 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
 
     1. Read the stream's current minimum duration (it may have changed since ingestion).
     2. Count the matching contacts exactly, from the kept day counts where they serve (``contacts_count``).
-    3. Load the page in ``PAGE_ORDER``: start time, then conversation id (``contacts_page``).
+    3. Load the page in ``PAGE_ORDER``: start time, then conversation id (``contacts_page``; a deep
+       page starts from the segment of the window that holds its first contact).
     4. Fetch the page's recording links in one call and complete each pre-rendered result.
     """
     min_duration_ms = stream_min_duration_ms(stream_id=stream.pk)
     contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
-    total = contacts_count(stream=stream, query=query, min_duration_ms=min_duration_ms)
-    rows, has_more = contacts_page(contacts, skip=query.skip, limit=query.limit) if total else ([], False)
+    total, segments = contacts_count(stream=stream, query=query, min_duration_ms=min_duration_ms)
+    rows, has_more = (
+        contacts_page(contacts, skip=query.skip, limit=query.limit, segments=segments) if total else ([], False)
+    )
     links = recording_links(account=account, conversation_ids=[row[1] for row in rows]) if rows else {}
     # Contacts without a current pre-rendered result (see analytics_api.kernel.prerender) are rendered from their row.
     unrendered = SERVED_RESULTS.unrendered((pk, text) for pk, _, _, text in rows)
@@ -215,7 +256,9 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
     )
 
 
-def contacts_page(contacts: QuerySet[QaContact], *, skip: int, limit: int) -> tuple[list[tuple[Any, ...]], bool]:
+def contacts_page(
+    contacts: QuerySet[QaContact], *, skip: int, limit: int, segments: list[Segment] | None = None
+) -> tuple[list[tuple[Any, ...]], bool]:
     """The page's (pk, conversation id, duration, pre-rendered text) rows in ``PAGE_ORDER``, and
     whether more follow.
 
@@ -223,10 +266,20 @@ def contacts_page(contacts: QuerySet[QaContact], *, skip: int, limit: int) -> tu
     of its first contact, found by skipping over the window index alone — on PostgreSQL an
     index-only scan of the covering (stream, started_at, conversation_id) index, no table row
     read for the skipped contacts —, then ``limit + 1`` contacts from that key on. The key is
-    unique within the stream, so the page is exactly the one ``OFFSET`` would read.
+    unique within the stream, so the page is exactly the one ``OFFSET`` would read. With the
+    window's ``segments`` (counted, in time order: see :func:`contacts_count`), only the contacts of
+    the segment holding the page's first contact are skipped over: the earlier segments' are counted.
     """
     ordered = contacts.order_by(*PAGE_ORDER)
     columns = ("pk", "conversation_id", "duration_ms", SERVED_RESULTS.current_text())
+    if skip >= DEEP_SKIP and segments is not None:
+        for segment in segments:
+            if skip < segment.count:
+                ordered = ordered.filter(started_at__gte=segment.start)
+                break
+            skip -= segment.count
+        else:
+            return [], False
     if skip < DEEP_SKIP:
         return page_rows(ordered.values_list(*columns), skip=skip, limit=limit)
     key = list(ordered.values_list(*PAGE_ORDER)[skip : skip + 1])

@@ -66,6 +66,8 @@ def contacts_upsert(records: list[ContactRecord], *, stream: Bot) -> tuple[int, 
                 "key": key,
                 "value": value,
                 "started_at": record.started_at,
+                "direction": record.direction,
+                "duration_ms": record.duration_ms,
             }
             for record in records
             for key, value in record.custom_fields.items()

@@ -84,7 +84,7 @@ def _fill(account: Account, bot: Bot) -> None:
     QaContactCustomField.objects.bulk_create(
         QaContactCustomField(
             contact=contact, stream=bot, key="Region", value=("US", "UK", "IN", "DE")[number % 4],
-            started_at=contact.started_at,
+            started_at=contact.started_at, direction=contact.direction, duration_ms=contact.duration_ms,
         )
         for number, contact in enumerate(contacts)
     )

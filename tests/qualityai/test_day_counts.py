@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from typing import Any
 
+import orjson
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -17,7 +18,14 @@ from analytics_api.kernel.dates import day_start
 from qualityai import day_counts
 from qualityai.day_counts import day_counts_refresh
 from qualityai.models import QaContact, QaDayCount, QaDayDirty
-from qualityai.selectors import RawdataQuery, contact_queryset, contacts_count, stream_min_duration_ms
+from qualityai.selectors import (
+    PAGE_ORDER,
+    RawdataQuery,
+    contact_queryset,
+    contacts_count,
+    rawdata_page,
+    stream_min_duration_ms,
+)
 from qualityai.services import contacts_ingest, stream_settings_set
 from tests.conftest import Tenant
 from tests.qualityai.conftest import ingest, ok, rawdata
@@ -56,7 +64,7 @@ def both_counts(tenant: Tenant, q: RawdataQuery) -> tuple[int, int]:
     """(the total from the kept counts, a plain COUNT of the same filter)."""
     threshold = stream_min_duration_ms(stream_id=tenant.bot.pk)
     plain = contact_queryset(stream=tenant.bot, query=q, min_duration_ms=threshold).count()
-    return contacts_count(stream=tenant.bot, query=q, min_duration_ms=threshold), plain
+    return contacts_count(stream=tenant.bot, query=q, min_duration_ms=threshold)[0], plain
 
 
 WINDOWS = [
@@ -273,3 +281,53 @@ def test_counts_stay_exact_while_batches_and_refreshes_race(tenant: Tenant) -> N
     }
     assert kept == plain and sum(kept.values()) == QaContact.objects.filter(stream=tenant.bot).count()
     assert QaDayDirty.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"direction": "inbound"}, {"direction": "outbound"}, {"include_below_threshold": True}],
+)
+@pytest.mark.parametrize("custom_fields", [{"Region": ["US"]}, {"Region": ["US", "UK"]}, {"Tier": ["2"]}])
+def test_a_one_key_custom_fields_total_from_the_custom_field_rows_equals_a_plain_count(
+    tenant: Tenant, filters: dict[str, Any], custom_fields: dict[str, list[str]]
+) -> None:
+    documents = six_days(tenant)
+    for number, document in enumerate(documents):
+        document["custom_fields"] = {"Region": ("US", "UK", "IN")[number % 3], "Tier": number % 4}
+    # Updates that change the direction and the duration, and one that drops the custom fields.
+    documents[0]["contactDirection"] = "outbound"
+    documents[1]["Duration"] = "1000 milliseconds"
+    documents[2]["custom_fields"] = {}
+    ingest(tenant, documents)
+
+    counted, plain = both_counts(tenant, query(*WINDOWS[2], custom_fields=custom_fields, **filters))
+
+    assert counted == plain
+
+
+@pytest.mark.parametrize("custom_fields", [{}, {"Region": ["US", "UK"]}])
+@pytest.mark.parametrize("skip", [500, 599, 600, 731, 1_000, 1_199, 1_200, 1_250])
+def test_a_deep_page_starts_from_its_segment_and_is_the_page_offset_reads(
+    tenant: Tenant, skip: int, custom_fields: dict[str, list[str]]
+) -> None:
+    """1,250 contacts over six days: kept counts, a day written since its count, partial edge days."""
+    documents = [
+        ContactDocumentFactory(conversation_id=f"d-{number:04d}", started=FIRST_DAY + timedelta(minutes=7 * number),
+                               seconds=5 if number % 5 == 0 else 60,
+                               custom_fields={"Region": ("US", "UK", "IN")[number % 3 % 2 * 2 if number % 7 else 1]})
+        for number in range(1_250)
+    ]
+    ingest(tenant, documents)
+    day_counts_refresh()
+    ingest(tenant, [ContactDocumentFactory(conversation_id="late", started=FIRST_DAY + timedelta(days=2, hours=5))])
+    q = RawdataQuery(start=FIRST_DAY + timedelta(hours=3), end=FIRST_DAY + timedelta(days=5, hours=20), skip=skip,
+                     limit=50, custom_fields=custom_fields)
+    threshold = stream_min_duration_ms(stream_id=tenant.bot.pk)
+    ordered = contact_queryset(stream=tenant.bot, query=q, min_duration_ms=threshold).order_by(*PAGE_ORDER)
+    expected = list(ordered.values_list("conversation_id", flat=True)[skip : skip + 50])
+
+    page = rawdata_page(account=tenant.account, stream=tenant.bot, query=q)
+
+    assert [result["Conversation ID"] for result in orjson.loads(orjson.dumps(page.results))] == expected
+    assert page.total == ordered.count() and page.has_more == (skip + 50 < page.total)
+    assert len(contacts_count(stream=tenant.bot, query=q, min_duration_ms=threshold)[1]) > 3  # counted by segment

@@ -511,7 +511,8 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                 ))
                 contact_start = datetime.fromtimestamp(contact_start_ms / 1000, UTC)
                 fields.extend(
-                    (contact_pk, target.bot_pk, key, value, contact_start)
+                    (contact_pk, target.bot_pk, key, value, contact_start, contact.columns["direction"],
+                     contact.columns["duration_ms"])
                     for key, value in contact.extra["custom_fields"]
                 )
             _copy(db, Interaction, (
@@ -527,7 +528,9 @@ def _copy_range(args: tuple[str, LoadTarget, Templates, int, int]) -> tuple[int,
                 "direction_defaulted", "duration_ms", "audit_complete", "document", "served", "served_version",
                 "created_at", "updated_at",
             ), contacts)
-            _copy(db, QaContactCustomField, ("contact_id", "stream_id", "key", "value", "started_at"), fields)
+            _copy(db, QaContactCustomField, (
+                "contact_id", "stream_id", "key", "value", "started_at", "direction", "duration_ms",
+            ), fields)
             for model, rows in content.items():
                 _copy(db, model, content_columns(model), rows)
             db.commit()
