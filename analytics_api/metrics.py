@@ -162,6 +162,10 @@ EXPORT_JOBS = StateGauge("analytics_export_jobs", "Export jobs by state.", ["sta
 CHANGE_FEED_LAG = StateGauge(
     "analytics_change_feed_lag_seconds", "Age of the change feed's completeUpTo, per dataset.", ["dataset"]
 )
+QA_DAY_COUNTS_BEHIND = StateGauge(
+    "analytics_qa_day_counts_behind_seconds",
+    "Age of the oldest write of Quality AI contacts not yet in the kept day counts (0: none).",
+)
 
 
 def status_class(status: int) -> str:

@@ -173,6 +173,8 @@ class QaDayDirty(models.Model):
 
     stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
+    # For the analytics_qa_day_counts_behind_seconds gauge: how long the oldest mark has waited.
+    marked_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["stream", "day"], name="qa_day_dirty_stream_day")]

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 
@@ -28,6 +29,7 @@ from qualityai.selectors import (
 )
 from qualityai.services import contacts_ingest, stream_settings_set
 from tests.conftest import Tenant
+from tests.metrics import scrape
 from tests.qualityai.conftest import ingest, ok, rawdata
 from tests.qualityai.factories import ContactDocumentFactory
 from tests.threads import all_at_once
@@ -331,3 +333,15 @@ def test_a_deep_page_starts_from_its_segment_and_is_the_page_offset_reads(
     assert [result["Conversation ID"] for result in orjson.loads(orjson.dumps(page.results))] == expected
     assert page.total == ordered.count() and page.has_more == (skip + 50 < page.total)
     assert len(contacts_count(stream=tenant.bot, query=q, min_duration_ms=threshold)[1]) > 3  # counted by segment
+
+
+def test_the_behind_gauge_is_the_age_of_the_oldest_mark_not_yet_counted(tenant: Tenant) -> None:
+    gauge = "analytics_qa_day_counts_behind_seconds"
+    with time_machine.travel(FIRST_DAY, tick=False):
+        assert scrape().value(gauge) == 0
+        ingest(tenant, [ContactDocumentFactory(conversation_id="first", started=FIRST_DAY)])
+    with time_machine.travel(FIRST_DAY + timedelta(minutes=20), tick=False):
+        ingest(tenant, [ContactDocumentFactory(conversation_id="second", started=FIRST_DAY + timedelta(days=1))])
+        assert scrape().value(gauge) == 1_200
+        day_counts_refresh()
+        assert scrape().value(gauge) == 0
