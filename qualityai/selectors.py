@@ -272,17 +272,21 @@ def contacts_page(
     """
     ordered = contacts.order_by(*PAGE_ORDER)
     columns = ("pk", "conversation_id", "duration_ms", SERVED_RESULTS.current_text())
+    # Where the page's first contact lies: the window, or the segment that holds it.
+    holding = ordered
     if skip >= DEEP_SKIP and segments is not None:
         for segment in segments:
             if skip < segment.count:
                 ordered = ordered.filter(started_at__gte=segment.start)
+                # Bounded on both sides, so the planner reads one segment (not the rest of the window).
+                holding = ordered.filter(started_at__lt=segment.end)
                 break
             skip -= segment.count
         else:
             return [], False
     if skip < DEEP_SKIP:
         return page_rows(ordered.values_list(*columns), skip=skip, limit=limit)
-    key = list(ordered.values_list(*PAGE_ORDER)[skip : skip + 1])
+    key = list(holding.values_list(*PAGE_ORDER)[skip : skip + 1])
     if not key:
         return [], False
     started_at, conversation_id = key[0]
