@@ -32,6 +32,8 @@ from recordings.selectors import recording_links
 PAGE_ORDER = ("started_at", "conversation_id")
 # Above this many stretches of days counted contact by contact, contacts_count counts the whole window.
 MAX_COUNTED_STRETCHES = 4
+# From this day on a window is counted contact by contact (day arithmetic would pass date.max).
+_LAST_DAYS = date.max - timedelta(days=2)
 # From this many skipped contacts on, the page starts from its first contact's key (see page_from_key).
 DEEP_SKIP = 500
 
@@ -163,6 +165,9 @@ def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) ->
        days, as stretches of consecutive days, each counted in one UNION ALL statement; with more
        than ``MAX_COUNTED_STRETCHES`` stretches, the whole window in one COUNT instead.
     """
+    if utc_day(query.end) >= _LAST_DAYS:
+        # The calendar's last days, where no contact is ever stored (their next day does not exist).
+        return contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms).count(), None
     if len(query.custom_fields) == 1:
         [(key, values)] = query.custom_fields.items()
         rows = QaContactCustomField.objects.filter(

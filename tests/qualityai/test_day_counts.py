@@ -345,3 +345,15 @@ def test_the_behind_gauge_is_the_age_of_the_oldest_mark_not_yet_counted(tenant: 
         assert scrape().value(gauge) == 1_200
         day_counts_refresh()
         assert scrape().value(gauge) == 0
+
+
+@pytest.mark.parametrize("custom_fields", [{}, {"Region": ["US"]}])
+def test_a_window_at_the_calendars_end_is_counted_without_day_arithmetic(
+    tenant: Tenant, custom_fields: dict[str, list[str]]
+) -> None:
+    six_days(tenant)
+    end = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+    counted, plain = both_counts(tenant, query(FIRST_DAY, end, custom_fields=custom_fields))
+    assert counted == plain == 13
+    assert both_counts(tenant, query(end - timedelta(days=6), end, custom_fields=custom_fields)) == (0, 0)
