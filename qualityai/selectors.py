@@ -153,9 +153,8 @@ def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) ->
 
     1. A query with one ``custom_fields`` key is counted by UTC day from the custom-field rows of that
        key (they repeat their contact's start, direction and duration: one grouped COUNT over their
-       index; each day is a segment); with
-       several keys, or over a window without a whole UTC day, contact by contact: one COUNT over the
-       window index.
+       index; each day is a segment). With several keys, over a window without a whole UTC day, or
+       one reaching the calendar's last days, contact by contact: one COUNT over the window index.
     2. Read the marks of the window's whole days, then their kept counts, in that order: a day
        without a mark at the first read has a count that was exact at that moment or later.
     3. Take the kept counts of the unmarked days whose count serves the query (counted under the
