@@ -1,7 +1,9 @@
 """Writes of the kept day counts behind rawdata's exact ``totalResults`` (docs/contract.md#rawdata-totals).
 
 Counting a 30-day window of a busy stream contact by contact costs as much as the rest of the request
-many times over, so each stream keeps one :class:`~qualityai.models.QaDayCount` row per UTC day.
+many times over, so each stream keeps one :class:`~qualityai.models.QaDayCount` row per UTC day, and one
+:class:`~qualityai.models.QaValueDayCount` row per custom-field key and value of the day (for the
+totals under a one-key ``custom_fields`` filter).
 Every write of contacts marks the days it touched (:func:`contact_days_mark`, a plain insert in the
 write's own transaction); the django-q2 schedule ``qualityai-day-counts`` counts those days again
 (:func:`day_counts_refresh`); the read (``qualityai.selectors.contacts_count``) takes the rows of the
@@ -18,7 +20,15 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
 from analytics_api.kernel.dates import day_start, utc_day
-from qualityai.models import Direction, QaContact, QaDayCount, QaDayDirty
+from qualityai.models import (
+    VALUE_COUNTS_PER_KEY,
+    Direction,
+    QaContact,
+    QaContactCustomField,
+    QaDayCount,
+    QaDayDirty,
+    QaValueDayCount,
+)
 from qualityai.selectors import stream_min_duration_ms
 
 # Days counted again per run of the schedule; the management command loops until none is left.
@@ -65,9 +75,10 @@ def day_counts_refresh(*, limit: int = REFRESH_BATCH) -> int:
           the row again when the first one deleted it);
        b. read the day's entries;
        c. count the day's contacts by direction, and those not below the stream's current minimum
-          duration (an index-only scan of the window index);
-       d. write the counts (delete the row of a day left without contacts) and delete exactly the
-          entries read in b.
+          duration (an index-only scan of the window index), then the same for each custom-field
+          key and value (``value_counts_count``);
+       d. write the counts (delete the row of a day left without contacts), replace the day's value
+          counts, and delete exactly the entries read in b.
 
     Why the counts stay exact: an entry becomes visible together with the contacts it marks (one
     transaction), and c starts after b, so c sees every write whose entry d deletes. A write that
@@ -111,4 +122,37 @@ def _day_refresh(*, stream_id: int, day: date) -> None:
             row.save()
         else:
             row.delete()
+        QaValueDayCount.objects.filter(stream_id=stream_id, day=day).delete()
+        QaValueDayCount.objects.bulk_create(value_counts_count(stream_id=stream_id, day=day, evaluated=evaluated))
         QaDayDirty.objects.filter(pk__in=entries).delete()
+
+
+def value_counts_count(*, stream_id: int, day: date, evaluated: Q) -> list[QaValueDayCount]:
+    """The day's counts per custom-field key and value, by direction (unsaved rows).
+
+    1. Count each key's distinct values on the day (the custom-field rows of the day).
+    2. A key with more than ``VALUE_COUNTS_PER_KEY`` values gets one row without a value: its filters
+       count that day from the rows. Bounded: at most that many rows per key and day are read or kept.
+    3. The other keys are counted per value and direction from the same rows, which repeat their
+       contact's direction and duration (``evaluated``: not below the stream's minimum duration).
+    """
+    rows = QaContactCustomField.objects.filter(
+        stream_id=stream_id, started_at__gte=day_start(day), started_at__lt=day_start(day + timedelta(days=1))
+    ).order_by()
+    spread = dict(rows.values("key").annotate(values=Count("value", distinct=True)).values_list("key", "values"))
+    kept_keys = sorted(key for key, values in spread.items() if values <= VALUE_COUNTS_PER_KEY)
+    counts = [
+        QaValueDayCount(stream_id=stream_id, day=day, key=key, value=None)
+        for key in sorted(set(spread) - set(kept_keys))
+    ]
+    by_value: dict[tuple[str, str], QaValueDayCount] = {}
+    grouped = (
+        rows.filter(key__in=kept_keys).values("key", "value", "direction")
+        .annotate(total=Count("started_at"), not_below=Count("started_at", filter=evaluated))
+        .values_list("key", "value", "direction", "total", "not_below")
+    ) if kept_keys else []
+    for key, value, direction, total, not_below in grouped:
+        count = by_value.setdefault((key, value), QaValueDayCount(stream_id=stream_id, day=day, key=key, value=value))
+        setattr(count, direction, total)
+        setattr(count, f"{direction}_evaluated", not_below)
+    return counts + list(by_value.values())

@@ -16,6 +16,8 @@ from analytics_api.kernel.partitions import monthly
 from analytics_api.models import Account, Bot
 
 DEFAULT_MIN_DURATION_SECONDS = 10
+# Values of one custom-field key kept per stream and day (QaValueDayCount); past it the day is counted from the rows.
+VALUE_COUNTS_PER_KEY = 100
 # A day: anything longer is a typo, and it keeps the threshold far inside BigInteger milliseconds.
 MAX_MIN_DURATION_SECONDS = 86_400
 
@@ -141,7 +143,7 @@ monthly("qualityai_qacontactcustomfield", column="started_at")
 
 class QaDayCount(models.Model):
     """How many contacts a stream has on one UTC day, by direction, for rawdata's ``totalResults``
-    (qualityai/counts.py; docs/contract.md#rawdata-totals).
+    (qualityai/day_counts.py; docs/contract.md#rawdata-totals).
 
     Exact for the committed contacts of the day unless the day has a :class:`QaDayDirty` entry.
     ``*_evaluated`` count the contacts not below ``threshold_ms`` (a known duration at or above it, or
@@ -162,6 +164,33 @@ class QaDayCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream_id} {self.day}"
+
+
+class QaValueDayCount(models.Model):
+    """How many contacts of a stream's UTC day have one ``custom_fields`` value, by direction: rawdata's
+    ``totalResults`` under a one-key filter (docs/contract.md#rawdata-totals).
+
+    Counted together with the day's :class:`QaDayCount`, in the same refresh and under its
+    ``threshold_ms``, and exact under the same conditions (the day has no :class:`QaDayDirty` entry).
+    A key with more than ``VALUE_COUNTS_PER_KEY`` values on a day (an id, a free text) keeps one row
+    with no value instead: that day is counted from the custom-field rows. A counted day without a
+    row for a key has no contact with that key.
+    """
+
+    stream = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    key = models.CharField(max_length=100)
+    value = models.CharField(max_length=500, null=True, blank=True, help_text="Empty: too many values to keep")
+    inbound = models.BigIntegerField(default=0)
+    inbound_evaluated = models.BigIntegerField(default=0)
+    outbound = models.BigIntegerField(default=0)
+    outbound_evaluated = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["stream", "key", "day", "value"], name="qa_value_day_count_read")]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} {self.day} {self.key}={self.value}"
 
 
 class QaDayDirty(models.Model):

@@ -23,6 +23,7 @@ from qualityai.models import (
     QaContactCustomField,
     QaDayCount,
     QaDayDirty,
+    QaValueDayCount,
     StreamSettings,
 )
 from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
@@ -147,83 +148,124 @@ class Segment:
     count: int
 
 
+def key_rows(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> QuerySet[QaContactCustomField] | None:
+    """With one ``custom_fields`` key, that key's custom-field rows the query matches: one per matching
+    contact (they repeat its start, direction and duration); otherwise None."""
+    if len(query.custom_fields) != 1:
+        return None
+    [(key, values)] = query.custom_fields.items()
+    rows = QaContactCustomField.objects.filter(
+        stream=stream, key=key, value__in=values, started_at__gte=query.start, started_at__lte=query.end
+    )
+    return _matching(rows, query=query, min_duration_ms=min_duration_ms)
+
+
 def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> tuple[int, list[Segment] | None]:
     """The exact number of contacts ``query`` matches (rawdata's ``totalResults``;
     docs/contract.md#rawdata-totals), and the window's segments in time order when it was counted by segment.
 
-    1. A query with one ``custom_fields`` key is counted by UTC day from the custom-field rows of that
-       key (they repeat their contact's start, direction and duration: one grouped COUNT over their
-       index; each day is a segment). With several keys, over a window without a whole UTC day, or
-       one reaching the calendar's last days, contact by contact: one COUNT over the window index.
+    1. With several ``custom_fields`` keys, or a window reaching the calendar's last days: one COUNT
+       over the window index. Otherwise what is counted is the contacts or, with one key, that key's
+       custom-field rows (``key_rows``).
     2. Read the marks of the window's whole days, then their kept counts, in that order: a day
-       without a mark at the first read has a count that was exact at that moment or later.
-    3. Take the kept counts of the unmarked days whose count serves the query (counted under the
-       stream's current minimum duration, unless below-threshold contacts are included); a day with
-       neither a mark nor a count has no contacts.
-    4. Count the rest contact by contact: the window's partial first and last days and the other
-       days, as stretches of consecutive days, each counted in one UNION ALL statement; with more
-       than ``MAX_COUNTED_STRETCHES`` stretches, the whole window in one COUNT instead.
+       without a mark at the first read has counts that were exact at that moment or later.
+    3. Take the kept counts of the unmarked days whose counts serve the query (counted under the
+       stream's current minimum duration, unless below-threshold contacts are included): the day's
+       :class:`QaDayCount`, or with a key the :class:`QaValueDayCount` rows of its values — unless
+       the key had too many values that day. A day with neither a mark nor a count has no contacts.
+    4. Count the rest: the window's partial first and last days and the other days, as stretches of
+       consecutive days, each counted in one UNION ALL statement. With more than
+       ``MAX_COUNTED_STRETCHES`` stretches, the whole window instead: a key's rows in one COUNT
+       grouped by UTC day (each day a segment), the contacts in one COUNT.
     """
-    if utc_day(query.end) >= _LAST_DAYS:
-        # The calendar's last days, where no contact is ever stored (their next day does not exist).
-        return contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms).count(), None
-    if len(query.custom_fields) == 1:
-        [(key, values)] = query.custom_fields.items()
-        rows = QaContactCustomField.objects.filter(
-            stream=stream, key=key, value__in=values, started_at__gte=query.start, started_at__lte=query.end
-        )
-        per_day = (
-            _matching(rows, query=query, min_duration_ms=min_duration_ms).order_by()
-            .annotate(day=TruncDate("started_at", tzinfo=UTC)).values("day")
-            .annotate(matching=Count("started_at")).values_list("day", "matching")
-        )
-        segments = sorted(
-            (Segment(day_start(day), day_start(day + timedelta(days=1)), count) for day, count in per_day),
-            key=lambda segment: segment.start,
-        )
-        return sum(segment.count for segment in segments), segments
     contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
+    if len(query.custom_fields) > 1 or utc_day(query.end) >= _LAST_DAYS:
+        # The calendar's last days hold no contact (their next day does not exist for the day arithmetic).
+        return contacts.count(), None
+    field_rows = key_rows(stream=stream, query=query, min_duration_ms=min_duration_ms)
+    counted_rows: QuerySet[Any] = contacts if field_rows is None else field_rows
     first = utc_day(query.start) + timedelta(days=0 if query.start == day_start(utc_day(query.start)) else 1)
     # The end is inclusive: its day is whole only when the end is that day's last microsecond.
     end = query.end + timedelta(microseconds=1)
     last = utc_day(end) - timedelta(days=1)
-    if query.custom_fields or first > last:
-        return contacts.count(), None
+    kept: dict[date, int] = {}
+    if first > last:
+        stretches = [(query.start, end)]
+    else:
+        marked = _kept_counts(stream=stream, query=query, min_duration_ms=min_duration_ms,
+                              first=first, last=last, kept=kept)
+        stretches = []
+        for lo, hi in [
+            *([(query.start, day_start(first))] if query.start < day_start(first) else []),
+            *((day_start(day), day_start(day + timedelta(days=1))) for day in sorted(marked)),
+            *([(day_start(last + timedelta(days=1)), end)] if end > day_start(last + timedelta(days=1)) else []),
+        ]:
+            if stretches and stretches[-1][1] == lo:
+                stretches[-1] = (stretches[-1][0], hi)
+            else:
+                stretches.append((lo, hi))
+    if len(stretches) > MAX_COUNTED_STRETCHES:
+        return _whole_window_count(contacts=contacts, field_rows=field_rows)
+    segments = [Segment(day_start(day), day_start(day + timedelta(days=1)), count) for day, count in kept.items()]
+    parts = [
+        counted_rows.filter(started_at__gte=lo, started_at__lt=hi).order_by()
+        .annotate(part=Value(number)).values("part").annotate(matching=Count("started_at"))
+        .values_list("part", "matching")
+        for number, (lo, hi) in enumerate(stretches)
+    ]
+    counted = dict(parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]) if parts else {}
+    segments += [Segment(lo, hi, counted.get(number, 0)) for number, (lo, hi) in enumerate(stretches)]
+    segments.sort(key=lambda segment: segment.start)
+    return sum(segment.count for segment in segments), segments
+
+
+def _kept_counts(
+    *, stream: Bot, query: RawdataQuery, min_duration_ms: int, first: date, last: date, kept: dict[date, int]
+) -> set[date]:
+    """Steps 2 and 3 of :func:`contacts_count` for the whole days ``first``..``last``: fills ``kept``
+    with the matching contacts of each day whose kept counts serve (days with none are left out) and
+    returns the days to count from the rows."""
     marked = set(QaDayDirty.objects.filter(stream=stream, day__gte=first, day__lte=last).values_list("day", flat=True))
     directions = [query.direction] if query.direction else [Direction.INBOUND, Direction.OUTBOUND]
     columns = [direction if query.include_below_threshold else f"{direction}_evaluated" for direction in directions]
-    # A day with neither a mark nor a count has no contacts: only the days with contacts become segments.
-    kept: dict[date, int] = {}
+    serving: set[date] = set()
     for day, threshold_ms, *values in QaDayCount.objects.filter(
         stream=stream, day__gte=first, day__lte=last
     ).values_list("day", "threshold_ms", *columns):
         if day in marked or not (query.include_below_threshold or threshold_ms == min_duration_ms):
             marked.add(day)
-        elif sum(values):
+        elif not query.custom_fields and sum(values):
             kept[day] = sum(values)
-    stretches: list[tuple[datetime, datetime]] = []
-    for lo, hi in [
-        *([(query.start, day_start(first))] if query.start < day_start(first) else []),
-        *((day_start(day), day_start(day + timedelta(days=1))) for day in sorted(marked)),
-        *([(day_start(last + timedelta(days=1)), end)] if end > day_start(last + timedelta(days=1)) else []),
-    ]:
-        if stretches and stretches[-1][1] == lo:
-            stretches[-1] = (stretches[-1][0], hi)
         else:
-            stretches.append((lo, hi))
-    if len(stretches) > MAX_COUNTED_STRETCHES:
+            serving.add(day)
+    if query.custom_fields:
+        [(key, values)] = query.custom_fields.items()
+        for day, value, *numbers in QaValueDayCount.objects.filter(
+            Q(value__in=values) | Q(value__isnull=True), stream=stream, key=key, day__gte=first, day__lte=last
+        ).values_list("day", "value", *columns):
+            if day not in serving:
+                continue
+            if value is None:  # The key had too many values that day to keep their counts.
+                marked.add(day)
+            elif sum(numbers):
+                kept[day] = kept.get(day, 0) + sum(numbers)
+    return marked
+
+
+def _whole_window_count(
+    *, contacts: QuerySet[QaContact], field_rows: QuerySet[QaContactCustomField] | None
+) -> tuple[int, list[Segment] | None]:
+    """The window counted in one statement: a key's rows by UTC day (each day a segment), or the contacts."""
+    if field_rows is None:
         return contacts.count(), None
-    segments = [Segment(day_start(day), day_start(day + timedelta(days=1)), count) for day, count in kept.items()]
-    if stretches:
-        parts = [
-            contacts.filter(started_at__gte=lo, started_at__lt=hi).order_by()
-            .annotate(part=Value(number)).values("part").annotate(matching=Count("started_at"))
-            .values_list("part", "matching")
-            for number, (lo, hi) in enumerate(stretches)
-        ]
-        counted = dict(parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0])
-        segments += [Segment(lo, hi, counted.get(number, 0)) for number, (lo, hi) in enumerate(stretches)]
-    segments.sort(key=lambda segment: segment.start)
+    per_day = (
+        field_rows.order_by().annotate(day=TruncDate("started_at", tzinfo=UTC)).values("day")
+        .annotate(matching=Count("started_at")).values_list("day", "matching")
+    )
+    segments = sorted(
+        (Segment(day_start(day), day_start(day + timedelta(days=1)), count) for day, count in per_day),
+        key=lambda segment: segment.start,
+    )
     return sum(segment.count for segment in segments), segments
 
 
@@ -239,9 +281,10 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
     min_duration_ms = stream_min_duration_ms(stream_id=stream.pk)
     contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
     total, segments = contacts_count(stream=stream, query=query, min_duration_ms=min_duration_ms)
-    rows, has_more = (
-        contacts_page(contacts, skip=query.skip, limit=query.limit, segments=segments) if total else ([], False)
-    )
+    rows, has_more = contacts_page(
+        contacts, skip=query.skip, limit=query.limit, segments=segments,
+        field_rows=key_rows(stream=stream, query=query, min_duration_ms=min_duration_ms),
+    ) if total else ([], False)
     links = recording_links(account=account, conversation_ids=[row[1] for row in rows]) if rows else {}
     # Contacts without a current pre-rendered result (see analytics_api.kernel.prerender) are rendered from their row.
     unrendered = SERVED_RESULTS.unrendered((pk, text) for pk, _, _, text in rows)
@@ -261,18 +304,26 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
 
 
 def contacts_page(
-    contacts: QuerySet[QaContact], *, skip: int, limit: int, segments: list[Segment] | None = None
+    contacts: QuerySet[QaContact], *, skip: int, limit: int, segments: list[Segment] | None = None,
+    field_rows: QuerySet[QaContactCustomField] | None = None,
 ) -> tuple[list[tuple[Any, ...]], bool]:
     """The page's (pk, conversation id, duration, pre-rendered text) rows in ``PAGE_ORDER``, and
     whether more follow.
 
-    A deep page (``skip`` ≥ ``DEEP_SKIP``) is read in two steps: the key (start, conversation id)
-    of its first contact, found by skipping over the window index alone — on PostgreSQL an
-    index-only scan of the covering (stream, started_at, conversation_id) index, no table row
-    read for the skipped contacts —, then ``limit + 1`` contacts from that key on. The key is
-    unique within the stream, so the page is exactly the one ``OFFSET`` would read. With the
-    window's ``segments`` (counted, in time order: see :func:`contacts_count`), only the contacts of
-    the segment holding the page's first contact are skipped over: the earlier segments' are counted.
+    A deep page (``skip`` ≥ ``DEEP_SKIP``) is read in two steps: where its first contact lies, then
+    ``limit + 1`` contacts from there on.
+
+    1. With the window's ``segments`` (counted, in time order: see :func:`contacts_count`), skip the
+       segments before the one holding the page's first contact: they are counted, not read.
+    2. With one ``custom_fields`` key's ``field_rows`` (one per matching contact), find the start ``t`` of
+       the page's first contact among the segment's rows, ordered by start alone (an index-only
+       read of that key's rows), and count those starting before ``t``; the page is then the
+       contacts from ``t`` on, after the few that start at ``t`` too and come first by conversation id.
+    3. Otherwise find the key (start, conversation id) of the page's first contact by skipping over
+       the window index alone — on PostgreSQL an index-only scan of the covering (stream,
+       started_at, conversation_id) index, no table row read for the skipped contacts — and read
+       from that key on. The key is unique within the stream, so the page is exactly the one
+       ``OFFSET`` would read.
     """
     ordered = contacts.order_by(*PAGE_ORDER)
     columns = ("pk", "conversation_id", "duration_ms", SERVED_RESULTS.current_text())
@@ -284,12 +335,21 @@ def contacts_page(
                 ordered = ordered.filter(started_at__gte=segment.start)
                 # Bounded on both sides, so the planner reads one segment (not the rest of the window).
                 holding = ordered.filter(started_at__lt=segment.end)
+                if field_rows is not None:
+                    field_rows = field_rows.filter(started_at__gte=segment.start, started_at__lt=segment.end)
                 break
             skip -= segment.count
         else:
             return [], False
     if skip < DEEP_SKIP:
         return page_rows(ordered.values_list(*columns), skip=skip, limit=limit)
+    if field_rows is not None and segments is not None:
+        started = list(field_rows.order_by("started_at").values_list("started_at", flat=True)[skip : skip + 1])
+        if not started:
+            return [], False
+        before = field_rows.filter(started_at__lt=started[0]).count()
+        return page_rows(ordered.filter(started_at__gte=started[0]).values_list(*columns),
+                         skip=skip - before, limit=limit)
     key = list(holding.values_list(*PAGE_ORDER)[skip : skip + 1])
     if not key:
         return [], False

@@ -14,11 +14,12 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F
 
 from analytics_api.kernel.dates import day_start
 from qualityai import day_counts
 from qualityai.day_counts import day_counts_refresh
-from qualityai.models import QaContact, QaDayCount, QaDayDirty
+from qualityai.models import QaContact, QaDayCount, QaDayDirty, QaValueDayCount
 from qualityai.selectors import (
     PAGE_ORDER,
     RawdataQuery,
@@ -218,6 +219,31 @@ def test_rawdata_reads_a_long_window_in_a_fixed_number_of_queries(
     assert (result["totalResults"], result["totalPages"], len(result["results"])) == (13, 3, 5)
 
 
+@pytest.mark.parametrize(("offset", "statements"), [(0, 8), (600, 10)])
+def test_rawdata_with_one_custom_field_reads_any_window_in_a_fixed_number_of_queries(
+    tenant: Tenant, django_assert_num_queries: Any, offset: int, statements: int
+) -> None:
+    documents = [
+        # One day of contacts: a deep page's first contact is deep inside one kept day.
+        ContactDocumentFactory(conversation_id=f"v-{number:04d}", started=FIRST_DAY + timedelta(minutes=number),
+                               custom_fields={"Region": ("US", "UK")[number % 2]})
+        for number in range(1_250)
+    ]
+    ingest(tenant, documents)
+    day_counts_refresh()
+    body = {"offset": offset, "limit": 5, "startDate": "2026-04-01 00:00:00", "endDate": "2026-05-31 23:59:59",
+            "custom_fields": {"Region": ["US"]}}
+    rawdata(tenant, body)  # warm up anything cached per process
+
+    # As without custom fields, and the value counts; a deep page adds where its first contact starts
+    # and how many of the segment's contacts start before it.
+    with django_assert_num_queries(statements):
+        result = ok(rawdata(tenant, body))
+
+    assert (result["totalResults"], len(result["results"])) == (625, 5)
+    assert result["results"][0]["Conversation ID"] == f"v-{2 * offset:04d}"
+
+
 def test_rebuild_counts_contacts_written_around_the_service(tenant: Tenant) -> None:
     six_days(tenant)
     day_counts_refresh()
@@ -285,36 +311,116 @@ def test_counts_stay_exact_while_batches_and_refreshes_race(tenant: Tenant) -> N
     assert QaDayDirty.objects.count() == 0
 
 
-@pytest.mark.parametrize(
-    "filters",
-    [{}, {"direction": "inbound"}, {"direction": "outbound"}, {"include_below_threshold": True}],
-)
-@pytest.mark.parametrize("custom_fields", [{"Region": ["US"]}, {"Region": ["US", "UK"]}, {"Tier": ["2"]}])
-def test_a_one_key_custom_fields_total_from_the_custom_field_rows_equals_a_plain_count(
-    tenant: Tenant, filters: dict[str, Any], custom_fields: dict[str, list[str]]
-) -> None:
+def six_days_with_custom_fields(tenant: Tenant) -> None:
+    """``six_days`` with a Region (3 values) and a Tier (4 values) on every contact, then updates that
+    change a direction and a duration and drop one contact's custom fields."""
     documents = six_days(tenant)
     for number, document in enumerate(documents):
         document["custom_fields"] = {"Region": ("US", "UK", "IN")[number % 3], "Tier": number % 4}
-    # Updates that change the direction and the duration, and one that drops the custom fields.
     documents[0]["contactDirection"] = "outbound"
     documents[1]["Duration"] = "1000 milliseconds"
     documents[2]["custom_fields"] = {}
     ingest(tenant, documents)
 
-    counted, plain = both_counts(tenant, query(*WINDOWS[2], custom_fields=custom_fields, **filters))
+
+@pytest.mark.parametrize("refreshed", [False, True])
+@pytest.mark.parametrize("window", [WINDOWS[0], WINDOWS[2], WINDOWS[5]])
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"direction": "inbound"}, {"direction": "outbound"}, {"include_below_threshold": True}],
+)
+@pytest.mark.parametrize("custom_fields", [{"Region": ["US"]}, {"Region": ["US", "UK"]}, {"Tier": ["2"]}])
+def test_a_one_key_custom_fields_total_equals_a_plain_count(
+    tenant: Tenant, filters: dict[str, Any], custom_fields: dict[str, list[str]], window: tuple[datetime, datetime],
+    refreshed: bool,
+) -> None:
+    six_days_with_custom_fields(tenant)
+    if refreshed:
+        day_counts_refresh()
+        assert QaDayDirty.objects.count() == 0
+
+    counted, plain = both_counts(tenant, query(*window, custom_fields=custom_fields, **filters))
 
     assert counted == plain
 
 
+def test_the_refresh_keeps_each_custom_field_values_count_by_direction(tenant: Tenant) -> None:
+    six_days_with_custom_fields(tenant)
+
+    day_counts_refresh()
+
+    # 2026-05-01: contacts 0 (US, tier 0, now outbound, 5 s), 1 (UK, tier 1, outbound, now 1 s), 2 (no custom fields).
+    kept = {
+        (row.key, row.value): (row.inbound, row.inbound_evaluated, row.outbound, row.outbound_evaluated)
+        for row in QaValueDayCount.objects.filter(stream=tenant.bot, day=date(2026, 5, 1))
+    }
+    assert kept == {
+        ("Region", "US"): (0, 0, 1, 0), ("Region", "UK"): (0, 0, 1, 0),
+        ("Tier", "0"): (0, 0, 1, 0), ("Tier", "1"): (0, 0, 1, 0),
+    }
+    assert QaValueDayCount.objects.filter(stream=tenant.bot).count() == 4 + 5 * 6  # 3 regions and 3 tiers a day
+
+
+def test_one_key_totals_read_whole_days_from_the_value_counts(tenant: Tenant) -> None:
+    six_days_with_custom_fields(tenant)
+    day_counts_refresh()
+    # A count edited behind the service's back shows that whole days are read from the kept rows.
+    QaValueDayCount.objects.filter(stream=tenant.bot, day=date(2026, 5, 3), key="Region", value="US").update(
+        inbound_evaluated=F("inbound_evaluated") + 1_000
+    )
+
+    counted, plain = both_counts(tenant, query(*WINDOWS[0], custom_fields={"Region": ["US", "IN"]}))
+
+    assert counted == plain + 1_000
+
+
+@pytest.mark.parametrize("custom_fields", [{"Region": ["US", "UK"]}, {"Tier": ["1", "3"]}])
+def test_a_key_with_too_many_values_keeps_one_row_without_a_value_and_stays_exact(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch, custom_fields: dict[str, list[str]]
+) -> None:
+    # Both keys have 3 values a day, except on the first day, whose third contact has no custom fields.
+    monkeypatch.setattr(day_counts, "VALUE_COUNTS_PER_KEY", 2)
+    six_days_with_custom_fields(tenant)
+
+    day_counts_refresh()
+
+    tiers = QaValueDayCount.objects.filter(stream=tenant.bot, day=date(2026, 5, 3), key="Tier")
+    assert list(tiers.values_list("value", flat=True)) == [None]
+    assert sorted(QaValueDayCount.objects.filter(
+        stream=tenant.bot, day=date(2026, 5, 1), key="Region").values_list("value", flat=True)) == ["UK", "US"]
+    for window in (WINDOWS[0], WINDOWS[2]):
+        counted, plain = both_counts(tenant, query(*window, custom_fields=custom_fields))
+        assert counted == plain
+
+
+def test_a_new_minimum_duration_counts_the_value_counts_again(tenant: Tenant) -> None:
+    six_days_with_custom_fields(tenant)
+    day_counts_refresh()
+
+    stream_settings_set(stream=tenant.bot, min_duration_seconds=200)
+    # Every contact is shorter than 200 s but the one without a duration (Region US, Tier 2).
+    assert both_counts(tenant, query(*WINDOWS[0], custom_fields={"Region": ["US"]})) == (1, 1)
+
+    day_counts_refresh()
+    evaluated = QaValueDayCount.objects.filter(stream=tenant.bot).exclude(inbound_evaluated=0, outbound_evaluated=0)
+    assert sorted(evaluated.values_list("day", "key", "value")) == [
+        (date(2026, 5, 3), "Region", "US"), (date(2026, 5, 3), "Tier", "2")
+    ]
+    assert both_counts(tenant, query(*WINDOWS[0], custom_fields={"Region": ["US"]})) == (1, 1)
+
+
+@pytest.mark.parametrize("together", [1, 4])
 @pytest.mark.parametrize("custom_fields", [{}, {"Region": ["US", "UK"]}])
 @pytest.mark.parametrize("skip", [500, 599, 600, 731, 1_000, 1_199, 1_200, 1_250])
 def test_a_deep_page_starts_from_its_segment_and_is_the_page_offset_reads(
-    tenant: Tenant, skip: int, custom_fields: dict[str, list[str]]
+    tenant: Tenant, skip: int, custom_fields: dict[str, list[str]], together: int
 ) -> None:
-    """1,250 contacts over six days: kept counts, a day written since its count, partial edge days."""
+    """1,250 contacts over six days: kept counts, a day written since its count, partial edge days;
+    with ``together`` contacts starting at the same instant (ordered by conversation id), pages begin
+    inside such groups."""
     documents = [
-        ContactDocumentFactory(conversation_id=f"d-{number:04d}", started=FIRST_DAY + timedelta(minutes=7 * number),
+        ContactDocumentFactory(conversation_id=f"d-{number:04d}",
+                               started=FIRST_DAY + timedelta(minutes=7 * (number // together)),
                                seconds=5 if number % 5 == 0 else 60,
                                custom_fields={"Region": ("US", "UK", "IN")[number % 3 % 2 * 2 if number % 7 else 1]})
         for number in range(1_250)
