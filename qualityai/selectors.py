@@ -11,6 +11,7 @@ import orjson
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import TruncDate
 
+from analytics_api.kernel.compiled import CompiledQuery
 from analytics_api.kernel.dates import day_start, utc_day
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.fields import json_text
@@ -103,11 +104,28 @@ def stream_by_id(*, stream_id: str, account_id: str | None = None) -> Bot:
     return streams[0]
 
 
+# The statements of every rawdata page, compiled once per shape (analytics_api.kernel.compiled).
+_MIN_DURATION: CompiledQuery[StreamSettings] = CompiledQuery(
+    lambda *, stream_id: StreamSettings.objects.filter(stream_id=stream_id).values_list("min_duration_seconds")
+)
+
+
 def stream_min_duration_ms(*, stream_id: int) -> int:
-    seconds = (
-        StreamSettings.objects.filter(stream_id=stream_id).values_list("min_duration_seconds", flat=True).first()
-    )
-    return (DEFAULT_MIN_DURATION_SECONDS if seconds is None else seconds) * 1000
+    found = _MIN_DURATION.rows(stream_id=stream_id)  # one row at most: the settings are one-to-one
+    return (found[0][0] if found else DEFAULT_MIN_DURATION_SECONDS) * 1000
+
+
+def _bound_values(*, stream_id: int, query: RawdataQuery, min_duration_ms: int) -> dict[str, Any]:
+    """The values a rawdata statement binds; which of them there are (and how many custom values)
+    is the statement's shape."""
+    values: dict[str, Any] = {"stream_id": stream_id, "start": query.start, "end": query.end}
+    if query.direction:
+        values["direction"] = query.direction
+    if not query.include_below_threshold:
+        values["min_duration_ms"] = min_duration_ms
+    for number, (key, accepted) in enumerate(query.custom_fields.items()):
+        values[f"key_{number}"], values[f"values_{number}"] = key, list(accepted)
+    return values
 
 
 def contact_queryset(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> QuerySet[QaContact]:
@@ -116,27 +134,116 @@ def contact_queryset(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) 
     Below-threshold means a *known* duration under the minimum: contacts without a duration are
     ``duration_unavailable`` and stay in the default answer.
     """
+    return _contacts(**_bound_values(stream_id=stream.pk, query=query, min_duration_ms=min_duration_ms))
+
+
+def _contacts(
+    *, stream_id: Any, start: Any, end: Any, direction: Any = None, min_duration_ms: Any = None, **custom: Any
+) -> QuerySet[QaContact]:
+    """:func:`contact_queryset` of bound values (``_bound_values``); ``custom`` holds ``key_<n>`` and
+    ``values_<n>`` for each custom-field key, each one EXISTS on that key's rows."""
     contacts = _matching(
-        QaContact.objects.filter(stream=stream, started_at__gte=query.start, started_at__lte=query.end),
-        query=query, min_duration_ms=min_duration_ms,
+        QaContact.objects.filter(stream_id=stream_id, started_at__gte=start, started_at__lte=end),
+        direction=direction, min_duration_ms=min_duration_ms,
     )
-    for key, values in query.custom_fields.items():
+    for number in range(len(custom) // 2):
         matching = QaContactCustomField.objects.filter(
-            contact_id=OuterRef("pk"), stream=stream, key=key, value__in=values,
-            started_at__gte=query.start, started_at__lte=query.end,
+            contact_id=OuterRef("pk"), stream_id=stream_id, key=custom[f"key_{number}"],
+            value__in=custom[f"values_{number}"], started_at__gte=start, started_at__lte=end,
         )
         contacts = contacts.filter(Exists(matching))
     return contacts
 
 
-def _matching(rows: QuerySet[Any], *, query: RawdataQuery, min_duration_ms: int) -> QuerySet[Any]:
+def _matching(rows: QuerySet[Any], *, direction: Any, min_duration_ms: Any) -> QuerySet[Any]:
     """``rows`` (contacts, or custom-field rows, which repeat their direction and duration) kept by the
-    query's direction and duration rule."""
-    if query.direction:
-        rows = rows.filter(direction=query.direction)
-    if not query.include_below_threshold:
+    query's direction (None: both) and duration rule (None: below-threshold contacts included)."""
+    if direction is not None:
+        rows = rows.filter(direction=direction)
+    if min_duration_ms is not None:
         rows = rows.filter(Q(duration_ms__gte=min_duration_ms) | Q(duration_ms__isnull=True))
     return rows
+
+
+def _key_rows(
+    *, stream_id: Any, start: Any, end: Any, key_0: Any, values_0: Any, direction: Any = None,
+    min_duration_ms: Any = None,
+) -> QuerySet[QaContactCustomField]:
+    """With one ``custom_fields`` key, that key's custom-field rows the query matches: one per matching
+    contact (they repeat its start, direction and duration)."""
+    rows = QaContactCustomField.objects.filter(
+        stream_id=stream_id, key=key_0, value__in=values_0, started_at__gte=start, started_at__lte=end
+    )
+    return _matching(rows, direction=direction, min_duration_ms=min_duration_ms)
+
+
+def _counted_rows(**values: Any) -> QuerySet[Any]:
+    """What a total counts: with one custom-field key that key's rows, otherwise the contacts."""
+    return _key_rows(**values) if "key_0" in values and "key_1" not in values else _contacts(**values)
+
+
+def _stretch_counts(*, stretches: int, **values: Any) -> QuerySet[Any]:
+    """The matching rows of each stretch ``[from_<n>, to_<n>)``: one ``(n, count)`` row per stretch with
+    any, in one UNION ALL statement."""
+    bounds = [(values.pop(f"from_{number}"), values.pop(f"to_{number}")) for number in range(stretches)]
+    counted = _counted_rows(**values)
+    parts = [
+        counted.filter(started_at__gte=lo, started_at__lt=hi).order_by()
+        .annotate(part=Value(number)).values("part").annotate(matching=Count("started_at"))
+        .values_list("part", "matching")
+        for number, (lo, hi) in enumerate(bounds)
+    ]
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+
+def _page_rows(
+    *, skip: int, limit: int, key_only: bool = False, version: Any = None, page_from: Any = None,
+    page_to: Any = None, key_started: Any = None, key_conversation: Any = None, **values: Any,
+) -> QuerySet[QaContact]:
+    """The page's rows in ``PAGE_ORDER`` (:func:`contacts_page`): the matching contacts from ``page_from``
+    and before ``page_to``, from the key (``key_started``, ``key_conversation``) on; with
+    ``key_only`` the (start, conversation id) of the ``skip``-th alone."""
+    contacts = _contacts(**values)
+    if page_from is not None:
+        contacts = contacts.filter(started_at__gte=page_from)
+    if page_to is not None:
+        contacts = contacts.filter(started_at__lt=page_to)
+    if key_started is not None:
+        contacts = contacts.filter(started_at__gte=key_started)
+    if key_conversation is not None:
+        contacts = contacts.filter(Q(started_at__gt=key_started) | Q(conversation_id__gte=key_conversation))
+    ordered = contacts.order_by(*PAGE_ORDER)
+    if key_only:
+        return ordered.values_list(*PAGE_ORDER)[skip : skip + 1]
+    columns = ("pk", "conversation_id", "duration_ms", SERVED_RESULTS.current_text(version))
+    return ordered.values_list(*columns)[skip : skip + limit + 1]
+
+
+def _key_row_start(*, skip: int, page_from: Any, page_to: Any, **values: Any) -> QuerySet[QaContactCustomField]:
+    """The start of the ``skip``-th of one key's matching rows in ``[page_from, page_to)``, by start alone
+    (an index-only read of that key's rows)."""
+    rows = _key_rows(**values).filter(started_at__gte=page_from, started_at__lt=page_to)
+    return rows.order_by("started_at").values_list("started_at")[skip : skip + 1]
+
+
+_STRETCH_COUNTS: CompiledQuery[Any] = CompiledQuery(_stretch_counts)
+_PAGE_ROWS: CompiledQuery[QaContact] = CompiledQuery(_page_rows)
+_KEY_ROW_START: CompiledQuery[QaContactCustomField] = CompiledQuery(_key_row_start)
+_MARKS: CompiledQuery[QaDayDirty] = CompiledQuery(
+    lambda *, stream_id, first, last: QaDayDirty.objects.filter(
+        stream_id=stream_id, day__gte=first, day__lte=last
+    ).values_list("day")
+)
+_DAY_COUNTS: CompiledQuery[QaDayCount] = CompiledQuery(
+    lambda *, stream_id, first, last, columns: QaDayCount.objects.filter(
+        stream_id=stream_id, day__gte=first, day__lte=last
+    ).values_list("day", "threshold_ms", *columns)
+)
+_VALUE_COUNTS: CompiledQuery[QaValueDayCount] = CompiledQuery(
+    lambda *, stream_id, key, accepted, first, last, columns: QaValueDayCount.objects.filter(
+        Q(value__in=accepted) | Q(value__isnull=True), stream_id=stream_id, key=key, day__gte=first, day__lte=last
+    ).values_list("day", "value", *columns)
+)
 
 
 @dataclass(frozen=True)
@@ -148,25 +255,13 @@ class Segment:
     count: int
 
 
-def key_rows(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> QuerySet[QaContactCustomField] | None:
-    """With one ``custom_fields`` key, that key's custom-field rows the query matches: one per matching
-    contact (they repeat its start, direction and duration); otherwise None."""
-    if len(query.custom_fields) != 1:
-        return None
-    [(key, values)] = query.custom_fields.items()
-    rows = QaContactCustomField.objects.filter(
-        stream=stream, key=key, value__in=values, started_at__gte=query.start, started_at__lte=query.end
-    )
-    return _matching(rows, query=query, min_duration_ms=min_duration_ms)
-
-
 def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> tuple[int, list[Segment] | None]:
     """The exact number of contacts ``query`` matches (rawdata's ``totalResults``;
     docs/contract.md#rawdata-totals), and the window's segments in time order when it was counted by segment.
 
     1. With several ``custom_fields`` keys, or a window reaching the calendar's last days: one COUNT
        over the window index. Otherwise what is counted is the contacts or, with one key, that key's
-       custom-field rows (``key_rows``).
+       custom-field rows (``_counted_rows``). Every statement of a page is compiled once per shape.
     2. Read the marks of the window's whole days, then their kept counts, in that order: a day
        without a mark at the first read has counts that were exact at that moment or later.
     3. Take the kept counts of the unmarked days whose counts serve the query (counted under the
@@ -178,12 +273,10 @@ def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) ->
        ``MAX_COUNTED_STRETCHES`` stretches, the whole window instead: a key's rows in one COUNT
        grouped by UTC day (each day a segment), the contacts in one COUNT.
     """
-    contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
+    values = _bound_values(stream_id=stream.pk, query=query, min_duration_ms=min_duration_ms)
     if len(query.custom_fields) > 1 or utc_day(query.end) >= _LAST_DAYS:
         # The calendar's last days hold no contact (their next day does not exist for the day arithmetic).
-        return contacts.count(), None
-    field_rows = key_rows(stream=stream, query=query, min_duration_ms=min_duration_ms)
-    counted_rows: QuerySet[Any] = contacts if field_rows is None else field_rows
+        return _contacts(**values).count(), None
     first = utc_day(query.start) + timedelta(days=0 if query.start == day_start(utc_day(query.start)) else 1)
     # The end is inclusive: its day is whole only when the end is that day's last microsecond.
     end = query.end + timedelta(microseconds=1)
@@ -192,7 +285,7 @@ def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) ->
     if first > last:
         stretches = [(query.start, end)]
     else:
-        marked = _kept_counts(stream=stream, query=query, min_duration_ms=min_duration_ms,
+        marked = _kept_counts(stream_id=stream.pk, query=query, min_duration_ms=min_duration_ms,
                               first=first, last=last, kept=kept)
         stretches = []
         for lo, hi in [
@@ -205,33 +298,30 @@ def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) ->
             else:
                 stretches.append((lo, hi))
     if len(stretches) > MAX_COUNTED_STRETCHES:
-        return _whole_window_count(contacts=contacts, field_rows=field_rows)
+        return _whole_window_count(values)
     segments = [Segment(day_start(day), day_start(day + timedelta(days=1)), count) for day, count in kept.items()]
-    parts = [
-        counted_rows.filter(started_at__gte=lo, started_at__lt=hi).order_by()
-        .annotate(part=Value(number)).values("part").annotate(matching=Count("started_at"))
-        .values_list("part", "matching")
-        for number, (lo, hi) in enumerate(stretches)
-    ]
-    counted = dict(parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]) if parts else {}
+    bounds = {f"{side}_{number}": bound for number, stretch in enumerate(stretches)
+              for side, bound in zip(("from", "to"), stretch, strict=True)}
+    counted = dict(_STRETCH_COUNTS.rows(fixed={"stretches": len(stretches)}, **values, **bounds)) if stretches else {}
     segments += [Segment(lo, hi, counted.get(number, 0)) for number, (lo, hi) in enumerate(stretches)]
     segments.sort(key=lambda segment: segment.start)
     return sum(segment.count for segment in segments), segments
 
 
 def _kept_counts(
-    *, stream: Bot, query: RawdataQuery, min_duration_ms: int, first: date, last: date, kept: dict[date, int]
+    *, stream_id: int, query: RawdataQuery, min_duration_ms: int, first: date, last: date, kept: dict[date, int]
 ) -> set[date]:
     """Steps 2 and 3 of :func:`contacts_count` for the whole days ``first``..``last``: fills ``kept``
     with the matching contacts of each day whose kept counts serve (days with none are left out) and
     returns the days to count from the rows."""
-    marked = set(QaDayDirty.objects.filter(stream=stream, day__gte=first, day__lte=last).values_list("day", flat=True))
+    days = {"stream_id": stream_id, "first": first, "last": last}
+    marked = {day for (day,) in _MARKS.rows(**days)}
     directions = [query.direction] if query.direction else [Direction.INBOUND, Direction.OUTBOUND]
-    columns = [direction if query.include_below_threshold else f"{direction}_evaluated" for direction in directions]
+    columns = tuple(
+        direction if query.include_below_threshold else f"{direction}_evaluated" for direction in directions
+    )
     serving: set[date] = set()
-    for day, threshold_ms, *values in QaDayCount.objects.filter(
-        stream=stream, day__gte=first, day__lte=last
-    ).values_list("day", "threshold_ms", *columns):
+    for day, threshold_ms, *values in _DAY_COUNTS.rows(fixed={"columns": columns}, **days):
         if day in marked or not (query.include_below_threshold or threshold_ms == min_duration_ms):
             marked.add(day)
         elif not query.custom_fields and sum(values):
@@ -239,10 +329,9 @@ def _kept_counts(
         else:
             serving.add(day)
     if query.custom_fields:
-        [(key, values)] = query.custom_fields.items()
-        for day, value, *numbers in QaValueDayCount.objects.filter(
-            Q(value__in=values) | Q(value__isnull=True), stream=stream, key=key, day__gte=first, day__lte=last
-        ).values_list("day", "value", *columns):
+        [(key, accepted)] = query.custom_fields.items()
+        for day, value, *numbers in _VALUE_COUNTS.rows(fixed={"columns": columns}, key=key, accepted=list(accepted),
+                                                       **days):
             if day not in serving:
                 continue
             if value is None:  # The key had too many values that day to keep their counts.
@@ -252,14 +341,12 @@ def _kept_counts(
     return marked
 
 
-def _whole_window_count(
-    *, contacts: QuerySet[QaContact], field_rows: QuerySet[QaContactCustomField] | None
-) -> tuple[int, list[Segment] | None]:
+def _whole_window_count(values: dict[str, Any]) -> tuple[int, list[Segment] | None]:
     """The window counted in one statement: a key's rows by UTC day (each day a segment), or the contacts."""
-    if field_rows is None:
-        return contacts.count(), None
+    if "key_0" not in values:
+        return _contacts(**values).count(), None
     per_day = (
-        field_rows.order_by().annotate(day=TruncDate("started_at", tzinfo=UTC)).values("day")
+        _key_rows(**values).order_by().annotate(day=TruncDate("started_at", tzinfo=UTC)).values("day")
         .annotate(matching=Count("started_at")).values_list("day", "matching")
     )
     segments = sorted(
@@ -279,11 +366,10 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
     4. Fetch the page's recording links in one call and complete each pre-rendered result.
     """
     min_duration_ms = stream_min_duration_ms(stream_id=stream.pk)
-    contacts = contact_queryset(stream=stream, query=query, min_duration_ms=min_duration_ms)
     total, segments = contacts_count(stream=stream, query=query, min_duration_ms=min_duration_ms)
+    values = _bound_values(stream_id=stream.pk, query=query, min_duration_ms=min_duration_ms)
     rows, has_more = contacts_page(
-        contacts, skip=query.skip, limit=query.limit, segments=segments,
-        field_rows=key_rows(stream=stream, query=query, min_duration_ms=min_duration_ms),
+        values=values, skip=query.skip, limit=query.limit, segments=segments
     ) if total else ([], False)
     links = recording_links(account=account, conversation_ids=[row[1] for row in rows]) if rows else {}
     # Contacts without a current pre-rendered result (see analytics_api.kernel.prerender) are rendered from their row.
@@ -304,56 +390,57 @@ def rawdata_page(*, account: Account, stream: Bot, query: RawdataQuery) -> Rawda
 
 
 def contacts_page(
-    contacts: QuerySet[QaContact], *, skip: int, limit: int, segments: list[Segment] | None = None,
-    field_rows: QuerySet[QaContactCustomField] | None = None,
+    *, values: dict[str, Any], skip: int, limit: int, segments: list[Segment] | None = None
 ) -> tuple[list[tuple[Any, ...]], bool]:
     """The page's (pk, conversation id, duration, pre-rendered text) rows in ``PAGE_ORDER``, and
-    whether more follow.
+    whether more follow, for the query's bound ``values`` (``_bound_values``).
 
     A deep page (``skip`` ≥ ``DEEP_SKIP``) is read in two steps: where its first contact lies, then
     ``limit + 1`` contacts from there on.
 
     1. With the window's ``segments`` (counted, in time order: see :func:`contacts_count`), skip the
        segments before the one holding the page's first contact: they are counted, not read.
-    2. With one ``custom_fields`` key's ``field_rows`` (one per matching contact), find the start ``t`` of
-       the page's first contact among the segment's rows, ordered by start alone (an index-only
-       read of that key's rows), and count those starting before ``t``; the page is then the
-       contacts from ``t`` on, after the few that start at ``t`` too and come first by conversation id.
+    2. With one ``custom_fields`` key (whose rows are one per matching contact), find the start ``t``
+       of the page's first contact among the segment's rows of that key, ordered by start alone (an
+       index-only read), and count those starting before ``t``; the page is then the contacts from
+       ``t`` on, after the few that start at ``t`` too and come first by conversation id.
     3. Otherwise find the key (start, conversation id) of the page's first contact by skipping over
        the window index alone — on PostgreSQL an index-only scan of the covering (stream,
        started_at, conversation_id) index, no table row read for the skipped contacts — and read
        from that key on. The key is unique within the stream, so the page is exactly the one
        ``OFFSET`` would read.
     """
-    ordered = contacts.order_by(*PAGE_ORDER)
-    columns = ("pk", "conversation_id", "duration_ms", SERVED_RESULTS.current_text())
-    # Where the page's first contact lies: the window, or the segment that holds it.
-    holding = ordered
+    version = SERVED_RESULTS.version
+    # Where the page's first contact lies: the window, or the segment that holds it (bounded on both
+    # sides, so the planner reads one segment, not the rest of the window).
+    after: dict[str, Any] = {}
+    holding: dict[str, Any] = {}
     if skip >= DEEP_SKIP and segments is not None:
         for segment in segments:
             if skip < segment.count:
-                ordered = ordered.filter(started_at__gte=segment.start)
-                # Bounded on both sides, so the planner reads one segment (not the rest of the window).
-                holding = ordered.filter(started_at__lt=segment.end)
-                if field_rows is not None:
-                    field_rows = field_rows.filter(started_at__gte=segment.start, started_at__lt=segment.end)
+                after = {"page_from": segment.start}
+                holding = {"page_from": segment.start, "page_to": segment.end}
                 break
             skip -= segment.count
         else:
             return [], False
     if skip < DEEP_SKIP:
-        return page_rows(ordered.values_list(*columns), skip=skip, limit=limit)
-    if field_rows is not None and segments is not None:
-        started = list(field_rows.order_by("started_at").values_list("started_at", flat=True)[skip : skip + 1])
+        rows = _PAGE_ROWS.rows(fixed={"skip": skip, "limit": limit}, version=version, **after, **values)
+        return page_rows(rows, skip=0, limit=limit)
+    if holding and "key_0" in values:  # counted by segment: one key at most
+        started = _KEY_ROW_START.rows(fixed={"skip": skip}, **holding, **values)
         if not started:
             return [], False
-        before = field_rows.filter(started_at__lt=started[0]).count()
-        return page_rows(ordered.filter(started_at__gte=started[0]).values_list(*columns),
-                         skip=skip - before, limit=limit)
-    key = list(holding.values_list(*PAGE_ORDER)[skip : skip + 1])
+        [(started_at,)] = started
+        before = dict(_STRETCH_COUNTS.rows(fixed={"stretches": 1}, from_0=holding["page_from"], to_0=started_at,
+                                           **values)).get(0, 0)
+        rows = _PAGE_ROWS.rows(fixed={"skip": skip - before, "limit": limit}, version=version,
+                               key_started=started_at, **values)
+        return page_rows(rows, skip=0, limit=limit)
+    key = _PAGE_ROWS.rows(fixed={"skip": skip, "limit": 0, "key_only": True}, **holding, **values)
     if not key:
         return [], False
-    started_at, conversation_id = key[0]
-    from_key = ordered.filter(Q(started_at__gt=started_at) | Q(conversation_id__gte=conversation_id),
-                              started_at__gte=started_at)
-    return page_rows(from_key.values_list(*columns), skip=0, limit=limit)
+    [(started_at, conversation_id)] = key
+    rows = _PAGE_ROWS.rows(fixed={"skip": 0, "limit": limit}, version=version, key_started=started_at,
+                           key_conversation=conversation_id, **after, **values)
+    return page_rows(rows, skip=0, limit=limit)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlencode
 
+from django.db.models import QuerySet
+
+from analytics_api.kernel.compiled import CompiledQuery
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.paging import page_rows
 from analytics_api.kernel.text import is_storable
@@ -86,6 +90,23 @@ def recording_example(*, account: Account, states: Iterable[str]) -> str | None:
     )
 
 
+def _available_files(*, account_id: Any, ids: Any) -> QuerySet[RecordingFile]:
+    return (
+        RecordingFile.objects.filter(
+            recording__account_id=account_id,
+            recording__conversation_id__in=ids,
+            recording__deleted_at__isnull=True,
+            state=RecordingState.AVAILABLE,
+        )
+        .order_by("recording__conversation_id", "channel", "pk")
+        .values_list("recording__conversation_id", "channel")
+    )
+
+
+# A page's links are read on every rawdata page and change feed page: compiled once per page size.
+_AVAILABLE_FILES: CompiledQuery[RecordingFile] = CompiledQuery(_available_files)
+
+
 def recording_links(*, account: Account, conversation_ids: Iterable[str]) -> dict[str, dict[str, list[str]]]:
     """``{conversationId: {"agent": [url, ...], "customer": [url, ...]}}`` for available recordings.
 
@@ -98,16 +119,7 @@ def recording_links(*, account: Account, conversation_ids: Iterable[str]) -> dic
     ids = list(dict.fromkeys(conversation_ids))
     if not ids:
         return {}
-    rows = (
-        RecordingFile.objects.filter(
-            recording__account=account,
-            recording__conversation_id__in=ids,
-            recording__deleted_at__isnull=True,
-            state=RecordingState.AVAILABLE,
-        )
-        .order_by("recording__conversation_id", "channel", "pk")
-        .values_list("recording__conversation_id", "channel")
-    )
+    rows = _AVAILABLE_FILES.rows(account_id=account.pk, ids=ids)
     # Ordered by channel, so single-party files ("agent", "customer") come before "mixed" ones.
     links: dict[str, dict[str, list[str]]] = {}
     counters: dict[tuple[str, str], int] = {}
