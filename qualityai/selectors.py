@@ -226,6 +226,12 @@ def _key_row_start(*, skip: int, page_from: Any, page_to: Any, **values: Any) ->
     return rows.order_by("started_at").values_list("started_at")[skip : skip + 1]
 
 
+def _preparable(values: dict[str, Any]) -> bool:
+    """Whether a window's statements may run prepared (analytics_api.kernel.compiled): not with custom
+    values, whose rows per value differ by orders of magnitude, so that a generic plan fits none."""
+    return "key_0" not in values
+
+
 _STRETCH_COUNTS: CompiledQuery[Any] = CompiledQuery(_stretch_counts)
 _PAGE_ROWS: CompiledQuery[QaContact] = CompiledQuery(_page_rows)
 _KEY_ROW_START: CompiledQuery[QaContactCustomField] = CompiledQuery(_key_row_start)
@@ -302,7 +308,9 @@ def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) ->
     segments = [Segment(day_start(day), day_start(day + timedelta(days=1)), count) for day, count in kept.items()]
     bounds = {f"{side}_{number}": bound for number, stretch in enumerate(stretches)
               for side, bound in zip(("from", "to"), stretch, strict=True)}
-    counted = dict(_STRETCH_COUNTS.rows(fixed={"stretches": len(stretches)}, **values, **bounds)) if stretches else {}
+    counted = dict(_STRETCH_COUNTS.rows(
+        fixed={"stretches": len(stretches)}, prepare=_preparable(values), **values, **bounds
+    )) if stretches else {}
     segments += [Segment(lo, hi, counted.get(number, 0)) for number, (lo, hi) in enumerate(stretches)]
     segments.sort(key=lambda segment: segment.start)
     return sum(segment.count for segment in segments), segments
@@ -410,7 +418,7 @@ def contacts_page(
        from that key on. The key is unique within the stream, so the page is exactly the one
        ``OFFSET`` would read.
     """
-    version = SERVED_RESULTS.version
+    version, prepare = SERVED_RESULTS.version, _preparable(values)
     # Where the page's first contact lies: the window, or the segment that holds it (bounded on both
     # sides, so the planner reads one segment, not the rest of the window).
     after: dict[str, Any] = {}
@@ -425,22 +433,23 @@ def contacts_page(
         else:
             return [], False
     if skip < DEEP_SKIP:
-        rows = _PAGE_ROWS.rows(fixed={"skip": skip, "limit": limit}, version=version, **after, **values)
+        rows = _PAGE_ROWS.rows(prepare=prepare, fixed={"skip": skip, "limit": limit}, version=version, **after,
+                               **values)
         return page_rows(rows, skip=0, limit=limit)
     if holding and "key_0" in values:  # counted by segment: one key at most
-        started = _KEY_ROW_START.rows(fixed={"skip": skip}, **holding, **values)
+        started = _KEY_ROW_START.rows(prepare=prepare, fixed={"skip": skip}, **holding, **values)
         if not started:
             return [], False
         [(started_at,)] = started
-        before = dict(_STRETCH_COUNTS.rows(fixed={"stretches": 1}, from_0=holding["page_from"], to_0=started_at,
-                                           **values)).get(0, 0)
-        rows = _PAGE_ROWS.rows(fixed={"skip": skip - before, "limit": limit}, version=version,
+        before = dict(_STRETCH_COUNTS.rows(prepare=prepare, fixed={"stretches": 1}, from_0=holding["page_from"],
+                                           to_0=started_at, **values)).get(0, 0)
+        rows = _PAGE_ROWS.rows(prepare=prepare, fixed={"skip": skip - before, "limit": limit}, version=version,
                                key_started=started_at, **values)
         return page_rows(rows, skip=0, limit=limit)
-    key = _PAGE_ROWS.rows(fixed={"skip": skip, "limit": 0, "key_only": True}, **holding, **values)
+    key = _PAGE_ROWS.rows(prepare=prepare, fixed={"skip": skip, "limit": 0, "key_only": True}, **holding, **values)
     if not key:
         return [], False
     [(started_at, conversation_id)] = key
-    rows = _PAGE_ROWS.rows(fixed={"skip": 0, "limit": limit}, version=version, key_started=started_at,
+    rows = _PAGE_ROWS.rows(prepare=prepare, fixed={"skip": 0, "limit": limit}, version=version, key_started=started_at,
                            key_conversation=conversation_id, **after, **values)
     return page_rows(rows, skip=0, limit=limit)

@@ -24,7 +24,11 @@ How it works:
    picks for the model's reads (a replica inside a read view) — on PostgreSQL as a statement
    prepared on the connection when its shape is kept, so it is parsed (and usually planned) once
    per connection, not per request — and converts each column as the ORM would (JSON parsed,
-   SQLite's datetimes made aware).
+   SQLite's datetimes made aware). A call with ``prepare=False`` is bound and planned afresh like
+   any ORM query: for a statement whose best plan depends on its values (which custom values, how
+   many rows they select), where the generic plan PostgreSQL settles on after five executions of a
+   prepared statement can be orders of magnitude slower for some values (rawdata's one-key
+   ``custom_fields`` page: 18 → 805 ms in the benchmark).
 
 The builder must be a pure function of its arguments (no clock, no settings read at call time):
 its result is compiled once for the life of the process. The number of kept shapes is bounded
@@ -124,10 +128,14 @@ class CompiledQuery(Generic[M]):
         self._lock = threading.Lock()
         self._model: type[Model] | None = None
 
-    def rows(self, *, fixed: Mapping[str, Hashable] | None = None, **values: Any) -> list[tuple[Any, ...]]:
-        """The rows of the query with ``values`` bound: tuples of the selected columns, converted."""
+    def rows(
+        self, *, fixed: Mapping[str, Hashable] | None = None, prepare: bool = True, **values: Any
+    ) -> list[tuple[Any, ...]]:
+        """The rows of the query with ``values`` bound: tuples of the selected columns, converted;
+        ``prepare=False``: not as a prepared statement (see the module)."""
         alias = self._alias(values, fixed or {})
-        return self._run(alias, self._compiled_for(alias, values, fixed or {}), values)
+        compiled = self._compiled_for(alias, values, fixed or {})
+        return self._run(alias, compiled if prepare else replace(compiled, prepare=False), values)
 
     def instances(self, *, fixed: Mapping[str, Hashable] | None = None, **values: Any) -> list[M]:
         """The model instances of a queryset of whole rows (no ``values``), with ``values`` bound;

@@ -95,3 +95,14 @@ def test_a_prepared_read_counts_and_is_logged_with_its_values_as_any_query(djang
     (query,) = captured.captured_queries
     assert query["sql"].startswith('SELECT "analytics_api_account"."id"')
     assert f"'{account.account_id}'" in query["sql"] and "$1" not in query["sql"]
+
+
+def test_a_call_told_not_to_prepare_is_planned_afresh_and_the_same_shape_still_prepares() -> None:
+    account = AccountFactory()
+    ids = [account.account_id, "absent"]
+
+    for _ in range(3):
+        assert BY_ACCOUNT_IDS.rows(prepare=False, account_ids=ids) == [(account.pk,)]
+    assert _prepared() == []
+    assert BY_ACCOUNT_IDS.rows(account_ids=ids) == [(account.pk,)]
+    assert len(_prepared()) == 1

@@ -85,6 +85,8 @@ def test_after_a_version_bump_every_result_is_rendered_from_its_row(
 ) -> None:
     ingest(tenant, [ContactDocumentFactory() for _ in range(3)])
     QaContact.objects.filter(account=tenant.account).update(served='{"stale":true}')
+    # The page's statement is compiled before the bump: the version it compares is a bound value.
+    assert ok(rawdata(tenant, {**day, "include_below_threshold": True}))["results"] == [{"stale": True}] * 3
     monkeypatch.setattr(SERVED_RESULTS, "version", PRERENDER_VERSION + 1)
     ordered = list(QaContact.objects.filter(account=tenant.account).order_by("started_at", "conversation_id"))
     results = ok(rawdata(tenant, {**day, "include_below_threshold": True}))["results"]
