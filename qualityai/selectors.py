@@ -128,6 +128,11 @@ def _bound_values(*, stream_id: int, query: RawdataQuery, min_duration_ms: int) 
     return values
 
 
+def _keys(values: dict[str, Any]) -> int:
+    """How many custom-field keys bound ``values`` filter on (``key_<n>`` and ``values_<n>`` each)."""
+    return sum(1 for name in values if name.startswith("key_"))
+
+
 def contact_queryset(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) -> QuerySet[QaContact]:
     """The contacts a query matches, on indexed columns only (unordered).
 
@@ -146,7 +151,7 @@ def _contacts(
         QaContact.objects.filter(stream_id=stream_id, started_at__gte=start, started_at__lte=end),
         direction=direction, min_duration_ms=min_duration_ms,
     )
-    for number in range(len(custom) // 2):
+    for number in range(_keys(custom)):
         matching = QaContactCustomField.objects.filter(
             contact_id=OuterRef("pk"), stream_id=stream_id, key=custom[f"key_{number}"],
             value__in=custom[f"values_{number}"], started_at__gte=start, started_at__lte=end,
@@ -179,7 +184,7 @@ def _key_rows(
 
 def _counted_rows(**values: Any) -> QuerySet[Any]:
     """What a total counts: with one custom-field key that key's rows, otherwise the contacts."""
-    return _key_rows(**values) if "key_0" in values and "key_1" not in values else _contacts(**values)
+    return _key_rows(**values) if _keys(values) == 1 else _contacts(**values)
 
 
 def _stretch_counts(*, stretches: int, **values: Any) -> QuerySet[Any]:
@@ -198,20 +203,20 @@ def _stretch_counts(*, stretches: int, **values: Any) -> QuerySet[Any]:
 
 def _page_rows(
     *, skip: int, limit: int, key_only: bool = False, version: Any = None, page_from: Any = None,
-    page_to: Any = None, key_started: Any = None, key_conversation: Any = None, **values: Any,
+    page_to: Any = None, after_started: Any = None, after_conversation: Any = None, **values: Any,
 ) -> QuerySet[QaContact]:
     """The page's rows in ``PAGE_ORDER`` (:func:`contacts_page`): the matching contacts from ``page_from``
-    and before ``page_to``, from the key (``key_started``, ``key_conversation``) on; with
+    and before ``page_to``, from the key (``after_started``, ``after_conversation``) on; with
     ``key_only`` the (start, conversation id) of the ``skip``-th alone."""
     contacts = _contacts(**values)
     if page_from is not None:
         contacts = contacts.filter(started_at__gte=page_from)
     if page_to is not None:
         contacts = contacts.filter(started_at__lt=page_to)
-    if key_started is not None:
-        contacts = contacts.filter(started_at__gte=key_started)
-    if key_conversation is not None:
-        contacts = contacts.filter(Q(started_at__gt=key_started) | Q(conversation_id__gte=key_conversation))
+    if after_started is not None:
+        contacts = contacts.filter(started_at__gte=after_started)
+    if after_conversation is not None:
+        contacts = contacts.filter(Q(started_at__gt=after_started) | Q(conversation_id__gte=after_conversation))
     ordered = contacts.order_by(*PAGE_ORDER)
     if key_only:
         return ordered.values_list(*PAGE_ORDER)[skip : skip + 1]
@@ -229,7 +234,7 @@ def _key_row_start(*, skip: int, page_from: Any, page_to: Any, **values: Any) ->
 def _preparable(values: dict[str, Any]) -> bool:
     """Whether a window's statements may run prepared (analytics_api.kernel.compiled): not with custom
     values, whose rows per value differ by orders of magnitude, so that a generic plan fits none."""
-    return "key_0" not in values
+    return _keys(values) == 0
 
 
 _STRETCH_COUNTS: CompiledQuery[Any] = CompiledQuery(_stretch_counts)
@@ -267,7 +272,7 @@ def contacts_count(*, stream: Bot, query: RawdataQuery, min_duration_ms: int) ->
 
     1. With several ``custom_fields`` keys, or a window reaching the calendar's last days: one COUNT
        over the window index. Otherwise what is counted is the contacts or, with one key, that key's
-       custom-field rows (``_counted_rows``). Every statement of a page is compiled once per shape.
+       custom-field rows (``_counted_rows``).
     2. Read the marks of the window's whole days, then their kept counts, in that order: a day
        without a mark at the first read has counts that were exact at that moment or later.
     3. Take the kept counts of the unmarked days whose counts serve the query (counted under the
@@ -351,7 +356,7 @@ def _kept_counts(
 
 def _whole_window_count(values: dict[str, Any]) -> tuple[int, list[Segment] | None]:
     """The window counted in one statement: a key's rows by UTC day (each day a segment), or the contacts."""
-    if "key_0" not in values:
+    if _keys(values) == 0:
         return _contacts(**values).count(), None
     per_day = (
         _key_rows(**values).order_by().annotate(day=TruncDate("started_at", tzinfo=UTC)).values("day")
@@ -436,7 +441,7 @@ def contacts_page(
         rows = _PAGE_ROWS.rows(prepare=prepare, fixed={"skip": skip, "limit": limit}, version=version, **after,
                                **values)
         return page_rows(rows, skip=0, limit=limit)
-    if holding and "key_0" in values:  # counted by segment: one key at most
+    if holding and _keys(values) == 1:
         started = _KEY_ROW_START.rows(prepare=prepare, fixed={"skip": skip}, **holding, **values)
         if not started:
             return [], False
@@ -444,12 +449,12 @@ def contacts_page(
         before = dict(_STRETCH_COUNTS.rows(prepare=prepare, fixed={"stretches": 1}, from_0=holding["page_from"],
                                            to_0=started_at, **values)).get(0, 0)
         rows = _PAGE_ROWS.rows(prepare=prepare, fixed={"skip": skip - before, "limit": limit}, version=version,
-                               key_started=started_at, **values)
+                               after_started=started_at, **values)
         return page_rows(rows, skip=0, limit=limit)
     key = _PAGE_ROWS.rows(prepare=prepare, fixed={"skip": skip, "limit": 0, "key_only": True}, **holding, **values)
     if not key:
         return [], False
     [(started_at, conversation_id)] = key
-    rows = _PAGE_ROWS.rows(prepare=prepare, fixed={"skip": 0, "limit": limit}, version=version, key_started=started_at,
-                           key_conversation=conversation_id, **after, **values)
+    rows = _PAGE_ROWS.rows(prepare=prepare, fixed={"skip": 0, "limit": limit}, version=version,
+                           after_started=started_at, after_conversation=conversation_id, **after, **values)
     return page_rows(rows, skip=0, limit=limit)

@@ -695,8 +695,8 @@ def dataset_load(*, url: str, scale: Scale, window_end: datetime, workers: int =
             pass
         db.execute("VACUUM ANALYZE qualityai_qadaycount, qualityai_qavaluedaycount, qualityai_qadaydirty")
         analyzed = time.perf_counter() - analyze_began
-        # The load's gigabytes written to disk now rather than during the first figures: the runs of
-        # 2026-12-04 and 2026-12-05 had p99 stalls on the interactionDetails figures alone, measured first.
+        # The load's gigabytes written to disk now rather than during the first figures. (It did not
+        # remove the interactionDetails p99 stalls of 2026-12-04 and -05: BENCHMARKS.md, run of d96baeb.)
         db.execute("CHECKPOINT")
     os.sync()
     _verify_served(targets)
