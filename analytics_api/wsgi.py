@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 
 import django
+from django.urls import get_resolver
 
 from analytics_api.server.wsgi_handler import RouteCachingWSGIHandler
 
@@ -11,3 +12,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "analytics_api.settings")
 # django.core.wsgi.get_wsgi_application(), with the handler that remembers resolved routes.
 django.setup(set_prefix=False)
 application = RouteCachingWSGIHandler()
+
+# Import the URL configuration, and with it every view, serializer and selector, now rather than on
+# the first request: gunicorn's post_worker_init then freezes all of it (kernel.collector). Loaded
+# lazily, those ~30,000 objects stayed in the collector's sight and every full collection walked
+# them (7 ms each in process; the interactionDetails pages' p99 at concurrency 1 was 6-17× their
+# p50 in the bench, BENCHMARKS.md).
+get_resolver().url_patterns  # noqa: B018 — evaluated for its imports
