@@ -6,7 +6,7 @@ many times over, so each stream keeps one :class:`~qualityai.models.QaDayCount` 
 totals under a one-key ``custom_fields`` filter).
 Every write of contacts marks the days it touched (:func:`contact_days_mark`, a plain insert in the
 write's own transaction); the django-q2 schedule ``qualityai-day-counts`` counts those days again
-(:func:`day_counts_refresh`); the read (``qualityai.selectors.contacts_count``) takes the rows of the
+(:func:`day_counts_refresh`); the read (``qualityai.totals.contacts_count``) takes the rows of the
 clean days and counts the marked ones and the window's partial edge days from the index.
 """
 

@@ -17,8 +17,9 @@ from analytics_api.models import Account, Scope
 from analytics_api.tenancy.auth import account_bot
 from exports.registry import Column, Dataset, ExportWindow, Record, blocks_of, field
 from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
-from qualityai.selectors import PAGE_ORDER, RawdataQuery, contact_queryset, stream_min_duration_ms
+from qualityai.selectors import RawdataQuery, contact_queryset, stream_min_duration_ms
 from qualityai.serializers import RawdataQuerySerializer
+from qualityai.statements import PAGE_ORDER
 from recordings.selectors import recording_links
 
 

@@ -21,14 +21,15 @@ from qualityai import day_counts
 from qualityai.day_counts import day_counts_refresh
 from qualityai.models import QaContact, QaDayCount, QaDayDirty, QaValueDayCount
 from qualityai.selectors import (
-    PAGE_ORDER,
     RawdataQuery,
+    bound_values,
     contact_queryset,
-    contacts_count,
     rawdata_page,
     stream_min_duration_ms,
 )
 from qualityai.services import contacts_ingest, stream_settings_set
+from qualityai.statements import PAGE_ORDER
+from qualityai.totals import contacts_count
 from tests.conftest import Tenant
 from tests.metrics import scrape
 from tests.qualityai.conftest import ingest, ok, rawdata
@@ -67,7 +68,7 @@ def both_counts(tenant: Tenant, q: RawdataQuery) -> tuple[int, int]:
     """(the total from the kept counts, a plain COUNT of the same filter)."""
     threshold = stream_min_duration_ms(stream_id=tenant.bot.pk)
     plain = contact_queryset(stream=tenant.bot, query=q, min_duration_ms=threshold).count()
-    return contacts_count(stream=tenant.bot, query=q, min_duration_ms=threshold)[0], plain
+    return contacts_count(values=bound_values(stream_id=tenant.bot.pk, query=q, min_duration_ms=threshold))[0], plain
 
 
 WINDOWS = [
@@ -457,7 +458,8 @@ def test_a_deep_page_starts_from_its_segment_and_is_the_page_offset_reads(
 
     assert [result["Conversation ID"] for result in orjson.loads(orjson.dumps(page.results))] == expected
     assert page.total == ordered.count() and page.has_more == (skip + 50 < page.total)
-    assert len(contacts_count(stream=tenant.bot, query=q, min_duration_ms=threshold)[1]) > 3  # counted by segment
+    values = bound_values(stream_id=tenant.bot.pk, query=q, min_duration_ms=threshold)
+    assert len(contacts_count(values=values)[1]) > 3  # counted by segment
 
 
 def test_the_behind_gauge_is_the_age_of_the_oldest_mark_not_yet_counted(tenant: Tenant) -> None:
