@@ -32,7 +32,7 @@ from qualityai.statements import (
 from qualityai.totals import Segment, contacts_count
 from recordings.selectors import recording_links
 
-# From this many skipped contacts on, the page starts from its first contact's key (see page_from_key).
+# From this many skipped contacts on, the page starts from its first contact's key (see contacts_page).
 DEEP_SKIP = 500
 
 
