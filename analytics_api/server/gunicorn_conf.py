@@ -29,7 +29,9 @@ it buffers whole requests before gunicorn sees them (``make drill-slowloris`` me
 
 Database connections: each thread keeps its own PostgreSQL connection for ``DB_CONN_MAX_AGE``
 seconds, so a web container may hold ``workers × threads`` of them; with several containers, keep
-the sum (plus the qcluster's) under PostgreSQL's ``max_connections``.
+the sum (plus the qcluster's) under PostgreSQL's ``max_connections``. The most recently idle thread
+takes the next request (:mod:`analytics_api.server.thread_pool`), so the connections in use follow
+the concurrency: at low load a few warm ones serve everything and the others idle out.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from analytics_api.server import gunicorn_conf
+from analytics_api.server.thread_pool import LifoThreadPool
 
 
 class RequestHeadTimeout(Exception):
@@ -163,6 +164,11 @@ class Worker(ThreadWorker):
         super().__init__(*args, **kwargs)
         # Connections handed to the thread pool and not finished yet (main thread only).
         self.busy = 0
+
+    def get_thread_pool(self) -> LifoThreadPool:
+        # The most recently idle thread takes the next request, so that at low concurrency a few
+        # threads and their database connections stay in use (analytics_api/server/thread_pool.py).
+        return LifoThreadPool(max_workers=self.cfg.threads)
 
     def enqueue_req(self, conn: Any) -> None:
         # Every connection passes here first (from accept), before it is ever polled or read.

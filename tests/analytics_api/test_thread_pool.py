@@ -1,0 +1,123 @@
+"""The gunicorn worker's request threads (analytics_api/server/thread_pool.py): the most recently idle
+thread takes the next request, new threads only when none is idle, a FIFO backlog past the cap."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from analytics_api.server.thread_pool import LifoThreadPool
+
+WAIT_S = 5.0
+
+
+def until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, "the pool did not get there in time"
+        time.sleep(0.001)
+
+
+@pytest.fixture
+def pool() -> Iterator[LifoThreadPool]:
+    running = LifoThreadPool(max_workers=4, name="test")
+    yield running
+    running.shutdown(wait=True)
+
+
+def blocked(pool: LifoThreadPool, count: int) -> tuple[list[threading.Event], list[str]]:
+    """``count`` works that each hold a thread until their event is set; the names of the threads
+    that ran them, in the order they were released."""
+    gates = [threading.Event() for _ in range(count)]
+    names: list[str] = []
+
+    def hold(gate: threading.Event) -> None:
+        assert gate.wait(WAIT_S)
+        names.append(threading.current_thread().name)
+
+    for gate in gates:
+        pool.submit(hold, gate)
+    return gates, names
+
+
+def test_work_after_a_burst_runs_on_the_thread_that_went_idle_last(pool: LifoThreadPool) -> None:
+    gates, released = blocked(pool, 4)
+    until(lambda: pool.thread_count == 4)
+    for number, gate in enumerate(gates, start=1):
+        gate.set()
+        until(lambda number=number: pool.idle_count == number)
+
+    served = {pool.submit(lambda: threading.current_thread().name).result(WAIT_S) for _ in range(20)}
+
+    assert served == {released[-1]}
+    assert pool.thread_count == 4
+
+
+def test_a_new_thread_starts_only_when_none_is_idle(pool: LifoThreadPool) -> None:
+    names = {pool.submit(lambda: threading.current_thread().name).result(WAIT_S) for _ in range(10)}
+
+    assert names == {"test-0"}
+    assert pool.thread_count == 1
+
+
+def test_work_past_the_cap_waits_and_runs_in_the_order_it_came(pool: LifoThreadPool) -> None:
+    gates, _ = blocked(pool, 4)
+    order: list[str] = []
+    waiting = [pool.submit(order.append, name) for name in ("first", "second", "third")]
+    time.sleep(0.05)
+
+    assert pool.thread_count == 4
+    assert order == []
+    gates[0].set()
+    for future in waiting:
+        future.result(WAIT_S)
+    assert order == ["first", "second", "third"]
+    for gate in gates[1:]:
+        gate.set()
+
+
+def test_a_cancelled_work_in_the_backlog_is_not_run(pool: LifoThreadPool) -> None:
+    gates, _ = blocked(pool, 4)
+    ran: list[str] = []
+    cancelled = pool.submit(ran.append, "cancelled")
+    kept = pool.submit(ran.append, "kept")
+
+    assert cancelled.cancel()
+    for gate in gates:
+        gate.set()
+    kept.result(WAIT_S)
+    assert ran == ["kept"]
+
+
+def test_an_error_reaches_the_future_and_the_thread_serves_on(pool: LifoThreadPool) -> None:
+    def fail() -> None:
+        raise ValueError("broken request")
+
+    failed = pool.submit(fail)
+
+    with pytest.raises(ValueError, match="broken request"):
+        failed.result(WAIT_S)
+    assert pool.submit(lambda: "next").result(WAIT_S) == "next"
+    assert pool.thread_count == 1
+
+
+def test_shutdown_ends_every_thread_and_refuses_new_work() -> None:
+    pool = LifoThreadPool(max_workers=3, name="ending")
+    gates, _ = blocked(pool, 3)
+    for gate in gates:
+        gate.set()
+    until(lambda: pool.idle_count == 3)
+
+    pool.shutdown(wait=True)
+
+    assert [thread for thread in threading.enumerate() if thread.name.startswith("ending-")] == []
+    with pytest.raises(RuntimeError, match="cannot submit work after shutdown"):
+        pool.submit(print)
+
+
+def test_a_pool_needs_at_least_one_thread() -> None:
+    with pytest.raises(ValueError, match="max_workers must be at least 1"):
+        LifoThreadPool(max_workers=0)
