@@ -292,10 +292,14 @@ def _rows_upsert_orm(
     manager = model._default_manager
     name = {column.attname: column.name for column in model._meta.concrete_fields}
     keys = [row[key] for row in rows]
-    # A table declared partitioned by month (partitioned on PostgreSQL only) reports its rows' previous starts.
+    found = manager.filter(**{scope: rows[0][scope], f"{key}__in": keys})
+    # A table declared partitioned by month (partitioned on PostgreSQL only) reports its rows'
+    # previous starts; for any other, which keys exist is all there is to know (no start: None).
     spec = MONTHLY.get(model._meta.db_table)
-    start = spec.column if spec is not None else key
-    existing = dict(manager.filter(**{scope: rows[0][scope], f"{key}__in": keys}).values_list(key, start))
+    existing: dict[Any, Any] = (
+        dict(found.values_list(key, spec.column)) if spec is not None
+        else dict.fromkeys(found.values_list(key, flat=True))
+    )
     stored = manager.bulk_create(
         [model(**row) for row in rows],
         update_conflicts=True,
@@ -306,7 +310,7 @@ def _rows_upsert_orm(
         getattr(row, key): Stored(
             pk=row.pk,
             created=getattr(row, key) not in existing,
-            previous_start=existing.get(getattr(row, key)) if spec is not None else None,
+            previous_start=existing.get(getattr(row, key)),
         )
         for row in stored
     }

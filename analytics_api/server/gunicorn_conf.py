@@ -31,7 +31,8 @@ Database connections: each thread keeps its own PostgreSQL connection for ``DB_C
 seconds, so a web container may hold ``workers × threads`` of them; with several containers, keep
 the sum (plus the qcluster's) under PostgreSQL's ``max_connections``. The most recently idle thread
 takes the next request (:mod:`analytics_api.server.thread_pool`), so the connections in use follow
-the concurrency: at low load a few warm ones serve everything and the others idle out.
+the concurrency: at low load a few warm ones serve everything, and a thread idle for
+``DB_CONN_MAX_AGE`` seconds ends and closes its connection.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import tempfile
 from typing import Any
 
 from analytics_api.kernel.collector import collector_freeze
-from analytics_api.settings import env_bool, env_int
+from analytics_api.settings import DATABASES, env_bool, env_int
 
 # Metrics in multiprocess mode: the directory must be in the environment before prometheus-client
 # is first imported in this process (it picks its storage on import), so that every worker forked
@@ -96,6 +97,9 @@ if _JSON_LOGS:
     }
 
 # Read by analytics_api.server.gunicorn_worker (gunicorn has no setting for them).
+# An idle request thread ends after as long as a database connection may live, and closes its
+# own: Django closes an old connection only when its thread serves a request (at least 1 s).
+thread_idle_timeout = max(DATABASES["default"].get("CONN_MAX_AGE") or 0, 1)
 header_timeout = env_int("WEB_HEADER_TIMEOUT", 10, minimum=1)
 body_timeout = env_int("WEB_BODY_TIMEOUT", 60, minimum=1)
 

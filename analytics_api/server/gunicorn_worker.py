@@ -37,6 +37,7 @@ import time
 from functools import partial
 from typing import Any
 
+from django import db
 from gunicorn import util
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
@@ -167,8 +168,12 @@ class Worker(ThreadWorker):
 
     def get_thread_pool(self) -> LifoThreadPool:
         # The most recently idle thread takes the next request, so that at low concurrency a few
-        # threads and their database connections stay in use (analytics_api/server/thread_pool.py).
-        return LifoThreadPool(max_workers=self.cfg.threads)
+        # threads and their database connections stay in use; a thread idle for as long as a
+        # connection may live ends and closes its own (analytics_api/server/thread_pool.py).
+        return LifoThreadPool(
+            max_workers=self.cfg.threads, idle_timeout_s=gunicorn_conf.thread_idle_timeout,
+            on_thread_exit=db.connections.close_all,
+        )
 
     def enqueue_req(self, conn: Any) -> None:
         # Every connection passes here first (from accept), before it is ever polled or read.

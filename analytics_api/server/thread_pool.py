@@ -8,12 +8,15 @@ as many PostgreSQL connections, each used once in ``threads`` requests. A connec
 rarely is a cold one: on a loopback connection (PostgreSQL on the same machine over TCP), a page
 of interactionDetails (about 180 KB from the server) then waited 10-95 ms for delayed
 acknowledgements in about one read in thirty, while the same read on a connection in steady use
-never did (BENCHMARKS.md, "the p99 stall"). A last-in, first-out pool keeps the work on as few
-threads as the concurrency needs: at concurrency 1 a single thread (and connection) serves every
-request, and the others stay idle until a burst needs them (their connections are then closed
-after ``DB_CONN_MAX_AGE``, as for any idle thread).
+never did (BENCHMARKS.md, "Found and fixed", in the core run of d96baeb). A last-in, first-out
+pool keeps the work on as few threads as the concurrency needs: at concurrency 1 a single thread
+(and connection) serves every request, and the others stay idle until a burst needs them. An idle
+thread ends after ``idle_timeout_s`` (the worker passes ``DB_CONN_MAX_AGE``), running
+``on_thread_exit`` (the worker's closes the thread's database connections): Django closes an old
+connection only when its own thread serves a request, so without this the connections a burst
+opened would stay open for good.
 
-Algorithm (:meth:`LifoThreadPool.submit` and :meth:`LifoThreadPool._next`):
+Algorithm (:meth:`LifoThreadPool.submit`, ``_next`` and ``_sleep``):
 
 1. ``submit`` hands the work to the thread on top of the idle stack (the last one to finish) and
    releases that thread's own wake-up lock, so exactly that thread runs it.
@@ -22,7 +25,9 @@ Algorithm (:meth:`LifoThreadPool.submit` and :meth:`LifoThreadPool._next`):
 3. A thread that finishes takes the oldest backlog item if any; otherwise it pushes itself on
    the idle stack, and only then publishes the result (so whoever waited for it and submits again
    finds this thread on top) and sleeps on its wake-up lock.
-4. ``shutdown`` wakes every idle thread with nothing to do, so it exits; busy threads exit once the
+4. A thread idle for ``idle_timeout_s`` takes itself off the stack and ends — unless ``submit``
+   popped it in the same instant, in which case it runs the work handed to it.
+5. ``shutdown`` wakes every idle thread with nothing to do, so it exits; busy threads exit once the
    backlog is empty, as ``ThreadPoolExecutor.shutdown(wait=False)`` lets them.
 
 Only what ``ThreadWorker`` uses is offered: ``submit`` (a ``concurrent.futures.Future``) and
@@ -57,15 +62,27 @@ class LifoThreadPool:
     """Up to ``max_workers`` threads, started on demand; the most recently idle one runs the next
     work (see the module docstring)."""
 
-    def __init__(self, *, max_workers: int, name: str = "request") -> None:
+    def __init__(
+        self,
+        *,
+        max_workers: int,
+        name: str = "request",
+        idle_timeout_s: float | None = None,
+        on_thread_exit: Callable[[], None] | None = None,
+    ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
+        if idle_timeout_s is not None and idle_timeout_s <= 0:
+            raise ValueError("idle_timeout_s must be positive (None: idle threads never end)")
         self.max_workers = max_workers
         self.name = name
+        self.idle_timeout_s = idle_timeout_s
+        self.on_thread_exit = on_thread_exit
         self._lock = threading.Lock()
         self._idle: list[_Slot] = []
         self._backlog: deque[Work] = deque()
-        self._threads: list[threading.Thread] = []
+        self._threads: set[threading.Thread] = set()
+        self._started = 0
         self._shutdown = False
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
@@ -79,10 +96,9 @@ class LifoThreadPool:
                 slot.work = work
                 slot.wake.release()
             elif len(self._threads) < self.max_workers:
-                thread = threading.Thread(
-                    target=self._run, args=(work,), name=f"{self.name}-{len(self._threads)}"
-                )
-                self._threads.append(thread)
+                thread = threading.Thread(target=self._run, args=(work,), name=f"{self.name}-{self._started}")
+                self._started += 1
+                self._threads.add(thread)
                 thread.start()
             else:
                 self._backlog.append(work)
@@ -103,8 +119,9 @@ class LifoThreadPool:
 
     @property
     def thread_count(self) -> int:
-        """Threads started so far (they live as long as the pool)."""
-        return len(self._threads)
+        """Threads alive (busy or idle)."""
+        with self._lock:
+            return len(self._threads)
 
     @property
     def idle_count(self) -> int:
@@ -113,6 +130,15 @@ class LifoThreadPool:
             return len(self._idle)
 
     def _run(self, work: Work) -> None:
+        try:
+            self._serve(work)
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+            if self.on_thread_exit is not None:
+                self.on_thread_exit()
+
+    def _serve(self, work: Work) -> None:
         slot = _Slot()
         while True:
             future, fn, args, kwargs = work
@@ -137,8 +163,7 @@ class LifoThreadPool:
             if following is _ENDED:
                 return
             if following is _IDLE:
-                slot.wake.acquire()
-                following, slot.work = slot.work, None
+                following = self._sleep(slot)
                 if following is None:
                     return
             work = following
@@ -153,3 +178,21 @@ class LifoThreadPool:
                 return _ENDED
             self._idle.append(slot)
             return _IDLE
+
+    def _sleep(self, slot: _Slot) -> Work | None:
+        """Wait on the idle stack for work; None to end the thread (shutdown, or idle too long)."""
+        timeout = -1 if self.idle_timeout_s is None else self.idle_timeout_s
+        if not slot.wake.acquire(timeout=timeout):
+            with self._lock:
+                handed = slot not in self._idle
+                if not handed:
+                    # Off the stack and out of the count together: a submit from now on starts a
+                    # new thread rather than leaving its work to a thread that is ending.
+                    self._idle.remove(slot)
+                    self._threads.discard(threading.current_thread())
+            if not handed:
+                return None
+            # submit popped this slot as the wait ran out: its release is on the way.
+            slot.wake.acquire()
+        work, slot.work = slot.work, None
+        return work

@@ -4,10 +4,13 @@ readiness when its private PostgreSQL stops."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -84,3 +87,36 @@ def test_readiness_is_503_naming_the_database_while_its_postgresql_is_stopped(tm
             assert get(f"{server.base_url}/api/health/ready")[0] == 200
 
 
+def client_connections(url: str) -> int:
+    """Connections to the cluster other than this probe's own."""
+    with psycopg.connect(url, autocommit=True) as probe:
+        return probe.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+
+
+@needs_postgres_binaries
+def test_request_threads_idle_past_the_connection_lifetime_close_their_connections(tmp_path: Path) -> None:
+    with PrivatePostgres() as database:
+        env = {"VAR_DIR": str(tmp_path), "DATABASE_URL": database.url(), "SECRET_KEY": "ops-" + "k" * 40,
+               "DB_CONN_MAX_AGE": "2"}
+        with Gunicorn(env=env, workers=1, threads=4) as server:
+            health = f"{server.base_url}/api/health"
+            # A burst: concurrent requests spread over several threads, each opening its connection.
+            for _ in range(10):
+                with ThreadPoolExecutor(8) as clients:
+                    assert set(clients.map(lambda _: get(health)[0], range(64))) == {200}
+                if client_connections(database.url()) >= 2:
+                    break
+            assert client_connections(database.url()) >= 2
+
+            # Then one request at a time: the most recently idle thread serves them all, and the
+            # others, idle past DB_CONN_MAX_AGE, end and close their connections.
+            deadline = time.monotonic() + 15
+            while client_connections(database.url()) > 1:
+                assert time.monotonic() < deadline, "idle request threads kept their connections"
+                assert get(health)[0] == 200
+                time.sleep(0.2)
+            # The serving thread's own connection is renewed every DB_CONN_MAX_AGE: 0 or 1 open.
+            assert get(health)[0] == 200
+            assert client_connections(database.url()) <= 1

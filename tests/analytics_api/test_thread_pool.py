@@ -121,3 +121,55 @@ def test_shutdown_ends_every_thread_and_refuses_new_work() -> None:
 def test_a_pool_needs_at_least_one_thread() -> None:
     with pytest.raises(ValueError, match="max_workers must be at least 1"):
         LifoThreadPool(max_workers=0)
+
+
+def test_a_thread_idle_past_the_timeout_ends_and_runs_the_exit_hook() -> None:
+    ended: list[str] = []
+    pool = LifoThreadPool(
+        max_workers=2, name="short", idle_timeout_s=0.05,
+        on_thread_exit=lambda: ended.append(threading.current_thread().name),
+    )
+    try:
+        assert pool.submit(lambda: threading.current_thread().name).result(WAIT_S) == "short-0"
+        until(lambda: pool.thread_count == 0)
+
+        assert ended == ["short-0"]
+        assert pool.idle_count == 0
+        assert pool.submit(lambda: threading.current_thread().name).result(WAIT_S) == "short-1"
+        assert pool.thread_count == 1
+    finally:
+        pool.shutdown(wait=True)
+    assert ended == ["short-0", "short-1"]
+
+
+def test_a_thread_kept_busy_within_the_timeout_lives_on() -> None:
+    pool = LifoThreadPool(max_workers=2, name="steady", idle_timeout_s=2.0)
+    try:
+        names = set()
+        for _ in range(20):
+            names.add(pool.submit(lambda: threading.current_thread().name).result(WAIT_S))
+            time.sleep(0.01)
+
+        assert names == {"steady-0"}
+        assert pool.thread_count == 1
+    finally:
+        pool.shutdown(wait=True)
+
+
+def test_shutdown_runs_the_exit_hook_of_every_thread() -> None:
+    ended: list[str] = []
+    pool = LifoThreadPool(max_workers=3, name="hooked", on_thread_exit=lambda: ended.append("x"))
+    gates, _ = blocked(pool, 3)
+    for gate in gates:
+        gate.set()
+    until(lambda: pool.idle_count == 3)
+
+    pool.shutdown(wait=True)
+
+    assert ended == ["x", "x", "x"]
+    assert pool.thread_count == 0
+
+
+def test_an_idle_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match=r"idle_timeout_s must be positive \(None: idle threads never end\)"):
+        LifoThreadPool(max_workers=1, idle_timeout_s=0)
