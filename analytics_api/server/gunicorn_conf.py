@@ -98,7 +98,8 @@ if _JSON_LOGS:
 
 # Read by analytics_api.server.gunicorn_worker (gunicorn has no setting for them).
 # An idle request thread ends after as long as a database connection may live, and closes its
-# own: Django closes an old connection only when its thread serves a request (at least 1 s).
+# own: Django closes an old connection only when its thread serves a request. At least 1 s: on
+# SQLite (no CONN_MAX_AGE, a connection per request) an idle thread holds nothing worth keeping.
 thread_idle_timeout = max(DATABASES["default"].get("CONN_MAX_AGE") or 0, 1)
 header_timeout = env_int("WEB_HEADER_TIMEOUT", 10, minimum=1)
 body_timeout = env_int("WEB_BODY_TIMEOUT", 60, minimum=1)

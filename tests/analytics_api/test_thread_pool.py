@@ -1,5 +1,6 @@
 """The gunicorn worker's request threads (analytics_api/server/thread_pool.py): the most recently idle
-thread takes the next request, new threads only when none is idle, a FIFO backlog past the cap."""
+thread takes the next request, new threads only when none is idle, a FIFO backlog past the cap, and
+a thread idle past its timeout ends through the exit hook."""
 
 from __future__ import annotations
 
@@ -10,15 +11,13 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from analytics_api.server.thread_pool import LifoThreadPool
+from tools.drills.stack import wait_until
 
 WAIT_S = 5.0
 
 
 def until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, "the pool did not get there in time"
-        time.sleep(0.001)
+    assert wait_until(condition, timeout_s=WAIT_S, every_s=0.001) >= 0, "the pool did not get there in time"
 
 
 @pytest.fixture
