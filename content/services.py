@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from analytics_api.kernel.errors import error_item
 from analytics_api.kernel.ingestion import (
+    IMPORT_WRITERS,
     ImportReport,
     IngestResult,
     Stored,
@@ -112,9 +113,12 @@ def conversations_ingest(*, account: Account, records: list[Any], transcript_mod
     return result
 
 
-def conversations_import(*, account: Account, path: Path, progress: IO[str] | None = None) -> ImportReport:
+def conversations_import(
+    *, account: Account, path: Path, progress: IO[str] | None = None, writers: int = IMPORT_WRITERS
+) -> ImportReport:
     return import_jsonl(
-        path=path, ingest=lambda records: conversations_ingest(account=account, records=records), progress=progress
+        path=path, ingest=lambda records: conversations_ingest(account=account, records=records),
+        keys=("sessionId",), progress=progress, writers=writers,
     )
 
 

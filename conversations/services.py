@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-from analytics_api.kernel.ingestion import IngestResult, batch_upsert, batch_validate, children_replace, rows_upsert
+from analytics_api.kernel.ingestion import (
+    IMPORT_WRITERS,
+    ImportReport,
+    IngestResult,
+    batch_upsert,
+    batch_validate,
+    children_replace,
+    import_jsonl,
+    rows_upsert,
+)
 from analytics_api.metrics import ingestion_count
 from analytics_api.models import Account
 from changes.services import changes_record
@@ -29,6 +39,20 @@ def interactions_ingest(*, account: Account, records: list[Any]) -> IngestResult
     result = batch_upsert(batch, upsert=partial(interactions_upsert, account=account))
     ingestion_count(dataset="interactions", records=len(records), rejected=len(result.rejected))
     return result
+
+
+# What an interaction record writes under: its session, and its recording's conversationId.
+IMPORT_KEYS = ("sessionId", "conversationId")
+
+
+def interactions_import(
+    *, account: Account, path: Path, progress: IO[str] | None = None, writers: int = IMPORT_WRITERS
+) -> ImportReport:
+    """``import_interactions``: a JSON-lines file through :func:`interactions_ingest`, chunk by chunk."""
+    return import_jsonl(
+        path=path, ingest=lambda records: interactions_ingest(account=account, records=records),
+        keys=IMPORT_KEYS, progress=progress, writers=writers,
+    )
 
 
 def _instant(stored: str | None) -> datetime | None:

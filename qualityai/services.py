@@ -11,6 +11,7 @@ from django.db import transaction
 
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.ingestion import (
+    IMPORT_WRITERS,
     ImportReport,
     IngestResult,
     batch_upsert,
@@ -98,9 +99,12 @@ def contacts_ingest(*, stream: Bot, records: list[Any]) -> IngestResult:
     return result
 
 
-def contacts_import(*, stream: Bot, path: Path, progress: IO[str] | None = None) -> ImportReport:
+def contacts_import(
+    *, stream: Bot, path: Path, progress: IO[str] | None = None, writers: int = IMPORT_WRITERS
+) -> ImportReport:
     return import_jsonl(
-        path=path, ingest=lambda records: contacts_ingest(stream=stream, records=records), progress=progress
+        path=path, ingest=lambda records: contacts_ingest(stream=stream, records=records),
+        keys=("Conversation ID",), progress=progress, writers=writers,
     )
 
 

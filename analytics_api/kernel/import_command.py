@@ -10,7 +10,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics_api.kernel.collector import collector_tuned
-from analytics_api.kernel.ingestion import ImportReport, format_import_report, import_report_check
+from analytics_api.kernel.ingestion import (
+    IMPORT_WRITERS,
+    MAX_IMPORT_WRITERS,
+    ImportReport,
+    format_import_report,
+    import_report_check,
+)
 from analytics_api.models import Account
 
 
@@ -23,6 +29,15 @@ class ImportCommand(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         self.add_target_arguments(parser)
         parser.add_argument("path", metavar="file.jsonl", type=Path)
+        parser.add_argument(
+            "--writers",
+            type=int,
+            default=IMPORT_WRITERS,
+            help=(
+                f"Chunks of 1,000 lines stored at once on PostgreSQL, each on its own connection "
+                f"(1 to {MAX_IMPORT_WRITERS}, default {IMPORT_WRITERS}); SQLite stores one at a time."
+            ),
+        )
 
     def target(self, options: dict[str, Any]) -> Any:
         """The account of ``accountId`` (the default target); a CommandError that says how to fix it."""
@@ -31,10 +46,13 @@ class ImportCommand(BaseCommand):
             raise CommandError(f"No account {options['account_id']!r}; create it with create_account.")
         return account
 
-    def run(self, target: Any, path: Path) -> ImportReport:
+    def run(self, target: Any, path: Path, *, writers: int) -> ImportReport:
         raise NotImplementedError
 
     def handle(self, *args: Any, **options: Any) -> None:
+        writers: int = options["writers"]
+        if not 1 <= writers <= MAX_IMPORT_WRITERS:
+            raise CommandError(f"--writers must be 1 to {MAX_IMPORT_WRITERS} (got {writers}).")
         target = self.target(options)
         path: Path = options["path"]
         if not path.is_file():
@@ -42,6 +60,6 @@ class ImportCommand(BaseCommand):
         # A file is parsed in batches of a thousand records: the collector's default rhythm costs a
         # sixth of the CPU (analytics_api.kernel.collector).
         with collector_tuned():
-            report = self.run(target, path)
+            report = self.run(target, path, writers=writers)
         self.stdout.write(format_import_report(report))
         import_report_check(report)

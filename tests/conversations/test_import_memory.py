@@ -1,4 +1,5 @@
-"""An import holds one chunk of the file at a time, whatever the file's size (traced with tracemalloc)."""
+"""An import holds a few chunks of the file at a time (one per writer and the one being read), whatever the
+file's size (traced with tracemalloc)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from analytics_api.kernel.ingestion import IngestResult, import_jsonl
 from conversations.models import Interaction
-from conversations.services import interactions_ingest
+from conversations.services import IMPORT_KEYS, interactions_ingest
 from tests.conftest import Tenant
 from tests.conversations.factories import SessionRecordFactory
 
@@ -38,6 +39,7 @@ def _traced_peak(tenant: Tenant, path: Path) -> int:
         report = import_jsonl(
             path=path,
             ingest=lambda records: _collected(interactions_ingest(account=tenant.account, records=records)),
+            keys=IMPORT_KEYS,
             progress=io.StringIO(),
             chunk_size=CHUNK,
         )

@@ -16,5 +16,5 @@ class Command(ImportCommand):
         "any line was rejected."
     )
 
-    def run(self, target: Account, path: Path) -> ImportReport:
-        return conversations_import(account=target, path=path, progress=self.stderr)
+    def run(self, target: Account, path: Path, *, writers: int) -> ImportReport:
+        return conversations_import(account=target, path=path, progress=self.stderr, writers=writers)

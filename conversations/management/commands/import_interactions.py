@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from analytics_api.kernel.import_command import ImportCommand
-from analytics_api.kernel.ingestion import ImportReport, import_jsonl
+from analytics_api.kernel.ingestion import ImportReport
 from analytics_api.models import Account
-from conversations.services import interactions_ingest
+from conversations.services import interactions_import
 
 
 class Command(ImportCommand):
@@ -15,7 +15,5 @@ class Command(ImportCommand):
         "prints a progress bar, a summary and the reason for every rejected line."
     )
 
-    def run(self, target: Account, path: Path) -> ImportReport:
-        return import_jsonl(
-            path=path, ingest=lambda records: interactions_ingest(account=target, records=records), progress=self.stderr
-        )
+    def run(self, target: Account, path: Path, *, writers: int) -> ImportReport:
+        return interactions_import(account=target, path=path, progress=self.stderr, writers=writers)

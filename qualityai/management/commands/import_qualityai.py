@@ -34,5 +34,5 @@ class Command(ImportCommand):
         except ApiError as error:
             raise CommandError(str(error)) from None
 
-    def run(self, target: Bot, path: Path) -> ImportReport:
-        return contacts_import(stream=target, path=path, progress=self.stderr)
+    def run(self, target: Bot, path: Path, *, writers: int) -> ImportReport:
+        return contacts_import(stream=target, path=path, progress=self.stderr, writers=writers)
