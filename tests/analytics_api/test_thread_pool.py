@@ -1,15 +1,17 @@
 """The gunicorn worker's request threads (analytics_api/server/thread_pool.py): the most recently idle
 thread takes the next request, new threads only when none is idle, a FIFO backlog past the cap, and
-a thread idle past its timeout ends through the exit hook."""
+a thread idle past its timeout ends through the exit hook (unless work is handed to it in that instant)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 
 import pytest
 
+from analytics_api.server import thread_pool
 from analytics_api.server.thread_pool import LifoThreadPool
 from tools.drills.stack import wait_until
 
@@ -172,3 +174,48 @@ def test_shutdown_runs_the_exit_hook_of_every_thread() -> None:
 def test_an_idle_timeout_must_be_positive() -> None:
     with pytest.raises(ValueError, match=r"idle_timeout_s must be positive \(None: idle threads never end\)"):
         LifoThreadPool(max_workers=1, idle_timeout_s=0)
+
+
+def test_work_handed_over_as_the_idle_timeout_runs_out_runs_on_that_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``_sleep``'s race: ``submit`` pops an idle thread in the instant its wait times out. The thread
+    must run the work it was handed (not end and lose it), and no second thread is started."""
+    pool = LifoThreadPool(max_workers=4, name="race", idle_timeout_s=60)
+    handed: list[Future] = []
+
+    class RacingLock:
+        """A thread's wake-up lock whose first timed wait is overtaken by a submit, then times out."""
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.raced = False
+
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            if timeout > 0 and not self.raced:
+                self.raced = True
+                handed.append(pool.submit(lambda: threading.current_thread().name))
+                return False  # the wait ran out as the work was handed over
+            return self.lock.acquire(blocking, timeout)
+
+        def release(self) -> None:
+            self.lock.release()
+
+    class RacingSlot(thread_pool._Slot):
+        __slots__ = ()
+
+        def __init__(self) -> None:
+            self.wake = RacingLock()  # type: ignore[assignment]
+            self.wake.acquire()
+            self.work = None
+
+    monkeypatch.setattr(thread_pool, "_Slot", RacingSlot)
+    try:
+        first = pool.submit(lambda: threading.current_thread().name).result(WAIT_S)
+        until(lambda: len(handed) == 1)
+
+        assert handed[0].result(WAIT_S) == first
+        assert pool.thread_count == 1
+    finally:
+        pool.shutdown(wait=True)
+
