@@ -31,15 +31,13 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from analytics_api.kernel.errors import error_item
+from analytics_api.kernel.imports import IMPORT_WRITERS, ImportReport, import_jsonl
 from analytics_api.kernel.ingestion import (
-    IMPORT_WRITERS,
-    ImportReport,
     IngestResult,
     Stored,
     batch_upsert,
     batch_validate,
     children_replace,
-    import_jsonl,
     rows_upsert,
 )
 from analytics_api.models import Account

@@ -10,16 +10,8 @@ from typing import IO, Any
 from django.db import transaction
 
 from analytics_api.kernel.errors import ApiError
-from analytics_api.kernel.ingestion import (
-    IMPORT_WRITERS,
-    ImportReport,
-    IngestResult,
-    batch_upsert,
-    batch_validate,
-    children_replace,
-    import_jsonl,
-    rows_upsert,
-)
+from analytics_api.kernel.imports import IMPORT_WRITERS, ImportReport, import_jsonl
+from analytics_api.kernel.ingestion import IngestResult, batch_upsert, batch_validate, children_replace, rows_upsert
 from analytics_api.metrics import ingestion_count
 from analytics_api.models import Bot
 from changes.services import changes_record, changes_record_qa_contacts

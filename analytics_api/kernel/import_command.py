@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics_api.kernel.collector import collector_tuned
-from analytics_api.kernel.ingestion import (
+from analytics_api.kernel.imports import (
     IMPORT_WRITERS,
     MAX_IMPORT_WRITERS,
     ImportReport,

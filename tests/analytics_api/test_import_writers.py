@@ -1,4 +1,4 @@
-"""The import commands store chunks of a file at once on PostgreSQL (analytics_api.kernel.ingestion.import_jsonl).
+"""The import commands store chunks of a file at once on PostgreSQL (analytics_api.kernel.imports.import_jsonl).
 
 Each chunk is stored by a thread with its own connection, so these tests commit (``transaction=True``):
 a chunk stored inside the test's transaction would be invisible to the other threads.
@@ -19,7 +19,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from analytics_api.kernel.ingestion import IngestResult, import_jsonl
+from analytics_api.kernel.imports import import_jsonl
+from analytics_api.kernel.ingestion import IngestResult
 from conversations.models import Interaction
 from conversations.services import IMPORT_KEYS, interactions_ingest
 from tests.conftest import Tenant

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics_api.kernel.ingestion import IngestResult, import_jsonl
+from analytics_api.kernel.imports import import_jsonl
+from analytics_api.kernel.ingestion import IngestResult
 from conversations.models import Interaction
 from conversations.services import IMPORT_KEYS, interactions_ingest
 from tests.conftest import Tenant

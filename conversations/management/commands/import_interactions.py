@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from analytics_api.kernel.import_command import ImportCommand
-from analytics_api.kernel.ingestion import ImportReport
+from analytics_api.kernel.imports import ImportReport
 from analytics_api.models import Account
 from conversations.services import interactions_import
 

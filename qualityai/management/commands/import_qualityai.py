@@ -7,7 +7,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.import_command import ImportCommand
-from analytics_api.kernel.ingestion import ImportReport
+from analytics_api.kernel.imports import ImportReport
 from analytics_api.models import Bot
 from qualityai.selectors import stream_by_id
 from qualityai.services import contacts_import
