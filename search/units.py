@@ -129,9 +129,10 @@ def searchable_build(
     return Searchable(
         conversation=conversation,
         units=units,
+        # A blank value folds to an empty key (a non-blank one never does: casefold keeps every letter).
         identifiers={
-            identifier_key(value) for value in values
-            if isinstance(value, str) and value.strip() and len(identifier_key(value)) <= MAX_IDENTIFIER_LENGTH
+            key for value in values
+            if isinstance(value, str) and 0 < len(key := identifier_key(value)) <= MAX_IDENTIFIER_LENGTH
         },
     )
 
