@@ -45,3 +45,13 @@ def rejected_errors(response: Any) -> list[dict[str, str]]:
     body = response.json()
     assert len(body["rejected"]) == 1, body
     return body["rejected"][0]["errors"]
+
+
+def document_start_updates(queries: Any) -> list[str]:
+    """The statements of a ``CaptureQueriesContext`` that rewrite a document's start (partition key)."""
+    return [
+        query["sql"] for query in queries.captured_queries
+        if query["sql"].startswith("UPDATE") and 'SET "started_at"' in query["sql"]
+        and any(f'"{table}"' in query["sql"] for table in (
+            "content_transcript", "content_eventlog", "content_voiceturns", "diagnostics_calldiagnostics"))
+    ]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from content.models import Conversation, ConversationAgent, EventLog, Status, Transcript
 from conversations.services import interactions_ingest
 from tests.conftest import Tenant
 from tests.content.factories import BASE
-from tests.content.ingest_helpers import event, message, send, stored
+from tests.content.ingest_helpers import document_start_updates, event, message, send, stored
 from tests.conversations.factories import ConversationRecordFactory, QueueEntryFactory
 
 INTERACTION_START = BASE - timedelta(minutes=1)
@@ -90,3 +93,13 @@ def test_the_same_session_id_in_two_accounts_is_two_conversations(tenant: Tenant
     assert [m["id"] for m in Transcript.objects.get(conversation=mine).messages] == ["m1"]
     assert [m["id"] for m in Transcript.objects.get(conversation=theirs).messages] == ["m2"]
     assert not ConversationAgent.objects.filter(conversation=mine).exists()
+
+
+def test_an_interaction_sent_again_at_the_same_start_rewrites_no_document_start(tenant: Tenant) -> None:
+    record = _interaction(tenant, "s4")
+    _ingest_interaction(tenant, record)
+    send(tenant, [{"sessionId": "s4", "transcript": [message(1)], "events": [event(2)]}])
+    with CaptureQueriesContext(connection) as queries:
+        _ingest_interaction(tenant, record)
+    assert document_start_updates(queries) == []
+    assert Transcript.objects.get().started_at == EventLog.objects.get().started_at == INTERACTION_START

@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from content.checks import MAX_STORED_MESSAGES
 from content.models import EventLog, Status, Transcript, VoiceTurns
 from tests.conftest import Tenant
 from tests.content.factories import BASE, utc_ms
-from tests.content.ingest_helpers import ContentRecordFactory, event, message, send, stored
+from tests.content.ingest_helpers import (
+    ContentRecordFactory,
+    document_start_updates,
+    event,
+    message,
+    send,
+    stored,
+)
 
 
 def _ids(tenant: Tenant, session_id: str) -> list[str]:
@@ -143,3 +152,27 @@ def test_an_append_that_would_pass_the_stored_cap_is_rejected_alone(tenant: Tena
     # The same message again is no growth: accepted.
     again = send(tenant, [{"sessionId": "big", "transcriptMode": "append", "transcript": [message(5)]}])
     assert again.json()["updated"] == 1
+
+
+def test_an_earlier_message_moves_the_start_and_the_documents_the_batch_does_not_carry(tenant: Tenant) -> None:
+    send(tenant, [{"sessionId": "moving", "transcript": [message(5)], "events": [event(6)]}])
+    assert stored(tenant, "moving").started_at == BASE + timedelta(seconds=5)
+    response = send(tenant, [{"sessionId": "moving", "transcriptMode": "append", "transcript": [message(2)]}])
+    assert response.json() == {"created": 0, "updated": 1, "rejected": []}
+    row = stored(tenant, "moving")
+    assert row.started_at == BASE + timedelta(seconds=2)
+    # The event log was not in this batch: it follows the start (its partition key) all the same.
+    assert EventLog.objects.get(conversation=row).started_at == row.started_at
+    assert Transcript.objects.get(conversation=row).started_at == row.started_at
+
+
+def test_content_sent_again_at_the_same_start_rewrites_no_document_start(tenant: Tenant) -> None:
+    record = {"sessionId": "again", "transcript": [message(1)], "events": [event(2)]}
+    send(tenant, [record])
+    with CaptureQueriesContext(connection) as queries:
+        response = send(tenant, [{**record, "status": "completed"}])
+    assert response.json() == {"created": 0, "updated": 1, "rejected": []}
+    assert document_start_updates(queries) == []
+    row = stored(tenant, "again")
+    assert row.status == Status.COMPLETED
+    assert EventLog.objects.get(conversation=row).started_at == row.started_at == BASE + timedelta(seconds=1)
