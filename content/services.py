@@ -134,8 +134,8 @@ def content_upsert(
         kept = _merge_existing(existing, stored=stored, refused=refused)
         if kept:
             rows_upsert(Conversation, [item.row for item in kept], scope="account_id", key="session_id")
-            documents_start_sync(conversation_ids=moved_starts(
-                (stored[item.row["session_id"]], item.row["started_at"]) for item in kept
+            documents_start_sync(conversation_ids=_starts_moved(
+                written=[(stored[item.row["session_id"]], item.row["started_at"]) for item in kept]
             ))
         existing = kept
     written = [item for item in pending if item.row["session_id"] not in refused]
@@ -319,11 +319,10 @@ def _over_cap(documents: dict[str, list[dict[str, Any]]]) -> dict[str, str] | No
 def documents_start_sync(*, conversation_ids: list[int]) -> None:
     """Give the documents of these conversations their conversation's start (the key of monthly partitions).
 
-    Callers pass only the conversations whose start this write moved (:func:`moved_starts`): the
-    documents of the others already carry it. Those were looked for on every write before, joined
-    with the partitioned conversations table by id alone, which PostgreSQL answered by reading that
-    table's whole primary key in order, about 150 ms per document kind for a batch of 1,000 on a
-    table of 120,000 conversations, and growing with it.
+    Callers pass only the conversations whose start their write moved (:func:`_starts_moved`): the
+    documents of the others already carry it. Looking for out-of-step documents instead would join
+    the partitioned conversations table by id alone, which PostgreSQL answers by reading that
+    table's whole primary key (BENCHMARKS.md, "Records sent again").
 
     Agent links need none: only an interaction record moves a start that links exist for, and its
     ingestion writes the links anew. Search rows need none either, though their start is in the
@@ -337,13 +336,13 @@ def documents_start_sync(*, conversation_ids: list[int]) -> None:
         model.objects.filter(conversation_id__in=conversation_ids).update(started_at=start)
 
 
-def moved_starts(stored: Iterable[tuple[Stored, datetime]]) -> list[int]:
-    """The conversations among ``(stored row, start just written)`` whose start that write changed.
+def _starts_moved(*, written: Iterable[tuple[Stored, datetime]]) -> list[int]:
+    """The conversations among ``written`` (stored row, start just written) whose start that write changed.
 
     A new conversation has no documents yet; an existing one reports the start it had before
     (``Stored.previous_start``, read under its row lock).
     """
-    return [row.pk for row, start in stored if not row.created and row.previous_start != start]
+    return [row.pk for row, start in written if not row.created and row.previous_start != start]
 
 
 # --- From interaction records --------------------------------------------------------------------
@@ -401,7 +400,7 @@ def conversations_from_interactions(*, account: Account, rows: list[dict[str, An
             })
     children_replace(ConversationAgent, agents, parent="conversation_id", stored=stored)
     documents_start_sync(
-        conversation_ids=moved_starts((stored[row["session_id"]], row["session_start"]) for row in rows)
+        conversation_ids=_starts_moved(written=[(stored[row["session_id"]], row["session_start"]) for row in rows])
     )
     # The interaction record brings searched text and identifiers (remarks, user ids).
     search_index_refresh(
