@@ -28,6 +28,8 @@ from tests.content.factories import BASE
 from tests.search.conftest import conversation, transcript
 
 LUGGAGE = transcript(("customer", "they lost luggage of mine"))
+# The search GIN index's gin_pending_list_limit (search migration 0006, docs/search.md#the-pending-list).
+PENDING_LIST_KB = 512
 
 
 def _day_key(account_id: int, day: date) -> int:
@@ -145,6 +147,28 @@ def test_the_ranked_statement_looks_the_words_up_in_the_window_key_index(tenant:
     assert not any(
         node.get("Relation Name") == "search_searchmessage" and node["Node Type"] == "Seq Scan" for node in nodes
     )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN's pending list is PostgreSQL's")
+def test_the_window_key_index_merges_its_pending_entries_past_512_kb(tenant: Tenant) -> None:
+    # Every search reads the whole pending list (docs/search.md#the-pending-list): it must stay small
+    # while rows keep arriving. 6,000 rows of a few words each are about 700 kB of pending entries.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.reloptions FROM pg_class c WHERE c.relname = 'search_message_window_key'"
+        )
+        assert cursor.fetchone()[0] == [f"gin_pending_list_limit={PENDING_LIST_KB}"]
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")  # undone with the test's transaction
+        cursor.execute(
+            "INSERT INTO search_searchmessage (conversation_id, account_id, started_at, agent_ai, terms, vector) "
+            "SELECT n, %s, %s, false, '', to_tsvector('simple', 'parcel ' || n || ' late ' || (n * 7))"
+            " FROM generate_series(1, 6000) n",
+            [tenant.account.pk, BASE],
+        )
+        cursor.execute("SELECT pending_pages, pending_tuples FROM pgstatginindex('search_message_window_key')")
+        pages, tuples = cursor.fetchone()
+    assert 0 < tuples < 6000  # merged at least once, never all of it pending
+    assert pages <= PENDING_LIST_KB // 8 + 1
 
 
 def test_pages_through_conversations_tied_on_score_and_start_skip_and_repeat_none(tenant: Tenant) -> None:
