@@ -155,6 +155,10 @@ class _Managed:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stop()
+        if error is not None:
+            # The process's log goes with its temporary directory: keep its tail with the error (a
+            # 500 a figure ran into is explained there, by the server's traceback).
+            error.add_note(f"{self.name} stderr tail:\n{self.stderr_tail()}")
         self._logs.cleanup()
 
 

@@ -45,6 +45,14 @@ def test_gunicorn_that_cannot_start_says_why(tmp_path: Path) -> None:
     assert "stderr tail" in str(failure.value)
 
 
+def test_an_error_inside_the_block_carries_the_servers_log(app_env: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="a figure failed") as failure:
+        with Gunicorn(env=app_env, workers=1):
+            raise ValueError("a figure failed")
+    (note,) = failure.value.__notes__
+    assert note.startswith("gunicorn stderr tail:\n") and "Booting worker" in note
+
+
 def test_qcluster_starts_its_workers_and_stops(app_env: dict[str, str]) -> None:
     with Qcluster(env=app_env) as cluster:
         workers = cluster.worker_pids()
