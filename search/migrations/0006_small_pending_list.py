@@ -1,11 +1,11 @@
 """PostgreSQL: the search GIN index keeps at most 512 kB of pending entries (4 MB by default).
 
 GIN inserts new rows into an unsorted *pending list* and merges it into the index once it passes
-``gin_pending_list_limit``; until then every search reads the whole list and checks each of its
-entries. While conversations are ingested, a ranked search therefore pays for whatever the list
-holds: on the benchmark's data set (2 × 1M conversations), 20,236 pending entries (393 pages) made the
+``gin_pending_list_limit``; until then every search reads the whole list and checks each pending
+row. While conversations are ingested, a ranked search therefore pays for whatever the list
+holds: on the benchmark's data set (2 × 1M conversations), 20,236 pending rows (393 pages) made the
 ranked statement of "late delivery" 67 → 102 ms and of a four-word phrase 362 → 425 ms, and 4,734
-entries still 64 → 75 ms. At 512 kB (at most 64 pages) the list is merged eight times as often,
+rows still 64 → 75 ms. At 512 kB (at most 64 pages) the list is merged eight times as often,
 in smaller steps: content and interaction ingestion through the API were not slower (3,290–3,371
 against 2,995–3,370 conversations a second, batches alternating), and a search waits a few
 milliseconds for it at most (docs/search.md#the-pending-list). Nothing changes on SQLite.
