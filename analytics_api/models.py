@@ -54,7 +54,8 @@ class Account(models.Model):
 class Bot(models.Model):
     """A bot or app of an account; a Quality AI ``streamId`` is one of these."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="bots")
+    # No index of its own: the unique pair (account, bot_id) starts with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="bots", db_index=False)
     bot_id = models.CharField(max_length=64, help_text="st-<uuid>")
     name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -155,7 +156,8 @@ class UsedTokenId(models.Model):
     ``exp`` + the JWT leeway: as long as the token itself would be accepted.
     """
 
-    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="used_token_ids")
+    # No index of its own: the unique pair (client, jti_sha256) starts with it.
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="used_token_ids", db_index=False)
     jti_sha256 = models.CharField(max_length=64, help_text="SHA-256 (hex) of the token's jti")
     keep_until = models.DateTimeField(db_index=True)
 

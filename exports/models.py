@@ -35,7 +35,8 @@ class Compression(models.TextChoices):
 
 class ExportJob(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="export_jobs")
+    # No index of its own: export_job_list (account, -created_at) starts with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="export_jobs", db_index=False)
     api_client = models.ForeignKey(
         ApiClient, on_delete=models.SET_NULL, null=True, blank=True, related_name="export_jobs"
     )
@@ -82,7 +83,8 @@ class ExportJob(models.Model):
 class ExportFile(models.Model):
     """A complete file: written under a temporary key, published (this row) once whole."""
 
-    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="files")
+    # No index of its own: the unique pair (job, n) starts with it.
+    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="files", db_index=False)
     n = models.PositiveIntegerField()
     rows = models.BigIntegerField()
     bytes = models.BigIntegerField()

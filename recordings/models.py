@@ -89,7 +89,8 @@ class AttemptKind(models.TextChoices):
 
 
 class Recording(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recordings")
+    # No index of its own: the unique pair (account, conversation_id) starts with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recordings", db_index=False)
     conversation_id = models.CharField(max_length=200)
     call_ended_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(
@@ -118,7 +119,8 @@ class Recording(models.Model):
 class RecordingFile(models.Model):
     """One source of a recording, and the fetch job that copies it into storage."""
 
-    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="files")
+    # No index of its own: the unique triple (recording, channel, source_url) starts with it.
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="files", db_index=False)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     source_url = models.TextField()
     state = models.CharField(
@@ -170,7 +172,10 @@ class RecordingSourceGrant(models.Model):
     client; see :mod:`recordings.grants` for the forms and how sources are matched against them.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recording_source_grants")
+    # No index of its own: the unique pair (account, source) starts with it.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="recording_source_grants", db_index=False
+    )
     source = models.CharField(
         max_length=1100,
         help_text="s3://bucket/prefix/ (s3:// sources under that prefix) or a host name / IP address "
@@ -238,7 +243,8 @@ class AuditEntry(models.Model):
     """Who did what when to retention settings, recordings, privacy settings and conversations (deletion,
     erasure); rows are never changed or removed."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_entries")
+    # No index of its own: audit_entry_account_recent (account, -id) starts with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_entries", db_index=False)
     at = models.DateTimeField(db_index=True)
     actor = models.CharField(
         max_length=300, help_text="client:<id> (and user:<X-Acting-User>), admin:<username> or system"

@@ -57,7 +57,10 @@ class SearchMessage(models.Model):
 class SearchIdentifier(models.Model):
     # No database constraint: on PostgreSQL the parent is partitioned by month and its key is
     # (id, start) (analytics_api.kernel.partitions); deletions cascade through Django.
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # No index of its own: the unique pair (conversation, value) starts with it.
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     value = models.CharField(max_length=255, help_text="Trimmed and case-folded")
 
@@ -72,7 +75,8 @@ class SearchIdentifier(models.Model):
 
 
 class SearchPhrase(models.Model):
-    api_client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique triple and the recent index below start with it.
+    api_client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+", db_index=False)
     acting_user = models.CharField(max_length=128, blank=True, default="", help_text="X-Acting-User; empty: none")
     phrase = models.CharField(max_length=256, help_text="As last typed (blanks collapsed)")
     phrase_key = models.CharField(max_length=256, help_text="Case-folded: one entry per phrase")

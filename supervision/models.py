@@ -38,7 +38,8 @@ class SavedFilter(models.Model):
     """A named set of query criteria of one owner: an API client and, when sent, its acting user."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
-    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="saved_filters")
+    # No index of its own: the unique triple (client, acting_user, name) starts with it.
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="saved_filters", db_index=False)
     acting_user = models.CharField(max_length=ACTING_USER_MAX, blank=True)
     name = models.CharField(max_length=200)
     criteria = FastJSONField(default=dict)

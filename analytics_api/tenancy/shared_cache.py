@@ -44,6 +44,6 @@ def redis_script(store: RedisCache, source: str) -> Any:
 def shared_int(store: BaseCache, key: str) -> Any:
     """``store.get(key)`` for a key only ever set to an int (RedisCache stores ints as plain text)."""
     if isinstance(store, RedisCache):
-        raw = redis_client(store).get(store.make_and_validate_key(key))
+        raw = redis_client(store).get(store.make_key(key))  # the service's own key: nothing to validate
         return None if raw is None else int(raw)
     return store.get(key)

@@ -105,9 +105,11 @@ def window_counts_reading(
     keyed = [(f"{name}:{int(now // window_seconds)}", window_seconds) for name, window_seconds in windows]
     store = shared_cache()
     if isinstance(store, RedisCache):
-        keys = [store.make_and_validate_key(key) for key, _ in keyed]
+        # make_key, not make_and_validate_key: these keys are the service's own, and the check only
+        # warns about characters memcached refuses (a regular expression per key on every request).
+        keys = [store.make_key(key) for key, _ in keyed]
         if read_key is not None:
-            keys.append(store.make_and_validate_key(read_key))
+            keys.append(store.make_key(read_key))
         out = redis_script(store, _COUNT_SCRIPT)(keys=keys, args=[window_seconds + 5 for _, window_seconds in keyed])
         value = out[len(keyed)] if len(out) > len(keyed) else None
         return [int(count) for count in out[: len(keyed)]], None if value is None else int(value)
