@@ -17,12 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models.functions import ExtractHour, TruncDate
 
 from analytics_api.kernel.dates import day_start, utc_day
 from qualityai.models import (
+    DAY_COUNT_COLUMNS,
     VALUE_COUNTS_PER_KEY,
-    Direction,
     QaContact,
     QaContactCustomField,
     QaDayCount,
@@ -74,8 +74,8 @@ def day_counts_refresh(*, limit: int = REFRESH_BATCH) -> int:
           (another cluster) waits here, so the row always ends with the later count (and creates
           the row again when the first one deleted it);
        b. read the day's entries;
-       c. count the day's contacts by direction, and those not below the stream's current minimum
-          duration (an index-only scan of the window index), then the same for each custom-field
+       c. count the day's contacts by direction and UTC hour, and those not below the stream's current
+          minimum duration (an index-only scan of the window index), then the same for each custom-field
           key and value (``value_counts_count``);
        d. write the counts (delete the row of a day left without contacts), replace the day's value
           counts, and delete exactly the entries read in b.
@@ -104,27 +104,42 @@ def _day_refresh(*, stream_id: int, day: date) -> None:
         entries = list(QaDayDirty.objects.filter(stream_id=stream_id, day=day).values_list("pk", flat=True))
         threshold_ms = stream_min_duration_ms(stream_id=stream_id)
         evaluated = Q(duration_ms__gte=threshold_ms) | Q(duration_ms__isnull=True)
-        # Counting a non-null column of the window index (not the primary key) keeps the scan index-only.
-        counted = {
-            direction: (total, not_below)
-            for direction, total, not_below in QaContact.objects.filter(
-                stream_id=stream_id, started_at__gte=day_start(day), started_at__lt=day_start(day + timedelta(days=1))
-            )
-            .order_by()
-            .values("direction")
-            .annotate(total=Count("started_at"), not_below=Count("started_at", filter=evaluated))
-            .values_list("direction", "total", "not_below")
-        }
-        if counted:
+        hours = _hour_counts(stream_id=stream_id, day=day, evaluated=evaluated)
+        if any(map(sum, hours.values())):
             row.threshold_ms = threshold_ms
-            row.inbound, row.inbound_evaluated = counted.get(Direction.INBOUND, (0, 0))
-            row.outbound, row.outbound_evaluated = counted.get(Direction.OUTBOUND, (0, 0))
+            row.hours = hours
+            for column, counts in hours.items():
+                setattr(row, column, sum(counts))
             row.save()
         else:
             row.delete()
         QaValueDayCount.objects.filter(stream_id=stream_id, day=day).delete()
         QaValueDayCount.objects.bulk_create(value_counts_count(stream_id=stream_id, day=day, evaluated=evaluated))
         QaDayDirty.objects.filter(pk__in=entries).delete()
+
+
+def _hour_counts(*, stream_id: int, day: date, evaluated: Q) -> dict[str, list[int]]:
+    """The day's contacts by direction and UTC hour: all of them, and those not below the minimum
+    duration (``evaluated``); each of the four count columns as a list of 24 (see ``QaDayCount.hours``).
+
+    One index-only scan of the day's window index entries: the start, direction and duration are all
+    in it (on PostgreSQL), and a non-null column of it is counted rather than the primary key.
+    """
+    hours = {column: [0] * 24 for column in DAY_COUNT_COLUMNS}
+    grouped = (
+        QaContact.objects.filter(
+            stream_id=stream_id, started_at__gte=day_start(day), started_at__lt=day_start(day + timedelta(days=1))
+        )
+        .order_by()
+        .annotate(hour=ExtractHour("started_at", tzinfo=UTC))
+        .values("direction", "hour")
+        .annotate(total=Count("started_at"), not_below=Count("started_at", filter=evaluated))
+        .values_list("direction", "hour", "total", "not_below")
+    )
+    for direction, hour, total, not_below in grouped:
+        hours[direction][hour] = total
+        hours[f"{direction}_evaluated"][hour] = not_below
+    return hours
 
 
 def value_counts_count(*, stream_id: int, day: date, evaluated: Q) -> list[QaValueDayCount]:

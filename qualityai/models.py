@@ -27,6 +27,9 @@ class Direction(models.TextChoices):
     OUTBOUND = "outbound", "Outbound"
 
 
+# The count columns of QaDayCount and QaValueDayCount: per direction, all contacts and those evaluated.
+DAY_COUNT_COLUMNS = ("inbound", "inbound_evaluated", "outbound", "outbound_evaluated")
+
 class DurationStatus(models.TextChoices):
     EVALUATED = "evaluated", "Evaluated"
     BELOW_THRESHOLD = "below_threshold", "Below threshold"
@@ -158,6 +161,10 @@ class QaDayCount(models.Model):
     inbound_evaluated = models.BigIntegerField(default=0)
     outbound = models.BigIntegerField(default=0)
     outbound_evaluated = models.BigIntegerField(default=0)
+    # The same four counts per UTC hour of the day ({"inbound": [24 counts], …}), summing to the
+    # columns above: a deep page skips whole hours by them. Empty for a row counted before they
+    # were kept (its day is then one stretch for a deep page, until it is counted again).
+    hours = FastJSONField(null=True, blank=True, help_text="The counts by UTC hour: four lists of 24")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["stream", "day"], name="qa_day_count_unique")]

@@ -171,7 +171,8 @@ def contacts_page(
     ``limit + 1`` contacts from there on.
 
     1. With the window's ``segments`` (counted, in time order: see :func:`qualityai.totals.contacts_count`),
-       skip the segments before the one holding the page's first contact: they are counted, not read.
+       skip the segments before the one holding the page's first contact: they are counted, not read;
+       within a kept day whose counts by hour are kept, skip its hours before the one holding it too.
     2. With one ``custom_fields`` key (whose rows are one per matching contact), find the start ``t``
        of the page's first contact among the segment's rows of that key, ordered by start alone (an
        index-only read), and count those starting before ``t``; the page is then the contacts from
@@ -190,8 +191,13 @@ def contacts_page(
     if skip >= DEEP_SKIP and segments is not None:
         for segment in segments:
             if skip < segment.count:
-                after = {"page_from": segment.start}
-                holding = {"page_from": segment.start, "page_to": segment.end}
+                # Within a kept day, the hour that holds it (see Segment.parts).
+                for part in segment.parts():
+                    if skip < part.count:
+                        break
+                    skip -= part.count
+                after = {"page_from": part.start}
+                holding = {"page_from": part.start, "page_to": part.end}
                 break
             skip -= segment.count
         else:

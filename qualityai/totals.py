@@ -41,12 +41,31 @@ class Segment:
     start: datetime
     end: datetime
     count: int
+    # A kept day's counts by UTC hour: one list of 24 per count column the query adds up (see
+    # QaDayCount.hours). Empty for a day kept without them and for a stretch counted from the index.
+    hours: tuple[list[int], ...] = ()
+
+    def parts(self) -> list[Segment]:
+        """The segment's hours that have contacts, in time order, when its hours are kept (and add up
+        to its count); otherwise the segment itself. Made only for the segment a deep page starts in."""
+        if not self.hours:
+            return [self]
+        counts = [sum(column[hour] for column in self.hours) for hour in range(24)]
+        if sum(counts) != self.count:
+            return [self]
+        hour = timedelta(hours=1)
+        return [
+            Segment(self.start + number * hour, self.start + (number + 1) * hour, count)
+            for number, count in enumerate(counts)
+            if count
+        ]
 
 
 def contacts_count(*, values: dict[str, Any]) -> tuple[int, list[Segment] | None]:
     """The exact number of contacts a query matches, given as the values its statements bind
     (``qualityai.selectors.bound_values``): rawdata's ``totalResults`` (docs/contract.md#rawdata-totals),
-    and the window's segments in time order when it was counted by segment.
+    and the window's segments in time order when it was counted by segment: each kept day (with its
+    counts by hour when its row keeps them) and each stretch counted from the index.
 
     1. With several ``custom_fields`` keys, or a window reaching the calendar's last days: one COUNT
        over the window index. Otherwise what is counted is the contacts or, with one key, that key's
@@ -71,10 +90,11 @@ def contacts_count(*, values: dict[str, Any]) -> tuple[int, list[Segment] | None
     end = values["end"] + timedelta(microseconds=1)
     last = utc_day(end) - timedelta(days=1)
     kept: dict[date, int] = {}
+    hourly: dict[date, tuple[list[int], ...]] = {}
     if first > last:
         stretches = [(start, end)]
     else:
-        marked = _kept_counts(values=values, first=first, last=last, kept=kept)
+        marked = _kept_counts(values=values, first=first, last=last, kept=kept, hourly=hourly)
         stretches = []
         for lo, hi in [
             *([(start, day_start(first))] if start < day_start(first) else []),
@@ -87,7 +107,10 @@ def contacts_count(*, values: dict[str, Any]) -> tuple[int, list[Segment] | None
                 stretches.append((lo, hi))
     if len(stretches) > MAX_COUNTED_STRETCHES:
         return _whole_window_count(values)
-    segments = [Segment(day_start(day), day_start(day + timedelta(days=1)), count) for day, count in kept.items()]
+    segments = [
+        Segment(day_start(day), day_start(day + timedelta(days=1)), count, hourly.get(day, ()))
+        for day, count in kept.items()
+    ]
     bounds = {f"{side}_{number}": bound for number, stretch in enumerate(stretches)
               for side, bound in zip(("from", "to"), stretch, strict=True)}
     counted = dict(STRETCH_COUNTS.rows(
@@ -98,10 +121,14 @@ def contacts_count(*, values: dict[str, Any]) -> tuple[int, list[Segment] | None
     return sum(segment.count for segment in segments), segments
 
 
-def _kept_counts(*, values: dict[str, Any], first: date, last: date, kept: dict[date, int]) -> set[date]:
+def _kept_counts(
+    *, values: dict[str, Any], first: date, last: date, kept: dict[date, int],
+    hourly: dict[date, tuple[list[int], ...]],
+) -> set[date]:
     """Steps 2 and 3 of :func:`contacts_count` for the whole days ``first``..``last``: fills ``kept``
-    with the matching contacts of each day whose kept counts serve (days with none are left out) and
-    returns the days to count from the rows."""
+    with the matching contacts of each day whose kept counts serve (days with none are left out), and
+    ``hourly`` with the hour lists of the columns counted, where the day's row keeps them (not for a
+    key's values, which are kept by day); returns the days to count from the rows."""
     days = {"stream_id": values["stream_id"], "first": first, "last": last}
     marked = {day for (day,) in DAY_MARKS.rows(**days)}
     # Bound values name a minimum duration unless below-threshold contacts are included, a direction
@@ -113,11 +140,13 @@ def _kept_counts(*, values: dict[str, Any], first: date, last: date, kept: dict[
         direction if below_threshold_included else f"{direction}_evaluated" for direction in directions
     )
     serving: set[date] = set()
-    for day, threshold_ms, *counts in DAY_COUNTS.rows(fixed={"columns": columns}, **days):
+    for day, threshold_ms, *counts, hours in DAY_COUNTS.rows(fixed={"columns": (*columns, "hours")}, **days):
         if day in marked or not (below_threshold_included or threshold_ms == values["min_duration_ms"]):
             marked.add(day)
         elif not keyed and sum(counts):
             kept[day] = sum(counts)
+            if hours:
+                hourly[day] = tuple(hours[column] for column in columns)
         else:
             serving.add(day)
     if keyed:

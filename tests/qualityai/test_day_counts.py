@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import F
 
 from analytics_api.kernel.dates import day_start
-from qualityai import day_counts
+from qualityai import day_counts, selectors
 from qualityai.day_counts import day_counts_refresh
 from qualityai.models import QaContact, QaDayCount, QaDayDirty, QaValueDayCount
 from qualityai.selectors import (
@@ -102,12 +102,57 @@ def test_the_total_from_kept_counts_equals_a_plain_count(
 def test_whole_days_are_read_from_their_kept_counts(tenant: Tenant) -> None:
     six_days(tenant)
     day_counts_refresh()
-    # A count row edited behind the service's back shows that the read takes whole days from the rows.
-    QaDayCount.objects.filter(stream=tenant.bot, day=date(2026, 5, 3)).update(inbound=1_000, inbound_evaluated=1_000)
+    # A count row edited behind the service's back shows that the read takes whole days from the rows;
+    # without its hours, as a row counted before they were kept.
+    QaDayCount.objects.filter(stream=tenant.bot, day=date(2026, 5, 3)).update(
+        inbound=1_000, inbound_evaluated=1_000, hours=None
+    )
 
     counted, plain = both_counts(tenant, query(*WINDOWS[0]))
 
     assert counted == plain + 1_000 - 3  # the day had 3 inbound contacts not below 10 s
+    row = QaDayCount.objects.get(stream=tenant.bot, day=date(2026, 5, 3))
+    threshold = stream_min_duration_ms(stream_id=tenant.bot.pk)
+    _total, segments = contacts_count(values=bound_values(stream_id=tenant.bot.pk, query=query(*WINDOWS[0]),
+                                                          min_duration_ms=threshold))
+    whole_day = (day_start(date(2026, 5, 3)), day_start(date(2026, 5, 4)), 1_000 + row.outbound_evaluated)
+    assert whole_day in [(segment.start, segment.end, segment.count) for segment in segments]
+
+
+def test_a_counted_day_keeps_its_counts_by_hour_and_a_window_is_cut_by_them(tenant: Tenant) -> None:
+    six_days(tenant)
+    day_counts_refresh()
+    rows = list(QaDayCount.objects.filter(stream=tenant.bot))
+    assert len(rows) == 6
+    for row in rows:
+        assert sorted(row.hours) == ["inbound", "inbound_evaluated", "outbound", "outbound_evaluated"]
+        assert all(len(counts) == 24 and sum(counts) == getattr(row, name) for name, counts in row.hours.items())
+    may_3 = QaDayCount.objects.get(stream=tenant.bot, day=date(2026, 5, 3))
+    assert may_3.hours["outbound"][9] == 1 and may_3.hours["inbound"][23] == 1  # 09:30 and 23:59:59.5
+    # Edited behind the service's back: an hour's count shows that a window's segments are read from it.
+    may_3.hours["inbound_evaluated"][12] += 1_000
+    may_3.inbound_evaluated += 1_000
+    may_3.save()
+
+    threshold = stream_min_duration_ms(stream_id=tenant.bot.pk)
+    whole_days = query(*WINDOWS[1])
+    total, segments = contacts_count(values=bound_values(stream_id=tenant.bot.pk, query=whole_days,
+                                                         min_duration_ms=threshold))
+
+    assert total == both_counts(tenant, whole_days)[1] + 1_000
+    [day] = [segment for segment in segments if segment.start == day_start(date(2026, 5, 3))]
+    noon = day.start + timedelta(hours=12)
+    parts = [(part.start, part.end, part.count) for part in day.parts()]
+    assert (noon, noon + timedelta(hours=1), 1_000) in parts
+    assert all(end - start == timedelta(hours=1) and count for start, end, count in parts)
+    assert sorted(parts) == parts and sum(count for *_, count in parts) == day.count
+    # Hours that no longer add up to the day's count (edited by hand) are not used: the day is one part.
+    may_3.hours["inbound_evaluated"][12] = 0
+    may_3.save()
+    [day] = [segment for segment in contacts_count(values=bound_values(
+        stream_id=tenant.bot.pk, query=whole_days, min_duration_ms=threshold))[1]
+        if segment.start == day_start(date(2026, 5, 3))]
+    assert day.parts() == [day]
 
 
 def test_a_day_written_after_its_count_is_counted_contact_by_contact_until_the_next_refresh(tenant: Tenant) -> None:
@@ -460,6 +505,42 @@ def test_a_deep_page_starts_from_its_segment_and_is_the_page_offset_reads(
     assert page.total == ordered.count() and page.has_more == (skip + 50 < page.total)
     values = bound_values(stream_id=tenant.bot.pk, query=q, min_duration_ms=threshold)
     assert len(contacts_count(values=values)[1]) > 3  # counted by segment
+
+
+@pytest.mark.parametrize(("skip", "hour"), [(550, 9), (599, 9), (600, 10), (650, 10), (1_150, 10), (1_210, 14)])
+def test_a_deep_page_in_a_busy_hour_walks_that_hour_alone_and_is_the_page_offset_reads(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch, skip: int, hour: int
+) -> None:
+    """1,200 contacts of May 3 at 09:00–10:59 (one every 6 s), 20 at 14:00 and a day around them: a
+    page deep inside an hour finds its first contact among that hour's contacts only."""
+    busy = day_start(date(2026, 5, 3)) + timedelta(hours=9)
+    documents = [
+        ContactDocumentFactory(conversation_id=f"b-{number:04d}", started=busy + timedelta(seconds=6 * number),
+                               seconds=60)
+        for number in range(1_200)
+    ]
+    documents += [
+        ContactDocumentFactory(conversation_id=f"q-{number:02d}", started=busy + timedelta(hours=5, minutes=number),
+                               seconds=60)
+        for number in range(20)
+    ]
+    ingest(tenant, documents)
+    day_counts_refresh()
+    calls: list[dict[str, Any]] = []
+    original = selectors.PAGE_ROWS.rows
+    monkeypatch.setattr(selectors.PAGE_ROWS, "rows", lambda **kwargs: calls.append(kwargs) or original(**kwargs))
+    q = RawdataQuery(start=FIRST_DAY, end=FIRST_DAY + timedelta(days=6), skip=skip, limit=50)
+    threshold = stream_min_duration_ms(stream_id=tenant.bot.pk)
+    ordered = contact_queryset(stream=tenant.bot, query=q, min_duration_ms=threshold).order_by(*PAGE_ORDER)
+    expected = list(ordered.values_list("conversation_id", flat=True)[skip : skip + 50])
+
+    page = rawdata_page(account=tenant.account, stream=tenant.bot, query=q)
+
+    assert [result["Conversation ID"] for result in orjson.loads(orjson.dumps(page.results))] == expected
+    start = day_start(date(2026, 5, 3)) + timedelta(hours=hour)
+    assert calls[0]["page_from"] == start
+    if skip % 600 >= 500:  # far enough inside its hour: the key is found among the hour's contacts
+        assert calls[0]["page_to"] == start + timedelta(hours=1) and calls[0]["fixed"]["key_only"]
 
 
 def test_the_behind_gauge_is_the_age_of_the_oldest_mark_not_yet_counted(tenant: Tenant) -> None:
