@@ -145,7 +145,8 @@ def _kept_counts(
             marked.add(day)
         elif not keyed and sum(counts):
             kept[day] = sum(counts)
-            if hours:
+            # Kept hours serve only whole: 24 counts for each column (Segment.parts checks their sum).
+            if hours and all(len(hours.get(column) or ()) == 24 for column in columns):
                 hourly[day] = tuple(hours[column] for column in columns)
         else:
             serving.add(day)

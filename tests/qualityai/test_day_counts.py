@@ -153,6 +153,13 @@ def test_a_counted_day_keeps_its_counts_by_hour_and_a_window_is_cut_by_them(tena
         stream_id=tenant.bot.pk, query=whole_days, min_duration_ms=threshold))[1]
         if segment.start == day_start(date(2026, 5, 3))]
     assert day.parts() == [day]
+    # Nor hours missing a column or an hour.
+    for broken in ({"inbound": [0] * 24}, {**may_3.hours, "inbound_evaluated": [0] * 23}):
+        QaDayCount.objects.filter(pk=may_3.pk).update(hours=broken)
+        [day] = [segment for segment in contacts_count(values=bound_values(
+            stream_id=tenant.bot.pk, query=whole_days, min_duration_ms=threshold))[1]
+            if segment.start == day_start(date(2026, 5, 3))]
+        assert day.parts() == [day]
 
 
 def test_a_day_written_after_its_count_is_counted_contact_by_contact_until_the_next_refresh(tenant: Tenant) -> None:
