@@ -32,22 +32,27 @@ class ImportReport:
     rejected_lines: list[tuple[int, list[dict[str, str]]]] = field(default_factory=list)
 
 
-def _jsonl_chunks(handle: IO[str], size: int) -> Iterator[tuple[list[int], list[Any], list[tuple[int, str]]]]:
-    """Yield (line numbers, parsed records, unparseable lines) in chunks; never the whole file."""
+def _jsonl_chunks(
+    handle: IO[str], size: int, max_chars: int
+) -> Iterator[tuple[list[int], list[Any], list[tuple[int, str]]]]:
+    """Yield (line numbers, parsed records, unparseable lines) in chunks of at most ``size`` records,
+    cut earlier once their lines reach ``max_chars`` characters; never the whole file."""
     numbers: list[int] = []
     records: list[Any] = []
     broken: list[tuple[int, str]] = []
+    chars = 0
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
         try:
             records.append(json.loads(line))
             numbers.append(number)
+            chars += len(line)
         except json.JSONDecodeError as error:
             broken.append((number, f"Not valid JSON: {error.msg} at column {error.colno}."))
-        if len(records) >= size:
+        if len(records) >= size or chars >= max_chars:
             yield numbers, records, broken
-            numbers, records, broken = [], [], []
+            numbers, records, broken, chars = [], [], [], 0
     if records or broken:
         yield numbers, records, broken
 
@@ -56,6 +61,13 @@ def _jsonl_chunks(handle: IO[str], size: int) -> Iterator[tuple[list[int], list[
 # chunk's Python work (validation, pre-rendering) runs while another waits for the database.
 IMPORT_WRITERS = 2
 MAX_IMPORT_WRITERS = 8
+# A chunk is cut at 1,000 lines or at this many characters of them, whichever comes first. A chunk's
+# records, rows and statements at their peak hold ~60 MB of a 1,000-line chunk of interaction records
+# (1.9 MB of text) or of 30-message conversations (5.3 MB), and an import holds up to writers + 1
+# chunks: with 2 writers, 1,000-line chunks peaked at 215-222 MB (interactions) and 298-306 MB
+# (conversations). 1 MiB chunks (~530 and ~190 lines) keep any import under 200 MB at ~5% of speed
+# (BENCHMARKS.md, "Import memory").
+IMPORT_CHUNK_CHARS = 1 << 20
 
 
 def _chunk_keys(records: list[Any], fields: tuple[str, ...]) -> frozenset[tuple[str, str]]:
@@ -89,6 +101,7 @@ def import_jsonl(
     keys: tuple[str, ...],
     progress: IO[str] | None = None,
     chunk_size: int = MAX_BATCH,
+    chunk_chars: int = IMPORT_CHUNK_CHARS,
     writers: int = IMPORT_WRITERS,
 ) -> ImportReport:
     """Stream a JSON-lines file through ``ingest`` (the endpoint's service), one chunk at a time.
@@ -96,7 +109,8 @@ def import_jsonl(
     ``keys`` are the record fields that name what a record writes (``sessionId``…): a record sent
     again later in the file must win, as if each line had been sent after the one before.
 
-    1. The calling thread parses the file a chunk (``chunk_size`` lines) at a time.
+    1. The calling thread parses the file a chunk (``chunk_size`` lines, fewer when they pass
+       ``chunk_chars`` characters) at a time.
     2. With one writer (:func:`import_writers`), each chunk is ingested there and then.
     3. Otherwise each chunk goes to a pool of ``writers`` threads. Before handing one over, the
        calling thread collects the chunks in flight, oldest first, while the oldest is done, the
@@ -129,7 +143,7 @@ def import_jsonl(
     in_flight: deque[tuple[Future, list[int], int, frozenset[tuple[str, str]]]] = deque()
     try:
         with path.open("r", encoding="utf-8", errors="replace") as handle:
-            for numbers, records, broken in _jsonl_chunks(handle, chunk_size):
+            for numbers, records, broken in _jsonl_chunks(handle, chunk_size, chunk_chars):
                 report.lines += len(numbers) + len(broken)
                 for number, reason in broken:
                     report.rejected_lines.append((number, [error_item(reason, "malformed_json")]))

@@ -184,3 +184,23 @@ def test_inside_the_callers_transaction_chunks_are_stored_in_its_thread(tenant: 
 
     assert threads == {threading.get_ident()}
     assert report.result.created == 6
+
+
+def test_a_chunk_is_cut_when_its_lines_reach_the_character_budget(tmp_path: Path) -> None:
+    """Memory follows a chunk's size in text, not in lines: big records make shorter chunks."""
+    path = tmp_path / "records.jsonl"
+    lines = [json.dumps({"n": number, "pad": "x" * 80}) for number in range(10)]  # 100 characters with "\n"
+    lines.insert(4, "{not json")
+    path.write_text("".join(line + "\n" for line in lines))
+    chunks: list[list[int]] = []
+
+    def ingest(records: list[Any]) -> IngestResult:
+        chunks.append([record["n"] for record in records])
+        return IngestResult(created=len(records))
+
+    report = import_jsonl(path=path, ingest=ingest, keys=("n",), progress=io.StringIO(), chunk_size=1_000,
+                          chunk_chars=250, writers=1)
+
+    assert chunks == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    assert (report.lines, report.result.created) == (11, 10)
+    assert [number for number, _errors in report.rejected_lines] == [5]
