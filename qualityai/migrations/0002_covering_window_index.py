@@ -7,7 +7,7 @@ Django would warn about one); on PostgreSQL it is rebuilt under the same name wi
 
 from django.db import migrations
 
-from analytics_api.kernel.partitions import RunSQLOnPostgreSQL
+from analytics_api.kernel.schema_operations import RunSQLOnPostgreSQL
 
 _COVERING = (
     "CREATE INDEX qa_contact_stream_start ON qualityai_qacontact "

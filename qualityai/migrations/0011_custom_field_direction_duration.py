@@ -9,7 +9,7 @@ their contact's values (one UPDATE of the custom-field table).
 from django.db import migrations, models
 from django.db.models import OuterRef, Subquery
 
-from analytics_api.kernel.partitions import RunSQLOnPostgreSQL
+from analytics_api.kernel.schema_operations import RunSQLOnPostgreSQL
 
 _DROP = "DROP INDEX IF EXISTS qa_custom_field_window"
 _COVERING = (

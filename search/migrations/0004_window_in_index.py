@@ -17,7 +17,8 @@ from typing import Any
 
 from django.db import migrations, models
 
-from analytics_api.kernel.partitions import AlterFieldOnPostgreSQL, RunSQLOnPostgreSQL
+from analytics_api.kernel.partitions import AlterFieldOnPostgreSQL
+from analytics_api.kernel.schema_operations import RunSQLOnPostgreSQL
 
 FILL = (
     "UPDATE search_searchmessage SET started_at = (SELECT c.started_at FROM content_conversation c "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from analytics_api.kernel.partitions import RunSQLOnPostgreSQL
+from analytics_api.kernel.schema_operations import RunSQLOnPostgreSQL
 
 KEY = "(account_id * 100000 + (date(timezone('UTC', started_at)) - DATE '2000-01-01'))"
 POSTGRESQL = [

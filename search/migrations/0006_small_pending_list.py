@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from analytics_api.kernel.partitions import RunSQLOnPostgreSQL
+from analytics_api.kernel.schema_operations import RunSQLOnPostgreSQL
 
 PENDING_LIST_KB = 512
 

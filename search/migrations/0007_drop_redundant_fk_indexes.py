@@ -12,7 +12,7 @@ from __future__ import annotations
 import django.db.models.deletion
 from django.db import migrations, models
 
-from analytics_api.kernel.partitions import ForeignKeyIndexDrop
+from analytics_api.kernel.schema_operations import ForeignKeyIndexDrop
 
 
 class Migration(migrations.Migration):

@@ -1,4 +1,4 @@
-"""No index repeats what another serves (analytics_api.kernel.partitions.ForeignKeyIndexDrop).
+"""No index repeats what another serves (analytics_api.kernel.schema_operations.ForeignKeyIndexDrop).
 
 An index whose columns begin another index of the same table serves no lookup the longer one does
 not, and every insert writes both. Django gives each foreign key such an index unless the field says
@@ -6,6 +6,8 @@ not, and every insert writes both. Django gives each foreign key such an index u
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -55,20 +57,21 @@ def test_no_index_of_the_projects_tables_repeats_the_leading_columns_of_another(
     assert repeated == []
 
 
+def _constraints(table: str) -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        return connection.introspection.get_constraints(cursor, table)
+
+
 def _indexes_of(table: str, column: str) -> list[str]:
     """Names of the non-unique indexes on exactly ``column`` of ``table``."""
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, table)
     return sorted(
-        name for name, info in found.items()
+        name for name, info in _constraints(table).items()
         if info["index"] and not info["unique"] and not info["primary_key"] and info["columns"] == [column]
     )
 
 
 def _foreign_keys_of(table: str) -> list[tuple[str, ...]]:
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, table)
-    return sorted(tuple(info["columns"]) for info in found.values() if info["foreign_key"])
+    return sorted(tuple(info["columns"]) for info in _constraints(table).values() if info["foreign_key"])
 
 
 @pytest.mark.django_db(transaction=True)
