@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from analytics_api.kernel.prerender import MARKS
 from analytics_api.models import Bot
 from conversations.demo import interactions_seed
 from conversations.documents import (
@@ -27,7 +28,7 @@ from tests.conversations.factories import ConversationRecordFactory
 pytestmark = pytest.mark.django_db
 
 # Offsets that move times across midnight both ways, and the edges of the accepted range.
-OFFSETS = (0, -330, 300, -720, 720, 59, -1)
+OFFSETS = (0, -330, 300, -720, 720, -840, 59, -1)
 SECTION_CHOICES = [
     {name: [] for name in chosen}
     for size in range(len(SECTIONS) + 1)
@@ -52,6 +53,26 @@ def test_served_text_matches_rendering_for_every_offset_and_sections(tenant: Ten
         # Keys in the documented order. (Inside free-form objects such as metaInfo, the served text
         # keeps the order the record was sent in, which PostgreSQL's jsonb does not keep.)
         assert [list(record) for record in served] == [list(record) for record in expected]
+
+
+@pytest.mark.parametrize(
+    ("utc", "offset", "local"),
+    [
+        ("2026-06-15T12:00:00", -330, "2026-06-15T17:30:00"),
+        ("2026-12-31T23:30:15", -60, "2027-01-01T00:30:15"),
+        ("2027-01-01T00:10:00", 300, "2026-12-31T19:10:00"),
+        ("2028-02-28T20:00:59", -840, "2028-02-29T10:00:59"),
+        ("2028-03-01T03:00:00", 720, "2028-02-29T15:00:00"),
+        ("2026-04-30T23:59:59", -1, "2026-05-01T00:00:59"),
+    ],
+)
+def test_served_times_cross_midnight_into_another_month_year_or_leap_day(utc: str, offset: int, local: str) -> None:
+    mark = MARKS[0]
+    text = f'{{"startTime":"{mark}{utc}","endTime":"{mark}{utc}"}}'
+
+    served = orjson.loads(served_page([text, text], offset=offset, sections={}))
+
+    assert served == [{"startTime": local, "endTime": local}] * 2
 
 
 def test_ingestion_stores_the_pre_rendered_text(tenant: Tenant) -> None:
