@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from qualityai import selectors
 from tests.conftest import Tenant
@@ -156,3 +157,17 @@ def test_a_deep_page_past_the_end_is_empty(
     result = ok(rawdata(tenant, {**day, "offset": 5, "limit": 4}))
 
     assert result == {"results": [], "totalResults": 5, "hasMore": False, "totalPages": 2}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_stream_lookup_of_a_rawdata_request_is_a_prepared_statement(
+    tenant: Tenant, seven: list[str], day: dict[str, Any]
+) -> None:
+    # Building and compiling the lookup's ORM query on every request cost more CPU than the read.
+    for _ in range(2):
+        assert ids_of(ok(rawdata(tenant, {**day, "limit": 3}))) == seven[:3]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len([sql for sql in prepared if 'FROM "analytics_api_bot"' in sql]) == 1
