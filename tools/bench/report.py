@@ -205,6 +205,7 @@ class Report:
         if rows:
             lines += ["", *request_table(rows)]
         lines += overhead_lines(d["ceilings"])
+        lines += reachable_lines(d["scenarios"], d["ceilings"])
         lines += search_lines(d["scenarios"], d.get("search_index") or {})
         lines += ingestion_table(d)
         lines += export_table(d.get("exports") or {})
@@ -271,6 +272,31 @@ def overhead_lines(ceilings: dict[str, dict[str, Any]]) -> list[str]:
         f"Request overhead (issue 17): the no-op endpoint behind auth and the rate limit serves {noop.median:,.0f} "
         f"requests/s at c8 against {hello.median:,.0f} for the bare WSGI hello on the same gunicorn configuration: "
         f"{_mark(ratio, TARGETS['noop_vs_hello'], low=False)} (target ≥ {TARGETS['noop_vs_hello']}).",
+    ]
+
+
+def reachable_lines(scenarios: dict[str, dict[str, Any]], ceilings: dict[str, dict[str, Any]]) -> list[str]:
+    """The lowest p50 ÷ floor each interactionDetails page can reach at this run's request cost.
+
+    A page cannot answer sooner than its floor plus the pre-rendered ceiling (the same server,
+    middleware, authentication and rate limit answering the page's bytes without reading them), so
+    (ceiling + floor) ÷ floor bounds its ratio from below: where that bound is above the target,
+    only a cheaper request, not a faster page, meets it.
+    """
+    ceiling = ceilings.get("ceiling-prerendered")
+    rows = [row for row in scenarios.values() if row["figure"] in INTERACTION_FIGURES and "floor_p50_ms" in row]
+    if ceiling is None or not rows:
+        return []
+    cost = ceiling["c1_p50_ms"].median
+    target = TARGETS["interactions_p50_vs_floor"]
+    bounds = [(row["title"], (cost + row["floor_p50_ms"].median) / row["floor_p50_ms"].median) for row in rows]
+    reachable = sum(bound <= target for _, bound in bounds)
+    return [
+        "",
+        f"Reachable (issue 17): with the pre-rendered ceiling at {cost:.1f} ms (c1), no interactionDetails page can "
+        f"be answered faster than that plus its floor; the lowest p50 ÷ floor each page can reach, "
+        f"(ceiling + floor) ÷ floor: " + "; ".join(f"{title} {bound:.2f}" for title, bound in bounds)
+        + f". {reachable} of {len(bounds)} pages can meet ≤ {target} at this request cost.",
     ]
 
 

@@ -18,6 +18,7 @@ from tools.bench.report import (
     ingestion_table,
     mark,
     overhead_lines,
+    reachable_lines,
     replica_table,
     request_table,
     search_lines,
@@ -148,6 +149,25 @@ def test_overhead_ratio_is_the_noop_over_the_hello_at_c8() -> None:
     assert "serves 600 requests/s at c8 against 2,000" in line
     assert line.endswith(f"0.30 ✗ (target ≥ {TARGETS['noop_vs_hello']}).")
     assert overhead_lines({"ceiling-noop": ceilings["ceiling-noop"]}) == []
+
+
+def test_reachable_lines_bound_each_interaction_page_by_the_ceiling_plus_its_floor() -> None:
+    scenarios = {
+        "week": _row("1", p50=3.0, floor_p50=1.6),  # (1.0 + 1.6) / 1.6 = 1.625: out of reach
+        "voice": _row("2", p50=3.3, floor_p50=2.5),  # (1.0 + 2.5) / 2.5 = 1.40
+        "rawdata": _row("3", p50=7.0, floor_p50=4.0),  # not an interactionDetails page
+        "no-floor": _row("2", p50=1.0),
+    }
+    ceilings = {"ceiling-prerendered": _row("ceiling", p50=1.0)}
+
+    (blank, line) = reachable_lines(scenarios, ceilings)
+
+    assert blank == ""
+    assert line.startswith("Reachable (issue 17): with the pre-rendered ceiling at 1.0 ms (c1),")
+    assert line.endswith(
+        "(ceiling + floor) ÷ floor: figure 1 1.62; figure 2 1.40. 1 of 2 pages can meet ≤ 1.5 at this request cost."
+    )
+    assert reachable_lines(scenarios, {}) == []
 
 
 def test_replica_table_gives_the_ratio_of_routed_to_primary_alone() -> None:
