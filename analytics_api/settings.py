@@ -289,7 +289,7 @@ CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["analytics_api.tenancy.auth.JWTAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["analytics_api.tenancy.auth.HasScope"],
+    "DEFAULT_PERMISSION_CLASSES": ["analytics_api.tenancy.access.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["analytics_api.tenancy.throttling.ClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["analytics_api.kernel.renderers.FastJSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "analytics_api.kernel.renderers.FastContentNegotiation",

@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.replicas import ReplicaReads
-from analytics_api.tenancy.auth import ClientPrincipal, HasScope, request_account
+from analytics_api.tenancy.access import HasScope, request_account
+from analytics_api.tenancy.auth import ClientPrincipal
 from changes import openapi
 from changes.counts import counts_compute
 from changes.datasets import DATASETS

@@ -17,7 +17,7 @@ from analytics_api.kernel.openapi import api_operation
 from analytics_api.kernel.validation import CheckField, ChoiceParam, InputSerializer, flag, strict_text
 from analytics_api.models import Scope
 from analytics_api.replicas import ReplicaReads
-from analytics_api.tenancy.auth import request_account
+from analytics_api.tenancy.access import request_account
 from content import events, latency, openapi, transcripts
 from content.queries import ConversationQuerySerializer
 from content.selectors import (

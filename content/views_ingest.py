@@ -10,7 +10,7 @@ from analytics_api.kernel.ingestion import BatchSerializer
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.kernel.validation import ChoiceParam
 from analytics_api.models import Scope
-from analytics_api.tenancy.auth import request_account
+from analytics_api.tenancy.access import request_account
 from content import openapi_ingest
 from content.checks import TRANSCRIPT_MODES
 from content.services import conversations_ingest

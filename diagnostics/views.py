@@ -14,7 +14,7 @@ from analytics_api.kernel.openapi import api_operation
 from analytics_api.kernel.validation import ChoiceParam, InputSerializer
 from analytics_api.models import Scope
 from analytics_api.replicas import ReplicaReads
-from analytics_api.tenancy.auth import request_account
+from analytics_api.tenancy.access import request_account
 from diagnostics import openapi
 from diagnostics.exports import flow_pcap, flow_text
 from diagnostics.selectors import CallDiagnosticsView, diagnostics_get

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.kernel.validation import InputSerializer, NumberField
 from analytics_api.models import Scope
-from analytics_api.tenancy.auth import request_account
+from analytics_api.tenancy.access import request_account
 from exports import openapi
 from exports.downloads import export_file_response
 from exports.selectors import (

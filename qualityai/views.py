@@ -11,7 +11,7 @@ from analytics_api.kernel.ingestion import BatchSerializer
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
 from analytics_api.replicas import ReplicaReads
-from analytics_api.tenancy.auth import account_bot, account_matching, request_account
+from analytics_api.tenancy.access import account_bot, account_matching, request_account
 from qualityai import openapi
 from qualityai.selectors import RawdataQuery, rawdata_page
 from qualityai.serializers import RawdataQuerySerializer

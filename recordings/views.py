@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.openapi import api_operation
 from analytics_api.models import Scope
-from analytics_api.tenancy.auth import request_account
+from analytics_api.tenancy.access import request_account
 from recordings import openapi
 from recordings.downloads import channels_zip, download_name, stereo_open, storage_unavailable, stored_open
 from recordings.models import STATE_MESSAGES, Recording, RetentionSettings

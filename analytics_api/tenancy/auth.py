@@ -1,4 +1,5 @@
-"""JWT authentication and scope checks (docs/contract.md#token-verification).
+"""JWT authentication (docs/contract.md#token-verification); what an authenticated caller may reach is
+``analytics_api.tenancy.access``.
 
 A token is HS256, signed with the client's secret, and names its client in the ``appId`` claim.
 It travels in the ``auth`` header (raw, as the reference documents send it), or in
@@ -21,15 +22,13 @@ from django.db import IntegrityError, transaction
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from analytics_api.kernel.compiled import CompiledQuery
 from analytics_api.kernel.errors import ApiError
 from analytics_api.kernel.text import is_storable
 from analytics_api.logs import context_set
 from analytics_api.metrics import AUTH_FAILURES, RATE_LIMITED
-from analytics_api.models import Account, ApiClient, Bot, UsedTokenId
+from analytics_api.models import Account, ApiClient, UsedTokenId
 from analytics_api.tenancy.client_cache import CachedClient, ClientCache, client_version_key, process_cache_register
 from analytics_api.tenancy.throttling import (
     RateCounts,
@@ -424,63 +423,6 @@ class JWTAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="analytics"'
-
-
-class HasScope(BasePermission):
-    """Requires an authenticated client holding ``view.required_scope``."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        scope = getattr(view, "required_scope", None)
-        if scope is None:
-            return True
-        if not isinstance(request.user, ClientPrincipal):
-            AUTH_FAILURES.labels(reason="missing").inc()
-            raise exceptions.NotAuthenticated(
-                "Authentication token is missing: send a JWT in the auth header or as Authorization: Bearer <token>."
-            )
-        if not request.user.client.has_scope(scope):
-            logger.info("Scope %s missing for client %s", scope, request.user.client.client_id)
-            raise exceptions.PermissionDenied(f"This API client lacks the scope {scope!r}.")
-        return True
-
-
-def request_account(request: Request) -> Account:
-    principal = request.user
-    assert isinstance(principal, ClientPrincipal)
-    return principal.account
-
-
-def account_matching(request: Request, account_id: str, *, source: str = "path") -> Account:
-    """The caller's account, provided it is ``account_id``; another account's id is 403."""
-    account = request_account(request)
-    if account_id != account.account_id:
-        logger.info(
-            "Client %s denied access to account %r (%s)", request.user.client.client_id, account_id, source
-        )
-        raise ApiError(
-            f"This API client is not allowed to access account {account_id!r}.",
-            code="account_forbidden",
-            status_code=403,
-            field="accountId" if source == "header" else None,
-        )
-    return account
-
-
-# One row at most (the pair is unique). Compiled once: building and compiling the ORM query on every
-# rawdata request cost more of the process's CPU than the indexed read costs PostgreSQL.
-_BOT: CompiledQuery[Bot] = CompiledQuery(
-    lambda *, account_id, bot_id: Bot.objects.filter(account_id=account_id, bot_id=bot_id)[:1]
-)
-
-
-def account_bot(account: Account, bot_id: str, *, field: str) -> Bot:
-    """A bot/app of the account; another account's or an unknown one is 404, never 403."""
-    # No bot id holds a NUL, and PostgreSQL cannot even compare one: such an id is simply unknown.
-    found = _BOT.instances(account_id=account.pk, bot_id=bot_id) if is_storable(bot_id) else []
-    bot = found[0] if found else None
-    if bot is None:
-        raise ApiError(f"No bot or app {bot_id!r} in this account.", code="not_found", status_code=404, field=field)
-    return bot
 
 
 class JWTAuthenticationScheme(OpenApiAuthenticationExtension):

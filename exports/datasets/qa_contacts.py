@@ -14,7 +14,7 @@ from analytics_api.kernel.fields import json_text
 from analytics_api.kernel.read_ahead import rows_in_chunks
 from analytics_api.kernel.validation import Invalid
 from analytics_api.models import Account, Scope
-from analytics_api.tenancy.auth import account_bot
+from analytics_api.tenancy.access import account_bot
 from exports.registry import Column, Dataset, ExportWindow, Record, blocks_of, field
 from qualityai.rendering import SERVED_RESULTS, contact_result, served_result
 from qualityai.selectors import RawdataQuery, contact_queryset, stream_min_duration_ms

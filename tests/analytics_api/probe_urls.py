@@ -8,7 +8,7 @@ from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics_api.tenancy.auth import account_matching
+from analytics_api.tenancy.access import account_matching
 from analytics_api.urls import urlpatterns as project_urls
 
 

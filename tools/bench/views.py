@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from analytics_api.kernel.renderers import json_bytes
 from analytics_api.models import Scope
-from analytics_api.tenancy.auth import account_matching
+from analytics_api.tenancy.access import account_matching
 from conversations.selectors import interaction_page
 from conversations.serializers import interaction_query_validate
 
