@@ -6,17 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import (
-    Check,
-    CheckField,
-    ChoiceParam,
-    InputSerializer,
-    Invalid,
-    NumberField,
-    invalid,
-    list_of,
-    strict_text,
-)
+from analytics_api.kernel.request_fields import CheckField, ChoiceParam, InputSerializer, NumberField
+from analytics_api.kernel.validation import Check, Invalid, invalid, list_of, strict_text
 from changes.counts import GRANULARITIES, MAX_BUCKETS, MAX_FILTER_VALUES, buckets_between
 from changes.datasets import DATASETS
 from changes.feed import DEFAULT_LIMIT, MAX_LIMIT, Cursor

@@ -15,16 +15,8 @@ from django.core import signing
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import (
-    CheckField,
-    ChoiceParam,
-    InputSerializer,
-    Invalid,
-    NumberField,
-    flag,
-    invalid,
-    strict_text,
-)
+from analytics_api.kernel.request_fields import CheckField, ChoiceParam, InputSerializer, NumberField
+from analytics_api.kernel.validation import Invalid, flag, invalid, strict_text
 from content.criteria import (
     CHANNELS,
     MAX_AGENTS,

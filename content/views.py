@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from analytics_api.kernel.csv_stream import csv_response
 from analytics_api.kernel.openapi import api_operation
-from analytics_api.kernel.validation import CheckField, ChoiceParam, InputSerializer, flag, strict_text
+from analytics_api.kernel.request_fields import CheckField, ChoiceParam, InputSerializer
+from analytics_api.kernel.validation import flag, strict_text
 from analytics_api.models import Scope
 from analytics_api.replicas import ReplicaReads
 from analytics_api.tenancy.access import request_account

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from analytics_api.kernel.ingestion import BatchSerializer
 from analytics_api.kernel.openapi import api_operation
-from analytics_api.kernel.validation import ChoiceParam
+from analytics_api.kernel.request_fields import ChoiceParam
 from analytics_api.models import Scope
 from analytics_api.tenancy.access import request_account
 from content import openapi_ingest

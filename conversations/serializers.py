@@ -13,7 +13,8 @@ from typing import Any
 from rest_framework import serializers
 
 from analytics_api.kernel.dates import DateFormatError, LocalDateTime, local_to_utc, parse_local, parse_offset
-from analytics_api.kernel.validation import CheckField, InputSerializer, list_of, text, whole_number
+from analytics_api.kernel.request_fields import CheckField, InputSerializer
+from analytics_api.kernel.validation import list_of, text, whole_number
 from conversations.documents import SECTIONS
 from conversations.models import Channel
 from conversations.selectors import InteractionQuery

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.kernel.openapi import api_operation
-from analytics_api.kernel.validation import ChoiceParam, InputSerializer
+from analytics_api.kernel.request_fields import ChoiceParam, InputSerializer
 from analytics_api.models import Scope
 from analytics_api.replicas import ReplicaReads
 from analytics_api.tenancy.access import request_account

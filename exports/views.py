@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics_api.kernel.openapi import api_operation
-from analytics_api.kernel.validation import InputSerializer, NumberField
+from analytics_api.kernel.request_fields import InputSerializer, NumberField
 from analytics_api.models import Scope
 from analytics_api.tenancy.access import request_account
 from exports import openapi

@@ -10,15 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics_api.kernel.dates import DateFormatError, parse_utc
-from analytics_api.kernel.validation import (
-    Check,
-    CheckField,
-    NamedMessages,
-    aware_time,
-    is_number,
-    strict,
-    strict_text,
-)
+from analytics_api.kernel.request_fields import CheckField, NamedMessages
+from analytics_api.kernel.validation import Check, aware_time, is_number, strict, strict_text
 
 
 class StrictField(CheckField):

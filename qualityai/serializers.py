@@ -15,14 +15,11 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from analytics_api.kernel.request_fields import CheckField, InputSerializer, NamedMessages, NumberField
 from analytics_api.kernel.text import unstorable_fields, unstorable_message
 from analytics_api.kernel.validation import (
     Check,
-    CheckField,
-    InputSerializer,
     Invalid,
-    NamedMessages,
-    NumberField,
     aware_time,
     choice,
     invalid,

@@ -7,7 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import CheckField, ChoiceParam, InputSerializer, NumberField, email, flag, invalid
+from analytics_api.kernel.request_fields import CheckField, ChoiceParam, InputSerializer, NumberField
+from analytics_api.kernel.validation import email, flag, invalid
 from recordings.models import AuditAction, Channel, RecordingState
 
 MAX_RETENTION_DAYS = 36500

@@ -6,17 +6,9 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_serializer
 
+from analytics_api.kernel.request_fields import CheckField, InputSerializer
 from analytics_api.kernel.text import is_storable, unstorable_message
-from analytics_api.kernel.validation import (
-    CheckField,
-    InputSerializer,
-    Invalid,
-    invalid,
-    list_of,
-    strict,
-    strict_text,
-    then,
-)
+from analytics_api.kernel.validation import Invalid, invalid, list_of, strict, strict_text, then
 from content.criteria import MAX_TAG_CLAUSES, criteria_check
 
 MAX_DISPOSITIONS = 20

@@ -28,8 +28,9 @@ from django.utils import timezone
 
 from analytics_api.kernel.errors import data_error_item, error_item, flatten_validation_errors, is_write_conflict
 from analytics_api.kernel.partitions import MONTHLY, Monthly, keyed
+from analytics_api.kernel.request_fields import CheckField, InputSerializer
 from analytics_api.kernel.text import record_storage_errors
-from analytics_api.kernel.validation import Check, CheckField, InputSerializer, Invalid, invalid
+from analytics_api.kernel.validation import Check, Invalid, invalid
 
 MAX_BATCH = 1000
 # Times a batch's transaction is run again after losing a race (deadlock, serialization failure).

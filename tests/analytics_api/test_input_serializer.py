@@ -6,7 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from analytics_api.kernel.validation import CheckField, InputSerializer, NamedMessages, strict_text, whole_number
+from analytics_api.kernel.request_fields import CheckField, InputSerializer, NamedMessages
+from analytics_api.kernel.validation import strict_text, whole_number
 
 
 class _NamedText(NamedMessages, serializers.CharField):
