@@ -303,7 +303,7 @@ _CLOCKS = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440
 @functools.lru_cache(maxsize=32)
 def _clock_shift(offset: int) -> dict[str, tuple[str, int]]:
     """For each UTC ``HH:MM`` of a day, its local ``THH:MM`` at ``offset`` and the days it moves
-    the date by (−1, 0 or 1). About 150 KB an offset; a process serves few of them."""
+    the date by (−1, 0 or 1). About 200 KiB an offset (32 kept at most); a process serves few."""
     shifted = {}
     for minute, clock in enumerate(_CLOCKS):
         days, local = divmod(minute - offset, 1440)
