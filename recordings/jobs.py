@@ -1,4 +1,5 @@
-"""Fetch jobs: claiming due files under a lease, copying them into storage, recording the outcome.
+"""Fetch jobs: claiming due files under a lease, copying them into storage (:mod:`recordings.copying`),
+recording the outcome.
 
 Locks are always taken recording first, then its files (registration, retry, retention and the
 outcome of a fetch all do so); the claim locks the account's row, then touches files only, and

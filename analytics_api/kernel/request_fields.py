@@ -75,7 +75,7 @@ class NamedMessages:
 
 
 class CheckField(NamedMessages, serializers.Field):
-    """A DRF serializer field running a check of this kit, with the field-named messages of :class:`NamedMessages`.
+    """A DRF serializer field running a check of the validation kit, with the messages of :class:`NamedMessages`.
 
     For the request parameters that DRF serializers read (query strings, small bodies): they then
     answer in the same words and codes as ingestion. ``check(name)`` builds the field's check from

@@ -76,7 +76,6 @@ def account_bot(account: Account, bot_id: str, *, field: str) -> Bot:
     """A bot/app of the account; another account's or an unknown one is 404, never 403."""
     # No bot id holds a NUL, and PostgreSQL cannot even compare one: such an id is simply unknown.
     found = _BOT.instances(account_id=account.pk, bot_id=bot_id) if is_storable(bot_id) else []
-    bot = found[0] if found else None
-    if bot is None:
+    if not found:
         raise ApiError(f"No bot or app {bot_id!r} in this account.", code="not_found", status_code=404, field=field)
-    return bot
+    return found[0]

@@ -291,12 +291,13 @@ def reachable_lines(scenarios: dict[str, dict[str, Any]], ceilings: dict[str, di
     target = TARGETS["interactions_p50_vs_floor"]
     bounds = [(row["title"], (cost + row["floor_p50_ms"].median) / row["floor_p50_ms"].median) for row in rows]
     reachable = sum(bound <= target for _, bound in bounds)
+    listed = "; ".join(f"{title} {bound:.2f}" for title, bound in bounds)
     return [
         "",
         f"Reachable (issue 17): with the pre-rendered ceiling at {cost:.1f} ms (c1), no interactionDetails page can "
-        f"be answered faster than that plus its floor; the lowest p50 ÷ floor each page can reach, "
-        f"(ceiling + floor) ÷ floor: " + "; ".join(f"{title} {bound:.2f}" for title, bound in bounds)
-        + f". {reachable} of {len(bounds)} pages can meet ≤ {target} at this request cost.",
+        "be answered faster than that plus its floor; the lowest p50 ÷ floor each page can reach, "
+        f"(ceiling + floor) ÷ floor: {listed}. {reachable} of {len(bounds)} pages can meet ≤ {target} at this "
+        "request cost.",
     ]
 
 
