@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -19,14 +18,8 @@ from django.conf import settings
 
 from recordings.audio import NotAudio, TranscodeTimeout, TranscodeTooLarge, flac_from
 from recordings.grants import SourcePolicy
-from recordings.sources import (
-    Readable,
-    SourceError,
-    SourceMissing,
-    SourceRefused,
-    SourceTooLarge,
-    source_open,
-)
+from recordings.outbound import Deadline, SourceError, SourceRefused
+from recordings.sources import Readable, SourceMissing, SourceTooLarge, source_open
 from recordings.storage import CHUNK_BYTES, RecordingStorage, StorageError
 
 # Bytes asked of one receive: the reader checks its deadline between receives.
@@ -73,7 +66,7 @@ class _VerifyingReader:
     deadline, not when a whole chunk has finally arrived.
     """
 
-    def __init__(self, body: Readable, *, length: int | None, deadline: float) -> None:
+    def __init__(self, body: Readable, *, length: int | None, deadline: Deadline) -> None:
         self.body = body
         self.length = length
         self.deadline = deadline
@@ -88,9 +81,7 @@ class _VerifyingReader:
         return self.failure
 
     def _gave_up(self) -> FetchFailure:
-        return self._fail(
-            FetchFailure.CUT, f"gave up after {settings.RECORDING_FETCH_MAX_SECONDS} s at {self.count} bytes"
-        )
+        return self._fail(FetchFailure.CUT, f"gave up after {self.deadline.seconds} s at {self.count} bytes")
 
     def read(self, size: int = -1, /) -> bytes:
         """``size`` bytes (all when negative), fewer only at the end of the body.
@@ -109,7 +100,7 @@ class _VerifyingReader:
         return b"".join(pieces)
 
     def _piece(self, size: int) -> bytes:
-        left = self.deadline - time.monotonic()
+        left = self.deadline.left()
         if left <= 0:
             raise self._gave_up()
         try:
@@ -117,14 +108,14 @@ class _VerifyingReader:
                 self._set_timeout(min(settings.RECORDING_READ_TIMEOUT_SECONDS, left))
             chunk = self._receive(size)
         except (OSError, http.client.HTTPException, ValueError) as error:
-            if time.monotonic() >= self.deadline:
+            if self.deadline.left() <= 0:
                 raise self._gave_up() from None
             raise self._fail(
                 FetchFailure.CUT, f"connection cut after {self.count} bytes: {type(error).__name__}: {error}"
             ) from None
         except Exception as error:
             # botocore's and urllib3's stream errors (read timeout, incomplete read) share no base with the above.
-            if time.monotonic() >= self.deadline:
+            if self.deadline.left() <= 0:
                 raise self._gave_up() from None
             raise self._fail(FetchFailure.CUT, f"source failed after {self.count} bytes: {error}") from None
         self.count += len(chunk)
@@ -169,9 +160,9 @@ def source_copy(*, url: str, storage: RecordingStorage, temp: str, final: str, p
        a file libsndfile cannot read is ``NOT_AUDIO``.
     4. Upload the FLAC to storage under ``temp`` while hashing it, then promote it to ``final``.
     """
-    deadline = time.monotonic() + settings.RECORDING_FETCH_MAX_SECONDS
+    deadline = Deadline.from_setting("RECORDING_FETCH_MAX_SECONDS")
     try:
-        stream = source_open(url, policy=policy)
+        stream = source_open(url, policy=policy, deadline=deadline)
     except SourceMissing as error:
         raise FetchFailure(FetchFailure.MISSING, str(error)) from None
     except SourceRefused as error:
@@ -197,7 +188,7 @@ def source_copy(*, url: str, storage: RecordingStorage, temp: str, final: str, p
             raise FetchFailure(FetchFailure.CUT, f"body cut short: {reader.count} of {stream.length} bytes received")
         try:
             flac = flac_from(
-                source, Path(work) / "audio.flac", deadline=deadline, max_bytes=settings.RECORDING_MAX_BYTES
+                source, Path(work) / "audio.flac", deadline=deadline.at, max_bytes=settings.RECORDING_MAX_BYTES
             )
         except NotAudio as error:
             raise FetchFailure(
@@ -208,7 +199,7 @@ def source_copy(*, url: str, storage: RecordingStorage, temp: str, final: str, p
         except TranscodeTimeout:
             raise FetchFailure(
                 FetchFailure.CUT,
-                f"gave up after {settings.RECORDING_FETCH_MAX_SECONDS} s while transcoding to FLAC",
+                f"gave up after {deadline.seconds} s while transcoding to FLAC",
                 public="The recording could not be converted to FLAC in time.",
             ) from None
         except TranscodeTooLarge as error:

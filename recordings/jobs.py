@@ -9,7 +9,7 @@ does not block rows referencing the account) serialises concurrent claims counti
 account's files, so they keep to the per-account cap together.
 
 Every attempt ends in a recorded outcome: a fetch gives up after ``RECORDING_FETCH_MAX_SECONDS``
-(see :mod:`recordings.sources`), and an attempt whose lease ran out (its worker was killed, crashed
+(see :mod:`recordings.copying`), and an attempt whose lease ran out (its worker was killed, crashed
 or timed out) is recorded as failed by the next claim, like any other failed attempt, so after the
 documented attempts the file rests in a final state instead of being taken again and again.
 """
@@ -32,9 +32,9 @@ from analytics_api.models import Account
 from changes.services import changes_record_qa_contacts
 from recordings.copying import FetchFailure, Stored, source_copy
 from recordings.models import AttemptKind, Recording, RecordingFile, RecordingState
+from recordings.outbound import redacted
 from recordings.selectors import recording_source_policy
 from recordings.services import AUTO_RETRY_DELAY, claim_released, recording_state_refresh
-from recordings.sources import redacted
 from recordings.storage import RecordingStorage, StorageError, recording_storage
 
 logger = logging.getLogger(__name__)

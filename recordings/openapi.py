@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from analytics_api.kernel.openapi import Tag, error_response
 from analytics_api.models import Scope
 from recordings.models import STATE_MESSAGES, RecordingState
+from recordings.outbound import PRIVATE_HOST
 from recordings.retention import NOTICE_AHEAD
 from recordings.serializers import (
     AUDIT_LIMIT_DEFAULT,
@@ -23,7 +24,6 @@ from recordings.serializers import (
     RetentionOut,
 )
 from recordings.services import AUTO_RETRY_DELAY, FIRST_ATTEMPT_DELAY
-from recordings.sources import PRIVATE_HOST
 from recordings.storage import CONTENT_TYPE
 
 

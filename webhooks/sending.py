@@ -1,4 +1,4 @@
-"""POSTing one webhook, under the recording sources' address rules (:mod:`recordings.sources`).
+"""POSTing one webhook, under the recording sources' address rules (:mod:`recordings.outbound`).
 
 The host is resolved once and every address it resolves to must be public unless an operator
 allowed it for the account (the same settings and grants as recording sources); the connection goes
@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import base64
 import http.client
-import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
 from recordings.grants import SourcePolicy
-from recordings.sources import SourceError, SourceRefused, checked_connection, redacted
+from recordings.outbound import Deadline, SourceError, SourceRefused, checked_connection, redacted
 
 # What is kept of a failing receiver's answer for the operator.
 ANSWER_SNIPPET_BYTES = 300
@@ -43,7 +42,7 @@ class Answer:
 
 def webhook_post(url: str, *, body: bytes, headers: dict[str, str], policy: SourcePolicy) -> Answer:
     """POST ``body`` to ``url``; a 2xx answer, else :class:`WebhookFailure` or :class:`WebhookRefused`."""
-    deadline = time.monotonic() + settings.WEBHOOK_DEADLINE_SECONDS
+    deadline = Deadline.from_setting("WEBHOOK_DEADLINE_SECONDS")
     try:
         connection = checked_connection(
             url,

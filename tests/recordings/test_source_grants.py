@@ -23,8 +23,9 @@ from django.test import Client
 
 from recordings.grants import GrantInvalid, SourcePolicy, grant_parse, s3_location
 from recordings.models import Recording, RecordingFile, RecordingSourceGrant, RecordingState
+from recordings.outbound import Deadline, SourceRefused
 from recordings.services import recording_source_grant_add
-from recordings.sources import SourceRefused, source_open
+from recordings.sources import source_open
 from recordings.storage import s3_client, source_s3_client
 from tests.recordings.conftest import AUDIO, RecordingServer, Reply, first_attempt, register, register_served
 from tests.servers import serving
@@ -332,7 +333,11 @@ def test_a_shared_host_is_reachable_by_every_account(
 def test_a_metadata_address_is_refused_even_for_an_allowed_host(settings: Any) -> None:
     settings.RECORDING_SOURCE_SHARED_HOSTS = ["169.254.169.254"]
     with pytest.raises(SourceRefused) as raised:
-        source_open("http://169.254.169.254/latest/meta-data/", policy=SourcePolicy())
+        source_open(
+            "http://169.254.169.254/latest/meta-data/",
+            policy=SourcePolicy(),
+            deadline=Deadline.from_setting("RECORDING_FETCH_MAX_SECONDS"),
+        )
     assert str(raised.value) == (
         "host 169.254.169.254 resolves to 169.254.169.254: 169.254.169.254 is a cloud metadata address"
     )

@@ -11,7 +11,8 @@ import pytest
 from recordings.grants import SourcePolicy
 from recordings.jobs import recordings_process_due
 from recordings.models import Recording, RecordingFile, RecordingState
-from recordings.sources import PRIVATE_HOST, SourceRefused, address_refusal, redacted, source_open
+from recordings.outbound import PRIVATE_HOST, Deadline, SourceRefused, address_refusal, redacted
+from recordings.sources import source_open
 from tests.recordings.conftest import FIRST, RecordingServer, Reply, first_attempt, register, register_served
 
 
@@ -81,7 +82,7 @@ def test_ipv6_forms_of_internal_ipv4_addresses_are_refused(address: str, reason:
 def test_refused_addresses_are_never_connected_to(settings: Any, url: str, msg: str) -> None:
     settings.RECORDING_SOURCE_SHARED_HOSTS = []
     with pytest.raises(SourceRefused) as raised:
-        source_open(url, policy=SourcePolicy())
+        source_open(url, policy=SourcePolicy(), deadline=Deadline.from_setting("RECORDING_FETCH_MAX_SECONDS"))
     assert str(raised.value).startswith(msg)
 
 
