@@ -4,12 +4,14 @@ Each starts from a clean environment: only a few system variables (``PATH``, ``H
 ``TMPDIR``) are inherited, then the caller's ``env``, so that a ``DATABASE_URL`` or ``DJANGO_DEBUG``
 exported in the shell can never leak into a measurement. Output goes to files in a temporary
 directory (a pipe nobody reads would block the server once full); the tail of stderr is quoted
-when a process fails to come up.
+when a process fails to come up, and its error records (a 500's traceback) with the tail when an
+error leaves its block.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -75,6 +77,34 @@ def rss_mb(pids: list[int]) -> dict[int, float]:
         except psutil.NoSuchProcess:
             continue
     return sizes
+
+
+# The first line of a log record: the project's text format ("2026-12-07 11:26:48,513 ERROR …"),
+# or gunicorn's own ("[2026-12-07 11:26:50 +0000] [14314] [ERROR] …").
+_RECORD = re.compile(
+    r"^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (?P<level>[A-Z]+) |\[[^]]+\] \[\d+\] \[(?P<own>[A-Z]+)\] )"
+)
+
+
+def error_records(path: Path, limit: int = 8000) -> str:
+    """The log's ERROR and CRITICAL records with their continuation lines (a traceback), the last
+    ``limit`` characters of them. A tail alone misses them: a 500 is counted at the end of a load
+    run, by which time thousands of access lines have followed its traceback."""
+    kept: list[str] = []
+    keeping = False
+    try:
+        with open(path, errors="replace") as log:
+            for line in log:
+                record = _RECORD.match(line)
+                if record:
+                    keeping = (record["level"] or record["own"]) in ("ERROR", "CRITICAL")
+                if keeping:
+                    kept.append(line)
+                    if len(kept) > 4 * limit:  # bounded memory; only the last `limit` characters are returned
+                        del kept[: len(kept) // 2]
+    except FileNotFoundError:
+        return ""
+    return "".join(kept)[-limit:]
 
 
 def _tail(path: Path, limit: int = 4000) -> str:
@@ -156,8 +186,11 @@ class _Managed:
     ) -> None:
         self.stop()
         if error is not None:
-            # The process's log goes with its temporary directory: keep its tail with the error (a
-            # 500 a figure ran into is explained there, by the server's traceback).
+            # The process's log goes with its temporary directory: keep its error records (a 500 a
+            # figure ran into is explained there, by the server's traceback) and its tail.
+            errors = error_records(self.stderr_path)
+            if errors:
+                error.add_note(f"{self.name} error records:\n{errors}")
             error.add_note(f"{self.name} stderr tail:\n{self.stderr_tail()}")
         self._logs.cleanup()
 

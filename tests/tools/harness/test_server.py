@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from tools.harness.pg import sqlite_app_env
-from tools.harness.server import Gunicorn, Qcluster, process_env
+from tools.harness.server import Gunicorn, Qcluster, error_records, process_env
 
 
 @pytest.fixture
@@ -51,6 +51,24 @@ def test_an_error_inside_the_block_carries_the_servers_log(app_env: dict[str, st
             raise ValueError("a figure failed")
     (note,) = failure.value.__notes__
     assert note.startswith("gunicorn stderr tail:\n") and "Booting worker" in note
+
+
+def test_error_records_are_kept_with_their_traceback_however_many_lines_follow(tmp_path: Path) -> None:
+    log = tmp_path / "stderr.log"
+    access = "2026-12-07 11:26:48,513 INFO analytics_api.access [r-{n}] POST queryConversations 200 4.0 ms\n"
+    failure = (
+        "2026-12-07 11:26:40,001 ERROR analytics_api.kernel.errors [r-x] Unhandled exception in SearchView\n"
+        "Traceback (most recent call last):\n"
+        '  File "search/engines.py", line 1, in rank\n'
+        "ValueError: boom\n"
+    )
+    gunicorn_error = "[2026-12-07 11:26:50 +0000] [14314] [ERROR] Worker (pid:14317) was sent SIGKILL!\n"
+    lines = [access.format(n=n) for n in range(5000)]
+    log.write_text("".join(lines[:10]) + failure + "".join(lines[10:]) + gunicorn_error + "".join(lines[:3]))
+
+    assert error_records(log) == failure + gunicorn_error
+    assert error_records(log, limit=40) == gunicorn_error[-40:]
+    assert error_records(tmp_path / "missing.log") == ""
 
 
 def test_qcluster_starts_its_workers_and_stops(app_env: dict[str, str]) -> None:
