@@ -115,6 +115,10 @@ def conversation_search(
     has_more = len(ranked) > limit
     ranked = ranked[:limit]
     searchables = units_load(account_id=account_id, conversation_ids=[row.conversation_id for row in ranked])
+    # Each statement reads its own snapshot: a conversation erased after the ranked statement and
+    # before this read is left out of the page instead of failing it (the total still counts it, a
+    # match when it was counted), and the cursor is the last conversation served.
+    ranked = [row for row in ranked if row.conversation_id in searchables]
     masks = snippet_masks([searchables[row.conversation_id].conversation for row in ranked]) if snippet_masks else {}
     hits = [
         SearchHit(

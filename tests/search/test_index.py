@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from content.models import Conversation, Transcript
+from search import selectors
 from search.models import SearchIdentifier, SearchMessage
 from search.selectors import conversation_search
 from search.services import search_index_refresh, search_index_remove
@@ -52,6 +55,29 @@ def test_an_erased_conversation_is_never_found(tenant: Tenant) -> None:
     assert ranking(tenant, erased.session_id) == ([], 0)
     assert not SearchMessage.objects.filter(conversation_id__in=[erased.pk, removed.pk]).exists()
     assert not SearchIdentifier.objects.filter(conversation_id=erased.pk).exists()
+
+
+def test_a_conversation_erased_while_a_page_is_read_is_left_out_of_it(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ranked statement and the page's read are two snapshots; an erasure can fall between them."""
+    first, erased, third = (
+        conversation(tenant, minute=minute, messages=transcript(("customer", "lost luggage"))) for minute in (3, 2, 1)
+    )
+    ranked_page = selectors.ranked_page
+
+    def erasing_after_ranking(**statement: Any) -> Any:
+        ranked = ranked_page(**statement)
+        erased.delete()  # another request's erasure commits here
+        return ranked
+
+    monkeypatch.setattr(selectors, "ranked_page", erasing_after_ranking)
+    page = search(tenant, "lost luggage", limit=2)
+    assert ([hit.conversation.session_id for hit in page.hits], page.total) == ([first.session_id], 3)
+
+    monkeypatch.undo()
+    after = search(tenant, "lost luggage", limit=2, cursor=page.next_cursor)
+    assert ([hit.conversation.session_id for hit in after.hits], after.total) == ([third.session_id], 2)
 
 
 def test_a_refresh_of_a_missing_conversation_leaves_nothing(tenant: Tenant) -> None:
