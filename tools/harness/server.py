@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from pathlib import Path
 from types import TracebackType
 
@@ -90,7 +91,8 @@ def error_records(path: Path, limit: int = 8000) -> str:
     """The log's ERROR and CRITICAL records with their continuation lines (a traceback), the last
     ``limit`` characters of them. A tail alone misses them: a 500 is counted at the end of a load
     run, by which time thousands of access lines have followed its traceback."""
-    kept: list[str] = []
+    # At most `limit` lines: every line has a character, so they hold the last `limit` characters.
+    kept: deque[str] = deque(maxlen=limit)
     keeping = False
     try:
         with open(path, errors="replace") as log:
@@ -100,8 +102,6 @@ def error_records(path: Path, limit: int = 8000) -> str:
                     keeping = (record["level"] or record["own"]) in ("ERROR", "CRITICAL")
                 if keeping:
                     kept.append(line)
-                    if len(kept) > 4 * limit:  # bounded memory; only the last `limit` characters are returned
-                        del kept[: len(kept) // 2]
     except FileNotFoundError:
         return ""
     return "".join(kept)[-limit:]
