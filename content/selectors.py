@@ -193,15 +193,20 @@ _LINKED_AGENTS: CompiledQuery[ConversationAgent] = CompiledQuery(
 )
 
 
-def conversation_rows(*, account: Account, conversations: Sequence[Conversation]) -> list[dict[str, Any]]:
+def conversation_rows(
+    *, account: Account, conversations: Sequence[Conversation],
+    documents: Mapping[str, Mapping[str, Any] | None] | None = None,
+) -> list[dict[str, Any]]:
     """The table rows of ``conversations``, in their order, in two queries whatever their number.
 
-    Also the rendering of a ranked (search) page: it selects and orders, this renders. Customer
-    contacts are masked when the account obscures them (supervision.masking).
+    Also the rendering of a ranked (search) page: it selects and orders, this renders, with the
+    interaction records' ``documents`` (by session id) the search already read for its snippets,
+    in one query fewer. Customer contacts are masked when the account obscures them (supervision.masking).
     """
+    if documents is None:
+        documents = interaction_documents(account=account, conversations=conversations)
     return _rendered(
-        conversation_row, account=account, conversations=conversations,
-        documents=interaction_documents(account=account, conversations=conversations),
+        conversation_row, account=account, conversations=conversations, documents=documents,
         agents=linked_agents(conversations=conversations),
     )
 
@@ -220,7 +225,7 @@ def conversation_details(*, account: Account, conversations: Sequence[Conversati
 
 def _rendered(
     render: Callable[..., dict[str, Any]], *, account: Account, conversations: Sequence[Conversation],
-    documents: Mapping[str, dict[str, Any] | None], agents: Mapping[int, list[str]],
+    documents: Mapping[str, Mapping[str, Any] | None], agents: Mapping[int, list[str]],
 ) -> list[dict[str, Any]]:
     """``render`` (a table row or a detail) of each conversation with its interaction record and
     agents; customer contacts masked when the account obscures them (supervision.masking)."""
@@ -283,16 +288,23 @@ def conversations_search(*, account: Account, query: ConversationQuery) -> Conve
         q=query.q, sort=query.sort, limit=query.limit, cursor=query.cursor,
         exclude_agent_ai=query.exclude_agent_ai, window=(query.start, query.end),
         filtered=criteria_narrow(query.criteria),
-        snippet_masks=lambda conversations: _snippet_masks(account=account, conversations=conversations),
+        snippet_masks=lambda conversations, documents: _snippet_masks(
+            account=account, conversations=conversations, documents=documents
+        ),
     )
-    rows = conversation_rows(account=account, conversations=[hit.conversation for hit in page.hits])
+    rows = conversation_rows(
+        account=account, conversations=[hit.conversation for hit in page.hits],
+        documents={hit.conversation.session_id: hit.document for hit in page.hits},
+    )
     for row, hit in zip(rows, page.hits, strict=True):
         row["tier"] = hit.tier
         row["snippets"] = hit.snippets
     return ConversationPage(total=page.total, results=rows, next_cursor=page.next_cursor)
 
 
-def _snippet_masks(*, account: Account, conversations: Sequence[Conversation]) -> dict[int, Callable[[str], str]]:
+def _snippet_masks(
+    *, account: Account, conversations: Sequence[Conversation], documents: Mapping[str, Mapping[str, Any] | None]
+) -> dict[int, Callable[[str], str]]:
     """Per conversation, the mask of its snippets' texts when the account obscures customer info (else none).
 
     Snippets quote any message, so anything shaped like an e-mail address or a phone number is
@@ -301,7 +313,6 @@ def _snippet_masks(*, account: Account, conversations: Sequence[Conversation]) -
     """
     if not conversations or not account_obscures(account=account):
         return {}
-    documents = interaction_documents(account=account, conversations=conversations)
     return {
         row.pk: Masker.of(document=documents.get(row.session_id), sections=row.sections).free_text
         for row in conversations

@@ -34,6 +34,9 @@ class SearchHit:
     conversation: Conversation
     tier: int
     snippets: list[dict[str, Any]] = field(default_factory=list)
+    # The interaction record's document as read for the snippets (None before it arrives): the
+    # caller renders the row from it instead of reading it again.
+    document: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,9 @@ def conversation_search(
     exclude_agent_ai: bool = False,
     window: tuple[datetime, datetime] | None = None,
     filtered: bool = True,
-    snippet_masks: Callable[[Sequence[Conversation]], Mapping[int, Callable[[str], str]]] | None = None,
+    snippet_masks: Callable[
+        [Sequence[Conversation], Mapping[str, Mapping[str, Any] | None]], Mapping[int, Callable[[str], str]]
+    ] | None = None,
 ) -> SearchPage:
     """A page of the conversations among ``conversations`` that match ``q``, best first.
 
@@ -95,7 +100,8 @@ def conversation_search(
     2. The engine ranks every match (tier 0 for an identifier equal to ``q``, then tiers 1–3 by
        relevance, then newest) and returns the exact total and this page (keyset after ``cursor``).
     3. Snippets are computed for the page's conversations only (three queries for the page), each
-       conversation's units first passed through its mask from ``snippet_masks`` (privacy masking).
+       conversation's units first passed through its mask from ``snippet_masks`` (privacy masking),
+       which is given the page's conversations and their interaction records' documents by session id.
     ``sort`` ``start_desc``/``start_asc`` order the same matches by start instead. ``window``: the
     inclusive bounds of the candidates' starts when the caller has them (the engine's index applies
     them with the words; the candidates alone still decide what matches). ``filtered`` false says the
@@ -119,11 +125,16 @@ def conversation_search(
     # before this read is left out of the page instead of failing it (the total still counts it, a
     # match when it was counted), and the cursor is the last conversation served.
     ranked = [row for row in ranked if row.conversation_id in searchables]
-    masks = snippet_masks([searchables[row.conversation_id].conversation for row in ranked]) if snippet_masks else {}
+    masks = snippet_masks(
+        [searchables[row.conversation_id].conversation for row in ranked],
+        {searchables[row.conversation_id].conversation.session_id: searchables[row.conversation_id].document
+         for row in ranked},
+    ) if snippet_masks else {}
     hits = [
         SearchHit(
             conversation=searchables[row.conversation_id].conversation,
             tier=row.tier,
+            document=searchables[row.conversation_id].document,
             snippets=conversation_snippets(searchables[row.conversation_id].units, query,
                                            exclude_agent_ai=exclude_agent_ai, mask=masks.get(row.conversation_id)),
         )

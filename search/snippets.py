@@ -6,11 +6,12 @@ the text it comes with: a whole-phrase occurrence is one range, every other matc
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from content.transcripts import AGENT_AI
-from search.text import SearchQuery, highlight_ranges, text_terms, text_tokens
+from search.text import SearchQuery, highlight_ranges, phrase_spans, text_terms, text_tokens
 from search.units import Unit
 
 MAX_SNIPPETS = 3
@@ -47,6 +48,12 @@ def conversation_snippets(
 
     ``mask`` (privacy masking) rewrites each unit's text before it is matched, so the ranges point
     into the text served and a masked word is never highlighted.
+
+    1. Each unit is ranked on its terms alone (:func:`~search.text.text_terms`, cached per word):
+       its distinct query words and its number of highlights (:func:`~search.text.phrase_spans`).
+    2. Only the best MAX_SNIPPETS are split into placed words for their highlight ranges: placing
+       every word of every matching unit was most of a search page's time when the query's words
+       are common (a matching conversation has a dozen units holding one of them).
     """
     words = set(query.words)
     scored = []
@@ -54,17 +61,13 @@ def conversation_snippets(
         if exclude_agent_ai and unit.agent_ai:
             continue
         served = mask(unit.text) if mask else unit.text
-        if words.isdisjoint(text_terms(served)):
-            continue  # most units of a matching conversation hold no word of the query: no tokens made
-        tokens = text_tokens(served)
-        ranges = highlight_ranges(tokens, query)
-        if ranges:
-            distinct = len(words & {token.stem for token in tokens})
-            scored.append((-distinct, -len(ranges), order, unit, served, ranges))
-    scored.sort(key=lambda item: item[:3])
+        terms = text_terms(served)
+        if words.isdisjoint(terms):
+            continue
+        scored.append((-len(words.intersection(terms)), -len(phrase_spans(terms, query)), order, unit, served))
     snippets = []
-    for *_, unit, served, ranges in scored[:MAX_SNIPPETS]:
-        text, kept = _excerpt(served, ranges)
+    for *_, unit, served in heapq.nsmallest(MAX_SNIPPETS, scored, key=lambda item: item[:3]):
+        text, kept = _excerpt(served, highlight_ranges(text_tokens(served), query))
         snippets.append({
             "source": unit.source,
             "id": unit.ref,

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 
@@ -48,9 +50,9 @@ _STEMMER = snowballstemmer.stemmer("english")
 _ASCII_BLANKS = bytes(byte if chr(byte).isascii() and chr(byte).isalnum() else 0x20 for byte in range(256))
 
 
-@dataclass(frozen=True)
-class Token:
-    """A significant word: its stem and where it stands in the original text."""
+class Token(NamedTuple):
+    """A significant word: its stem and where it stands in the original text (a tuple: a served
+    page makes one per word of every unit it highlights)."""
 
     stem: str
     start: int
@@ -151,22 +153,33 @@ def search_query_parse(q: str, *, field: str = "q") -> SearchQuery:
     return SearchQuery(phrase=phrase, terms=terms)
 
 
-def highlight_ranges(tokens: list[Token], query: SearchQuery) -> list[tuple[int, int]]:
-    """Where ``query`` matches: each whole-phrase occurrence as one range, every other matched word as its own.
+def phrase_spans(stems: Sequence[str], query: SearchQuery) -> list[tuple[int, int]]:
+    """Where ``query`` matches in ``stems``: each whole-phrase occurrence as one span, every other
+    matched word its own; a span is the indexes of its first and last stem.
 
-    Stop words are not tokens, so "refund was not received" holds the phrase "refund not received".
+    Stop words are not stems, so "refund was not received" holds the phrase "refund not received".
+    Works on :func:`text_terms` as on the stems of :func:`text_tokens` (the same sequence), so the
+    snippets can rank a unit by its matches without placing its words.
     """
     phrase = list(query.terms)
-    words = set(phrase)
-    size = len(phrase)
-    ranges: list[tuple[int, int]] = []
-    index = 0
-    while index < len(tokens):
-        if size > 1 and [token.stem for token in tokens[index:index + size]] == phrase:
-            ranges.append((tokens[index].start, tokens[index + size - 1].end))
-            index += size
-            continue
-        if tokens[index].stem in words:
-            ranges.append((tokens[index].start, tokens[index].end))
+    first, size, words = phrase[0], len(phrase), set(phrase)
+    spans: list[tuple[int, int]] = []
+    index, count = 0, len(stems)
+    while index < count:
+        stem = stems[index]
+        if stem in words:
+            if size > 1 and stem == first and list(stems[index:index + size]) == phrase:
+                spans.append((index, index + size - 1))
+                index += size
+                continue
+            spans.append((index, index))
         index += 1
-    return ranges
+    return spans
+
+
+def highlight_ranges(tokens: Sequence[Token], query: SearchQuery) -> list[tuple[int, int]]:
+    """The character ranges of :func:`phrase_spans` in the text ``tokens`` come from (end exclusive)."""
+    return [
+        (tokens[first].start, tokens[last].end)
+        for first, last in phrase_spans([token.stem for token in tokens], query)
+    ]

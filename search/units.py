@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from analytics_api.kernel.compiled import CompiledQuery
 from content.models import Conversation, Transcript
-from content.transcripts import AGENT_AI, transcript_visible
+from content.transcripts import AGENT_AI, hold_suppressed
 from conversations.models import Interaction
 
 SOURCE_MESSAGE = "message"
@@ -73,11 +74,13 @@ class IndexedRow(NamedTuple):
 
 @dataclass
 class Searchable:
-    """A conversation as the search reads it: its row, its units and its identifiers."""
+    """A conversation as the search reads it: its row, its units, its identifiers and its interaction
+    record's document (None before the record arrives), which a search page renders too."""
 
     conversation: Conversation | IndexedRow  # an IndexedRow when read for the index only
     units: list[Unit] = field(default_factory=list)
     identifiers: set[str] = field(default_factory=set)
+    document: Mapping[str, Any] | None = None
 
 
 def _texts(value: Any) -> list[str]:
@@ -89,16 +92,26 @@ def _texts(value: Any) -> list[str]:
 
 
 def _message_units(messages: Iterable[Mapping[str, Any]]) -> list[Unit]:
+    """The units of the visible messages. Written for the common message (a text, no e-mail): every
+    message of every conversation a search page serves or an ingestion batch indexes passes here."""
     units = []
-    for message in transcript_visible(messages):
-        ref = str(message.get("id")) if message.get("id") is not None else None
+    append = units.append
+    for message in hold_suppressed(messages):
+        ref = message.get("id")
+        if ref is not None and not isinstance(ref, str):
+            ref = str(ref)
         agent_ai = message.get("kind") == AGENT_AI
         email = message.get("email")
-        if isinstance(email, Mapping):
+        if email is not None and isinstance(email, Mapping):
             for subject in _texts(email.get("subject")):
-                units.append(Unit(SOURCE_MESSAGE, ref, "subject", subject, agent_ai))
-        for text in _texts(message.get("text")):
-            units.append(Unit(SOURCE_MESSAGE, ref, "text", text, agent_ai))
+                append(Unit(SOURCE_MESSAGE, ref, "subject", subject, agent_ai))
+        text = message.get("text")
+        if type(text) is str:
+            if text and not text.isspace():
+                append(Unit(SOURCE_MESSAGE, ref, "text", text, agent_ai))
+        else:
+            for part in _texts(text):
+                append(Unit(SOURCE_MESSAGE, ref, "text", part, agent_ai))
     return units
 
 
@@ -129,6 +142,7 @@ def searchable_build(
     return Searchable(
         conversation=conversation,
         units=units,
+        document=interaction.document if interaction is not None else None,
         # A blank value folds to an empty key (a non-blank one never does: casefold keeps every letter).
         identifiers={
             key for value in values
@@ -166,25 +180,21 @@ def units_load(
     ids = [pk for pk in conversation_ids if pk not in created]
     conversations: dict[int, ConversationFacts] = {pk: created[pk] for pk in conversation_ids if pk in created}
     if ids:
-        rows = Conversation.objects.filter(account_id=account_id, pk__in=ids)
         conversations.update(
-            {row[0]: IndexedRow(*row) for row in rows.values_list("id", "session_id", "started_at", "sections")}
-            if index_only else {conversation.pk: conversation for conversation in rows}
+            {row[0]: IndexedRow(*row) for row in _INDEXED_ROWS.rows(account_id=account_id, ids=ids)}
+            if index_only else
+            {conversation.pk: conversation for conversation in _CONVERSATIONS.instances(account_id=account_id, ids=ids)}
         )
     if not conversations:
         return {}
     written = transcripts or {}
     unread = [pk for pk in conversations if pk not in written and pk not in created]
-    messages = dict(
-        Transcript.objects.filter(conversation_id__in=unread).values_list("conversation_id", "messages")
-    ) if unread else {}
+    messages = dict(_MESSAGES.rows(ids=unread)) if unread else {}
     messages.update(written)
     missing = [c.session_id for c in conversations.values() if c.session_id not in given]
     stored: dict[str, InteractionFacts] = {
-        interaction.session_id: interaction
-        for interaction in Interaction.objects.filter(account_id=account_id, session_id__in=missing).only(
-            "session_id", "conversation_id", "document"
-        )
+        session_id: InteractionText(conversation_id=conversation_id, document=document)
+        for session_id, conversation_id, document in _INTERACTIONS.rows(account_id=account_id, session_ids=missing)
     } if missing else {}
     return {
         pk: searchable_build(
@@ -194,3 +204,22 @@ def units_load(
         )
         for pk, conversation in conversations.items()
     }
+
+
+# units_load's three reads, compiled once (analytics_api.kernel.compiled): a search page reads its
+# 25 conversations with them, and building and compiling the querysets took longer than running them.
+_CONVERSATIONS: CompiledQuery[Conversation] = CompiledQuery(
+    lambda account_id, ids: Conversation.objects.filter(account_id=account_id, pk__in=ids)
+)
+_INDEXED_ROWS: CompiledQuery[Conversation] = CompiledQuery(
+    lambda account_id, ids: Conversation.objects.filter(account_id=account_id, pk__in=ids).values_list(
+        "id", "session_id", "started_at", "sections"
+    )
+)
+_MESSAGES: CompiledQuery[Transcript] = CompiledQuery(
+    lambda ids: Transcript.objects.filter(conversation_id__in=ids).values_list("conversation_id", "messages")
+)
+_INTERACTIONS: CompiledQuery[Interaction] = CompiledQuery(
+    lambda account_id, session_ids: Interaction.objects.filter(account_id=account_id, session_id__in=session_ids)
+    .values_list("session_id", "conversation_id", "document")
+)

@@ -189,3 +189,23 @@ def test_the_transcript_counts_and_highlights_the_occurrences(tenant: Tenant) ->
     refused = tenant.get("/api/v1/conversations/s-mail/transcript?q=the")
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["code"] == "only_stop_words"
+
+
+def test_a_search_page_costs_the_same_queries_for_5_or_25_rows(tenant: Tenant, django_assert_num_queries: Any) -> None:
+    for number in range(25):
+        record = SessionRecordFactory(sessionId=f"s-{number}", botId=tenant.bot.bot_id,
+                                      start=BASE + timedelta(minutes=number), dispositionRemarks=["parcel lost"])
+        assert interactions_ingest(account=tenant.account, records=[record]).rejected == []
+    tenant.get("/api/v1/conversations/warm-up")  # the API client is then in this process's cache
+    # The ranked page, then the page's conversations, transcripts, interaction records (read once, for
+    # the snippets and the rows) and agent links; then the phrase saved in the caller's history
+    # (a savepoint, the upsert, the trim to ten, its release; on PostgreSQL with synchronous_commit off).
+    history = 4 + (connection.vendor == "postgresql")
+    for limit in (5, 25):
+        with django_assert_num_queries(5 + history):
+            response = tenant.post(QUERY, {**DAY, "q": "parcel lost", "limit": limit})
+        rows = response.json()["results"]
+        assert len(rows) == limit
+        assert rows[0]["snippets"][0]["source"] == "dispositionRemarks"
+        # The row's record fields come from the interaction record the search read.
+        assert rows[0]["customer"]["userId"] == "u-test"

@@ -30,6 +30,21 @@ def test_snippets_highlight_the_phrase_and_the_words(tenant: Tenant) -> None:
     ]
 
 
+def test_the_three_best_units_are_served_most_words_then_most_highlights(tenant: Tenant) -> None:
+    # Units are ranked on their terms alone; only the three served are split into placed words.
+    conversation(tenant, minute=1, messages=transcript(
+        ("customer", "Where is my parcel?"),  # one word, one highlight
+        ("customer", "Parcel after parcel goes missing"),  # one word, two highlights
+        ("agent", "Lost, you say? Which parcel?"),  # both words apart: two highlights
+        ("customer", "The parcel was lost"),  # both words as the phrase: one highlight
+        ("agent", "Nothing is ever lost"),  # one word, one highlight
+    ))
+    [hit] = search(tenant, "parcel lost").hits
+    assert [(s["id"], highlighted(s)) for s in hit.snippets] == [
+        ("m0002", ["Lost", "parcel"]), ("m0003", ["parcel was lost"]), ("m0001", ["Parcel", "parcel"]),
+    ]
+
+
 def test_a_long_message_gives_an_excerpt_around_the_match(tenant: Tenant) -> None:
     text = "word " * 100 + "the parcel was lost " + "filler " * 100
     conversation(tenant, minute=1, messages=transcript(("customer", text)))

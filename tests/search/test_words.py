@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from analytics_api.kernel.errors import ApiError
-from search.text import MAX_QUERY_LENGTH, MAX_QUERY_WORDS, search_query_parse, text_terms, text_tokens
+from search.text import (
+    MAX_QUERY_LENGTH,
+    MAX_QUERY_WORDS,
+    highlight_ranges,
+    phrase_spans,
+    search_query_parse,
+    text_terms,
+    text_tokens,
+)
 from tests.conftest import Tenant
 from tests.search.conftest import conversation, ranking, transcript
 
@@ -37,6 +45,23 @@ def test_stop_words_are_left_out_of_the_terms() -> None:
 def test_the_index_has_the_terms_the_snippets_find(text: str) -> None:
     # ASCII text is split without the regular expression that text_tokens uses: the same words.
     assert text_terms(text) == [token.stem for token in text_tokens(text)]
+
+
+@pytest.mark.parametrize(("text", "q", "spans", "ranges"), [
+    ("Refund was not received, refund me", "refund not received", [(0, 1), (2, 2)],
+     ["Refund was not received", "refund"]),
+    ("received refund", "refund received", [(0, 0), (1, 1)], ["received", "refund"]),
+    ("card card payment declined card", "card payment", [(0, 0), (1, 2), (4, 4)], ["card", "card payment", "card"]),
+    ("late late", "late", [(0, 0), (1, 1)], ["late", "late"]),
+    ("nothing here", "refund", [], []),
+])
+def test_matches_are_the_same_on_terms_and_on_placed_words(
+    text: str, q: str, spans: list[tuple[int, int]], ranges: list[str]
+) -> None:
+    # Snippets rank units on their terms and place the words of the served ones only.
+    query = search_query_parse(q)
+    assert phrase_spans(text_terms(text), query) == spans
+    assert [text[start:end] for start, end in highlight_ranges(text_tokens(text), query)] == ranges
 
 
 @pytest.mark.parametrize(("q", "msg", "code"), [
