@@ -125,20 +125,20 @@ def conversation_search(
     # before this read is left out of the page instead of failing it (the total still counts it, a
     # match when it was counted), and the cursor is the last conversation served.
     ranked = [row for row in ranked if row.conversation_id in searchables]
+    served = [searchables[row.conversation_id] for row in ranked]
     masks = snippet_masks(
-        [searchables[row.conversation_id].conversation for row in ranked],
-        {searchables[row.conversation_id].conversation.session_id: searchables[row.conversation_id].document
-         for row in ranked},
+        [found.conversation for found in served],
+        {found.conversation.session_id: found.document for found in served},
     ) if snippet_masks else {}
     hits = [
         SearchHit(
-            conversation=searchables[row.conversation_id].conversation,
+            conversation=found.conversation,
             tier=row.tier,
-            document=searchables[row.conversation_id].document,
-            snippets=conversation_snippets(searchables[row.conversation_id].units, query,
-                                           exclude_agent_ai=exclude_agent_ai, mask=masks.get(row.conversation_id)),
+            document=found.document,
+            snippets=conversation_snippets(found.units, query, exclude_agent_ai=exclude_agent_ai,
+                                           mask=masks.get(row.conversation_id)),
         )
-        for row in ranked
+        for row, found in zip(ranked, served, strict=True)
     ]
     next_cursor = None
     if has_more and hits:

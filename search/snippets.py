@@ -67,7 +67,7 @@ def conversation_snippets(
         scored.append((-len(words.intersection(terms)), -len(phrase_spans(terms, query)), order, unit, served))
     snippets = []
     for *_, unit, served in heapq.nsmallest(MAX_SNIPPETS, scored, key=lambda item: item[:3]):
-        text, kept = _excerpt(served, highlight_ranges(text_tokens(served), query))
+        text, kept = _excerpt(served, _ranges(served, query))
         snippets.append({
             "source": unit.source,
             "id": unit.ref,
