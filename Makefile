@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || { echo "Missing migrations: run manage.py makemigrations"; exit 1; }
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# Benchmarks in a scratch PostgreSQL database (BENCH_ADMIN_URL); results in tools/bench/results/, BENCHMARKS.md.
+# Benchmarks on a private PostgreSQL server sized like production (or BENCH_ADMIN_URL's); results in tools/bench/results/, BENCHMARKS.md.
 # BENCH_ARGS="--figures content,search" runs a subset (core, content, search, feed, overhead, exports, replica).
 bench: $(STAMP)
 	$(PY) -m tools.bench.run $(BENCH_ARGS)

@@ -138,12 +138,20 @@ def _machine(url: str) -> dict[str, Any]:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     with psycopg.connect(url) as db:
         postgres = db.execute("SHOW server_version").fetchone()[0]
+        shared_buffers = db.execute("SHOW shared_buffers").fetchone()[0]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
     return {
         "cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory, 1), "postgres": postgres,
+        "shared_buffers": shared_buffers,
         "python": platform.python_version(), "commit": commit.stdout.strip() or None,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _buffers(machine: dict[str, Any]) -> str:
+    """The server's shared buffers, when the run recorded them (runs before 2026-12-07 did not)."""
+    buffers = machine.get("shared_buffers")
+    return f" (shared_buffers {buffers})" if buffers else ""
 
 
 @dataclass
@@ -192,7 +200,7 @@ class Report:
         figures = settings.get("figures", list(FIGURES))
         lines = [
             f"Run {m['date']} at commit {m['commit']} on {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB, "
-            f"PostgreSQL {m['postgres']}, Python {m['python']}; {settings['runs']} run(s) of "
+            f"PostgreSQL {m['postgres']}{_buffers(m)}, Python {m['python']}; {settings['runs']} run(s) of "
             f"{settings['seconds_per_run']:.0f} s per figure, median (min–max); figures: {', '.join(figures)}.",
             "",
             dataset_text(d["dataset"]),

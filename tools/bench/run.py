@@ -1,9 +1,12 @@
 """``make bench`` / ``make bench-quick``: the whole benchmark, from an empty database to the report.
 
 Usage: ``python -m tools.bench.run [--quick] [--runs N] [--seconds S] [--figures core,content,...]``.
-Everything happens in a scratch PostgreSQL database (created and dropped here) on the server at
-``BENCH_ADMIN_URL`` (default: this machine's, ``postgres://postgres@127.0.0.1:5432/postgres``), never in
-a developer's database; the replica figure starts private servers of its own (tools/bench/replica.py).
+Everything happens in a scratch PostgreSQL database (created and dropped here), never in a developer's
+database: on the server at ``BENCH_ADMIN_URL`` when it is set, otherwise on a private cluster started
+for the run (``initdb`` on a free loopback port, removed at the end) and configured as
+docs/scale-out.md configures production, a quarter of the machine's memory for shared buffers
+(``bench_server_settings``). The replica figure starts private servers of its own
+(tools/bench/replica.py).
 
 Figures (``--figures``, default all): core, content, search, feed, overhead, exports, replica
 (``tools/bench/report.py`` FIGURE_HELP says what each measures). Only a full run of every figure
@@ -17,6 +20,7 @@ import os
 import secrets
 import sys
 import tempfile
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +28,8 @@ import django
 
 from tools.bench.overhead import HELLO_APP
 from tools.bench.report import FIGURE_HELP, FIGURES, figures_parse
-from tools.harness.pg import ADMIN_URL, migrate, scratch_database
+from tools.drills.backends import PrivatePostgres
+from tools.harness.pg import migrate, scratch_database
 from tools.harness.server import Gunicorn
 from tools.harness.wrk import ensure_wrk
 
@@ -49,10 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (1 if args.quick else 3)
     seconds = args.seconds or (3.0 if args.quick else 8.0)
     ensure_wrk()
-    admin_url = os.environ.get("BENCH_ADMIN_URL", ADMIN_URL)
     var_dir = tempfile.mkdtemp(prefix="bench-var-")
     env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir}
-    with scratch_database(admin_url=admin_url, prefix="bench") as url:
+    with ExitStack() as stack:
+        admin_url = os.environ.get("BENCH_ADMIN_URL")
+        if not admin_url:
+            memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            cluster = stack.enter_context(PrivatePostgres(settings=bench_server_settings(memory_bytes=memory)))
+            admin_url = cluster.url()
+            print(f"Private PostgreSQL on port {cluster.port}: {cluster.settings}", flush=True)
+        url = stack.enter_context(scratch_database(admin_url=admin_url, prefix="bench"))
         print(f"Scratch database: {url}", flush=True)
         migrate(url, env=env)
         os.environ.update(env, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="tools.bench.settings", DJANGO_DEBUG="false")
@@ -90,6 +101,24 @@ def main(argv: list[str] | None = None) -> int:
         report.update_benchmarks_md(Path(__file__).resolve().parents[2] / "BENCHMARKS.md")
     print(markdown)
     return 0
+
+
+def bench_server_settings(*, memory_bytes: int) -> dict[str, str]:
+    """The private cluster's settings: PostgreSQL's usual sizing for a dedicated server, as in production.
+
+    A quarter of the memory for shared buffers (at most 16 GB, docs/scale-out.md's primary) and three
+    quarters as the planner's cache estimate; the stock 128 MB would have every figure over a month of
+    data read its pages from the kernel's cache, a cost no production server sized for its data pays.
+    Autovacuum is off as on the machine's shared server: the loader runs VACUUM ANALYZE itself, and a
+    vacuum starting in the middle of a figure would be noise the figures could not tell apart.
+    """
+    megabytes = memory_bytes // 2**20
+    return {
+        "shared_buffers": f"{min(max(megabytes // 4, 128), 16384)}MB",
+        "effective_cache_size": f"{max(megabytes * 3 // 4, 128)}MB",
+        "max_wal_size": "4GB",
+        "autovacuum": "off",
+    }
 
 
 def results_name(*, quick: bool, figures: tuple[str, ...]) -> str:

@@ -24,7 +24,7 @@ from tools.bench.report import (
     search_lines,
     seconds_text,
 )
-from tools.bench.run import results_name
+from tools.bench.run import bench_server_settings, results_name
 from tools.bench.suite import export_figures
 
 
@@ -47,6 +47,20 @@ def test_results_name_says_quick_and_subset() -> None:
     assert results_name(quick=False, figures=FIGURES) == "latest"
     assert results_name(quick=True, figures=FIGURES) == "latest-quick"
     assert results_name(quick=True, figures=("content", "search")) == "latest-quick-content-search"
+
+
+@pytest.mark.parametrize(("memory_gb", "shared_buffers", "cache"), [
+    (0.25, "128MB", "192MB"),  # never below PostgreSQL's own default
+    (24, "6144MB", "18432MB"),  # this machine kind: a quarter, three quarters
+    (256, "16384MB", "196608MB"),  # at most docs/scale-out.md's primary's quarter
+])
+def test_the_private_cluster_is_sized_from_the_machines_memory(
+    memory_gb: float, shared_buffers: str, cache: str,
+) -> None:
+    settings = bench_server_settings(memory_bytes=int(memory_gb * 2**30))
+    assert settings == {
+        "shared_buffers": shared_buffers, "effective_cache_size": cache, "max_wal_size": "4GB", "autovacuum": "off",
+    }
 
 
 @pytest.mark.parametrize(("value", "target", "low", "text"), [
