@@ -129,13 +129,18 @@ def _scenario(scenario: Scenario) -> dict[str, Any]:
     return row
 
 
+def memory_bytes() -> int:
+    """This machine's physical memory: reported with each run, and what the private server is sized from."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def _machine(url: str) -> dict[str, Any]:
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")),
         platform.processor(),
     )
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    memory = memory_bytes() / 2**30
     with psycopg.connect(url) as db:
         postgres = db.execute("SHOW server_version").fetchone()[0]
         shared_buffers = db.execute("SHOW shared_buffers").fetchone()[0]

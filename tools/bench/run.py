@@ -27,7 +27,7 @@ from pathlib import Path
 import django
 
 from tools.bench.overhead import HELLO_APP
-from tools.bench.report import FIGURE_HELP, FIGURES, figures_parse
+from tools.bench.report import FIGURE_HELP, FIGURES, figures_parse, memory_bytes
 from tools.drills.backends import PrivatePostgres
 from tools.harness.pg import migrate, scratch_database
 from tools.harness.server import Gunicorn
@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         admin_url = os.environ.get("BENCH_ADMIN_URL")
         if not admin_url:
-            memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-            cluster = stack.enter_context(PrivatePostgres(settings=bench_server_settings(memory_bytes=memory)))
+            cluster = stack.enter_context(PrivatePostgres(settings=bench_server_settings(memory_bytes=memory_bytes())))
             admin_url = cluster.url()
             print(f"Private PostgreSQL on port {cluster.port}: {cluster.settings}", flush=True)
         url = stack.enter_context(scratch_database(admin_url=admin_url, prefix="bench"))
