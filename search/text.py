@@ -16,6 +16,7 @@ so SQLite FTS5 and PostgreSQL agree word for word:
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ STOP_WORDS = frozenset(
 )
 
 _WORD = re.compile(r"[^\W_]+")
-_STEMMER = snowballstemmer.stemmer("english")
+# One stemmer per thread (word_stem): a Snowball stemmer keeps the word it works on in its own state.
+_STEMMERS = threading.local()
 # For text_terms on ASCII text: every byte but an ASCII letter or digit (what ``_WORD`` matches there) → blank.
 _ASCII_BLANKS = bytes(byte if chr(byte).isascii() and chr(byte).isalnum() else 0x20 for byte in range(256))
 
@@ -80,7 +82,20 @@ def _term(word: str) -> str | None:
     # Folding may split a character into several ("ﬁ" → "fi"); the stem stays one word.
     if folded in STOP_WORDS or len(folded) > MAX_WORD_LENGTH:
         return None
-    return _STEMMER.stemWord(folded)
+    return word_stem(folded)
+
+
+def word_stem(word: str) -> str:
+    """The Snowball English stem of a folded word (step 4), with this thread's own stemmer.
+
+    A stemmer keeps the word it is working on in its attributes, so one shared by a worker's
+    request threads mixed their words: an ``IndexError`` (a search answered 500 under load) or,
+    worse, a wrong stem written to the index by one ingestion while another stemmed.
+    """
+    stemmer = getattr(_STEMMERS, "stemmer", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.stemmer = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def text_tokens(text: str) -> list[Token]:

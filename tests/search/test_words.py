@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import pytest
 
 from analytics_api.kernel.errors import ApiError
@@ -13,6 +16,7 @@ from search.text import (
     search_query_parse,
     text_terms,
     text_tokens,
+    word_stem,
 )
 from tests.conftest import Tenant
 from tests.search.conftest import conversation, ranking, transcript
@@ -29,6 +33,39 @@ from tests.search.conftest import conversation, ranking, transcript
 def test_stems_accents_and_case_are_folded(tenant: Tenant, written: str, searched: str) -> None:
     row = conversation(tenant, minute=1, messages=transcript(("customer", written)))
     assert ranking(tenant, searched) == ([(row.session_id, 1)], 1)
+
+
+def test_threads_stemming_at_once_each_get_their_own_words_stems() -> None:
+    # The request threads of a worker stem at the same time; with the interpreter switching
+    # threads every microsecond, a stemmer shared between them mixed their words within a few
+    # hundred calls (IndexError, or another word's stem).
+    words = ["refunded", "cancellations", "generously", "delivery", "hopefulness", "relational",
+             "declined", "payments", "conditional", "organization", "electricity", "running"]
+    expected = [word_stem(word) for word in words]
+    stems: list[list[str]] = []
+    failures: list[BaseException] = []
+
+    def stem_many(offset: int) -> None:
+        mine = words[offset:] + words[:offset]
+        try:
+            got = [word_stem(word) for _ in range(300) for word in mine]
+        except BaseException as error:  # reported by the assertion below
+            failures.append(error)
+            return
+        stems.append(got == [stem for _ in range(300) for stem in expected[offset:] + expected[:offset]])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=stem_many, args=(offset,)) for offset in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+    assert stems == [True] * 8
 
 
 def test_stop_words_are_left_out_of_the_terms() -> None:
