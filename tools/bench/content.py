@@ -192,8 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     from tools.harness.pg import ADMIN_URL, migrate, scratch_database
     from tools.harness.server import Gunicorn
 
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": tempfile.mkdtemp(prefix="bench-var-")}
-    with scratch_database(admin_url=os.environ.get("BENCH_ADMIN_URL", ADMIN_URL), prefix="benchcontent") as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-var-", ignore_cleanup_errors=True) as var_dir,
+        scratch_database(admin_url=os.environ.get("BENCH_ADMIN_URL", ADMIN_URL), prefix="benchcontent") as url,
+    ):
+        env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir}
         migrate(url, env=env)
         os.environ.update(env, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="tools.bench.settings", DJANGO_DEBUG="false")
         django.setup()

@@ -112,10 +112,13 @@ def measure(*, interactions: int = 1_000_000, formats: tuple[str, ...] = ("ndjso
             admin_url: str | None = None) -> dict[str, object]:
     """Load the data set in a scratch database, then COPY, each format's export and the feed: the figures."""
     admin_url = admin_url or os.environ.get("BENCH_ADMIN_URL", ADMIN_URL)
-    var_dir = tempfile.mkdtemp(prefix="bench-exports-")
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir, "MEDIA_ROOT": f"{var_dir}/media"}
     window_end = datetime.now(UTC).replace(microsecond=0)
-    with scratch_database(admin_url=admin_url, prefix="bench_exports") as url:
+    with (
+        # The exports' files (hundreds of MB) go with it.
+        tempfile.TemporaryDirectory(prefix="bench-exports-", ignore_cleanup_errors=True) as var_dir,
+        scratch_database(admin_url=admin_url, prefix="bench_exports") as url,
+    ):
+        env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir, "MEDIA_ROOT": f"{var_dir}/media"}
         migrate(url, env=env)
         os.environ.update(env, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="analytics_api.settings")
         django.setup()

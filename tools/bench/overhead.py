@@ -65,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="threads per worker (default: the configuration's)")
     args = parser.parse_args(argv)
     ensure_wrk()
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": tempfile.mkdtemp(prefix="bench-var-")}
-    with scratch_database(admin_url=os.environ.get("BENCH_ADMIN_URL", ADMIN_URL), prefix="bench_overhead") as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-var-", ignore_cleanup_errors=True) as var_dir,
+        scratch_database(admin_url=os.environ.get("BENCH_ADMIN_URL", ADMIN_URL), prefix="bench_overhead") as url,
+    ):
+        env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir}
         migrate(url, env=env)
         server_env = {
             **env, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tools.bench.settings",

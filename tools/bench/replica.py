@@ -80,10 +80,12 @@ def replica_figure(*, interactions: int, runs: int, seconds: float, workers: int
     from tools.drills.backends import PrivatePostgres, PrivateStandby
     from tools.harness.pg import migrate
 
-    env = {"SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-           "VAR_DIR": tempfile.mkdtemp(prefix="bench-replica-")}
     window_end = datetime.now(UTC)
-    with PrivatePostgres() as primary:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-replica-", ignore_cleanup_errors=True) as var_dir,
+        PrivatePostgres() as primary,
+    ):
+        env = {"SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50), "VAR_DIR": var_dir}
         url = primary.create_database(DATABASE)
         migrate(url, env=env)
         os.environ.update(env, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="tools.bench.settings", DJANGO_DEBUG="false")

@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (1 if args.quick else 3)
     seconds = args.seconds or (3.0 if args.quick else 8.0)
     ensure_wrk()
-    var_dir = tempfile.mkdtemp(prefix="bench-var-")
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir}
     with ExitStack() as stack:
+        # Removed at the end with everything else the run made (the cluster, the scratch database).
+        var_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-var-", ignore_cleanup_errors=True))
+        env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir}
         admin_url = os.environ.get("BENCH_ADMIN_URL")
         if not admin_url:
             cluster = stack.enter_context(PrivatePostgres(settings=bench_server_settings(memory_bytes=memory_bytes())))

@@ -166,8 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args(argv)
     admin_url = os.environ.get("BENCH_ADMIN_URL", ADMIN_URL)
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": tempfile.mkdtemp(prefix="bench-var-")}
-    with scratch_database(admin_url=admin_url, prefix="benchsearch") as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-var-", ignore_cleanup_errors=True) as var_dir,
+        scratch_database(admin_url=admin_url, prefix="benchsearch") as url,
+    ):
+        env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir}
         migrate(url, env=env)
         os.environ.update(env, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="analytics_api.settings", DJANGO_DEBUG="false")
         django.setup()

@@ -124,10 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-day", type=int, default=100)
     parser.add_argument("--call-seconds", type=int, default=300)
     args = parser.parse_args(argv)
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": tempfile.mkdtemp(prefix="bench-sizing-")}
-    env["MEDIA_ROOT"] = str(Path(env["VAR_DIR"]) / "media")
-    with scratch_database(admin_url=os.environ.get("BENCH_ADMIN_URL", ADMIN_URL), prefix="benchsizing") as url:
-        env["DATABASE_URL"] = url
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-sizing-", ignore_cleanup_errors=True) as var_dir,
+        scratch_database(admin_url=os.environ.get("BENCH_ADMIN_URL", ADMIN_URL), prefix="benchsizing") as url,
+    ):
+        env = {"SECRET_KEY": secrets.token_urlsafe(50), "VAR_DIR": var_dir, "MEDIA_ROOT": str(Path(var_dir) / "media"),
+               "DATABASE_URL": url}
         migrate(url, env=env)
         manage(env, "create_account", ACCOUNT_ID, "--org", "o-sizing", "--bot", "st-sizing")
         began = time.monotonic()
