@@ -23,7 +23,7 @@ from search.engines import SORT_RELEVANCE, SORTS, Position, ranked_page
 from search.models import HISTORY_SIZE, SearchPhrase
 from search.snippets import conversation_snippets
 from search.text import SearchQuery, search_query_parse
-from search.units import identifier_key, units_load
+from search.units import identifier_key, page_searchables
 
 CURSOR_FIELD = "cursor"
 _CURSOR_SALT = "search.conversation-search.cursor"
@@ -99,7 +99,7 @@ def conversation_search(
     1. ``q`` is parsed (400 naming ``q`` for stop words only, too long, too many words).
     2. The engine ranks every match (tier 0 for an identifier equal to ``q``, then tiers 1–3 by
        relevance, then newest) and returns the exact total and this page (keyset after ``cursor``).
-    3. Snippets are computed for the page's conversations only (three queries for the page), each
+    3. Snippets are computed for the page's conversations only (one query for the page), each
        conversation's units first passed through its mask from ``snippet_masks`` (privacy masking),
        which is given the page's conversations and their interaction records' documents by session id.
     ``sort`` ``start_desc``/``start_asc`` order the same matches by start instead. ``window``: the
@@ -120,7 +120,7 @@ def conversation_search(
     )
     has_more = len(ranked) > limit
     ranked = ranked[:limit]
-    searchables = units_load(account_id=account_id, conversation_ids=[row.conversation_id for row in ranked])
+    searchables = page_searchables(account_id=account_id, conversation_ids=[row.conversation_id for row in ranked])
     # Each statement reads its own snapshot: a conversation erased after the ranked statement and
     # before this read is left out of the page instead of failing it (the total still counts it, a
     # match when it was counted), and the cursor is the last conversation served.

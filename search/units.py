@@ -2,7 +2,8 @@
 
 A *unit* is one searchable text: a transcript message's text, an e-mail's subject, an agent note, a
 disposition remark. The whole phrase (tier 1) must stand in one unit. The index and the snippets
-both read units through :func:`units_load`, so what is found is what is highlighted.
+both make units with :func:`searchable_build` (the index through :func:`units_load`, a search page through
+:func:`page_searchables`), so what is found is what is highlighted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
+
+from django.db.models import OuterRef, Subquery
 
 from analytics_api.kernel.compiled import CompiledQuery
 from content.models import Conversation, Transcript
@@ -63,7 +66,7 @@ class ConversationFacts(Protocol):
 
 
 class IndexedRow(NamedTuple):
-    """A conversation's row as the index reads it (:func:`units_load` with ``index_only``): a thousand
+    """A conversation's row as the index reads it (:func:`units_load`): a thousand
     model instances took about as long as the index's own statements."""
 
     pk: int
@@ -162,29 +165,23 @@ def units_load(
     interactions: Mapping[str, InteractionFacts] | None = None,
     transcripts: Mapping[int, list[Mapping[str, Any]]] | None = None,
     created: Mapping[int, IndexedRow] | None = None,
-    index_only: bool = False,
 ) -> dict[int, Searchable]:
-    """The searchables of the account's conversations among ``conversation_ids`` (three queries).
+    """The searchables of the account's conversations among ``conversation_ids`` for their index
+    rows (three queries at most); a search page reads its own with :func:`page_searchables`.
 
     ``interactions`` (by session id) and ``transcripts`` (messages by conversation pk) are what the
     caller is writing in this transaction: they are used as they are instead of being read back
     (ingestion batches hold them parsed in memory; reading them back was a large part of a batch).
-    ``created``: conversations the caller's transaction inserted, as inserted (``index_only``): neither
-    their rows nor their transcripts are read back (an interaction batch creating a thousand
-    conversations then reads and probes none).
-    ``index_only``: the conversations' rows are :class:`IndexedRow` (what the index reads), not
-    ``Conversation`` instances (for serving them).
+    ``created``: conversations the caller's transaction inserted, as inserted: neither their rows
+    nor their transcripts are read back (an interaction batch creating a thousand conversations
+    then reads and probes none). The conversations are :class:`IndexedRow` (what the index reads).
     """
     given = interactions or {}
     created = created or {}
     ids = [pk for pk in conversation_ids if pk not in created]
     conversations: dict[int, ConversationFacts] = {pk: created[pk] for pk in conversation_ids if pk in created}
     if ids:
-        conversations.update(
-            {row[0]: IndexedRow(*row) for row in _INDEXED_ROWS.rows(account_id=account_id, ids=ids)}
-            if index_only else
-            {conversation.pk: conversation for conversation in _CONVERSATIONS.instances(account_id=account_id, ids=ids)}
-        )
+        conversations.update({row[0]: IndexedRow(*row) for row in _INDEXED_ROWS.rows(account_id=account_id, ids=ids)})
     if not conversations:
         return {}
     written = transcripts or {}
@@ -206,10 +203,51 @@ def units_load(
     }
 
 
-# units_load's three reads, compiled once (analytics_api.kernel.compiled): a search page reads its
-# 25 conversations with them, and building and compiling the querysets took longer than running them.
-_CONVERSATIONS: CompiledQuery[Conversation] = CompiledQuery(
-    lambda account_id, ids: Conversation.objects.filter(account_id=account_id, pk__in=ids)
+def page_searchables(*, account_id: int, conversation_ids: Iterable[int]) -> dict[int, Searchable]:
+    """The searchables of a search page's conversations (``Conversation`` instances, to serve them),
+    by pk, in one statement: each conversation with its transcript's messages and its interaction
+    record as correlated subqueries.
+
+    Those rows carry their conversation's start (a transcript its ``started_at``, the interaction
+    record the conversation's ``session_start``: ``start_from_interaction``), so each lookup reads
+    one month's partition. Three statements before (conversations, transcripts, interaction
+    records), each probing every partition of its table: a third of a page's time around its
+    ranked statement.
+    """
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    return {
+        row.pk: searchable_build(
+            conversation=row,
+            messages=row.transcript_messages or [],
+            interaction=None if row.interaction_document is None else InteractionText(
+                conversation_id=row.interaction_conversation_id, document=row.interaction_document
+            ),
+        )
+        for row in _PAGE_CONVERSATIONS.instances(account_id=account_id, ids=ids)
+    }
+
+
+def _page_interaction(column: str) -> Subquery:
+    return Subquery(
+        Interaction.objects.filter(
+            account_id=OuterRef("account_id"), session_id=OuterRef("session_id"), session_start=OuterRef("started_at")
+        ).values(column)[:1]
+    )
+
+
+# The reads, compiled once (analytics_api.kernel.compiled): building and compiling the querysets
+# took longer than running them.
+_PAGE_CONVERSATIONS: CompiledQuery[Conversation] = CompiledQuery(
+    lambda account_id, ids: Conversation.objects.filter(account_id=account_id, pk__in=ids).annotate(
+        transcript_messages=Subquery(
+            Transcript.objects.filter(conversation_id=OuterRef("pk"), started_at=OuterRef("started_at"))
+            .values("messages")[:1]
+        ),
+        interaction_document=_page_interaction("document"),
+        interaction_conversation_id=_page_interaction("conversation_id"),
+    )
 )
 _INDEXED_ROWS: CompiledQuery[Conversation] = CompiledQuery(
     lambda account_id, ids: Conversation.objects.filter(account_id=account_id, pk__in=ids).values_list(
