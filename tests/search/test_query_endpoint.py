@@ -198,9 +198,9 @@ def test_a_search_page_costs_the_same_queries_for_5_or_25_rows(tenant: Tenant, d
         assert interactions_ingest(account=tenant.account, records=[record]).rejected == []
     tenant.get("/api/v1/conversations/warm-up")  # the API client is then in this process's cache
     # The ranked page, then the page's conversations with their transcripts and interaction records
-    # (one statement, read once for the snippets and the rows) and agent links; then the phrase saved in the caller's history: on
-    # PostgreSQL one string (synchronous_commit off, the upsert, the trim to ten), elsewhere a
-    # savepoint, the upsert, the trim and its release.
+    # (one statement, read once for the snippets and the rows) and agent links; then the phrase
+    # saved in the caller's history: on PostgreSQL one string (synchronous_commit off, the upsert,
+    # the trim to ten), elsewhere a savepoint, the upsert, the trim and its release.
     history = 1 if connection.vendor == "postgresql" else 4
     for limit in (5, 25):
         with django_assert_num_queries(3 + history):
