@@ -22,6 +22,7 @@ from django.db import models
 
 from analytics_api.models import Account, ApiClient
 from content.models import Conversation
+from search.text import MAX_QUERY_LENGTH
 
 # The phrases kept per caller (API client + acting user).
 HISTORY_SIZE = 10
@@ -78,8 +79,10 @@ class SearchPhrase(models.Model):
     # No index of its own: the unique triple and the recent index below start with it.
     api_client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+", db_index=False)
     acting_user = models.CharField(max_length=128, blank=True, default="", help_text="X-Acting-User; empty: none")
-    phrase = models.CharField(max_length=256, help_text="As last typed (blanks collapsed)")
-    phrase_key = models.CharField(max_length=256, help_text="Case-folded: one entry per phrase")
+    phrase = models.CharField(max_length=MAX_QUERY_LENGTH, help_text="As last typed (blanks collapsed)")
+    # Case folding turns a character into up to three ("ß" -> "ss", "ﬄ" -> "ffl"), so a phrase at
+    # the length limit folds to at most three times as many.
+    phrase_key = models.CharField(max_length=3 * MAX_QUERY_LENGTH, help_text="Case-folded: one entry per phrase")
     searched_at = models.DateTimeField()
 
     class Meta:

@@ -81,3 +81,14 @@ def test_a_bad_acting_user_is_refused(tenant: Tenant, acting_user: str) -> None:
 def test_the_history_needs_the_read_scope(db: Any) -> None:
     reader = make_tenant(scopes=["ingest"])
     assert reader.get(HISTORY).status_code == 403
+
+
+def test_a_phrase_whose_case_folding_is_longer_is_saved_whole(tenant: Tenant) -> None:
+    # "ß" folds to "ss" and "ﬄ" to "ffl": a phrase at the length limit folds to up to three times it.
+    for phrase in (" ".join(["ß" * 24] * 10), " ".join(["ﬄ" * 20] * 10)):
+        response = tenant.post("/api/v1/conversations/query", {
+            "startDate": "2025-09-30", "endDate": "2025-09-30", "q": phrase,
+        })
+        assert response.status_code == 200, response.content
+    assert history(tenant) == [" ".join(["ﬄ" * 20] * 10), " ".join(["ß" * 24] * 10)]
+    assert sorted(len(key) for key in SearchPhrase.objects.values_list("phrase_key", flat=True)) == [489, 609]
