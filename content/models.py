@@ -14,6 +14,7 @@ account), and every table carries the conversation's start (the key of monthly p
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import OuterRef, Subquery
 
 from analytics_api.kernel.fields import FastJSONField
 from analytics_api.kernel.partitions import monthly
@@ -128,6 +129,17 @@ class ConversationDocument(models.Model):
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def of_conversation(cls, field: str) -> Subquery:
+        """``field`` of the outer conversation's document of this kind (None when it has none), as a
+        subquery of a ``Conversation`` queryset. By the conversation's key and start: a document carries
+        its conversation's start (kept in step by ``content.services.documents_start_sync``), so on
+        PostgreSQL only that month's partition is read (pruned when the statement runs)."""
+        return Subquery(
+            cls._default_manager.filter(conversation_id=OuterRef("pk"), started_at=OuterRef("started_at"))
+            .values(field)[:1]
+        )
 
 
 class Transcript(ConversationDocument):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet
 
 from analytics_api.kernel.compiled import CompiledQuery
 from analytics_api.kernel.errors import ApiError
@@ -20,10 +20,11 @@ from analytics_api.kernel.lists import ListOf
 from analytics_api.models import Account
 from content.criteria import conversations_matching, criteria_narrow
 from content.details import conversation_detail
-from content.models import Conversation, ConversationAgent, EventLog, Transcript, VoiceTurns
+from content.models import Conversation, ConversationAgent, ConversationDocument, EventLog, Transcript, VoiceTurns
 from content.queries import START_ASC, Position, cursor_encode
 from content.rows import conversation_row
 from conversations.models import Interaction
+from conversations.selectors import conversation_interaction
 from search.selectors import conversation_search
 from supervision.masking import Masker, account_obscures
 
@@ -82,13 +83,7 @@ def _conversation_missing(session_id: str) -> ApiError:
 # Each read below is of one conversation by (account, session id) with what its endpoint needs, in
 # one statement. Not .first(): its ORDER BY id could lead the planner away from that key.
 
-# The interaction record of the conversation: same account and session id, and it starts when the
-# conversation does (start_from_interaction), so on PostgreSQL only that month's partition is read.
-_INTERACTION_DOCUMENT = Subquery(
-    Interaction.objects.filter(
-        account_id=OuterRef("account_id"), session_id=OuterRef("session_id"), session_start=OuterRef("started_at")
-    ).values("document")[:1]
-)
+_INTERACTION_DOCUMENT = conversation_interaction("document")
 # The agent links in joining order; they carry their conversation's start (see started_within).
 _AGENT_IDS = ListOf(
     ConversationAgent.objects.filter(conversation_id=OuterRef("pk"), started_at=OuterRef("started_at"))
@@ -116,21 +111,16 @@ def conversation_detail_get(*, account: Account, session_id: str) -> dict[str, A
 
 
 def conversation_document_get(
-    *, account: Account, session_id: str, model: type[Model], field: str
+    *, account: Account, session_id: str, model: type[ConversationDocument], field: str
 ) -> tuple[Conversation, Any]:
     """The account's conversation ``session_id`` and ``field`` of its document of kind ``model`` (None
     when there is none), in one statement; 404 when the account has no such conversation.
 
-    The document is looked up by the conversation's key and start: a document carries its
-    conversation's start (kept in step by ``content.services.documents_start_sync``), so on
-    PostgreSQL only that month's partition is read (pruned when the statement runs).
+    The document is looked up by the conversation's key and start (``ConversationDocument.of_conversation``).
     """
     read = _CONVERSATION_DOCUMENT_READS.get((model, field))
     if read is None:
-        document = Subquery(
-            model._default_manager.filter(conversation_id=OuterRef("pk"), started_at=OuterRef("started_at"))
-            .values(field)[:1]
-        )
+        document = model.of_conversation(field)
         read = _CONVERSATION_DOCUMENT_READS[(model, field)] = CompiledQuery(
             lambda account_id, session_id: Conversation.objects.filter(account_id=account_id, session_id=session_id)
             .annotate(document=document)[:1]
@@ -141,7 +131,7 @@ def conversation_document_get(
     return found[0], found[0].document
 
 
-_CONVERSATION_DOCUMENT_READS: dict[tuple[type[Model], str], CompiledQuery[Conversation]] = {}
+_CONVERSATION_DOCUMENT_READS: dict[tuple[type[ConversationDocument], str], CompiledQuery[Conversation]] = {}
 
 
 def interaction_documents(*, account: Account, conversations: Sequence[Conversation]) -> dict[str, dict[str, Any]]:

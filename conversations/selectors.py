@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from analytics_api.kernel.compiled import CompiledQuery
 from analytics_api.kernel.fields import json_text
@@ -32,6 +32,18 @@ class InteractionQuery:
     sections: Mapping[str, list[str]]
     skip: int
     limit: int
+
+
+def conversation_interaction(column: str) -> Subquery:
+    """``column`` of the outer conversation's interaction record (None when it has none), as a
+    subquery of a ``Conversation`` queryset: same account and session id, and it starts when the
+    conversation does (every interaction upsert moves its conversation's start to its own,
+    ``start_from_interaction``), so on PostgreSQL only that month's partition is read."""
+    return Subquery(
+        Interaction.objects.filter(
+            account_id=OuterRef("account_id"), session_id=OuterRef("session_id"), session_start=OuterRef("started_at")
+        ).values(column)[:1]
+    )
 
 
 def _filters(

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from django.db.models import OuterRef, Subquery
-
 from analytics_api.kernel.compiled import CompiledQuery
 from content.models import Conversation, Transcript
 from content.transcripts import AGENT_AI, hold_suppressed
 from conversations.models import Interaction
+from conversations.selectors import conversation_interaction
 
 SOURCE_MESSAGE = "message"
 SOURCE_NOTE = "note"
@@ -229,24 +228,13 @@ def page_searchables(*, account_id: int, conversation_ids: Iterable[int]) -> dic
     }
 
 
-def _page_interaction(column: str) -> Subquery:
-    return Subquery(
-        Interaction.objects.filter(
-            account_id=OuterRef("account_id"), session_id=OuterRef("session_id"), session_start=OuterRef("started_at")
-        ).values(column)[:1]
-    )
-
-
 # The reads, compiled once (analytics_api.kernel.compiled): building and compiling the querysets
 # took longer than running them.
 _PAGE_CONVERSATIONS: CompiledQuery[Conversation] = CompiledQuery(
     lambda account_id, ids: Conversation.objects.filter(account_id=account_id, pk__in=ids).annotate(
-        transcript_messages=Subquery(
-            Transcript.objects.filter(conversation_id=OuterRef("pk"), started_at=OuterRef("started_at"))
-            .values("messages")[:1]
-        ),
-        interaction_document=_page_interaction("document"),
-        interaction_conversation_id=_page_interaction("conversation_id"),
+        transcript_messages=Transcript.of_conversation("messages"),
+        interaction_document=conversation_interaction("document"),
+        interaction_conversation_id=conversation_interaction("conversation_id"),
     )
 )
 _INDEXED_ROWS: CompiledQuery[Conversation] = CompiledQuery(
