@@ -37,7 +37,15 @@ class Block:
     key: Callable[[int], list[Any]]
 
     def records(self) -> Iterator[Record]:
-        return zip(map(self.key, range(self.count)), self.text[:-1].split("\n"), strict=True)
+        return zip(map(self.key, range(self.count)), self.lines(), strict=True)
+
+    def lines(self) -> list[str]:
+        """The records' JSON texts."""
+        return self.text[:-1].split("\n") if self.count else []
+
+    def parsed(self) -> list[Any]:
+        """The records parsed, in one call for the block: its lines joined by commas are one JSON array."""
+        return orjson.loads("[" + self.text[:-1].replace("\n", ",") + "]") if self.count else []
 
     def head(self, count: int) -> Block:
         """The block's first ``count`` records."""
@@ -76,7 +84,19 @@ class ExportWindow:
 class Column:
     name: str
     description: str
-    value: Callable[[list[Any], dict[str, Any]], str | None]
+    value: Callable[[list[Any], dict[str, Any]], str | None] | None = None
+    """A record's cell from its order key and the record; or None with ``source``."""
+    source: str | None = None
+    """The record's top-level key the column holds (:func:`field`): its cells are read without a
+    call per record."""
+
+    def values(self, block: Block, records: list[dict[str, Any]]) -> list[str | None]:
+        """The column's cells for the block's records (``records``: ``block.parsed()``)."""
+        if self.value is None:
+            source = self.source
+            return [cell(record.get(source)) for record in records]
+        value = self.value
+        return [value(block.key(i), record) for i, record in enumerate(records)]
 
 
 @dataclass(frozen=True)
@@ -115,7 +135,7 @@ def cell(value: Any) -> str | None:
 def field(name: str, description: str, key: str | None = None) -> Column:
     """A column holding one top-level key of the record."""
     source = key or name
-    return Column(name, description, lambda _key, record: cell(record.get(source)))
+    return Column(name, description, source=source)
 
 
 RECORD_COLUMN_DESCRIPTION = "The whole record as JSON text, exactly the NDJSON line"

@@ -9,7 +9,6 @@ gzip applies to the whole NDJSON or CSV file (``.gz``) and to Parquet's column c
 
 from __future__ import annotations
 
-import csv
 import functools
 import gzip
 import hashlib
@@ -21,8 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
-import orjson
-
+from analytics_api.kernel.csv_stream import csv_line
 from analytics_api.private_files import open_private_file
 from exports.models import Compression, ExportFormat
 from exports.registry import Block, Dataset
@@ -136,11 +134,8 @@ class FileWriter(ABC):
         return self._raw.tell()
 
     @abstractmethod
-    def write(self, key: list[Any], text: str) -> None: ...
-
     def write_block(self, block: Block) -> None:
-        for key, text in block.records():
-            self.write(key, text)
+        """Append the block's records to the file."""
 
     @abstractmethod
     def _finish(self) -> None: ...
@@ -155,9 +150,11 @@ class FileWriter(ABC):
             self._hashed.durable = False
             self._raw.close()
 
-    def _cells(self, key: list[Any], text: str) -> list[str | None]:
-        record = orjson.loads(text)
-        return [column.value(key, record) for column in self.dataset.columns] + [text]
+    def _block_columns(self, block: Block) -> list[list[str | None]]:
+        """The block's cells column by column, the record column last: the block parsed in one call
+        and each column made in one pass (a record at a time, CSV was a sixth of NDJSON's rows/s)."""
+        records = block.parsed()
+        return [column.values(block, records) for column in self.dataset.columns] + [block.lines()]
 
 
 class NdjsonWriter(FileWriter):
@@ -167,10 +164,6 @@ class NdjsonWriter(FileWriter):
     def __init__(self, path: Path, dataset: Dataset, compression: str, durable: bool) -> None:
         super().__init__(path, dataset, compression, durable)
         self._out = self._stream()
-
-    def write(self, key: list[Any], text: str) -> None:
-        self._out.write(text.encode() + b"\n")
-        self.rows += 1
 
     def write_block(self, block: Block) -> None:
         self._out.write(block.text.encode())
@@ -186,12 +179,11 @@ class CsvWriter(FileWriter):
         super().__init__(path, dataset, compression, durable)
         self._binary = self._stream()
         self._text = io.TextIOWrapper(self._binary, encoding="utf-8", newline="", write_through=False)
-        self._csv = csv.writer(self._text, lineterminator="\r\n")
-        self._csv.writerow(column_names(dataset))
+        self._text.write(csv_line(column_names(dataset)))
 
-    def write(self, key: list[Any], text: str) -> None:
-        self._csv.writerow(self._cells(key, text))
-        self.rows += 1
+    def write_block(self, block: Block) -> None:
+        self._text.write("".join(map(csv_line, zip(*self._block_columns(block), strict=True))))
+        self.rows += block.count
 
     def _finish(self) -> None:
         self._text.flush()
@@ -211,11 +203,11 @@ class ParquetWriter(FileWriter):
         self._pending: list[list[str | None]] = [[] for _ in self._names]
         self._pending_bytes = 0
 
-    def write(self, key: list[Any], text: str) -> None:
-        for column, value in zip(self._pending, self._cells(key, text), strict=True):
-            column.append(value)
-        self.rows += 1
-        self._pending_bytes += 2 * len(text)  # the record column and, at most as much again, the others
+    def write_block(self, block: Block) -> None:
+        for column, values in zip(self._pending, self._block_columns(block), strict=True):
+            column.extend(values)
+        self.rows += block.count
+        self._pending_bytes += 2 * len(block.text)  # the record column and, at most as much again, the others
         if len(self._pending[0]) >= PARQUET_ROW_GROUP or self._pending_bytes >= PARQUET_GROUP_BYTES:
             self._flush()
 

@@ -1,13 +1,14 @@
-"""CSV downloads: streamed row by row, and safe to open in a spreadsheet (docs/contract.md#csv-downloads).
+"""CSV: the one line encoder (downloads and export files), and downloads streamed row by row that are
+safe to open in a spreadsheet (docs/contract.md#csv-downloads).
 
-A cell that a spreadsheet would take for a formula (text starting with ``=``, ``+``, ``-``, ``@``, a
-tab or a carriage return) is written with a leading apostrophe, as OWASP advises against CSV
-injection: the text stays readable and is never evaluated. Numbers are written as they are.
+A download's cell that a spreadsheet would take for a formula (text starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) is written with a leading apostrophe, as OWASP advises
+against CSV injection: the text stays readable and is never evaluated. Numbers are written as they
+are. Export files keep every cell exactly as the record has it (docs/contract.md#export-formats).
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -31,18 +32,34 @@ def csv_cell(value: Any) -> Any:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-class _Line:
-    """A file-like object that hands back what csv.writer writes (one line at a time)."""
+def _quoted(cell: str) -> str:
+    if '"' in cell or "," in cell or "\n" in cell or "\r" in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
-    def write(self, value: str) -> str:
-        return value
+
+def csv_line(cells: Sequence[str | None]) -> str:
+    """One CSV record, ending in CRLF, exactly as the standard library's ``csv.writer`` writes it with
+    its defaults (RFC 4180): a cell holding a comma, a double quote, CR or LF is quoted, its quotes
+    doubled; None is an empty cell; a record of one empty cell is ``""``, not an empty line.
+
+    Not ``csv.writer`` itself: it copies every character of a cell one by one, which for records
+    carrying a JSON text of a few KB (an export's ``record`` column) took most of a CSV export's
+    time (BENCHMARKS.md, Exports).
+    """
+    if len(cells) == 1 and not cells[0]:
+        return '""\r\n'
+    return ",".join(["" if cell is None else _quoted(cell) for cell in cells]) + "\r\n"
 
 
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(header)
+    yield csv_line(header)
     for row in rows:
-        yield writer.writerow([csv_cell(value) for value in row])
+        yield csv_line([_text(csv_cell(value)) for value in row])
+
+
+def _text(cell: Any) -> str:
+    return cell if isinstance(cell, str) else str(cell)
 
 
 def csv_response(*, header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> StreamingHttpResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from exports.registry import Block, blocks_of
 
 
@@ -36,3 +38,12 @@ def test_a_block_made_of_one_text_is_read_back_line_by_line() -> None:
     block = Block(2, '{"a":1}\n{"a":2}\n', lambda i: [i])
 
     assert list(block.records()) == [([0], '{"a":1}'), ([1], '{"a":2}')]
+
+
+def test_a_block_is_parsed_at_once_into_its_records_in_order() -> None:
+    texts = ['{"a":"x,y"}', '{"a":"line\\nbreak","b":[1,2]}', '{"a":"\\u2028 \\"quoted\\"","c":null}']
+    block = Block(3, "\n".join(texts) + "\n", lambda i: [i])
+
+    assert block.parsed() == [orjson.loads(text) for text in texts]
+    assert block.lines() == texts
+    assert block.head(2).parsed() == [orjson.loads(text) for text in texts[:2]]
