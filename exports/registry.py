@@ -36,9 +36,6 @@ class Block:
     text: str
     key: Callable[[int], list[Any]]
 
-    def records(self) -> Iterator[Record]:
-        return zip(map(self.key, range(self.count)), self.lines(), strict=True)
-
     def lines(self) -> list[str]:
         """The records' JSON texts."""
         return self.text[:-1].split("\n") if self.count else []

@@ -151,8 +151,7 @@ class FileWriter(ABC):
             self._raw.close()
 
     def _block_columns(self, block: Block) -> list[list[str | None]]:
-        """The block's cells column by column, the record column last: the block parsed in one call
-        and each column made in one pass (a record at a time, CSV was a sixth of NDJSON's rows/s)."""
+        """The block's cells column by column, the record column last (the block parsed in one call)."""
         records = block.parsed()
         return [column.values(block, records) for column in self.dataset.columns] + [block.lines()]
 
@@ -175,6 +174,8 @@ class NdjsonWriter(FileWriter):
 
 
 class CsvWriter(FileWriter):
+    """A line per record (``csv_line``), a block's lines written in one call."""
+
     def __init__(self, path: Path, dataset: Dataset, compression: str, durable: bool) -> None:
         super().__init__(path, dataset, compression, durable)
         self._binary = self._stream()
