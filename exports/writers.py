@@ -32,6 +32,9 @@ RECORD_COLUMN = "record"
 # the 200 MB that a worker may use; about 1,300 interactions a group.
 PARQUET_ROW_GROUP = 10_000
 PARQUET_GROUP_BYTES = 2 * 1024 * 1024
+# CSV and Parquet parse a block this much of its text at a time (Block.parts): a row group's worth
+# of Parquet text is then pending at most, as when records were taken one by one.
+PART_CHARS = 256 * 1024
 # Records are ≈1.5 KB: the default 8 KB buffer made a write system call every few records.
 FILE_BUFFER = 1024 * 1024
 
@@ -183,7 +186,8 @@ class CsvWriter(FileWriter):
         self._text.write(csv_line(column_names(dataset)))
 
     def write_block(self, block: Block) -> None:
-        self._text.write("".join(map(csv_line, zip(*self._block_columns(block), strict=True))))
+        for part in block.parts(PART_CHARS):
+            self._text.write("".join(map(csv_line, zip(*self._block_columns(part), strict=True))))
         self.rows += block.count
 
     def _finish(self) -> None:
@@ -205,12 +209,13 @@ class ParquetWriter(FileWriter):
         self._pending_bytes = 0
 
     def write_block(self, block: Block) -> None:
-        for column, values in zip(self._pending, self._block_columns(block), strict=True):
-            column.extend(values)
-        self.rows += block.count
-        self._pending_bytes += 2 * len(block.text)  # the record column and, at most as much again, the others
-        if len(self._pending[0]) >= PARQUET_ROW_GROUP or self._pending_bytes >= PARQUET_GROUP_BYTES:
-            self._flush()
+        for part in block.parts(PART_CHARS):
+            for column, values in zip(self._pending, self._block_columns(part), strict=True):
+                column.extend(values)
+            self.rows += part.count
+            self._pending_bytes += 2 * len(part.text)  # the record column and, at most as much again, the others
+            if len(self._pending[0]) >= PARQUET_ROW_GROUP or self._pending_bytes >= PARQUET_GROUP_BYTES:
+                self._flush()
 
     def _flush(self) -> None:
         if self._pending[0]:

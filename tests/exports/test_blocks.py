@@ -51,3 +51,24 @@ def test_a_block_is_parsed_at_once_into_its_records_in_order() -> None:
     assert block.parsed() == [orjson.loads(text) for text in texts]
     assert block.lines() == texts
     assert block.head(2).parsed() == [orjson.loads(text) for text in texts[:2]]
+
+
+def test_a_block_is_cut_in_parts_of_bounded_text_that_keep_every_record_and_key() -> None:
+    (block,) = blocks_of(iter(_records(7)), 7)
+    size = len(block.text) // 7  # every record's line is as long
+
+    parts = list(block.parts(3 * size))
+
+    assert [part.count for part in parts] == [3, 3, 1]
+    assert "".join(part.text for part in parts) == block.text
+    assert [record for part in parts for record in _read_back(part)] == _records(7)
+    assert list(block.parts(len(block.text))) == [block]
+
+
+def test_a_record_longer_than_a_part_is_a_part_of_its_own() -> None:
+    (block,) = blocks_of(iter(_records(3)), 3)
+
+    parts = list(block.parts(5))
+
+    assert [part.count for part in parts] == [1, 1, 1]
+    assert [record for part in parts for record in _read_back(part)] == _records(3)
