@@ -107,6 +107,10 @@ class Column:
     """The record's top-level key the column holds (:func:`field`): its cells are read without a
     call per record."""
 
+    def __post_init__(self) -> None:
+        if (self.value is None) == (self.source is None):
+            raise ValueError(f"Column {self.name!r}: give either value or source, not both or neither.")
+
     def values(self, block: Block, records: list[dict[str, Any]]) -> list[str | None]:
         """The column's cells for the block's records (``records``: ``block.parsed()``)."""
         if self.value is None:

@@ -177,7 +177,7 @@ class NdjsonWriter(FileWriter):
 
 
 class CsvWriter(FileWriter):
-    """A line per record (``csv_line``), a block's lines written in one call."""
+    """A line per record (``csv_line``), written a part of a block (``PART_CHARS``) at a time."""
 
     def __init__(self, path: Path, dataset: Dataset, compression: str, durable: bool) -> None:
         super().__init__(path, dataset, compression, durable)

@@ -20,14 +20,15 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 
-def csv_cell(value: Any) -> Any:
-    """A value as a CSV cell: empty for None, true/false, JSON text for lists and objects, formulas defused."""
+def csv_cell(value: Any) -> str:
+    """A value as a download's CSV cell: empty for None, true/false, numbers as they are, JSON text for
+    lists and objects, formulas defused."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return value
+        return str(value)
     text = json_text(value) if isinstance(value, list | dict) else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
@@ -55,11 +56,7 @@ def csv_line(cells: Sequence[str | None]) -> str:
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     yield csv_line(header)
     for row in rows:
-        yield csv_line([_text(csv_cell(value)) for value in row])
-
-
-def _text(cell: Any) -> str:
-    return cell if isinstance(cell, str) else str(cell)
+        yield csv_line([csv_cell(value) for value in row])
 
 
 def csv_response(*, header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> StreamingHttpResponse:
