@@ -120,6 +120,20 @@ def test_a_phrase_after_thousands_of_words_is_still_exact(tenant: Tenant) -> Non
     assert ranking(tenant, "refund not received") == ([(row.session_id, 1), (other.session_id, 2)], 2)
 
 
+def test_within_a_tier_more_of_the_querys_words_outrank_one_word_repeated(tenant: Tenant) -> None:
+    # Both hold some of the words only (tier 3). The newer one says "refund" four times, the older
+    # one "refund" and "parcel" once each: each further occurrence of a word counts less, so the
+    # older one comes first on both engines. Unrelated conversations make the words rare enough for
+    # SQLite's bm25 to weigh them.
+    for minute in range(1, 5):
+        conversation(tenant, minute=minute, messages=transcript(("customer", "Thanks for the help, goodbye")))
+    repeated = conversation(tenant, minute=30, session_id="repeated", messages=transcript(
+        ("customer", "Refund please. Refund! I want a refund, a refund today.")))
+    varied = conversation(tenant, minute=20, session_id="varied",
+                          messages=transcript(("customer", "A refund for the parcel")))
+    assert ranking(tenant, "refund parcel invoice") == ([(varied.session_id, 3), (repeated.session_id, 3)], 2)
+
+
 def test_a_phrase_conversations_other_vectors_holding_a_word_add_to_its_score(tenant: Tenant) -> None:
     # Both hold the phrase in the customer's words; the older one's agent-assist log (a vector of
     # its own on PostgreSQL) also says "refund": it scores higher and comes first, newer or not.
