@@ -76,6 +76,10 @@ WINDOW_KEY_DAYS = 100
 # delivery" in a 7-day window at 1M conversations a month spent ~40 ms of the statement scoring.
 # Proximity is the tiers' (the phrase's consecutive words first, then every word).
 _RANK = "ts_rank(m.vector, %s::tsquery)"
+# Bump when a score changes on either engine: a relevance cursor carries it (search.selectors), so a
+# cursor made under the old scores is refused rather than continuing the new order from a score
+# it never had (which could skip or repeat matches). 2: ts_rank instead of ts_rank_cd.
+RANKING_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from analytics_api.kernel.dates import render_utc_ms
 from analytics_api.kernel.errors import ApiError
 from analytics_api.models import ApiClient
 from content.models import Conversation
-from search.engines import SORT_RELEVANCE, SORTS, Position, ranked_page
+from search.engines import RANKING_VERSION, SORT_RELEVANCE, SORTS, Position, ranked_page
 from search.models import HISTORY_SIZE, SearchPhrase
 from search.snippets import conversation_snippets
 from search.text import SearchQuery, search_query_parse
@@ -47,8 +47,10 @@ class SearchPage:
 
 
 def _fingerprint(query: SearchQuery, sort: str, exclude_agent_ai: bool) -> str:
-    # A cursor continues the search that made it, not another one.
-    key = f"{query.phrase.casefold()}\x00{sort}\x00{exclude_agent_ai}"
+    # A cursor continues the search that made it, not another one; in relevance order, under the
+    # scores it was made with.
+    version = f"\x00{RANKING_VERSION}" if sort == SORT_RELEVANCE else ""
+    key = f"{query.phrase.casefold()}\x00{sort}\x00{exclude_agent_ai}{version}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -64,7 +66,8 @@ def cursor_decode(cursor: str, fingerprint: str) -> Position:
     """The position a cursor of this search holds; signed, so a cursor changed by hand is refused."""
     invalid = ApiError(
         "cursor is not one this search returned: send the nextCursor of the previous page unchanged, with the "
-        "same q, sort and excludeAgentAi.",
+        "same q, sort and excludeAgentAi; a relevance cursor from before the ranking changed is refused too: "
+        "start again from the first page.",
         code="invalid_cursor", field=CURSOR_FIELD,
     )
     try:

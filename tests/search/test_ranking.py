@@ -94,9 +94,24 @@ def test_a_cursor_of_another_search_is_refused(corpus: Tenant) -> None:
         search(corpus, "refund", limit=1, cursor="not-a-cursor")
     assert garbled.value.errors == [{
         "msg": "cursor is not one this search returned: send the nextCursor of the previous page unchanged, with "
-        "the same q, sort and excludeAgentAi.",
+        "the same q, sort and excludeAgentAi; a relevance cursor from before the ranking changed is refused too: "
+        "start again from the first page.",
         "code": "invalid_cursor", "field": "cursor",
     }]
+
+
+def test_a_relevance_cursor_made_under_other_scores_is_refused(corpus: Tenant, monkeypatch: Any) -> None:
+    # A cursor holds its last row's score: continuing the order of new scores from an old one could
+    # skip or repeat matches. Start-time orders hold no score and keep their cursors.
+    monkeypatch.setattr("search.selectors.RANKING_VERSION", 1)
+    relevance = search(corpus, "refund", limit=1)
+    by_start = search(corpus, "refund", limit=1, sort="start_desc")
+    monkeypatch.undo()
+    with pytest.raises(ApiError) as refused:
+        search(corpus, "refund", limit=1, cursor=relevance.next_cursor)
+    assert refused.value.errors[0]["code"] == "invalid_cursor"
+    following = search(corpus, "refund", limit=1, sort="start_desc", cursor=by_start.next_cursor)
+    assert [hit.conversation.session_id for hit in following.hits] == [SOME]
 
 
 def test_equal_relevance_lists_the_newest_first(tenant: Tenant) -> None:
