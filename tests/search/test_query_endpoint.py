@@ -86,6 +86,22 @@ def test_a_cursor_of_the_start_sorted_table_is_refused_with_q(tenant: Tenant) ->
     assert response.json()["errors"][0]["field"] == "cursor"
 
 
+def test_a_relevance_cursor_made_under_other_scores_is_refused_and_not_saved(tenant: Tenant, monkeypatch: Any) -> None:
+    ingest(tenant, *({"sessionId": f"s-{n}", "transcript": [said(n, "card declined")]} for n in range(1, 4)))
+    monkeypatch.setattr("search.selectors.RANKING_VERSION", 1)
+    before = tenant.post(QUERY, {**DAY, "q": "card", "limit": 1}).json()
+    monkeypatch.undo()
+    response = tenant.post(QUERY, {**DAY, "q": "card", "limit": 1, "cursor": before["nextCursor"]},
+                           **{ACTING_USER_HEADER: "ana"})
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{
+        "msg": "cursor is not one this search returned: send the nextCursor of the previous page unchanged, with "
+        "the same q, sort and excludeAgentAi; a relevance cursor from before the ranking changed is refused too: "
+        "start again from the first page.", "code": "invalid_cursor", "field": "cursor",
+    }]}
+    assert tenant.get(HISTORY, **{ACTING_USER_HEADER: "ana"}).json() == {"results": []}
+
+
 def test_a_query_of_stop_words_is_refused_and_not_saved(tenant: Tenant) -> None:
     response = tenant.post(QUERY, {**DAY, "q": "what is it"})
     assert response.status_code == 400

@@ -109,7 +109,7 @@ def test_a_relevance_cursor_made_under_other_scores_is_refused(corpus: Tenant, m
     monkeypatch.undo()
     with pytest.raises(ApiError) as refused:
         search(corpus, "refund", limit=1, cursor=relevance.next_cursor)
-    assert refused.value.errors[0]["code"] == "invalid_cursor"
+    assert [(error["code"], error["field"]) for error in refused.value.errors] == [("invalid_cursor", "cursor")]
     following = search(corpus, "refund", limit=1, sort="start_desc", cursor=by_start.next_cursor)
     assert [hit.conversation.session_id for hit in following.hits] == [SOME]
 
